@@ -1,0 +1,1 @@
+"""Device drivers for GridNode: plain Python, no Home Assistant import."""
