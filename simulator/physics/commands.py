@@ -1,0 +1,33 @@
+"""What a controller asks of the house, in the vocabulary of ``drivers/model.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
+
+
+class SgReady(IntEnum):
+    """The four SG-Ready operating states of a heat pump."""
+
+    BLOCKED = 1  # utility lock: compressor off
+    NORMAL = 2  # the heat pump's own thermostat
+    BOOST = 3  # recommended on: heat to a raised setpoint
+    FORCED = 4  # forced on: full power up to the maximum raised setpoint
+
+
+AUTO = BatteryCommand(mode=BatteryMode.AUTO)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Commands:
+    """The controls in force for one step; ``None`` means the device's own default."""
+
+    battery: BatteryCommand = AUTO
+    reserve_pct: float | None = None  # backup reserve (%), kept apart from the battery mode
+    export_limit_w: float | None = None  # W at the grid connection, never above the site limit
+    ev_limits_w: Mapping[str, float] = field(default_factory=dict)  # charger id -> W
+    heat_pump_sg_ready: SgReady = SgReady.NORMAL
+    heat_pump_limit_w: float | None = None  # electrical W cap
