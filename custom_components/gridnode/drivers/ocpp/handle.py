@@ -1,0 +1,275 @@
+"""The per-charge-point handle the integration holds: live state, listeners and commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+import logging
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from custom_components.gridnode.core.evse import (
+    ChargerCommandError,
+    ChargerSnapshot,
+    ChargerState,
+    ChargerUnavailableError,
+    EvseLimits,
+    SessionTracker,
+    is_plugged,
+)
+
+if TYPE_CHECKING:
+    from .meter import MeterReading
+
+_LOGGER = logging.getLogger(__name__)
+
+RateUnit = Literal["A", "W"]
+Listener = Callable[["ChargePointHandle"], None]
+
+
+class OcppVersion(StrEnum):
+    """The OCPP version a charge point negotiated (the websocket subprotocol)."""
+
+    V16 = "ocpp1.6"
+    V201 = "ocpp2.0.1"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChargePointConfig:
+    """What the user configured for one charge point.
+
+    ``password`` enables HTTP basic auth (user name = charge point id); ``limits`` holds the
+    circuit maximum, phase count and voltage; ``connector_id`` is the connector (1.6) or EVSE
+    (2.0.1) GridNode controls; ``id_tag`` is the token used for remote starts.
+    """
+
+    password: str | None = None
+    limits: EvseLimits = field(default_factory=EvseLimits)
+    connector_id: int = 1
+    id_tag: str = "gridnode"
+
+
+class OcppSession(Protocol):
+    """What a protocol-specific connection offers the handle (implemented per OCPP version)."""
+
+    async def send_limit(
+        self, limit: float, unit: RateUnit, phases: int, transaction_id: str | None
+    ) -> None:
+        """Send a charging profile; raise ChargerCommandError if the charge point refuses."""
+
+    async def remote_start(self) -> None:
+        """Ask the charge point to start a transaction."""
+
+    async def remote_stop(self, transaction_id: str) -> None:
+        """Ask the charge point to stop a transaction."""
+
+
+class ChargePointHandle:
+    """One charge point as the integration sees it, connected or not.
+
+    Read the public attributes; register a listener with :meth:`add_listener` to hear about every
+    change (connection, state, meter values, limits). Commands raise
+    :class:`~custom_components.gridnode.core.evse.ChargerUnavailableError` while the charge point
+    is not connected, :class:`~custom_components.gridnode.core.evse.ChargerCommandError` when it
+    refuses, and :class:`~custom_components.gridnode.core.evse.LimitOutOfRangeError` (before
+    anything is sent) for a limit outside the circuit's range.
+    """
+
+    def __init__(self, charge_point_id: str, config: ChargePointConfig) -> None:
+        self.id = charge_point_id
+        self.config = config
+        self.version: OcppVersion | None = None
+        self.vendor: str | None = None
+        self.model: str | None = None
+        self.serial_number: str | None = None
+        self.firmware_version: str | None = None
+        self.state = ChargerState.UNAVAILABLE
+        self.power_w: float | None = None
+        self.total_energy_wh: float | None = None
+        self.ev_soc_pct: float | None = None
+        self.current_limit_a: float | None = None
+        self.power_limit_w: float | None = None
+        self.transaction_id: str | None = None
+        self.last_seen: datetime | None = None
+        self._measured_phases: int | None = None
+        self._session: OcppSession | None = None
+        self._tracker = SessionTracker()
+        self._listeners: list[Listener] = []
+
+    # --- what the integration reads -------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether the charge point's websocket is open."""
+        return self._session is not None
+
+    @property
+    def plugged(self) -> bool:
+        """Whether a vehicle is connected."""
+        return is_plugged(self.state)
+
+    @property
+    def session_energy_wh(self) -> float | None:
+        """Energy delivered in the current (or last) transaction; None before the first one."""
+        if not self._tracker.active and self._tracker.energy_wh == 0.0:
+            return None
+        return self._tracker.energy_wh
+
+    @property
+    def phases(self) -> int:
+        """Phases in use: measured while charging, else the configured phase count."""
+        if self.state is ChargerState.CHARGING and self._measured_phases:
+            return self._measured_phases
+        return self.config.limits.phases
+
+    def snapshot(self) -> ChargerSnapshot:
+        """Return the current values in the driver-independent shape."""
+        return ChargerSnapshot(
+            state=self.state,
+            power_w=self.power_w,
+            session_energy_wh=self.session_energy_wh,
+            total_energy_wh=self.total_energy_wh,
+            current_limit_a=self.current_limit_a,
+            phases=self.phases,
+            ev_soc_pct=self.ev_soc_pct,
+        )
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(handle)`` after every change; return a function that removes it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def set_current_limit(self, amps: float, *, clamp: bool = False) -> float:
+        """Limit charging to ``amps`` per phase and return the limit sent.
+
+        Below 6 A pauses (0 A is sent). Above the circuit maximum the command is refused, or
+        lowered to the maximum when ``clamp`` is true.
+        """
+        limits = self.config.limits
+        value = limits.clamp_current(amps) if clamp else limits.check_current(amps)
+        session = self._require_session()
+        await session.send_limit(value, "A", self.config.limits.phases, self.transaction_id)
+        self.current_limit_a = value
+        self.power_limit_w = limits.power_for_current(value)
+        self._notify()
+        return value
+
+    async def set_power_limit(self, watts: float) -> float:
+        """Limit charging to ``watts`` in total and return the limit sent (in W).
+
+        Below the power of 6 A on the configured phases pauses (0 W); above the circuit maximum it
+        is lowered to the maximum.
+        """
+        limits = self.config.limits
+        value = limits.clamp_power(watts)
+        session = self._require_session()
+        await session.send_limit(value, "W", limits.phases, self.transaction_id)
+        self.power_limit_w = value
+        self.current_limit_a = limits.current_for_power(value)
+        self._notify()
+        return value
+
+    async def start(self) -> None:
+        """Ask the charge point to start a transaction (RemoteStart / RequestStartTransaction)."""
+        await self._require_session().remote_start()
+
+    async def stop(self) -> None:
+        """Ask the charge point to stop the running transaction."""
+        session = self._require_session()
+        if self.transaction_id is None:
+            raise ChargerCommandError(f"{self.id} has no transaction to stop")
+        await session.remote_stop(self.transaction_id)
+
+    def _require_session(self) -> OcppSession:
+        if self._session is None:
+            raise ChargerUnavailableError(f"charge point {self.id} is not connected")
+        return self._session
+
+    # --- what the protocol sessions report --------------------------------------------------
+
+    def attach(self, session: OcppSession, version: OcppVersion) -> None:
+        """Record that the charge point connected with ``version``."""
+        self._session = session
+        self.version = version
+        self.last_seen = datetime.now(UTC)
+        self._notify()
+
+    def detach(self, session: OcppSession) -> None:
+        """Record that ``session`` closed (ignored if a newer connection replaced it)."""
+        if self._session is not session:
+            return
+        self._session = None
+        self.state = ChargerState.UNAVAILABLE
+        self.power_w = None
+        self._notify()
+
+    def report_boot(
+        self, *, vendor: str, model: str, serial_number: str | None, firmware: str | None
+    ) -> None:
+        """Record the identity a BootNotification carried."""
+        self.vendor = vendor
+        self.model = model
+        self.serial_number = serial_number
+        self.firmware_version = firmware
+        self._seen()
+
+    def report_heartbeat(self) -> None:
+        """Record a heartbeat."""
+        self.last_seen = datetime.now(UTC)
+
+    def report_state(self, state: ChargerState) -> None:
+        """Record a new connector state."""
+        if not is_plugged(state) and self.power_w is not None:
+            self.power_w = 0.0
+        self.state = state
+        self._seen()
+
+    def report_meter(self, reading: MeterReading) -> None:
+        """Record the values of a MeterValues (or TransactionEvent) message."""
+        if reading.energy_wh is not None:
+            self.total_energy_wh = reading.energy_wh
+            self._tracker.update(reading.energy_wh)
+        if reading.power_w is not None:
+            self.power_w = reading.power_w
+        if reading.soc_pct is not None:
+            self.ev_soc_pct = reading.soc_pct
+        if reading.active_phases:
+            self._measured_phases = 3 if reading.active_phases > 1 else 1
+        self._seen()
+
+    def report_transaction_started(self, transaction_id: str, meter_start_wh: float | None) -> None:
+        """Record a transaction start and the energy register at its start (if known)."""
+        self.transaction_id = transaction_id
+        self._tracker.plug_in(meter_start_wh)
+        if meter_start_wh is not None:
+            self.total_energy_wh = meter_start_wh
+        self._seen()
+
+    def report_transaction_ended(self, meter_stop_wh: float | None) -> None:
+        """Record the end of the transaction and the register at its end (if known)."""
+        if meter_stop_wh is not None:
+            self.total_energy_wh = meter_stop_wh
+            self._tracker.update(meter_stop_wh)
+        self._tracker.unplug()
+        self.transaction_id = None
+        self.power_w = 0.0
+        self._seen()
+
+    def _seen(self) -> None:
+        self.last_seen = datetime.now(UTC)
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(self)
+            except Exception:
+                _LOGGER.exception("listener of charge point %s failed", self.id)
