@@ -1,0 +1,182 @@
+"""Time slots: UTC normalisation, slot alignment, planning horizons and resampling.
+
+A *segment* is ``(start, end, value)`` with aware UTC datetimes and ``start < end``: the value
+holds over ``[start, end)``. A series of segments is piecewise constant; ``resample`` averages
+it onto the slots of a ``Horizon``, weighting by overlap, and leaves ``None`` where nothing
+covers a slot. Slots are aligned to the resolution in UTC (a 30 min slot starts at :00 or :30).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import pairwise
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+SLOT_MINUTES: tuple[int, ...] = (5, 15, 30, 60)
+"""The resolutions a plan may use, in minutes."""
+
+type Segment = tuple[datetime, datetime, float]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def parse_utc(value: object, *, local_tz: tzinfo | None = None) -> datetime:
+    """Return ``value`` as an aware UTC datetime.
+
+    Accepts an aware datetime, an ISO 8601 string with an offset or ``Z``, or a number of
+    seconds since the epoch (the recorder's statistics use those). A naive time is read in
+    ``local_tz`` when given and refused otherwise. Raises ``TypeError`` for other types and
+    ``ValueError`` for unparsable or zoneless times.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"not a time: {value!r}")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a time: {value!r}")
+        return _EPOCH + timedelta(seconds=float(value))
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError as err:
+            raise ValueError(f"not an ISO 8601 time: {value!r}") from err
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a time: {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        if local_tz is None:
+            raise ValueError(f"time without a zone: {value.isoformat()}")
+        value = value.replace(tzinfo=local_tz)
+    return value.astimezone(UTC)
+
+
+def check_resolution(minutes: int) -> int:
+    """Return ``minutes`` if it is a supported slot resolution, else raise ``ValueError``."""
+    if minutes not in SLOT_MINUTES:
+        raise ValueError(f"slot resolution must be one of {SLOT_MINUTES}, not {minutes}")
+    return minutes
+
+
+def floor_slot(moment: datetime, minutes: int) -> datetime:
+    """Return the start of the slot of ``minutes`` that contains ``moment`` (UTC)."""
+    step = check_resolution(minutes) * 60
+    seconds = (parse_utc(moment) - _EPOCH).total_seconds()
+    return _EPOCH + timedelta(seconds=math.floor(seconds / step) * step)
+
+
+def ceil_slot(moment: datetime, minutes: int) -> datetime:
+    """Return the first slot boundary at or after ``moment`` (UTC)."""
+    start = floor_slot(moment, minutes)
+    return start if start == parse_utc(moment) else start + timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """A run of ``count`` consecutive slots of ``minutes`` from the aligned ``start``."""
+
+    start: datetime
+    count: int
+    minutes: int
+
+    def __post_init__(self) -> None:
+        """Refuse an unaligned start, a bad resolution or an empty horizon."""
+        check_resolution(self.minutes)
+        if self.count < 1:
+            raise ValueError("a horizon has at least one slot")
+        if floor_slot(self.start, self.minutes) != self.start or self.start.tzinfo is not UTC:
+            raise ValueError("a horizon starts on a UTC slot boundary")
+
+    @classmethod
+    def covering(cls, now: datetime, hours: float, minutes: int) -> Horizon:
+        """Return the horizon from the slot containing ``now`` through ``now + hours``."""
+        start = floor_slot(now, minutes)
+        end = ceil_slot(parse_utc(now) + timedelta(hours=hours), minutes)
+        count = max(1, round((end - start) / timedelta(minutes=minutes)))
+        return cls(start=start, count=count, minutes=minutes)
+
+    @property
+    def step(self) -> timedelta:
+        """The length of one slot."""
+        return timedelta(minutes=self.minutes)
+
+    @property
+    def end(self) -> datetime:
+        """The end of the last slot (exclusive)."""
+        return self.start + self.count * self.step
+
+    @property
+    def hours_per_slot(self) -> float:
+        """The length of one slot in hours (to turn W into Wh)."""
+        return self.minutes / 60
+
+    def starts(self) -> list[datetime]:
+        """Return the start of every slot."""
+        return [self.start + i * self.step for i in range(self.count)]
+
+    def index_of(self, moment: datetime) -> int | None:
+        """Return the index of the slot containing ``moment``, or None outside the horizon."""
+        offset = parse_utc(moment) - self.start
+        if offset < timedelta(0):
+            return None
+        index = int(offset // self.step)
+        return index if index < self.count else None
+
+
+def segments_from_points(
+    points: Iterable[tuple[datetime, float]], *, last_step: timedelta | None = None
+) -> list[Segment]:
+    """Turn ``(start, value)`` points into segments: each value holds until the next start.
+
+    The last point lasts ``last_step`` when given, else as long as the gap before it; a
+    single point without ``last_step`` is dropped (its length is unknown).
+    """
+    ordered = sorted(points, key=lambda point: point[0])
+    segments: list[Segment] = [
+        (start, nxt, value) for (start, value), (nxt, _) in pairwise(ordered) if nxt > start
+    ]
+    if ordered:
+        start, value = ordered[-1]
+        step = last_step
+        if step is None and len(ordered) > 1:
+            step = start - ordered[-2][0]
+        if step is not None and step > timedelta(0):
+            segments.append((start, start + step, value))
+    return segments
+
+
+def resample(segments: Sequence[Segment], horizon: Horizon) -> list[float | None]:
+    """Average piecewise-constant ``segments`` onto the slots of ``horizon``.
+
+    Each slot gets the overlap-weighted mean of the segments that cover part of it; a slot no
+    segment touches is ``None``. Overlapping segments are averaged by their overlap.
+    """
+    ordered = sorted(
+        (seg for seg in segments if seg[1] > horizon.start and seg[0] < horizon.end),
+        key=lambda seg: seg[0],
+    )
+    weight = [0.0] * horizon.count
+    total = [0.0] * horizon.count
+    single: list[float | None] = [None] * horizon.count  # the value, while only one covers
+    mixed = [False] * horizon.count
+    step_s = horizon.step.total_seconds()
+    for seg_start, seg_end, value in ordered:
+        first = max(0, int((seg_start - horizon.start).total_seconds() // step_s))
+        for index in range(first, horizon.count):
+            slot_start = horizon.start + index * horizon.step
+            if slot_start >= seg_end:
+                break
+            overlap = (
+                min(seg_end, slot_start + horizon.step) - max(seg_start, slot_start)
+            ).total_seconds()
+            if overlap > 0:
+                mixed[index] = mixed[index] or (weight[index] > 0 and single[index] != value)
+                single[index] = value
+                weight[index] += overlap
+                total[index] += overlap * value
+    return [
+        None if w <= 0 else (t / w if m else v)
+        for t, w, m, v in zip(total, weight, mixed, single, strict=True)
+    ]
