@@ -1,0 +1,43 @@
+"""GridNode's optimiser: a whole-house Problem planned into a Plan with HiGHS (no Home Assistant import).
+
+Use ``Problem.from_dict`` (or build the dataclasses), call ``solve(problem)``, read the ``Plan``.
+``solve`` never raises: infeasible inputs or solver failures give ``status == "fallback"`` with a
+reason and a safe plan (battery on auto, nothing forced). The JSON schema is in docs/optimiser.md.
+"""
+
+from __future__ import annotations
+
+from .fallback import fallback_plan
+from .plan import STATUS_FALLBACK, STATUS_FEASIBLE, STATUS_OPTIMAL, CostBreakdown, Plan, Violation
+from .problem import (
+    BatterySpec,
+    CapacityCharge,
+    DeferrableLoadSpec,
+    EVSpec,
+    GridSpec,
+    HeatPumpSpec,
+    Penalties,
+    Problem,
+    TankSpec,
+)
+from .solver import solve
+
+__all__ = [
+    "STATUS_FALLBACK",
+    "STATUS_FEASIBLE",
+    "STATUS_OPTIMAL",
+    "BatterySpec",
+    "CapacityCharge",
+    "CostBreakdown",
+    "DeferrableLoadSpec",
+    "EVSpec",
+    "GridSpec",
+    "HeatPumpSpec",
+    "Penalties",
+    "Plan",
+    "Problem",
+    "TankSpec",
+    "Violation",
+    "fallback_plan",
+    "solve",
+]

@@ -1,0 +1,198 @@
+"""Model parts for flexible consumers: EVs, the heat pump (with its house and tank), deferrable loads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from .model import INF, INTEGER, SEMI_CONTINUOUS, IntArray
+
+if TYPE_CHECKING:
+    from .formulation import Context
+
+
+@dataclass(slots=True)
+class EVIndex:
+    """Columns of one EV: charge and V2H power and energy over its plugged slots."""
+
+    first: int
+    end: int
+    charge: IntArray
+    v2h: IntArray
+    energy: IntArray
+    short: int | None
+
+
+@dataclass(slots=True)
+class HeatPumpIndex:
+    """Columns of the heat pump, the indoor temperature, comfort slack and the tank."""
+
+    space: IntArray
+    temp: IntArray
+    too_cold: IntArray
+    too_warm: IntArray
+    water: IntArray | None
+    tank: IntArray | None
+    tank_short: IntArray | None
+
+
+@dataclass(slots=True)
+class LoadIndex:
+    """Columns of one deferrable load: power per slot, or start binaries and the run's profile."""
+
+    power: IntArray | None
+    starts: IntArray | None
+    first_start: int
+    profile: npt.NDArray[np.float64]
+    short: int
+
+
+def add_evs(ctx: Context) -> dict[str, EVIndex]:
+    """Add each EV: semi-continuous charging power (0 or [min, max]), optional V2H, soft target."""
+    b, dt = ctx.builder, ctx.dt
+    out: dict[str, EVIndex] = {}
+    per_wh = (ctx.problem.penalties.ev_per_kwh or ctx.penalty) / 1000.0
+    for ev in ctx.problem.evs:
+        first = ev.arrival_slot
+        end = ctx.problem.slots if ev.departure_slot is None else ev.departure_slot
+        n = end - first
+        slots = np.arange(first, end)
+        high: npt.NDArray[np.float64] = np.full(n, ev.max_power_w)
+        if ev.solar_only:
+            high = np.minimum(high, np.maximum(0.0, ctx.pv[slots] - ctx.base[slots]))
+        low = np.where(high >= ev.min_power_w, ev.min_power_w, 0.0)
+        high = np.where(high >= ev.min_power_w, high, 0.0)
+        semi = low > 0
+        charge = np.empty(n, dtype=np.int64)
+        if semi.any():
+            charge[semi] = b.cols(int(semi.sum()), low[semi], high[semi], 0.0, SEMI_CONTINUOUS)
+        if (~semi).any():
+            charge[~semi] = b.cols(int((~semi).sum()), 0.0, high[~semi])
+        ctx.consume(slots, charge)
+        cap = ev.capacity_wh
+        initial = cap * ev.soc_pct / 100.0
+        floor = min(initial, cap * ev.v2h_min_soc_pct / 100.0) if ev.v2h_max_w > 0 else 0.0
+        energy = b.cols(n, floor, max(cap, initial))
+        v2h = b.cols(n if ev.v2h_max_w > 0 else 0, 0.0, ev.v2h_max_w)
+        rhs = np.zeros(n)
+        rhs[0] = initial
+        dyn = b.rows(n, rhs, rhs)
+        b.add(dyn, energy, 1.0)
+        b.add(dyn[1:], energy[:-1], -1.0)
+        b.add(dyn, charge, -ev.efficiency * dt)
+        if v2h.size:
+            b.add(ctx.balance[slots], v2h, 1.0)
+            b.add(dyn, v2h, dt / ev.efficiency)
+        target = cap * ev.target_soc_pct / 100.0
+        short = None
+        if target > initial:
+            short = int(b.cols(1, 0.0, INF, per_wh)[0])
+            ctx.penalised.append(np.array([short]))
+            row = b.rows(1, target, INF)
+            b.add(row, [energy[-1], short], 1.0)
+        out[ev.id] = EVIndex(first, end, charge, v2h, energy, short)
+    return out
+
+
+def add_heat_pump(ctx: Context) -> HeatPumpIndex | None:
+    """Add the heat pump heating a one-node RC house, with a soft comfort band and optional tank."""
+    hp = ctx.problem.heat_pump
+    if hp is None:
+        return None
+    b, n, dt = ctx.builder, ctx.problem.slots, ctx.dt
+    slots = np.arange(n)
+    kind = SEMI_CONTINUOUS if (hp.on_off or hp.min_power_w > 0) else 0
+    low = hp.max_power_w if hp.on_off else hp.min_power_w
+    space = b.cols(n, low if kind else 0.0, hp.max_power_w, 0.0, kind)
+    ctx.consume(slots, space)
+    # Exact discretisation of C dT/dt = Q - UA (T - T_out), with Q constant over a slot.
+    ua = hp.heat_loss_w_per_k
+    a = math.exp(-dt * ua / hp.thermal_capacity_wh_per_k)
+    gain = (1.0 - a) / ua
+    outdoor = np.asarray(hp.outdoor_temp_c, dtype=np.float64)
+    gains = np.asarray(hp.gains_w, dtype=np.float64) if hp.gains_w else np.zeros(n)
+    rhs = (1.0 - a) * outdoor + gain * gains
+    rhs[0] += a * hp.indoor_temp_c
+    temp = b.cols(n, -100.0, 100.0)
+    dyn = b.rows(n, rhs, rhs)
+    b.add(dyn, temp, 1.0)
+    b.add(dyn[1:], temp[:-1], -a)
+    b.add(dyn, space, -gain * np.asarray(hp.cop, dtype=np.float64))
+    per_kh = (ctx.problem.penalties.comfort_per_kelvin_hour or ctx.penalty) * dt
+    too_cold = b.cols(n, 0.0, INF, per_kh)
+    too_warm = b.cols(n, 0.0, INF, per_kh)
+    ctx.penalised += [too_cold, too_warm]
+    rows = b.rows(n, np.asarray(hp.comfort_min_c, dtype=np.float64), INF)
+    b.add(rows, temp, 1.0)
+    b.add(rows, too_cold, 1.0)
+    rows = b.rows(n, -INF, np.asarray(hp.comfort_max_c, dtype=np.float64))
+    b.add(rows, temp, 1.0)
+    b.add(rows, too_warm, -1.0)
+    index = HeatPumpIndex(space, temp, too_cold, too_warm, None, None, None)
+    tank = hp.tank
+    if tank is not None:
+        water = b.cols(n, low if kind else 0.0, hp.max_power_w, 0.0, kind)
+        ctx.consume(slots, water)
+        shared = b.rows(n, -INF, hp.max_power_w)
+        b.add(shared, space, 1.0)
+        b.add(shared, water, 1.0)
+        stored = b.cols(n, -INF, tank.capacity_wh)
+        rhs = -dt * (np.asarray(tank.draw_w, dtype=np.float64) + tank.loss_w)
+        rhs[0] += tank.energy_wh
+        dyn = b.rows(n, rhs, rhs)
+        b.add(dyn, stored, 1.0)
+        b.add(dyn[1:], stored[:-1], -1.0)
+        b.add(dyn, water, -dt * np.asarray(tank.cop, dtype=np.float64))
+        per_wh = (ctx.problem.penalties.tank_per_kwh or ctx.penalty) / 1000.0
+        short = b.cols(n, 0.0, INF, per_wh)
+        ctx.penalised.append(short)
+        rows = b.rows(n, tank.min_wh, INF)
+        b.add(rows, stored, 1.0)
+        b.add(rows, short, 1.0)
+        index.water, index.tank, index.tank_short = water, stored, short
+    return index
+
+
+def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
+    """Add deferrable loads: continuous power if interruptible, else one run chosen by start binaries."""
+    b, dt = ctx.builder, ctx.dt
+    per_wh = (ctx.problem.penalties.load_per_kwh or ctx.penalty) / 1000.0
+    out: dict[str, LoadIndex] = {}
+    for load in ctx.problem.loads:
+        first = load.earliest_slot
+        end = ctx.problem.slots if load.deadline_slot is None else load.deadline_slot
+        if load.interruptible:
+            slots = np.arange(first, end)
+            power = b.cols(slots.size, 0.0, load.power_w)
+            ctx.consume(slots, power)
+            short = int(b.cols(1, 0.0, INF, per_wh)[0])
+            ctx.penalised.append(np.array([short]))
+            row = b.rows(1, load.energy_wh, load.energy_wh)
+            b.add(row, power, dt)
+            b.add(row, short, 1.0)
+            out[load.id] = LoadIndex(power, None, first, np.zeros(0), short)
+            continue
+        full = load.power_w * dt
+        run = max(1, math.ceil(load.energy_wh / full - 1e-9))
+        profile = np.full(run, load.power_w)
+        profile[-1] = (load.energy_wh - (run - 1) * full) / dt
+        starts_n = max(0, end - first - run + 1)
+        if starts_n == 0:
+            notes.append(
+                f"load {load.id}: a run of {run} slots does not fit between slot {first} and {end}"
+            )
+        starts = b.cols(starts_n, 0.0, 1.0, 0.0, INTEGER)
+        short = int(b.cols(1, 0.0, 1.0, per_wh * load.energy_wh)[0])
+        ctx.penalised.append(np.array([short]))
+        row = b.rows(1, 1.0, 1.0)
+        b.add(row, starts, 1.0)
+        b.add(row, short, 1.0)
+        for offset, watts in enumerate(profile):
+            slots = np.arange(first + offset, first + offset + starts_n)
+            ctx.consume(slots, starts, watts)
+        out[load.id] = LoadIndex(None, starts, first, profile, short)
+    return out

@@ -1,0 +1,203 @@
+"""The house as a linear (or mixed-integer) model: grid, PV, battery and the energy balance.
+
+One balance row per slot says that supply equals demand (W averaged over the slot). Devices add
+their columns to those rows; ``devices.py`` holds the EV, heat-pump and deferrable-load parts.
+Costs are in the site currency: a column of W in a slot of ``dt`` hours costs price * W * dt / 1000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from .devices import EVIndex, HeatPumpIndex, LoadIndex, add_evs, add_heat_pump, add_loads
+from .model import INF, INTEGER, FloatArray, IntArray, ModelBuilder
+from .problem import Problem, default_penalty
+
+type BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(slots=True)
+class BatteryIndex:
+    """Where the battery's columns sit in the model."""
+
+    charge: IntArray
+    discharge: IntArray
+    energy: IntArray
+    reserve_short: IntArray
+    reserve_slots: IntArray
+    final_short: int | None
+
+
+@dataclass(slots=True)
+class Formulation:
+    """A built model and the column and row indices needed to read a solution back."""
+
+    builder: ModelBuilder
+    balance: IntArray
+    grid_import: IntArray
+    grid_export: IntArray
+    curtail: IntArray
+    battery: BatteryIndex | None
+    peaks: list[tuple[int, float]]
+    evs: dict[str, EVIndex] = field(default_factory=dict)
+    heat_pump: HeatPumpIndex | None = None
+    loads: dict[str, LoadIndex] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    penalised: list[IntArray] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Context:
+    """What every device part needs: the builder, the balance rows and the slot arrays."""
+
+    builder: ModelBuilder
+    problem: Problem
+    dt: float
+    balance: IntArray
+    grid_only_loads: IntArray | None
+    base: FloatArray
+    pv: FloatArray
+    penalty: float
+    penalised: list[IntArray] = field(default_factory=list)
+
+    def consume(self, slots: IntArray, cols: IntArray, coef: float | FloatArray = 1.0) -> None:
+        """Declare that ``cols`` draw ``coef`` W each from the house in ``slots``."""
+        self.builder.add(self.balance[slots], cols, -np.asarray(coef))
+        if self.grid_only_loads is not None:
+            self.builder.add(self.grid_only_loads[slots], cols, -np.asarray(coef))
+
+
+def big_m(problem: Problem, base: FloatArray, pv: FloatArray) -> FloatArray:
+    """A per-slot bound on any power flow, for switching constraints with unlimited grid."""
+    total = base + pv + 1.0
+    if problem.battery is not None:
+        total += problem.battery.max_charge_w + problem.battery.max_discharge_w
+    total += sum(ev.max_power_w + ev.v2h_max_w for ev in problem.evs)
+    if problem.heat_pump is not None:
+        total += problem.heat_pump.max_power_w
+    total += sum(load.power_w for load in problem.loads)
+    return total
+
+
+def formulate(problem: Problem) -> Formulation:
+    """Build the whole model for ``problem``."""
+    n = problem.slots
+    dt = problem.slot_hours
+    kwh = dt / 1000.0
+    base = np.asarray(problem.base_load_w, dtype=np.float64)
+    pv = np.asarray(problem.pv_w, dtype=np.float64)
+    grid = problem.grid
+    b = ModelBuilder()
+    import_price = np.asarray(grid.import_price, dtype=np.float64)
+    export_price = np.asarray(grid.export_price, dtype=np.float64)
+    import_cost = import_price.copy()
+    if grid.carbon_intensity is not None and grid.carbon_price_per_kg > 0:
+        carbon = np.asarray(grid.carbon_intensity, dtype=np.float64)
+        import_cost += grid.carbon_price_per_kg * carbon / 1000.0
+    imp_hi = INF if grid.import_limit_w is None else grid.import_limit_w
+    exp_hi = INF if grid.export_limit_w is None else grid.export_limit_w
+    imp = b.cols(n, 0.0, imp_hi, import_cost * kwh)
+    exp = b.cols(n, 0.0, exp_hi, -export_price * kwh)
+    # A tiny cost on curtailment makes the plan use PV whenever that is free.
+    curt = b.cols(n, 0.0, pv if grid.can_curtail else 0.0, 1e-6 * kwh)
+    balance = b.rows(n, base - pv, base - pv)
+    slots = np.arange(n)
+    b.add(balance, imp, 1.0)
+    b.add(balance, exp, -1.0)
+    b.add(balance, curt, -1.0)
+    battery = problem.battery
+    grid_only = None
+    if battery is not None and not battery.allow_grid_charge:
+        # Imports may feed the house's loads but never the battery.
+        grid_only = b.rows(n, -INF, base)
+        b.add(grid_only, imp, 1.0)
+    if (battery is not None and not battery.allow_export) or any(
+        ev.v2h_max_w for ev in problem.evs
+    ):
+        # Export only PV: stored energy (battery, V2H) is never sold.
+        pv_only = b.rows(n, -INF, pv)
+        b.add(pv_only, exp, 1.0)
+        b.add(pv_only, curt, 1.0)
+    m = big_m(problem, base, pv)
+    both = np.flatnonzero(export_price > import_cost)
+    if both.size:
+        # Where export pays more than import costs, forbid importing and exporting at once.
+        z = b.cols(both.size, 0.0, 1.0, 0.0, INTEGER)
+        rows = b.rows(both.size, -INF, 0.0)
+        b.add(rows, imp[both], 1.0)
+        b.add(rows, z, -np.minimum(m[both], imp_hi))
+        rows = b.rows(both.size, -INF, np.minimum(m[both], exp_hi))
+        b.add(rows, exp[both], 1.0)
+        b.add(rows, z, np.minimum(m[both], exp_hi))
+    penalty = default_penalty(problem)
+    ctx = Context(b, problem, dt, balance, grid_only, base, pv, penalty)
+    peaks = []
+    for charge in grid.capacity_charges:
+        end = n if charge.end_slot is None else charge.end_slot
+        peak = int(b.cols(1, charge.peak_so_far_w, INF, charge.price_per_kw / 1000.0)[0])
+        rows = b.rows(end - charge.start_slot, 0.0, INF)
+        b.add(rows, peak, 1.0)
+        b.add(rows, imp[charge.start_slot : end], -1.0)
+        peaks.append((peak, charge.price_per_kw))
+    form = Formulation(b, balance, imp, exp, curt, None, peaks, penalised=ctx.penalised)
+    if battery is not None:
+        form.battery = _add_battery(ctx, slots, np.minimum(import_cost, export_price) < 0)
+    form.evs = add_evs(ctx)
+    form.heat_pump = add_heat_pump(ctx)
+    form.loads = add_loads(ctx, form.notes)
+    return form
+
+
+def _add_battery(ctx: Context, slots: IntArray, negative: BoolArray) -> BatteryIndex:
+    spec = ctx.problem.battery
+    assert spec is not None
+    b, n, dt = ctx.builder, ctx.problem.slots, ctx.dt
+    kwh = dt / 1000.0
+    cap = spec.capacity_wh
+    initial = cap * spec.soc_pct / 100.0
+    low = min(cap * spec.min_soc_pct / 100.0, initial)
+    high = max(cap * spec.max_soc_pct / 100.0, initial)
+    wear = spec.degradation_cost_per_kwh * kwh
+    charge = b.cols(n, 0.0, spec.max_charge_w, wear)
+    discharge = b.cols(n, 0.0, spec.max_discharge_w, wear)
+    end_value = np.zeros(n)
+    end_value[-1] = -spec.end_value_per_kwh / 1000.0
+    energy = b.cols(n, low, high, end_value)
+    b.add(ctx.balance, discharge, 1.0)
+    ctx.consume(slots, charge)
+    # energy[t] - energy[t-1] - eta_c*dt*charge[t] + dt/eta_d*discharge[t] = 0 (initial at t=0)
+    rhs = np.zeros(n)
+    rhs[0] = initial
+    dyn = b.rows(n, rhs, rhs)
+    b.add(dyn, energy, 1.0)
+    b.add(dyn[1:], energy[:-1], -1.0)
+    b.add(dyn, charge, -spec.charge_efficiency * dt)
+    b.add(dyn, discharge, dt / spec.discharge_efficiency)
+    per_wh = (ctx.problem.penalties.reserve_per_kwh or ctx.penalty) / 1000.0
+    reserve = np.asarray(spec.reserve_pct, dtype=np.float64) * cap / 100.0
+    reserve_slots = np.flatnonzero(reserve > 0)
+    short = b.cols(reserve_slots.size, 0.0, INF, per_wh)
+    ctx.penalised.append(short)
+    rows = b.rows(reserve_slots.size, reserve[reserve_slots], INF)
+    b.add(rows, energy[reserve_slots], 1.0)
+    b.add(rows, short, 1.0)
+    final_short = None
+    if spec.final_soc_min_pct is not None:
+        final_short = int(b.cols(1, 0.0, INF, per_wh)[0])
+        ctx.penalised.append(np.array([final_short]))
+        row = b.rows(1, cap * spec.final_soc_min_pct / 100.0, INF)
+        b.add(row, [energy[-1], final_short], 1.0)
+    both = np.flatnonzero(negative)
+    if both.size:
+        # With negative prices, wasting energy by charging and discharging at once would pay.
+        z = b.cols(both.size, 0.0, 1.0, 0.0, INTEGER)
+        rows = b.rows(both.size, -INF, 0.0)
+        b.add(rows, charge[both], 1.0)
+        b.add(rows, z, -spec.max_charge_w)
+        rows = b.rows(both.size, -INF, spec.max_discharge_w)
+        b.add(rows, discharge[both], 1.0)
+        b.add(rows, z, spec.max_discharge_w)
+    return BatteryIndex(charge, discharge, energy, short, reserve_slots, final_short)

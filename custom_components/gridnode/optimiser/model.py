@@ -1,0 +1,149 @@
+"""A small vectorised builder for a HiGHS model: blocks of columns and rows, entries as numpy arrays.
+
+Columns and rows are allocated in blocks (one block per quantity and slot range); coefficients are
+added as broadcast numpy arrays of (row, column, value). ``build`` sorts them into a column-wise
+sparse matrix once, so building a model costs a handful of numpy calls, not one per variable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+
+type FloatArray = npt.NDArray[np.float64]
+type IntArray = npt.NDArray[np.int64]
+type ArrayLike = float | npt.ArrayLike
+
+INF = highspy.kHighsInf
+CONTINUOUS = 0
+INTEGER = 1
+SEMI_CONTINUOUS = 2
+_VAR_TYPES = (
+    highspy.HighsVarType.kContinuous,
+    highspy.HighsVarType.kInteger,
+    highspy.HighsVarType.kSemiContinuous,
+)
+
+
+class ModelBuilder:
+    """Collects columns, rows and coefficients, then builds a ``highspy.HighsLp``."""
+
+    def __init__(self) -> None:
+        self._col_parts: list[tuple[FloatArray, FloatArray, FloatArray, int]] = []
+        self._row_parts: list[tuple[FloatArray, FloatArray]] = []
+        self._entries: list[tuple[IntArray, IntArray, FloatArray]] = []
+        self._kinds: list[tuple[int, int, int]] = []
+        self.num_cols = 0
+        self.num_rows = 0
+
+    def cols(
+        self, n: int, lower: ArrayLike, upper: ArrayLike, cost: ArrayLike = 0.0, kind: int = 0
+    ) -> IntArray:
+        """Add ``n`` columns with bounds and objective cost; return their indices."""
+        lo = np.broadcast_to(np.asarray(lower, dtype=np.float64), (n,))
+        hi = np.broadcast_to(np.asarray(upper, dtype=np.float64), (n,))
+        co = np.broadcast_to(np.asarray(cost, dtype=np.float64), (n,))
+        self._col_parts.append((lo, hi, co, kind))
+        if kind != CONTINUOUS and n:
+            self._kinds.append((self.num_cols, self.num_cols + n, kind))
+        index = np.arange(self.num_cols, self.num_cols + n, dtype=np.int64)
+        self.num_cols += n
+        return index
+
+    def rows(self, n: int, lower: ArrayLike, upper: ArrayLike) -> IntArray:
+        """Add ``n`` rows ``lower <= a.x <= upper``; return their indices."""
+        lo = np.broadcast_to(np.asarray(lower, dtype=np.float64), (n,))
+        hi = np.broadcast_to(np.asarray(upper, dtype=np.float64), (n,))
+        self._row_parts.append((lo, hi))
+        index = np.arange(self.num_rows, self.num_rows + n, dtype=np.int64)
+        self.num_rows += n
+        return index
+
+    def add(self, rows: npt.ArrayLike, cols: npt.ArrayLike, values: ArrayLike) -> None:
+        """Add coefficients; the three arguments broadcast against each other."""
+        r, c, v = np.broadcast_arrays(
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(cols, dtype=np.int64),
+            np.asarray(values, dtype=np.float64),
+        )
+        self._entries.append((r.ravel(), c.ravel(), v.ravel()))
+
+    @property
+    def has_integers(self) -> bool:
+        """Whether any column is integer or semi-continuous (the model is then a MILP)."""
+        return bool(self._kinds)
+
+    def integer_columns(self) -> list[tuple[int, int, int]]:
+        """The (first, end, kind) ranges of non-continuous columns."""
+        return list(self._kinds)
+
+    def arrays(self) -> dict[str, Any]:
+        """Return the model as plain numpy arrays (bounds, costs, CSC matrix, integrality)."""
+        col_lower = _cat([p[0] for p in self._col_parts])
+        col_upper = _cat([p[1] for p in self._col_parts])
+        cost = _cat([p[2] for p in self._col_parts])
+        row_lower = _cat([p[0] for p in self._row_parts])
+        row_upper = _cat([p[1] for p in self._row_parts])
+        if self._entries:
+            r = np.concatenate([e[0] for e in self._entries])
+            c = np.concatenate([e[1] for e in self._entries])
+            v = np.concatenate([e[2] for e in self._entries])
+        else:
+            r = c = np.zeros(0, dtype=np.int64)
+            v = np.zeros(0)
+        keep = v != 0.0
+        r, c, v = r[keep], c[keep], v[keep]
+        key = c * max(self.num_rows, 1) + r
+        order = np.argsort(key, kind="stable")
+        key, v = key[order], v[order]
+        unique, first = np.unique(key, return_index=True)
+        values = np.add.reduceat(v, first) if v.size else v
+        col = unique // max(self.num_rows, 1)
+        start = np.searchsorted(col, np.arange(self.num_cols + 1)).astype(np.int32)
+        return {
+            "col_lower": col_lower,
+            "col_upper": col_upper,
+            "cost": cost,
+            "row_lower": row_lower,
+            "row_upper": row_upper,
+            "start": start,
+            "index": (unique % max(self.num_rows, 1)).astype(np.int32),
+            "value": values,
+        }
+
+    def integrality(self) -> list[Any]:
+        """The HiGHS variable types of all columns (empty when the model is a pure LP)."""
+        if not self._kinds:
+            return []
+        types = [_VAR_TYPES[CONTINUOUS]] * self.num_cols
+        for first, end, kind in self._kinds:
+            types[first:end] = [_VAR_TYPES[kind]] * (end - first)
+        return types
+
+
+def to_highs_lp(arrays: dict[str, Any], integrality: list[Any]) -> highspy.HighsLp:
+    """Pack arrays from ``ModelBuilder.arrays`` into a ``highspy.HighsLp``."""
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(arrays["cost"])
+    lp.num_row_ = len(arrays["row_lower"])
+    lp.col_cost_ = arrays["cost"]
+    lp.col_lower_ = arrays["col_lower"]
+    lp.col_upper_ = arrays["col_upper"]
+    lp.row_lower_ = arrays["row_lower"]
+    lp.row_upper_ = arrays["row_upper"]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = arrays["start"]
+    lp.a_matrix_.index_ = arrays["index"]
+    lp.a_matrix_.value_ = arrays["value"]
+    if integrality:
+        lp.integrality_ = integrality
+    return lp
+
+
+def _cat(parts: list[FloatArray]) -> FloatArray:
+    if not parts:
+        return np.zeros(0)
+    return np.concatenate(parts)

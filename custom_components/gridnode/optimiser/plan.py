@@ -1,0 +1,128 @@
+"""What the optimiser answers: per-slot setpoints and trajectories, the cost split and the reasons."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+type Array = npt.NDArray[np.float64]
+
+STATUS_OPTIMAL = "optimal"
+STATUS_FEASIBLE = "feasible"  # the time limit ended the search with a good, unproven plan
+STATUS_FALLBACK = "fallback"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Violation:
+    """A soft goal the plan could not meet, with a reason a person can read."""
+
+    kind: str  # "reserve", "final_soc", "ev_target", "comfort", "hot_water", "load"
+    message: str
+    amount: float
+    unit: str
+    slot: int | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CostBreakdown:
+    """The plan's cost in the site currency; ``total`` is what the household pays (carbon included)."""
+
+    import_cost: float = 0.0
+    export_revenue: float = 0.0
+    degradation: float = 0.0
+    carbon: float = 0.0
+    capacity: float = 0.0
+    penalties: float = 0.0
+    end_value: float = 0.0
+    carbon_kg: float = 0.0
+
+    @property
+    def total(self) -> float:
+        """Import - export + degradation + carbon + capacity."""
+        return (
+            self.import_cost - self.export_revenue + self.degradation + self.carbon + self.capacity
+        )
+
+    @property
+    def objective(self) -> float:
+        """What the optimiser minimised: the total plus penalties, less the value left stored."""
+        return self.total + self.penalties - self.end_value
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Plan:
+    """A plan over the problem's slots; arrays have one value per slot (W, %, degC, Wh)."""
+
+    status: str
+    reason: str
+    start: datetime
+    slot_minutes: int
+    grid_import_w: Array
+    grid_export_w: Array
+    pv_curtailment_w: Array
+    battery_charge_w: Array
+    battery_discharge_w: Array
+    battery_soc_pct: Array
+    battery_mode: tuple[str, ...]
+    marginal_value_per_kwh: Array
+    cost: CostBreakdown
+    solve_time_ms: float
+    ev_power_w: dict[str, Array] = field(default_factory=dict)
+    ev_v2h_w: dict[str, Array] = field(default_factory=dict)
+    ev_soc_pct: dict[str, Array] = field(default_factory=dict)
+    heat_pump_power_w: Array = field(default_factory=lambda: np.zeros(0))
+    hot_water_power_w: Array = field(default_factory=lambda: np.zeros(0))
+    indoor_temp_c: Array = field(default_factory=lambda: np.zeros(0))
+    tank_energy_wh: Array = field(default_factory=lambda: np.zeros(0))
+    load_power_w: dict[str, Array] = field(default_factory=dict)
+    violations: tuple[Violation, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the optimiser produced this plan (not the fallback)."""
+        return self.status != STATUS_FALLBACK
+
+    def slot_start(self, slot: int) -> datetime:
+        """The UTC start time of ``slot``."""
+        return self.start + timedelta(minutes=self.slot_minutes * slot)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data (arrays as lists rounded to useful precision)."""
+        cost = asdict(self.cost)
+        cost["total"] = self.cost.total
+        cost["objective"] = self.cost.objective
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "start": self.start.isoformat(),
+            "slot_minutes": self.slot_minutes,
+            "solve_time_ms": round(self.solve_time_ms, 3),
+            "total_cost": round(self.cost.total, 6),
+            "cost": {k: round(v, 6) for k, v in cost.items()},
+            "violations": [asdict(v) for v in self.violations],
+            "grid_import_w": _list(self.grid_import_w),
+            "grid_export_w": _list(self.grid_export_w),
+            "pv_curtailment_w": _list(self.pv_curtailment_w),
+            "battery_charge_w": _list(self.battery_charge_w),
+            "battery_discharge_w": _list(self.battery_discharge_w),
+            "battery_soc_pct": _list(self.battery_soc_pct, 2),
+            "battery_mode": list(self.battery_mode),
+            "marginal_value_per_kwh": _list(self.marginal_value_per_kwh, 6),
+            "ev_power_w": {k: _list(v) for k, v in self.ev_power_w.items()},
+            "ev_v2h_w": {k: _list(v) for k, v in self.ev_v2h_w.items()},
+            "ev_soc_pct": {k: _list(v, 2) for k, v in self.ev_soc_pct.items()},
+            "heat_pump_power_w": _list(self.heat_pump_power_w),
+            "hot_water_power_w": _list(self.hot_water_power_w),
+            "indoor_temp_c": _list(self.indoor_temp_c, 3),
+            "tank_energy_wh": _list(self.tank_energy_wh),
+            "load_power_w": {k: _list(v) for k, v in self.load_power_w.items()},
+        }
+
+
+def _list(values: Array, digits: int = 1) -> list[float]:
+    return [float(v) for v in np.round(values, digits)]

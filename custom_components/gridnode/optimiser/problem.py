@@ -1,0 +1,487 @@
+"""What the optimiser is asked: the house, its devices, prices and goals over a horizon of slots.
+
+Units: W and Wh, UTC, prices per kWh in the site currency, carbon in gCO2/kWh. Slot indices count from
+0 at ``start``; a window ``[a, b)`` covers slots a..b-1. Every per-slot field accepts a single number
+(repeated over the horizon) or a list with one value per slot. ``Problem.from_dict`` validates and
+raises ``ValueError`` naming the bad field; ``docs/optimiser.md`` documents the JSON schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+import math
+from typing import Any
+
+from ._fields import Series, check_keys, flag, integer, number, section, series, text
+
+SLOT_MINUTES = (5, 15, 30, 60)
+MAX_HORIZON_MINUTES = 7 * 24 * 60
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CapacityCharge:
+    """A demand charge: ``price_per_kw`` times the peak import (kW) within slots [start, end)."""
+
+    price_per_kw: float
+    start_slot: int = 0
+    end_slot: int | None = None
+    peak_so_far_w: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GridSpec:
+    """The grid connection: prices, limits, carbon and what the inverter may do about export."""
+
+    import_price: Series
+    export_price: Series
+    import_limit_w: float | None = None
+    export_limit_w: float | None = None
+    can_curtail: bool = True
+    carbon_intensity: Series | None = None
+    carbon_price_per_kg: float = 0.0
+    capacity_charges: tuple[CapacityCharge, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BatterySpec:
+    """A home battery; ``reserve_pct`` is a soft floor that may change per slot (the islanding reserve)."""
+
+    capacity_wh: float
+    soc_pct: float
+    max_charge_w: float
+    max_discharge_w: float
+    min_soc_pct: float = 0.0
+    max_soc_pct: float = 100.0
+    reserve_pct: Series = ()
+    charge_efficiency: float = 0.95
+    discharge_efficiency: float = 0.95
+    degradation_cost_per_kwh: float = 0.0
+    allow_grid_charge: bool = True
+    allow_export: bool = True
+    end_value_per_kwh: float = 0.0
+    final_soc_min_pct: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EVSpec:
+    """An electric vehicle plugged in over slots [arrival, departure) with a target by departure."""
+
+    id: str
+    capacity_wh: float
+    soc_pct: float
+    target_soc_pct: float
+    arrival_slot: int = 0
+    departure_slot: int | None = None
+    phases: int = 1
+    voltage_v: float = 230.0
+    min_current_a: float = 6.0
+    max_current_a: float = 16.0
+    efficiency: float = 0.9
+    solar_only: bool = False
+    v2h_max_w: float = 0.0
+    v2h_min_soc_pct: float = 50.0
+
+    @property
+    def min_power_w(self) -> float:
+        """The smallest charging power the charger can hold (0 or at least this)."""
+        return self.phases * self.voltage_v * self.min_current_a
+
+    @property
+    def max_power_w(self) -> float:
+        """The largest charging power."""
+        return self.phases * self.voltage_v * self.max_current_a
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TankSpec:
+    """A domestic hot-water tank heated by the heat pump, used as thermal storage."""
+
+    capacity_wh: float
+    energy_wh: float
+    cop: Series
+    draw_w: Series
+    min_wh: float = 0.0
+    loss_w: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HeatPumpSpec:
+    """A heat pump heating a house described by a one-node thermal (RC) model."""
+
+    max_power_w: float
+    cop: Series
+    heat_loss_w_per_k: float
+    thermal_capacity_wh_per_k: float
+    indoor_temp_c: float
+    outdoor_temp_c: Series
+    comfort_min_c: Series
+    comfort_max_c: Series
+    min_power_w: float = 0.0
+    on_off: bool = False
+    gains_w: Series = ()
+    tank: TankSpec | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeferrableLoadSpec:
+    """A job that needs ``energy_wh`` at ``power_w`` within [earliest, deadline)."""
+
+    id: str
+    power_w: float
+    energy_wh: float
+    earliest_slot: int = 0
+    deadline_slot: int | None = None
+    interruptible: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Penalties:
+    """Prices of breaking soft constraints; ``None`` means 20 x the largest |price|, at least 1."""
+
+    reserve_per_kwh: float | None = None
+    ev_per_kwh: float | None = None
+    load_per_kwh: float | None = None
+    tank_per_kwh: float | None = None
+    comfort_per_kelvin_hour: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Problem:
+    """A planning problem: the horizon, the fixed load and PV, the grid and every flexible device."""
+
+    start: datetime
+    slot_minutes: int
+    base_load_w: Series
+    pv_w: Series
+    grid: GridSpec
+    battery: BatterySpec | None = None
+    evs: tuple[EVSpec, ...] = ()
+    heat_pump: HeatPumpSpec | None = None
+    loads: tuple[DeferrableLoadSpec, ...] = ()
+    penalties: Penalties = field(default_factory=Penalties)
+
+    @property
+    def slots(self) -> int:
+        """The number of slots in the horizon."""
+        return len(self.base_load_w)
+
+    @property
+    def slot_hours(self) -> float:
+        """The length of one slot in hours."""
+        return self.slot_minutes / 60.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Problem:
+        """Build a validated problem from JSON-like data; raise ValueError naming the bad field."""
+        return _parse_problem(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data that ``from_dict`` reads back into an equal problem."""
+        out = asdict(self)
+        out["start"] = self.start.isoformat()
+        result: dict[str, Any] = _lists(out)
+        return result
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(v) for v in value]
+    return value
+
+
+def _parse_start(data: Mapping[str, Any]) -> datetime:
+    raw = data.get("start")
+    if not isinstance(raw, str):
+        raise ValueError("start: expected an ISO 8601 date-time string with a time zone")
+    try:
+        start = datetime.fromisoformat(raw)
+    except ValueError as err:
+        raise ValueError(f"start: not an ISO 8601 date-time: {raw!r}") from err
+    if start.tzinfo is None:
+        raise ValueError("start: needs a time zone (for example 'Z' or '+00:00')")
+    return start.astimezone(UTC)
+
+
+def _parse_problem(data: Mapping[str, Any]) -> Problem:
+    check_keys(
+        data,
+        {"start", "slot_minutes", "slots", "base_load_w", "pv_w", "grid", "battery", "evs"}
+        | {"heat_pump", "loads", "penalties"},
+        "",
+    )
+    start = _parse_start(data)
+    slot_minutes = integer(data, "slot_minutes", "")
+    if slot_minutes not in SLOT_MINUTES:
+        raise ValueError(f"slot_minutes: must be one of {SLOT_MINUTES}, got {slot_minutes}")
+    load = data.get("base_load_w")
+    slots = integer(data, "slots", "", len(load) if isinstance(load, list) else None, minimum=1)
+    if slots * slot_minutes > MAX_HORIZON_MINUTES:
+        raise ValueError(f"slots: {slots} slots of {slot_minutes} min exceed the 7-day limit")
+    grid = section(data, "grid", "")
+    if grid is None:
+        raise ValueError("grid: required object is missing")
+    evs = data.get("evs", [])
+    loads = data.get("loads", [])
+    for key, value in (("evs", evs), ("loads", loads)):
+        if not isinstance(value, list):
+            raise ValueError(f"{key}: expected a list")
+    battery = section(data, "battery", "")
+    heat_pump = section(data, "heat_pump", "")
+    penalties = section(data, "penalties", "")
+    ev_specs = tuple(
+        _parse_ev(_item(v, f"evs[{i}]."), f"evs[{i}].", slots) for i, v in enumerate(evs)
+    )
+    load_specs = tuple(
+        _parse_load(_item(v, f"loads[{i}]."), f"loads[{i}].", slots) for i, v in enumerate(loads)
+    )
+    _unique_ids("evs", [e.id for e in ev_specs])
+    _unique_ids("loads", [ld.id for ld in load_specs])
+    return Problem(
+        start=start,
+        slot_minutes=slot_minutes,
+        base_load_w=series(data, "base_load_w", "", slots, minimum=0.0),
+        pv_w=series(data, "pv_w", "", slots, 0.0, minimum=0.0),
+        grid=_parse_grid(grid, "grid.", slots),
+        battery=None if battery is None else _parse_battery(battery, "battery.", slots),
+        evs=ev_specs,
+        heat_pump=None if heat_pump is None else _parse_heat_pump(heat_pump, "heat_pump.", slots),
+        loads=load_specs,
+        penalties=Penalties() if penalties is None else _parse_penalties(penalties),
+    )
+
+
+def _item(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{path.rstrip('.')}: expected an object")
+    return value
+
+
+def _unique_ids(key: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            raise ValueError(f"{key}[{i}].id: duplicate id {ident!r}")
+        seen.add(ident)
+
+
+def _optional(data: Mapping[str, Any], key: str, path: str) -> float | None:
+    if data.get(key) is None:
+        return None
+    return number(data, key, path, minimum=0.0)
+
+
+def _window(
+    data: Mapping[str, Any], path: str, slots: int, first: str, last: str
+) -> tuple[int, int]:
+    begin = integer(data, first, path, 0, minimum=0)
+    end = integer(data, last, path, slots, minimum=0)
+    if end > slots:
+        raise ValueError(f"{path}{last}: {end} is beyond the horizon of {slots} slots")
+    if begin >= end:
+        raise ValueError(f"{path}{first}: {begin} must come before {last} {end}")
+    return begin, end
+
+
+def _parse_grid(data: Mapping[str, Any], path: str, slots: int) -> GridSpec:
+    check_keys(
+        data,
+        {"import_price", "export_price", "import_limit_w", "export_limit_w", "can_curtail"}
+        | {"carbon_intensity", "carbon_price_per_kg", "capacity_charges"},
+        path,
+    )
+    charges_raw = data.get("capacity_charges", [])
+    if not isinstance(charges_raw, list):
+        raise ValueError(f"{path}capacity_charges: expected a list")
+    charges = []
+    for i, raw in enumerate(charges_raw):
+        where = f"{path}capacity_charges[{i}]."
+        item = _item(raw, where)
+        check_keys(item, {"price_per_kw", "start_slot", "end_slot", "peak_so_far_w"}, where)
+        begin, end = _window(item, where, slots, "start_slot", "end_slot")
+        charges.append(
+            CapacityCharge(
+                price_per_kw=number(item, "price_per_kw", where, minimum=0.0),
+                start_slot=begin,
+                end_slot=end,
+                peak_so_far_w=number(item, "peak_so_far_w", where, 0.0, minimum=0.0),
+            )
+        )
+    carbon = None
+    if data.get("carbon_intensity") is not None:
+        carbon = series(data, "carbon_intensity", path, slots, minimum=0.0)
+    return GridSpec(
+        import_price=series(data, "import_price", path, slots),
+        export_price=series(data, "export_price", path, slots, 0.0),
+        import_limit_w=_optional(data, "import_limit_w", path),
+        export_limit_w=_optional(data, "export_limit_w", path),
+        can_curtail=flag(data, "can_curtail", path, True),
+        carbon_intensity=carbon,
+        carbon_price_per_kg=number(data, "carbon_price_per_kg", path, 0.0, minimum=0.0),
+        capacity_charges=tuple(charges),
+    )
+
+
+def _parse_battery(data: Mapping[str, Any], path: str, slots: int) -> BatterySpec:
+    check_keys(
+        data,
+        {"capacity_wh", "soc_pct", "max_charge_w", "max_discharge_w", "min_soc_pct", "max_soc_pct"}
+        | {"reserve_pct", "charge_efficiency", "discharge_efficiency", "degradation_cost_per_kwh"}
+        | {"allow_grid_charge", "allow_export", "end_value_per_kwh", "final_soc_min_pct"},
+        path,
+    )
+    min_soc = number(data, "min_soc_pct", path, 0.0, minimum=0.0, maximum=100.0)
+    max_soc = number(data, "max_soc_pct", path, 100.0, minimum=0.0, maximum=100.0)
+    if min_soc > max_soc:
+        raise ValueError(f"{path}min_soc_pct: {min_soc} is above max_soc_pct {max_soc}")
+    final = data.get("final_soc_min_pct")
+    return BatterySpec(
+        capacity_wh=number(data, "capacity_wh", path, minimum=1.0),
+        soc_pct=number(data, "soc_pct", path, minimum=0.0, maximum=100.0),
+        max_charge_w=number(data, "max_charge_w", path, minimum=0.0),
+        max_discharge_w=number(data, "max_discharge_w", path, minimum=0.0),
+        min_soc_pct=min_soc,
+        max_soc_pct=max_soc,
+        reserve_pct=series(data, "reserve_pct", path, slots, 0.0, minimum=0.0, maximum=100.0),
+        charge_efficiency=number(data, "charge_efficiency", path, 0.95, minimum=0.01, maximum=1.0),
+        discharge_efficiency=number(
+            data, "discharge_efficiency", path, 0.95, minimum=0.01, maximum=1.0
+        ),
+        degradation_cost_per_kwh=number(data, "degradation_cost_per_kwh", path, 0.0, minimum=0.0),
+        allow_grid_charge=flag(data, "allow_grid_charge", path, True),
+        allow_export=flag(data, "allow_export", path, True),
+        end_value_per_kwh=number(data, "end_value_per_kwh", path, 0.0, minimum=0.0),
+        final_soc_min_pct=None
+        if final is None
+        else number(data, "final_soc_min_pct", path, minimum=0.0, maximum=100.0),
+    )
+
+
+def _parse_ev(data: Mapping[str, Any], path: str, slots: int) -> EVSpec:
+    check_keys(
+        data,
+        {"id", "capacity_wh", "soc_pct", "target_soc_pct", "arrival_slot", "departure_slot"}
+        | {"phases", "voltage_v", "min_current_a", "max_current_a", "efficiency", "solar_only"}
+        | {"v2h_max_w", "v2h_min_soc_pct"},
+        path,
+    )
+    arrival, departure = _window(data, path, slots, "arrival_slot", "departure_slot")
+    phases = integer(data, "phases", path, 1, minimum=1)
+    if phases not in (1, 3):
+        raise ValueError(f"{path}phases: must be 1 or 3, got {phases}")
+    min_a = number(data, "min_current_a", path, 6.0, minimum=0.0)
+    max_a = number(data, "max_current_a", path, 16.0, minimum=0.0)
+    if min_a > max_a:
+        raise ValueError(f"{path}min_current_a: {min_a} is above max_current_a {max_a}")
+    return EVSpec(
+        id=text(data, "id", path),
+        capacity_wh=number(data, "capacity_wh", path, minimum=1.0),
+        soc_pct=number(data, "soc_pct", path, minimum=0.0, maximum=100.0),
+        target_soc_pct=number(data, "target_soc_pct", path, minimum=0.0, maximum=100.0),
+        arrival_slot=arrival,
+        departure_slot=departure,
+        phases=phases,
+        voltage_v=number(data, "voltage_v", path, 230.0, minimum=1.0),
+        min_current_a=min_a,
+        max_current_a=max_a,
+        efficiency=number(data, "efficiency", path, 0.9, minimum=0.01, maximum=1.0),
+        solar_only=flag(data, "solar_only", path, False),
+        v2h_max_w=number(data, "v2h_max_w", path, 0.0, minimum=0.0),
+        v2h_min_soc_pct=number(data, "v2h_min_soc_pct", path, 50.0, minimum=0.0, maximum=100.0),
+    )
+
+
+def _parse_tank(data: Mapping[str, Any], path: str, slots: int) -> TankSpec:
+    check_keys(data, {"capacity_wh", "energy_wh", "cop", "draw_w", "min_wh", "loss_w"}, path)
+    capacity = number(data, "capacity_wh", path, minimum=1.0)
+    return TankSpec(
+        capacity_wh=capacity,
+        energy_wh=number(data, "energy_wh", path, minimum=0.0, maximum=capacity),
+        cop=series(data, "cop", path, slots, minimum=0.5),
+        draw_w=series(data, "draw_w", path, slots, 0.0, minimum=0.0),
+        min_wh=number(data, "min_wh", path, 0.0, minimum=0.0, maximum=capacity),
+        loss_w=number(data, "loss_w", path, 0.0, minimum=0.0),
+    )
+
+
+def _parse_heat_pump(data: Mapping[str, Any], path: str, slots: int) -> HeatPumpSpec:
+    check_keys(
+        data,
+        {"max_power_w", "min_power_w", "on_off", "cop", "heat_loss_w_per_k", "tank"}
+        | {"thermal_capacity_wh_per_k", "indoor_temp_c", "outdoor_temp_c", "comfort_min_c"}
+        | {"comfort_max_c", "gains_w"},
+        path,
+    )
+    max_power = number(data, "max_power_w", path, minimum=0.0)
+    min_power = number(data, "min_power_w", path, 0.0, minimum=0.0, maximum=max_power)
+    low = series(data, "comfort_min_c", path, slots, minimum=-50.0, maximum=60.0)
+    high = series(data, "comfort_max_c", path, slots, minimum=-50.0, maximum=60.0)
+    for i, (lo, hi) in enumerate(zip(low, high, strict=True)):
+        if lo > hi:
+            raise ValueError(f"{path}comfort_min_c[{i}]: {lo} is above comfort_max_c {hi}")
+    tank = section(data, "tank", path)
+    return HeatPumpSpec(
+        max_power_w=max_power,
+        min_power_w=min_power,
+        on_off=flag(data, "on_off", path, False),
+        cop=series(data, "cop", path, slots, minimum=0.5),
+        heat_loss_w_per_k=number(data, "heat_loss_w_per_k", path, minimum=1.0),
+        thermal_capacity_wh_per_k=number(data, "thermal_capacity_wh_per_k", path, minimum=1.0),
+        indoor_temp_c=number(data, "indoor_temp_c", path, minimum=-50.0, maximum=60.0),
+        outdoor_temp_c=series(data, "outdoor_temp_c", path, slots, minimum=-60.0, maximum=60.0),
+        comfort_min_c=low,
+        comfort_max_c=high,
+        gains_w=series(data, "gains_w", path, slots, 0.0),
+        tank=None if tank is None else _parse_tank(tank, f"{path}tank.", slots),
+    )
+
+
+def _parse_load(data: Mapping[str, Any], path: str, slots: int) -> DeferrableLoadSpec:
+    check_keys(
+        data,
+        {"id", "power_w", "energy_wh", "run_minutes", "earliest_slot", "deadline_slot"}
+        | {"interruptible"},
+        path,
+    )
+    power = number(data, "power_w", path, minimum=1.0)
+    if ("energy_wh" in data) == ("run_minutes" in data):
+        raise ValueError(f"{path}energy_wh: give exactly one of energy_wh or run_minutes")
+    if "energy_wh" in data:
+        energy = number(data, "energy_wh", path, minimum=0.0)
+    else:
+        energy = power * number(data, "run_minutes", path, minimum=0.0) / 60.0
+    earliest, deadline = _window(data, path, slots, "earliest_slot", "deadline_slot")
+    return DeferrableLoadSpec(
+        id=text(data, "id", path),
+        power_w=power,
+        energy_wh=energy,
+        earliest_slot=earliest,
+        deadline_slot=deadline,
+        interruptible=flag(data, "interruptible", path, True),
+    )
+
+
+def _parse_penalties(data: Mapping[str, Any]) -> Penalties:
+    keys = ("reserve_per_kwh", "ev_per_kwh", "load_per_kwh", "tank_per_kwh")
+    check_keys(data, {*keys, "comfort_per_kelvin_hour"}, "penalties.")
+    return Penalties(
+        reserve_per_kwh=_optional(data, "reserve_per_kwh", "penalties."),
+        ev_per_kwh=_optional(data, "ev_per_kwh", "penalties."),
+        load_per_kwh=_optional(data, "load_per_kwh", "penalties."),
+        tank_per_kwh=_optional(data, "tank_per_kwh", "penalties."),
+        comfort_per_kelvin_hour=_optional(data, "comfort_per_kelvin_hour", "penalties."),
+    )
+
+
+def default_penalty(problem: Problem) -> float:
+    """The penalty per kWh (or K·h) used when a field of ``Penalties`` is None."""
+    prices = problem.grid.import_price + problem.grid.export_price
+    return max(1.0, 20.0 * max(abs(p) for p in prices))
+
+
+def is_unlimited(value: float | None) -> bool:
+    """Whether a limit means 'no limit'."""
+    return value is None or math.isinf(value)
