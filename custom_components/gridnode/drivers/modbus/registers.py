@@ -1,0 +1,147 @@
+"""A register's description (address, type, scaling, sentinels, write bounds) and its value rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+import math
+
+from .codec import ByteOrder, DataType, WordOrder, decode, encode, unsigned_raw, word_count
+from .errors import OutOfBounds
+from .planner import Span, Table
+
+Value = int | float | str | bool | None
+"""A decoded value: a number in the register's unit, an enum symbol, a string, or None for unknown."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Bounds:
+    """The values a writable register accepts, in its engineering unit."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[float, ...] = ()
+    max_key: str | None = None  # a register whose current value caps the maximum (e.g. a rating)
+
+    def check(self, value: float, *, dynamic_max: float | None = None) -> None:
+        """Raise ``OutOfBounds`` unless ``value`` is allowed."""
+        if self.choices and value not in self.choices:
+            raise OutOfBounds(f"{value} is not one of {list(self.choices)}")
+        if self.minimum is not None and value < self.minimum:
+            raise OutOfBounds(f"{value} is below the minimum {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise OutOfBounds(f"{value} is above the maximum {self.maximum}")
+        if dynamic_max is not None and value > dynamic_max:
+            raise OutOfBounds(f"{value} is above the device's current limit {dynamic_max}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Register:
+    """One value on the bus and how to turn it into a number, a symbol or a string."""
+
+    key: str
+    address: int
+    table: Table = Table.HOLDING
+    dtype: DataType = DataType.UINT16
+    length: int | None = None  # words, strings only
+    word_order: WordOrder = WordOrder.BIG
+    byte_order: ByteOrder = ByteOrder.BIG
+    scale: float = 1.0
+    scale_key: str | None = None  # a SunSpec-style scale factor register: value * 10 ** sf
+    offset: float = 0.0
+    uom: str | None = None
+    sentinels: frozenset[int] = frozenset()  # raw unsigned values meaning "not available"
+    symbols: Mapping[int, str] = field(default_factory=dict)
+    writable: Bounds | None = None
+    single_write: bool = False  # write with function 6 rather than 16
+    readable: bool = True
+    readback_key: str | None = None  # where a write-only register's effect is read back
+    unit: int | None = None  # a unit id other than the device's
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        """Check the register is self-consistent."""
+        if not 0 <= self.address <= 0xFFFF:
+            raise ValueError(f"{self.key}: address {self.address} outside 0..65535")
+        if self.address + self.count > 0x10000:
+            raise ValueError(f"{self.key}: runs past address 65535")
+        if self.writable is not None and self.table is not Table.HOLDING:
+            raise ValueError(f"{self.key}: only holding registers can be writable")
+        if self.single_write and self.count != 1:
+            raise ValueError(f"{self.key}: single_write needs a one-word register")
+        if self.scale == 0:
+            raise ValueError(f"{self.key}: scale must not be 0")
+
+    @property
+    def count(self) -> int:
+        """Return the number of registers the value occupies."""
+        return word_count(self.dtype, self.length)
+
+    def span(self, device_unit: int) -> Span:
+        """Return the bus span of the value for a device at ``device_unit``."""
+        unit = self.unit if self.unit is not None else device_unit
+        return Span(unit, self.table, self.address, self.count)
+
+    def factor(self, sf: int | None) -> float | None:
+        """Return the multiplier from raw to engineering units, None when the scale is unknown."""
+        if self.scale_key is None:
+            return self.scale
+        if sf is None:
+            return None
+        return self.scale * 10.0**sf
+
+    def is_sentinel(self, words: Sequence[int]) -> bool:
+        """Return True when the raw words mean "not implemented / not available"."""
+        return bool(self.sentinels) and unsigned_raw(words, self.word_order) in self.sentinels
+
+    def decode(self, words: Sequence[int], sf: int | None = None) -> Value:
+        """Decode raw words into the register's value (None when unknown)."""
+        if self.is_sentinel(words):
+            return None
+        raw = decode(words, self.dtype, word_order=self.word_order, byte_order=self.byte_order)
+        if isinstance(raw, str):
+            return raw or None
+        if isinstance(raw, float) and not math.isfinite(raw):
+            return None
+        if self.symbols:
+            return self.symbols.get(int(raw), f"code_{int(raw)}")
+        factor = self.factor(sf)
+        if factor is None:
+            return None
+        if factor == 1.0 and self.offset == 0.0 and isinstance(raw, int):
+            return raw
+        value = round(raw * factor + self.offset, 10)
+        if isinstance(raw, int) and float(factor).is_integer() and float(self.offset).is_integer():
+            return int(value)
+        return value
+
+    def encode(self, value: Value, sf: int | None = None) -> list[int]:
+        """Encode a value for writing; raise ``OutOfBounds`` for anything the register cannot hold."""
+        if value is None:
+            raise OutOfBounds(f"{self.key}: cannot write 'unknown'")
+        if isinstance(value, str) and self.dtype is not DataType.STRING:
+            codes = [code for code, name in self.symbols.items() if name == value]
+            if not codes:
+                raise OutOfBounds(
+                    f"{self.key}: {value!r} is not one of {sorted(self.symbols.values())}"
+                )
+            value = codes[0]
+            factor: float | None = 1.0
+            offset = 0.0
+        else:
+            factor = self.factor(sf)
+            offset = self.offset
+        try:
+            if self.dtype is DataType.STRING:
+                return encode(
+                    str(value), self.dtype, length=self.length, byte_order=self.byte_order
+                )
+            if factor is None:
+                raise OutOfBounds(f"{self.key}: scale factor unknown, cannot write")
+            raw = (float(value) - offset) / factor
+            raw_value: int | float = raw if self.dtype is DataType.FLOAT32 else round(raw)
+            return encode(
+                raw_value, self.dtype, word_order=self.word_order, byte_order=self.byte_order
+            )
+        except (ValueError, TypeError) as err:
+            raise OutOfBounds(f"{self.key}: {err}") from err

@@ -1,0 +1,249 @@
+"""SunSpec discovery and the device built from the models it finds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+import logging
+
+from ..model import BatteryCommand, BatteryMode, Quantity
+from .device import Capabilities, Control, ControlLimits, DeviceInfo, ModbusDevice, Revert
+from .errors import DeviceRejected, NotSunSpec
+from .planner import Table
+from .registers import Register, Value
+from .regmap import RegisterMap
+from .sunspec_models import END_ID, MARKER, ModelInstance, model_definition, model_registers
+from .transport import Endpoint
+
+_LOGGER = logging.getLogger(__name__)
+
+BASES = (40000, 50000, 0)
+MAX_MODELS = 64
+INVERTERS = (101, 102, 103, 111, 112, 113, 701)
+METERS = (201, 202, 203, 204, 211, 212, 213, 214)
+
+
+async def find_models(
+    endpoint: Endpoint, unit: int, bases: Sequence[int] = BASES
+) -> list[ModelInstance]:
+    """Find the ``SunS`` marker and walk the model chain (one read per model header)."""
+    for base in bases:
+        try:
+            words = await endpoint.read(unit, Table.HOLDING, base, 2)
+        except DeviceRejected:
+            continue
+        if tuple(words) == MARKER:
+            break
+    else:
+        raise NotSunSpec(f"no SunSpec marker at {', '.join(map(str, bases))} on unit {unit}")
+    models: list[ModelInstance] = []
+    seen: dict[int, int] = {}
+    address = base + 2
+    while len(models) < MAX_MODELS and address + 2 <= 0x10000:
+        try:
+            model_id, length = await endpoint.read(unit, Table.HOLDING, address, 2)
+        except DeviceRejected:
+            break  # a chain without an end marker ends where the device stops answering
+        if model_id in (END_ID, 0):
+            break
+        seen[model_id] = seen.get(model_id, 0) + 1
+        key = str(model_id) if seen[model_id] == 1 else f"{model_id}_{seen[model_id]}"
+        models.append(ModelInstance(model_id, address, length, key))
+        address += 2 + length
+    return models
+
+
+async def discover_sunspec(
+    endpoint: Endpoint, unit: int, bases: Sequence[int] = BASES
+) -> SunSpecDevice:
+    """Discover a SunSpec device on ``unit``: raise ``NotSunSpec`` or ``DeviceUnavailable``."""
+    models = await find_models(endpoint, unit, bases)
+    device = SunSpecDevice(endpoint, unit, models)
+    await device.identify()
+    return device
+
+
+class SunSpecDevice(ModbusDevice):
+    """A device described by the SunSpec models found on it; unknown models are skipped."""
+
+    def __init__(self, endpoint: Endpoint, unit: int, models: Sequence[ModelInstance]) -> None:
+        self.models = list(models)
+        self.skipped = [m.model_id for m in models if model_definition(m.model_id) is None]
+        registers: list[Register] = []
+        for model in models:
+            registers.extend(model_registers(model))
+        keys = {reg.key for reg in registers}
+        registers = [r for r in registers if r.scale_key is None or r.scale_key in keys]
+        # max_gap=2 lets one read span the ID/L header between neighbouring models
+        super().__init__(RegisterMap(endpoint, unit, registers, max_gap=2))
+        self._ids = {m.key: m.model_id for m in models}
+        self._heartbeat = 0
+        self._battery_max: float = 0.0
+        self.info = DeviceInfo(manufacturer="SunSpec", model="unknown", source="sunspec")
+        self.capabilities = Capabilities()
+
+    def model(self, *ids: int) -> str | None:
+        """Return the key of the first model found among ``ids`` (None when none is there)."""
+        for model in self.models:
+            if model.model_id in ids and model_definition(model.model_id) is not None:
+                return model.key
+        return None
+
+    def has(self, key: str) -> bool:
+        """Return True when the device has register ``key`` (e.g. ``"124.MinRsvPct"``)."""
+        return key in self.regmap.registers
+
+    def _poll_keys(self) -> list[str]:
+        return [k for k in self.regmap.registers if not k.startswith("1.")]
+
+    async def identify(self) -> DeviceInfo:
+        """Read the common model and the ratings the controls need; set ``info`` and ``capabilities``."""
+        common = [k for k in ("1.Mn", "1.Md", "1.SN", "1.Vr") if self.has(k)]
+        values = await self.regmap.read(common) if common else {}
+        self.info = DeviceInfo(
+            manufacturer=str(values.get("1.Mn") or "SunSpec"),
+            model=str(values.get("1.Md") or "unknown"),
+            serial=None if values.get("1.SN") is None else str(values["1.SN"]),
+            firmware=None if values.get("1.Vr") is None else str(values["1.Vr"]),
+            source="sunspec",
+        )
+        ratings = [k for k in ("124.WChaMax", "802.WChaRteMax", "802.WDisChaRteMax") if self.has(k)]
+        rating = await self.regmap.read(ratings) if ratings else {}
+        self.capabilities = self._capabilities(rating)
+        return self.info
+
+    def _capabilities(self, rating: Mapping[str, Value]) -> Capabilities:
+        controls: dict[Control, ControlLimits] = {}
+        modes: frozenset[BatteryMode] = frozenset()
+        revert = Revert.NONE
+        if self.has("124.MinRsvPct"):
+            controls[Control.RESERVE_SOC] = ControlLimits(minimum=0.0, maximum=100.0, uom="%")
+        cha_max = rating.get("802.WChaRteMax")
+        if self.has("124.WChaMax") and isinstance(cha_max, int | float):
+            controls[Control.CHARGE_LIMIT] = ControlLimits(minimum=0.0, maximum=float(cha_max), uom="W")
+        w_max = rating.get("124.WChaMax")
+        control_keys = ("124.StorCtl_Mod", "124.InWRte", "124.OutWRte")
+        if all(self.has(k) for k in control_keys) and isinstance(w_max, int | float) and w_max > 0:
+            self._battery_max = float(w_max)
+            controls[Control.BATTERY] = ControlLimits(minimum=0.0, maximum=float(w_max), uom="W")
+            modes = frozenset(BatteryMode)
+            if self.has("124.InOutWRte_RvrtTms"):
+                revert = Revert.TIMER
+            elif self.has("802.CtrlHb"):
+                revert = Revert.HEARTBEAT
+        probe = {k: None for k in self.regmap.registers}
+        quantities = frozenset(self._quantities(probe))
+        writable = {r.key: r.writable for r in self.regmap.registers.values() if r.writable is not None}
+        return Capabilities(
+            quantities=quantities,
+            controls=controls,
+            battery_modes=modes,
+            revert=revert,
+            writable=writable,
+        )
+
+    def _quantities(self, values: Mapping[str, Value]) -> dict[Quantity, Value]:
+        out: dict[Quantity, Value] = {}
+
+        def put(quantity: Quantity, key: str | None) -> None:
+            if key is not None and key in values:
+                out[quantity] = values[key]
+
+        inv = self.model(*INVERTERS)
+        if inv is not None and self._ids[inv] == 701:
+            put(Quantity.AC_POWER, f"{inv}.W")
+            put(Quantity.AC_ENERGY, f"{inv}.TotWhInj")
+            put(Quantity.GRID_FREQUENCY, f"{inv}.Hz")
+            put(Quantity.GRID_VOLTAGE, f"{inv}.LNV")
+            put(Quantity.TEMPERATURE, f"{inv}.TmpCab")
+            if f"{inv}.InvSt" in values:
+                state = values[f"{inv}.InvSt"]
+                out[Quantity.INVERTER_STATE] = None if state is None else str(state)
+            if f"{inv}.ConnSt" in values:
+                conn = values[f"{inv}.ConnSt"]
+                out[Quantity.GRID_CONNECTED] = None if conn is None else conn == "connected"
+        elif inv is not None:
+            put(Quantity.AC_POWER, f"{inv}.W")
+            put(Quantity.AC_ENERGY, f"{inv}.WH")
+            put(Quantity.GRID_FREQUENCY, f"{inv}.Hz")
+            put(Quantity.GRID_VOLTAGE, f"{inv}.PhVphA")
+            put(Quantity.PV_POWER, f"{inv}.DCW")
+            put(Quantity.TEMPERATURE, f"{inv}.TmpCab")
+            put(Quantity.INVERTER_STATE, f"{inv}.St")
+        mppt = self.model(160)
+        if mppt is not None:
+            dcw = [k for k in values if k.startswith(f"{mppt}.module[") and k.endswith(".DCW")]
+            if dcw:
+                powers = [v for k in dcw if isinstance(v := values[k], int | float)]
+                out[Quantity.PV_POWER] = sum(powers) if powers else None
+        meter = self.model(*METERS)
+        if meter is not None:
+            put(Quantity.GRID_POWER, f"{meter}.W")
+            put(Quantity.GRID_IMPORT_ENERGY, f"{meter}.TotWhImp")
+            put(Quantity.GRID_EXPORT_ENERGY, f"{meter}.TotWhExp")
+            if inv is None:
+                put(Quantity.GRID_FREQUENCY, f"{meter}.Hz")
+                put(Quantity.GRID_VOLTAGE, f"{meter}.PhVphA")
+        if self.model(124) is not None:
+            put(Quantity.BATTERY_SOC, "124.ChaState")
+            put(Quantity.BATTERY_RESERVE_SOC, "124.MinRsvPct")
+        if self.model(713) is not None:
+            put(Quantity.BATTERY_SOC, "713.SoC")
+            put(Quantity.BATTERY_SOH, "713.SoH")
+            put(Quantity.BATTERY_CAPACITY, "713.WHRtg")
+        if self.model(802) is not None:
+            put(Quantity.BATTERY_SOC, "802.SoC")
+            put(Quantity.BATTERY_SOH, "802.SoH")
+            put(Quantity.BATTERY_CAPACITY, "802.WHRtg")
+            if "802.W" in values:
+                out[Quantity.BATTERY_POWER] = _battery_power(values["802.W"], values.get("802.ChaSt"))
+        return out
+
+    def _pct(self, watts: float) -> float:
+        return round(100.0 * watts / self._battery_max, 6)
+
+    async def _apply_battery(self, cmd: BatteryCommand, revert_s: int) -> None:
+        regmap = self.regmap
+        if self.capabilities.revert is Revert.TIMER:
+            await regmap.write("124.InOutWRte_RvrtTms", revert_s)
+        if cmd.mode is BatteryMode.AUTO:
+            await regmap.write("124.StorCtl_Mod", 0)
+        else:
+            pct = self._pct(cmd.power_w)
+            rates = {
+                BatteryMode.HOLD: (0.0, 0.0),
+                BatteryMode.CHARGE: (pct, -pct),  # a negative discharge limit forces charging
+                BatteryMode.DISCHARGE: (-pct, pct),
+            }[cmd.mode]
+            await regmap.write("124.InWRte", rates[0])
+            await regmap.write("124.OutWRte", rates[1])
+            await regmap.write("124.StorCtl_Mod", 3)
+        await self.heartbeat()
+
+    async def heartbeat(self) -> None:
+        """Increment the 802 controller heartbeat, where the device has one."""
+        if self.has("802.CtrlHb"):
+            self._heartbeat = (self._heartbeat + 1) % 0xFFFF
+            await self.regmap.write("802.CtrlHb", self._heartbeat)
+
+    async def _set(self, control: Control, value: float) -> None:
+        key = {Control.RESERVE_SOC: "124.MinRsvPct", Control.CHARGE_LIMIT: "124.WChaMax"}[control]
+        await self.regmap.write(key, value)
+
+    async def release(self) -> None:
+        """Drop any charge/discharge limits: the storage returns to its own control."""
+        if self.has("124.StorCtl_Mod"):
+            await self.regmap.write("124.StorCtl_Mod", 0)
+
+
+def _battery_power(watts: Value, state: Value) -> Value:
+    """Return battery power with GridNode's sign (+ discharge), using ChaSt when it is known.
+
+    Devices disagree on the sign of 802 ``W``; the charge status says which way energy flows.
+    """
+    if not isinstance(watts, int | float):
+        return None
+    if state == "discharging":
+        return abs(watts)
+    if state == "charging":
+        return -abs(watts)
+    return watts

@@ -1,0 +1,212 @@
+"""One Modbus connection per endpoint (TCP, RTU over TCP, serial), shared by every unit behind it.
+
+Requests are serialised with a lock, because many gateways accept a single connection and one
+request at a time. A failed request closes the connection; the next request reconnects. After a
+failure the endpoint backs off (doubling up to a ceiling) and refuses requests without touching the
+bus until the backoff has passed, so a silent device never stalls its callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+import logging
+import time
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+from pymodbus.framer import FramerType
+
+from .compat import unit_kwargs
+from .errors import DeviceRejected, DeviceUnavailable
+from .planner import Table
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Link(StrEnum):
+    """How the endpoint is reached."""
+
+    TCP = "tcp"
+    RTU_OVER_TCP = "rtu_over_tcp"
+    SERIAL = "serial"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EndpointConfig:
+    """Where and how to reach a Modbus endpoint."""
+
+    link: Link = Link.TCP
+    host: str | None = None
+    port: int = 502
+    serial_port: str | None = None
+    baudrate: int = 9600
+    parity: str = "N"
+    stopbits: int = 1
+    bytesize: int = 8
+    timeout: float = 3.0
+    retries: int = 1
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+
+    def __post_init__(self) -> None:
+        """Refuse a configuration that names no place to connect to."""
+        if self.link is Link.SERIAL and not self.serial_port:
+            raise ValueError("a serial endpoint needs serial_port")
+        if self.link is not Link.SERIAL and not self.host:
+            raise ValueError("a TCP endpoint needs host")
+
+    @property
+    def label(self) -> str:
+        """Return a short human description, e.g. ``192.0.2.5:502``."""
+        if self.link is Link.SERIAL:
+            return f"{self.serial_port}@{self.baudrate}"
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(slots=True)
+class EndpointStats:
+    """Counters a benchmark or diagnostics page can show."""
+
+    reads: int = 0
+    writes: int = 0
+    failures: int = 0
+    connects: int = 0
+
+
+class Endpoint:
+    """A shared, serialised connection to one Modbus endpoint."""
+
+    def __init__(
+        self, config: EndpointConfig, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.config = config
+        self.stats = EndpointStats()
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._client: Any = None
+        self._backoff = 0.0
+        self._retry_at = 0.0
+
+    @classmethod
+    def tcp(cls, host: str, port: int = 502, **options: Any) -> Endpoint:
+        """Return an endpoint for Modbus TCP."""
+        return cls(EndpointConfig(link=Link.TCP, host=host, port=port, **options))
+
+    @property
+    def available(self) -> bool:
+        """Return False while the endpoint is backing off after a failure."""
+        return self._backoff == 0.0
+
+    @property
+    def retry_in(self) -> float:
+        """Return the seconds left before the endpoint will try the bus again (0 when it may)."""
+        return max(0.0, self._retry_at - self._clock())
+
+    def _make_client(self) -> Any:
+        cfg = self.config
+        common: dict[str, Any] = {
+            "timeout": cfg.timeout,
+            "retries": cfg.retries,
+            "reconnect_delay": 0,
+        }
+        if cfg.link is Link.SERIAL:
+            return AsyncModbusSerialClient(
+                str(cfg.serial_port),
+                framer=FramerType.RTU,
+                baudrate=cfg.baudrate,
+                parity=cfg.parity,
+                stopbits=cfg.stopbits,
+                bytesize=cfg.bytesize,
+                **common,
+            )
+        framer = FramerType.RTU if cfg.link is Link.RTU_OVER_TCP else FramerType.SOCKET
+        return AsyncModbusTcpClient(str(cfg.host), port=cfg.port, framer=framer, **common)
+
+    async def _ensure_connected(self) -> Any:
+        if self._client is not None and self._client.connected:
+            return self._client
+        self._drop()
+        client = self._make_client()
+        self._client = client
+        self.stats.connects += 1
+        if not await client.connect():
+            raise DeviceUnavailable(f"cannot connect to {self.config.label}")
+        return client
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _fail(self, error: Exception) -> DeviceUnavailable:
+        self.stats.failures += 1
+        self._drop()
+        cfg = self.config
+        self._backoff = min(cfg.backoff_max, max(cfg.backoff_initial, self._backoff * 2))
+        self._retry_at = self._clock() + self._backoff
+        _LOGGER.debug("%s failed (%s); next try in %.1f s", cfg.label, error, self._backoff)
+        if isinstance(error, DeviceUnavailable):
+            return error
+        return DeviceUnavailable(f"{cfg.label} did not answer: {error}")
+
+    async def _request(self, call: Callable[[Any], Any], what: str) -> Any:
+        async with self._lock:
+            if self._clock() < self._retry_at:
+                raise DeviceUnavailable(
+                    f"{self.config.label} is backing off for {self.retry_in:.1f} s more"
+                )
+            try:
+                client = await self._ensure_connected()
+                response = await call(client)
+            except (ModbusException, OSError, TimeoutError, DeviceUnavailable) as err:
+                raise self._fail(err) from err
+            if response.isError():
+                code = getattr(response, "exception_code", None)
+                if code is None:  # not an exception PDU: a transport-level failure object
+                    raise self._fail(DeviceUnavailable(f"{what}: {response}"))
+                self._backoff = 0.0
+                raise DeviceRejected(f"{what} refused with exception code {code}", code=code)
+            self._backoff = 0.0
+            self._retry_at = 0.0
+            return response
+
+    async def read(self, unit: int, table: Table, address: int, count: int) -> list[int]:
+        """Read ``count`` registers of ``table`` at ``address`` from ``unit``."""
+        what = f"read {table} {address}+{count} on unit {unit} at {self.config.label}"
+
+        async def call(client: Any) -> Any:
+            if table is Table.INPUT:
+                return await client.read_input_registers(address, count=count, **unit_kwargs(unit))
+            return await client.read_holding_registers(address, count=count, **unit_kwargs(unit))
+
+        self.stats.reads += 1
+        response = await self._request(call, what)
+        words = list(response.registers)
+        if len(words) < count:
+            raise self._fail(DeviceUnavailable(f"{what}: short answer of {len(words)} words"))
+        return words[:count]
+
+    async def write(
+        self, unit: int, address: int, words: Sequence[int], *, single: bool = False
+    ) -> None:
+        """Write holding registers; ``single`` uses function 6 (one word) instead of function 16."""
+        what = f"write {address}+{len(words)} on unit {unit} at {self.config.label}"
+        if single and len(words) != 1:
+            raise ValueError("a single-register write takes exactly one word")
+
+        async def call(client: Any) -> Any:
+            if single:
+                return await client.write_register(address, words[0], **unit_kwargs(unit))
+            return await client.write_registers(address, list(words), **unit_kwargs(unit))
+
+        self.stats.writes += 1
+        await self._request(call, what)
+
+    async def close(self) -> None:
+        """Close the connection; a later request reconnects."""
+        async with self._lock:
+            self._drop()

@@ -1,0 +1,117 @@
+"""A real pymodbus TCP server on 127.0.0.1 serving register images, for pymodbus 3.8.3 .. 3.x."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+import contextlib
+import csv
+import json
+from pathlib import Path
+import socket
+from typing import Any
+
+import pymodbus.datastore as ds
+from pymodbus.server import ModbusTcpServer
+
+SHARED = Path(__file__).parents[4] / "shared" / "data" / "sunspec"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+Image = Mapping[int, int]  # address -> word
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def hybrid_image() -> dict[int, int]:
+    """The SunSpec hybrid inverter image (models 1, 103, 203, 124, 802 at 40000)."""
+    path = SHARED / "sim_hybrid_register_image_40000.csv"
+    if not path.exists():
+        path = FIXTURES / "sim_hybrid_register_image_40000.csv"
+    with path.open() as handle:
+        return {int(row["address"]): int(row["value_u16"]) for row in csv.DictReader(handle)}
+
+
+def _runs(image: Image) -> list[tuple[int, list[int]]]:
+    runs: list[tuple[int, list[int]]] = []
+    for address in sorted(image):
+        if runs and runs[-1][0] + len(runs[-1][1]) == address:
+            runs[-1][1].append(image[address])
+        else:
+            runs.append((address, [image[address]]))
+    return runs
+
+
+def _server(units: Mapping[int, Mapping[str, Image]], port: int) -> Any:
+    try:
+        from pymodbus.simulator import DataType, SimData, SimDevice
+    except ImportError:  # pragma: no cover - pymodbus < 3.12: legacy datastore, exact addresses
+        devices = {
+            unit: ds.ModbusSlaveContext(
+                hr=ds.ModbusSparseDataBlock(dict(dev.get("hr", {})) or {0: 0}),
+                ir=ds.ModbusSparseDataBlock(dict(dev.get("ir", {})) or {0: 0}),
+                zero_mode=True,
+            )
+            for unit, dev in units.items()
+        }
+        context = ds.ModbusServerContext(slaves=devices, single=False)
+        return ModbusTcpServer(context, address=("127.0.0.1", port))
+
+    def blocks(image: Image, bits: bool = False) -> list[Any]:
+        if bits:
+            return [SimData(0, count=1, values=False, datatype=DataType.BITS)]
+        return [
+            SimData(address, values=values, datatype=DataType.REGISTERS)
+            for address, values in _runs(image)
+        ] or [SimData(0, count=1, datatype=DataType.INVALID)]
+
+    sims = [
+        SimDevice(unit, simdata=(blocks({}, True), blocks({}, True), blocks(dev.get("hr", {})), blocks(dev.get("ir", {}))))
+        for unit, dev in units.items()
+    ]
+    return ModbusTcpServer(sims, address=("127.0.0.1", port))
+
+
+class ModbusTestServer:
+    """Serve ``units`` ({unit: {"hr": image, "ir": image}}) until ``stop``; restartable on its port."""
+
+    def __init__(self, units: Mapping[int, Mapping[str, Image]], port: int | None = None) -> None:
+        self.units = units
+        self.port = port or free_port()
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._server = _server(self.units, self.port)
+        self._task = asyncio.create_task(self._server.serve_forever())
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                _r, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                await writer.wait_closed()
+                return
+            await asyncio.sleep(0.02)
+        raise RuntimeError("test server did not start")  # pragma: no cover
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.shutdown()
+            self._server = None
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, 2)
+            self._task = None
+
+    async def __aenter__(self) -> ModbusTestServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+def load_json(name: str) -> Any:
+    return json.loads((SHARED / name).read_text())
