@@ -26,6 +26,8 @@ class Commands:
     """The controls in force for one step; ``None`` means the device's own default."""
 
     battery: BatteryCommand = AUTO
+    battery_charge_cap_w: float | None = None  # at most this charge power (W), any mode
+    battery_discharge_cap_w: float | None = None  # at most this discharge power (W), any mode
     reserve_pct: float | None = None  # backup reserve (%), kept apart from the battery mode
     export_limit_w: float | None = None  # W at the grid connection, never above the site limit
     ev_limits_w: Mapping[str, float] = field(default_factory=dict)  # charger id -> W

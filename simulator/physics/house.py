@@ -150,6 +150,10 @@ class House:
         if grid_up:
             reserve = cfg.reserve_pct if commands.reserve_pct is None else commands.reserve_pct
             max_dis = bat.max_discharge_w(dt_s, max(reserve, cfg.min_soc_pct))
+            if commands.battery_discharge_cap_w is not None:
+                max_dis = min(max_dis, max(commands.battery_discharge_cap_w, 0.0))
+            if commands.battery_charge_cap_w is not None:
+                max_ch = min(max_ch, max(commands.battery_charge_cap_w, 0.0))
             mode = commands.battery.mode
             power = commands.battery.power_w
             net = demand - pv_avail

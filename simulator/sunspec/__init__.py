@@ -1,0 +1,1 @@
+"""A SunSpec hybrid inverter on Modbus TCP whose registers follow the simulated house."""
