@@ -1,0 +1,357 @@
+"""The contract between GridNode's devices and the site's planner, dispatcher and island guard.
+
+``async_setup_devices(hass, entry)`` (in ``devices/__init__.py``) builds a :class:`DeviceRuntime` from the
+site entry's config subentries; ``async_unload_devices`` hands every device back to its own control
+(:meth:`DeviceHandle.async_release`) and stops polling.
+
+Each device is a *handle*. A handle is listed under every role it plays (a hybrid inverter is both in
+``runtime.inverters`` and ``runtime.batteries``, with one ``subentry_id``). Values use the keys of
+:class:`~custom_components.gridnode.drivers.model.Quantity` (W, Wh, %, V, Hz) plus role keys below.
+Every control method either succeeds (the device accepted and, where it can be read back, confirmed the
+value) or raises :class:`DeviceCommandError`; a request outside the device's bounds raises
+:class:`DeviceCommandError` too and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from homeassistant.core import CALLBACK_TYPE
+from homeassistant.exceptions import HomeAssistantError
+
+from custom_components.gridnode.const import DOMAIN
+from custom_components.gridnode.core.evse import ChargerState
+from custom_components.gridnode.drivers.model import BatteryCommand, Quantity
+
+type ValueListener = Callable[[], None]
+
+
+class DeviceRole(StrEnum):
+    """The roles a handle can play; one subentry may give handles in several roles."""
+
+    BATTERY = "battery"
+    INVERTER = "inverter"
+    METER = "meter"
+    CHARGER = "charger"
+    HEAT_PUMP = "heat_pump"
+    LOAD = "load"
+
+
+class ChargerMode(StrEnum):
+    """What the user wants a charger to do (the mode select)."""
+
+    OFF = "off"  # never charge
+    SOLAR_ONLY = "solar_only"  # surplus PV only
+    CHEAPEST = "cheapest"  # the plan's cheapest/cleanest slots before departure
+    NOW = "now"  # full power now
+
+
+class SgReadyState(IntEnum):
+    """The four SG-Ready operating states (relay 1 / relay 2)."""
+
+    BLOCKED = 1  # on/off: utility block
+    NORMAL = 2  # off/off
+    RECOMMENDED = 3  # off/on: run if you can
+    FORCED = 4  # on/on: run now, raise setpoints
+
+
+class IslandTier(IntEnum):
+    """Priority of a load when the grid is lost: tier 1 is shed first, tier 3 kept longest."""
+
+    SHED_FIRST = 1
+    SHED_LATER = 2
+    ESSENTIAL = 3
+
+
+class DeviceCommandError(HomeAssistantError):
+    """A device refused a command, did not confirm it on read-back, or the request was out of bounds.
+
+    ``reason`` is one of ``unavailable``, ``out_of_range``, ``refused``, ``not_verified``,
+    ``unsupported``; it is also the exception's translation key suffix (``command_<reason>``).
+    """
+
+    def __init__(self, reason: str, device: str, detail: str = "") -> None:
+        """Keep the reason, the device name and a detail for the log and the UI."""
+        self.reason = reason
+        self.device = device
+        self.detail = detail
+        super().__init__(
+            f"{device}: {reason}" + (f" ({detail})" if detail else ""),
+            translation_domain=DOMAIN,
+            translation_key=f"command_{reason}",
+            translation_placeholders={"device": device, "detail": detail or "-"},
+        )
+
+
+class DeviceHandle(ABC):
+    """What every device offers the site, whatever its protocol."""
+
+    #: the roles this handle appears under in :class:`DeviceRuntime`
+    roles: frozenset[DeviceRole] = frozenset()
+
+    def __init__(self, *, subentry_id: str, name: str) -> None:
+        """Name the handle after its subentry."""
+        self.subentry_id = subentry_id
+        self.name = name
+        self._listeners: list[ValueListener] = []
+
+    @property
+    @abstractmethod
+    def available(self) -> bool:
+        """Whether the device answered its last poll (or its peer is connected)."""
+
+    @property
+    @abstractmethod
+    def values(self) -> Mapping[str, Any]:
+        """The latest values, keyed by :class:`Quantity` value or role key; missing = unknown."""
+
+    def value(self, key: str | Quantity) -> Any:
+        """One value, or None when unknown."""
+        return self.values.get(str(key))
+
+    def add_listener(self, listener: ValueListener) -> CALLBACK_TYPE:
+        """Call ``listener`` (in the event loop) whenever values or availability change."""
+        self._listeners.append(listener)
+
+        def _remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return _remove
+
+    def notify(self) -> None:
+        """Tell every listener that something changed."""
+        for listener in list(self._listeners):
+            listener()
+
+    @abstractmethod
+    async def async_release(self) -> None:
+        """Hand the device back to its own autonomous control (never raises)."""
+
+
+class BatteryHandle(DeviceHandle):
+    """A battery (usually behind a hybrid inverter). Values: BATTERY_* quantities."""
+
+    @property
+    def capacity_wh(self) -> float | None:
+        """Usable capacity, when the device tells."""
+        value = self.value(Quantity.BATTERY_CAPACITY)
+        return float(value) if value is not None else None
+
+    @property
+    def max_charge_w(self) -> float | None:
+        """The device's charge power limit, when known."""
+        return None
+
+    @property
+    def max_discharge_w(self) -> float | None:
+        """The device's discharge power limit, when known."""
+        return None
+
+    @abstractmethod
+    async def async_apply_battery(self, cmd: BatteryCommand) -> None:
+        """Apply a battery command with the device's revert timer/heartbeat, verified."""
+
+    @abstractmethod
+    async def async_set_reserve(self, pct: float) -> None:
+        """Set the device's backup reserve SoC (%)."""
+
+    @abstractmethod
+    async def async_set_export_limit(self, w: float | None) -> None:
+        """Limit export to ``w`` W; None lifts GridNode's limit."""
+
+
+class InverterHandle(DeviceHandle):
+    """An inverter (PV, hybrid). Values: PV_*, AC_*, GRID_CONNECTED, INVERTER_STATE, ..."""
+
+    async def async_set_export_limit(self, w: float | None) -> None:
+        """Limit export to ``w`` W (None lifts it); refused unless the device offers it."""
+        raise DeviceCommandError("unsupported", self.name, "export limit")
+
+    @property
+    def grid_connected(self) -> bool | None:
+        """True on grid, False islanded, None when unknown."""
+        value = self.value(Quantity.GRID_CONNECTED)
+        return None if value is None else bool(value)
+
+
+class MeterHandle(DeviceHandle):
+    """A grid meter. Values: GRID_POWER (+ import), GRID_IMPORT_ENERGY, GRID_EXPORT_ENERGY, ..."""
+
+    @property
+    def grid_connected(self) -> bool | None:
+        """True on grid, False islanded, None when unknown."""
+        value = self.value(Quantity.GRID_CONNECTED)
+        return None if value is None else bool(value)
+
+
+class ChargerHandle(DeviceHandle):
+    """An EV charger. Values: state, plugged, power_w, session_energy_wh, total_energy_wh, ..."""
+
+    #: user settings the entities write and the planner reads
+    mode: ChargerMode = ChargerMode.CHEAPEST
+    departure: datetime | None = None
+    target_soc_pct: float | None = None
+    target_energy_wh: float | None = None
+
+    @property
+    def state(self) -> ChargerState:
+        """The connector state."""
+        value = self.value("state")
+        return ChargerState(value) if value is not None else ChargerState.UNAVAILABLE
+
+    @property
+    def plugged(self) -> bool:
+        """Whether a vehicle is connected."""
+        return bool(self.value("plugged"))
+
+    @property
+    def power_w(self) -> float | None:
+        """Power drawn now."""
+        value = self.value("power_w")
+        return float(value) if value is not None else None
+
+    @property
+    def session_energy_wh(self) -> float | None:
+        """Energy added since plug-in."""
+        value = self.value("session_energy_wh")
+        return float(value) if value is not None else None
+
+    @property
+    def target(self) -> float | None:
+        """The target: SoC (%) when the car's SoC is known, else energy (Wh) to add."""
+        return (
+            self.target_soc_pct if self.value("ev_soc_pct") is not None else self.target_energy_wh
+        )
+
+    @property
+    @abstractmethod
+    def min_power_w(self) -> float:
+        """The lowest power at which charging runs (6 A on the used phases)."""
+
+    @property
+    @abstractmethod
+    def max_power_w(self) -> float:
+        """The circuit's maximum."""
+
+    @abstractmethod
+    async def async_set_power(self, w: float) -> None:
+        """Charge at ``w`` W (0 pauses; below the minimum snaps to 0; above max is refused)."""
+
+    @abstractmethod
+    async def async_stop(self) -> None:
+        """Stop charging (end the session where the protocol can)."""
+
+
+class HeatPumpHandle(DeviceHandle):
+    """A heat pump. Values: flow/outdoor/dhw temperatures, power, sg_ready, offset. Has ``thermal``."""
+
+    thermal: Mapping[str, float] = {}
+
+    @property
+    def supports_sg_ready(self) -> bool:
+        """Whether :meth:`async_set_sg_ready` does something."""
+        return False
+
+    @property
+    def supports_offset(self) -> bool:
+        """Whether :meth:`async_set_offset` does something."""
+        return False
+
+    async def async_set_sg_ready(self, state: SgReadyState) -> None:
+        """Switch the SG-Ready state."""
+        raise DeviceCommandError("unsupported", self.name, "sg_ready")
+
+    async def async_set_offset(self, k: float) -> None:
+        """Shift the heating setpoint by ``k`` kelvin from the user's base."""
+        raise DeviceCommandError("unsupported", self.name, "offset")
+
+
+class LoadHandle(DeviceHandle):
+    """A deferrable/flexible load driven by a switch or a script pair. Has ``spec`` and ``tier``."""
+
+    tier: IslandTier = IslandTier.SHED_FIRST
+
+    @property
+    @abstractmethod
+    def spec(self) -> Any:
+        """The load's scheduling spec (core/loads.py's type when present, else LoadSettings)."""
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the load runs now (None unknown)."""
+        value = self.value("on")
+        return None if value is None else bool(value)
+
+    @abstractmethod
+    async def async_turn_on(self) -> None:
+        """Start the load."""
+
+    @abstractmethod
+    async def async_turn_off(self) -> None:
+        """Stop the load (always allowed: the planner decides whether interrupting is wise)."""
+
+
+@dataclass(kw_only=True)
+class DeviceRuntime:
+    """Every device of the site, by role; the site's ``runtime_data.devices``."""
+
+    batteries: list[BatteryHandle] = field(default_factory=list)
+    inverters: list[InverterHandle] = field(default_factory=list)
+    meters: list[MeterHandle] = field(default_factory=list)
+    chargers: list[ChargerHandle] = field(default_factory=list)
+    heat_pumps: list[HeatPumpHandle] = field(default_factory=list)
+    loads: list[LoadHandle] = field(default_factory=list)
+    #: every handle once, in subentry order
+    devices: list[DeviceHandle] = field(default_factory=list)
+    #: things to stop on unload (coordinators, servers), called in reverse order
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    def add(self, handle: DeviceHandle) -> None:
+        """Register a handle under each of its roles."""
+        self.devices.append(handle)
+        if isinstance(handle, BatteryHandle):
+            self.batteries.append(handle)
+        if isinstance(handle, InverterHandle):
+            self.inverters.append(handle)
+        if isinstance(handle, MeterHandle):
+            self.meters.append(handle)
+        if isinstance(handle, ChargerHandle):
+            self.chargers.append(handle)
+        if isinstance(handle, HeatPumpHandle):
+            self.heat_pumps.append(handle)
+        if isinstance(handle, LoadHandle):
+            self.loads.append(handle)
+
+    def by_subentry(self, subentry_id: str) -> list[DeviceHandle]:
+        """The handle(s) of one subentry."""
+        return [h for h in self.devices if h.subentry_id == subentry_id]
+
+    def add_listener(self, listener: ValueListener) -> CALLBACK_TYPE:
+        """Listen to every device; returns one function that removes them all."""
+        removers = [h.add_listener(listener) for h in self.devices]
+
+        def _remove() -> None:
+            for remove in removers:
+                remove()
+
+        return _remove
+
+    @property
+    def grid_connected(self) -> bool | None:
+        """The site's grid state from every device that knows: False if any says islanded."""
+        states: list[bool] = []
+        for handle in [*self.meters, *self.inverters]:
+            if not handle.available:
+                continue
+            value = handle.value(Quantity.GRID_CONNECTED)
+            if value is not None:
+                states.append(bool(value))
+        if not states:
+            return None
+        return all(states)
