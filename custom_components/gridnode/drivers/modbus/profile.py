@@ -5,7 +5,7 @@ A profile file holds::
     name, title, manufacturer, models, source      what it covers and where the facts come from
     default_unit, max_block, max_gap, holes        how to talk to it
     registers: {key: {address, table, type, ...}}  every value, with scaling and write bounds
-    quantities: {Quantity: key | {sum: [keys]} | {key, true: [...], false: [...]}}
+    quantities: {Quantity: key | {sum: [keys]} | {key, when_true: [...], when_false: [...]}}
     controls: {reserve_soc|charge_limit|discharge_limit|export_limit: {key, before: [steps]}}
     battery: {max_power | max_power_key, modes: {auto|hold|charge|discharge: [steps]},
               release: [steps], revert: {kind, seconds}, heartbeat: key}
@@ -260,15 +260,15 @@ def _check_overlaps(registers: tuple[Register, ...], unit: int, where: str) -> N
 def _quantity_rule(raw: object, where: str, keys: Mapping[str, Register]) -> QuantityRule:
     if isinstance(raw, str):
         raw = {"key": raw}
-    data = _mapping(raw, where, {"key", "sum", "true", "false"})
+    data = _mapping(raw, where, {"key", "sum", "when_true", "when_false"})
     names = tuple(data["sum"]) if "sum" in data else (data.get("key"),)
     for key in names:
         if key not in keys:
             raise ProfileError(f"{where}: unknown register {key!r}")
     return QuantityRule(
         keys=tuple(str(k) for k in names),
-        true=frozenset(data.get("true", ())),
-        false=frozenset(data.get("false", ())),
+        true=frozenset(data.get("when_true", ())),
+        false=frozenset(data.get("when_false", ())),
     )
 
 
