@@ -35,10 +35,10 @@ class InputRegisterDevice(RegisterDevice, Protocol):
         """Input registers at ``address``, or None when not mapped."""
 
 
-class DeviceContext(ModbusServerContext):  # type: ignore[misc]
+class DeviceContext(ModbusServerContext):
     """A pymodbus server context that forwards every request to one device (any unit id)."""
 
-    def __init__(self, device: RegisterDevice) -> None:  # noqa: D107
+    def __init__(self, device: RegisterDevice) -> None:
         # pymodbus >= 3.10 uses a context that has no sim devices directly ("old simulator" path).
         self.device = device
         self.old_simulator = True
@@ -89,4 +89,4 @@ class ModbusDeviceServer:
 
     async def stop(self) -> None:
         """Stop listening and close connections."""
-        await self._server.shutdown()
+        await self._server.shutdown()  # type: ignore[no-untyped-call]

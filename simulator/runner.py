@@ -1,0 +1,188 @@
+"""Keep time for the house and serve it: SunSpec inverter on Modbus, JSON control channel, chargers.
+
+``Simulation`` is what the CLI, the demo and the tests share. Ports: the inverter on ``port_base``,
+the control channel on ``port_base + 1``, both on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import replace
+import time
+from typing import Any
+
+from simulator.modbus_server import ModbusDeviceServer
+from simulator.physics import Commands, House, SgReady, StepResult
+from simulator.scenario import Scenario
+from simulator.sunspec.inverter import HybridInverter
+
+StepListener = Callable[[StepResult], None]
+
+
+class Simulation:
+    """A scenario's house, stepped in real or accelerated time, with its protocol servers."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        speed: float | None = None,
+        step_s: float | None = None,
+        start_s: float | None = None,
+        host: str = "127.0.0.1",
+        port_base: int = 5020,
+        device_clock: str = "wall",
+        heartbeat_timeout_s: float = 60.0,
+    ) -> None:
+        """Build the house; ``device_clock`` "wall" or "sim" drives the devices' revert timers."""
+        self.scenario = scenario
+        self.speed = scenario.speed if speed is None else speed
+        self.step_s = scenario.step_s if step_s is None else step_s
+        self.host = host
+        self.port_base = port_base
+        self.house: House = scenario.build_house(start_s)
+        clock = time.monotonic if device_clock == "wall" else self.sim_time
+        self.inverter = HybridInverter(
+            self.house, clock=clock, heartbeat_timeout_s=heartbeat_timeout_s
+        )
+        self.overrides = Commands()  # heat pump and EV controls set over the control channel
+        self.ev_limits_w: dict[str, float] = {}  # set by the charge points' profiles
+        self.listeners: list[StepListener] = []
+        self._servers: list[Any] = []
+        self._loop_task: asyncio.Task[None] | None = None
+        self.steps = 0
+
+    def sim_time(self) -> float:
+        """The simulated time, UTC epoch seconds."""
+        return self.house.now_s
+
+    @property
+    def modbus_port(self) -> int:
+        """The SunSpec inverter's Modbus TCP port."""
+        return self.port_base
+
+    @property
+    def control_port(self) -> int:
+        """The JSON control channel's port."""
+        return self.port_base + 1
+
+    def addresses(self) -> dict[str, str]:
+        """What this simulation serves, by name."""
+        return {
+            "sunspec_inverter": f"modbus-tcp://{self.host}:{self.modbus_port} (unit 1, SunSpec at 40000)",
+            "control": f"http://{self.host}:{self.control_port}/state",
+        }
+
+    def commands(self) -> Commands:
+        """The controls in force now: overrides, charge-point limits, then the inverter's."""
+        limits = dict(self.overrides.ev_limits_w)
+        limits.update(self.ev_limits_w)
+        return self.inverter.commands(replace(self.overrides, ev_limits_w=limits))
+
+    def step(self) -> StepResult:
+        """Advance one step of the scenario and refresh every device."""
+        result = self.house.step(self.step_s, self.commands())
+        self.inverter.refresh()
+        self.steps += 1
+        for listener in self.listeners:
+            listener(result)
+        return result
+
+    def set_heat_pump(self, sg_ready: int | None = None, limit_w: float | None = None) -> None:
+        """Set the heat pump's SG-Ready state and/or electrical limit (control channel)."""
+        changes: dict[str, Any] = {"heat_pump_limit_w": limit_w}
+        if sg_ready is not None:
+            changes["heat_pump_sg_ready"] = SgReady(sg_ready)
+        self.overrides = replace(self.overrides, **changes)
+
+    def begin_outage(self, duration_s: float, start_s: float | None = None) -> None:
+        """Drop the grid now (or at ``start_s``) for ``duration_s`` simulated seconds."""
+        start = self.house.now_s if start_s is None else start_s
+        self.house.grid.begin_outage(start, duration_s)
+
+    def restore_grid(self) -> None:
+        """End any outage in progress."""
+        self.house.grid.restore(self.house.now_s)
+
+    async def start(self, *, run_clock: bool = True) -> None:
+        """Start the servers, and the clock unless ``run_clock`` is False (tests step by hand)."""
+        from simulator.control import ControlServer
+
+        modbus = ModbusDeviceServer(self.inverter, self.host, self.modbus_port)
+        await modbus.start()
+        self._servers.append(modbus)
+        control = ControlServer(self, self.host, self.control_port)
+        await control.start()
+        self._servers.append(control)
+        if run_clock and self.speed > 0:
+            self._loop_task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        period = self.step_s / self.speed
+        next_at = time.monotonic()
+        while True:
+            self.step()
+            next_at += period
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    async def stop(self) -> None:
+        """Stop the clock and every server."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        for server in reversed(self._servers):
+            await server.stop()
+        self._servers.clear()
+
+    def state(self) -> dict[str, Any]:
+        """The truth of the house now, for the control channel and the demo."""
+        h = self.house
+        r = h.last
+        m = h.meters
+        return {
+            "scenario": self.scenario.name,
+            "time": h.now_s,
+            "speed": self.speed,
+            "step_s": self.step_s,
+            "grid_up": h.grid.is_up(h.now_s),
+            "last_step": None if r is None else {k: getattr(r, k) for k in r.__slots__},
+            "battery": {"soc_pct": h.battery.soc_pct, "stored_wh": h.battery.stored_wh},
+            "heat_pump": None
+            if h.heat_pump is None
+            else {
+                "indoor_c": h.heat_pump.indoor_c,
+                "sg_ready": int(self.overrides.heat_pump_sg_ready),
+                "limit_w": self.overrides.heat_pump_limit_w,
+            },
+            "evs": {
+                cid: {
+                    "plugged": ev.plugged,
+                    "session_count": ev.session_count,
+                    "delivered_wh": ev.delivered_wh,
+                    "wanted_wh": ev.wanted_wh,
+                    "limit_w": self.ev_limits_w.get(cid),
+                }
+                for cid, ev in h.evs.items()
+            },
+            "meters": {k: getattr(m, k) for k in m.__slots__},
+            "commands": _commands_json(self.commands()),
+            "addresses": self.addresses(),
+        }
+
+
+def _commands_json(c: Commands) -> dict[str, Any]:
+    return {
+        "battery_mode": str(c.battery.mode),
+        "battery_power_w": c.battery.power_w,
+        "battery_charge_cap_w": c.battery_charge_cap_w,
+        "battery_discharge_cap_w": c.battery_discharge_cap_w,
+        "reserve_pct": c.reserve_pct,
+        "export_limit_w": c.export_limit_w,
+        "ev_limits_w": dict(c.ev_limits_w),
+        "heat_pump_sg_ready": int(c.heat_pump_sg_ready),
+        "heat_pump_limit_w": c.heat_pump_limit_w,
+    }
