@@ -137,6 +137,13 @@ async def test_a_failing_charger_is_reported(goe, session) -> None:
         await charger.fetch_status()
 
 
+async def test_a_charger_answering_nonsense_is_reported_unavailable(goe, session) -> None:
+    device, url = goe
+    device.broken = "list"
+    with pytest.raises(ChargerUnavailableError, match="no JSON object"):
+        await GoeCharger(session, url).fetch_status()
+
+
 @pytest.mark.parametrize(
     ("car", "allowed", "expected"),
     [
@@ -149,13 +156,6 @@ async def test_a_failing_charger_is_reported(goe, session) -> None:
         (9, True, ChargerState.UNAVAILABLE),
     ],
 )
-async def test_a_charger_answering_nonsense_is_reported_unavailable(goe, session) -> None:
-    device, url = goe
-    device.broken = "list"
-    with pytest.raises(ChargerUnavailableError, match="no JSON object"):
-        await GoeCharger(session, url).fetch_status()
-
-
 def test_car_states_map_to_charger_states(car, allowed, expected) -> None:
     assert parse_status({"car": car, "alw": allowed}).state is expected
 
