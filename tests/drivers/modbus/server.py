@@ -9,7 +9,7 @@ import csv
 import json
 from pathlib import Path
 import socket
-from typing import Any
+from typing import Any, Self
 
 import pymodbus.datastore as ds
 from pymodbus.server import ModbusTcpServer
@@ -69,7 +69,15 @@ def _server(units: Mapping[int, Mapping[str, Image]], port: int) -> Any:
         ] or [SimData(0, count=1, datatype=DataType.INVALID)]
 
     sims = [
-        SimDevice(unit, simdata=(blocks({}, True), blocks({}, True), blocks(dev.get("hr", {})), blocks(dev.get("ir", {}))))
+        SimDevice(
+            unit,
+            simdata=(
+                blocks({}, True),
+                blocks({}, True),
+                blocks(dev.get("hr", {})),
+                blocks(dev.get("ir", {})),
+            ),
+        )
         for unit, dev in units.items()
     ]
     return ModbusTcpServer(sims, address=("127.0.0.1", port))
@@ -105,7 +113,7 @@ class ModbusTestServer:
                 await asyncio.wait_for(self._task, 2)
             self._task = None
 
-    async def __aenter__(self) -> ModbusTestServer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

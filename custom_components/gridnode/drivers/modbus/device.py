@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..model import BatteryCommand, BatteryMode, Quantity
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
+
 from .errors import DeviceUnavailable, OutOfBounds, UnsupportedControl
 from .registers import Bounds, Value
 from .regmap import RegisterMap
@@ -50,7 +51,9 @@ class ControlLimits:
     def check(self, value: float) -> None:
         """Raise ``OutOfBounds`` unless ``minimum <= value <= maximum``."""
         if not self.minimum <= value <= self.maximum:
-            raise OutOfBounds(f"{value} {self.uom} outside {self.minimum}..{self.maximum} {self.uom}")
+            raise OutOfBounds(
+                f"{value} {self.uom} outside {self.minimum}..{self.maximum} {self.uom}"
+            )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -100,7 +103,8 @@ class ModbusDevice(ABC):
             raise
         self.available = True
         reading: Reading = dict(values)
-        reading.update(self._quantities(values))
+        for quantity, value in self._quantities(values).items():
+            reading[quantity] = value
         return reading
 
     def _poll_keys(self) -> list[str] | None:
@@ -158,6 +162,7 @@ class ModbusDevice(ABC):
 
     async def heartbeat(self) -> None:
         """Refresh the device's heartbeat register, where it has one (otherwise nothing)."""
+        return
 
     @abstractmethod
     async def _apply_battery(self, cmd: BatteryCommand, revert_s: int) -> None:

@@ -19,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import pairwise
 from importlib import resources
 from typing import Any
 
 import yaml
 
-from ..model import BatteryMode, Quantity
+from custom_components.gridnode.drivers.model import BatteryMode, Quantity
+
 from .codec import ByteOrder, DataType, WordOrder
 from .device import Control, Revert
 from .errors import ProfileError
@@ -177,10 +179,14 @@ def _steps(raw: object, where: str, keys: Mapping[str, Register]) -> tuple[Step,
 
 
 def _pair(data: dict[str, Any], where: str, keys: Mapping[str, Register]) -> tuple[str, StepValue]:
-    key, value = data.get("key"), data.get("value")
+    key, value = str(data.get("key")), data.get("value")
     if key not in keys or keys[key].writable is None:
         raise ProfileError(f"{where}: {key!r} is not a writable register")
-    if isinstance(value, str) and value not in TEMPLATES and value not in keys[key].symbols.values():
+    if (
+        isinstance(value, str)
+        and value not in TEMPLATES
+        and value not in keys[key].symbols.values()
+    ):
         raise ProfileError(f"{where}: {value!r} is neither a template nor a symbol of {key}")
     if not isinstance(value, int | float | str):
         raise ProfileError(f"{where}: step value missing")
@@ -252,7 +258,7 @@ def parse_profile(raw: object) -> Profile:
 
 def _check_overlaps(registers: tuple[Register, ...], unit: int, where: str) -> None:
     spans = sorted((reg.span(unit), reg.key) for reg in registers)
-    for (a, akey), (b, bkey) in zip(spans, spans[1:], strict=False):
+    for (a, akey), (b, bkey) in pairwise(spans):
         if (a.unit, a.table) == (b.unit, b.table) and b.address < a.end:
             raise ProfileError(f"{where}: registers {akey} and {bkey} overlap")
 
@@ -305,7 +311,9 @@ def _battery(raw: object, where: str, keys: Mapping[str, Register]) -> BatteryRu
 def list_profiles() -> list[str]:
     """Return the names of the shipped profiles."""
     folder = resources.files(__package__).joinpath("profiles")
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 @cache

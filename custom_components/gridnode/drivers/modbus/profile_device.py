@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..model import BatteryCommand, BatteryMode, Quantity
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
+
 from .device import Capabilities, Control, ControlLimits, DeviceInfo, ModbusDevice
 from .profile import Profile, QuantityRule, Step, StepValue
 from .registers import Value
@@ -15,7 +16,9 @@ from .transport import Endpoint
 def _combine(rule: QuantityRule, values: Mapping[str, Value]) -> Value:
     if len(rule.keys) > 1:
         numbers = [
-            v for k in rule.keys if isinstance(v := values.get(k), int | float) and not isinstance(v, bool)
+            v
+            for k in rule.keys
+            if isinstance(v := values.get(k), int | float) and not isinstance(v, bool)
         ]
         return sum(numbers) if numbers else None
     value = values.get(rule.keys[0])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 import logging
 
-from ..model import BatteryCommand, BatteryMode, Quantity
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
+
 from .device import Capabilities, Control, ControlLimits, DeviceInfo, ModbusDevice, Revert
 from .errors import DeviceRejected, NotSunSpec
 from .planner import Table
@@ -119,7 +120,9 @@ class SunSpecDevice(ModbusDevice):
             controls[Control.RESERVE_SOC] = ControlLimits(minimum=0.0, maximum=100.0, uom="%")
         cha_max = rating.get("802.WChaRteMax")
         if self.has("124.WChaMax") and isinstance(cha_max, int | float):
-            controls[Control.CHARGE_LIMIT] = ControlLimits(minimum=0.0, maximum=float(cha_max), uom="W")
+            controls[Control.CHARGE_LIMIT] = ControlLimits(
+                minimum=0.0, maximum=float(cha_max), uom="W"
+            )
         w_max = rating.get("124.WChaMax")
         control_keys = ("124.StorCtl_Mod", "124.InWRte", "124.OutWRte")
         if all(self.has(k) for k in control_keys) and isinstance(w_max, int | float) and w_max > 0:
@@ -130,9 +133,11 @@ class SunSpecDevice(ModbusDevice):
                 revert = Revert.TIMER
             elif self.has("802.CtrlHb"):
                 revert = Revert.HEARTBEAT
-        probe = {k: None for k in self.regmap.registers}
+        probe: dict[str, Value] = dict.fromkeys(self.regmap.registers)
         quantities = frozenset(self._quantities(probe))
-        writable = {r.key: r.writable for r in self.regmap.registers.values() if r.writable is not None}
+        writable = {
+            r.key: r.writable for r in self.regmap.registers.values() if r.writable is not None
+        }
         return Capabilities(
             quantities=quantities,
             controls=controls,
@@ -195,7 +200,9 @@ class SunSpecDevice(ModbusDevice):
             put(Quantity.BATTERY_SOH, "802.SoH")
             put(Quantity.BATTERY_CAPACITY, "802.WHRtg")
             if "802.W" in values:
-                out[Quantity.BATTERY_POWER] = _battery_power(values["802.W"], values.get("802.ChaSt"))
+                out[Quantity.BATTERY_POWER] = _battery_power(
+                    values["802.W"], values.get("802.ChaSt")
+                )
         return out
 
     def _pct(self, watts: float) -> float:
