@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Mapping
 import contextlib
 import csv
-import json
 from pathlib import Path
 import socket
 from typing import Any, Self
@@ -14,7 +13,6 @@ from typing import Any, Self
 import pymodbus.datastore as ds
 from pymodbus.server import ModbusTcpServer
 
-SHARED = Path(__file__).parents[4] / "shared" / "data" / "sunspec"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 Image = Mapping[int, int]  # address -> word
@@ -28,9 +26,7 @@ def free_port() -> int:
 
 def hybrid_image() -> dict[int, int]:
     """The SunSpec hybrid inverter image (models 1, 103, 203, 124, 802 at 40000)."""
-    path = SHARED / "sim_hybrid_register_image_40000.csv"
-    if not path.exists():
-        path = FIXTURES / "sim_hybrid_register_image_40000.csv"
+    path = FIXTURES / "sim_hybrid_register_image_40000.csv"
     with path.open() as handle:
         return {int(row["address"]): int(row["value_u16"]) for row in csv.DictReader(handle)}
 
@@ -119,7 +115,3 @@ class ModbusTestServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-
-
-def load_json(name: str) -> Any:
-    return json.loads((SHARED / name).read_text())

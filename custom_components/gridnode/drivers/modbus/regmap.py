@@ -127,8 +127,9 @@ class RegisterMap:
         if reg.scale_key is None:
             return None
         if reg.scale_key not in self._scale_cache:
-            await self.read([reg.scale_key])
-        return self._scale_cache.get(reg.scale_key)
+            sf = (await self.read([reg.scale_key]))[reg.scale_key]
+            self._scale_cache[reg.scale_key] = sf if isinstance(sf, int) else None
+        return self._scale_cache[reg.scale_key]
 
     async def validate(self, key: str, value: Value) -> list[int]:
         """Check a write of ``value`` to ``key`` and return the words to write; nothing is written.
