@@ -89,7 +89,8 @@ def test_blocked_heat_pump_lets_the_house_cool_and_forced_heats_it(uk: Scenario)
     for _ in range(3 * 60):
         blocked.step(60, Commands(heat_pump_sg_ready=SgReady.BLOCKED))
         forced.step(60, Commands(heat_pump_sg_ready=SgReady.FORCED))
-    assert blocked.heat_pump is not None and forced.heat_pump is not None
+    assert blocked.heat_pump is not None
+    assert forced.heat_pump is not None
     assert blocked.heat_pump.electric_wh == 0
     assert blocked.heat_pump.indoor_c < 20.0
     assert forced.heat_pump.indoor_c > 21.0
