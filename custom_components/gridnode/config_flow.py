@@ -9,7 +9,6 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
 )
 from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
@@ -32,8 +31,8 @@ from .const import (
     DOMAIN,
     MAX_GRID_LIMIT_KW,
     MIN_IMPORT_LIMIT_KW,
-    SLOT_MINUTE_CHOICES,
 )
+from .options_flow import GridNodeOptionsFlow
 
 
 def _kw_selector() -> selector.NumberSelector:
@@ -146,65 +145,3 @@ class GridNodeConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure", data_schema=_site_schema(defaults), errors=errors
         )
-
-
-class GridNodeOptionsFlow(OptionsFlow):
-    """Planning settings, and the tariff and forecast inputs the planner reads."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Offer the menu of option pages."""
-        return await self.async_step_planning(user_input)
-
-    async def async_step_planning(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """How often, how finely and how far ahead to plan."""
-        options = dict(self.config_entry.options)
-        if user_input is not None:
-            options.update(
-                {
-                    CONF_PLAN_INTERVAL_MIN: int(user_input[CONF_PLAN_INTERVAL_MIN]),
-                    CONF_SLOT_MINUTES: int(user_input[CONF_SLOT_MINUTES]),
-                    CONF_HORIZON_HOURS: int(user_input[CONF_HORIZON_HOURS]),
-                }
-            )
-            return self.async_create_entry(data=options)
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_PLAN_INTERVAL_MIN,
-                    default=options.get(CONF_PLAN_INTERVAL_MIN, DEFAULT_PLAN_INTERVAL_MIN),
-                ): selector.NumberSelector(
-                    selector.NumberSelectorConfig(
-                        min=1,
-                        max=60,
-                        step=1,
-                        unit_of_measurement="min",
-                        mode=selector.NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Required(
-                    CONF_SLOT_MINUTES,
-                    default=str(options.get(CONF_SLOT_MINUTES, DEFAULT_SLOT_MINUTES)),
-                ): selector.SelectSelector(
-                    selector.SelectSelectorConfig(
-                        options=[str(m) for m in SLOT_MINUTE_CHOICES],
-                        translation_key="slot_minutes",
-                        mode=selector.SelectSelectorMode.DROPDOWN,
-                    )
-                ),
-                vol.Required(
-                    CONF_HORIZON_HOURS,
-                    default=options.get(CONF_HORIZON_HOURS, DEFAULT_HORIZON_HOURS),
-                ): selector.NumberSelector(
-                    selector.NumberSelectorConfig(
-                        min=6,
-                        max=48,
-                        step=1,
-                        unit_of_measurement="h",
-                        mode=selector.NumberSelectorMode.SLIDER,
-                    )
-                ),
-            }
-        )
-        return self.async_show_form(step_id="planning", data_schema=schema)

@@ -36,3 +36,72 @@ class SiteMode(StrEnum):
     AUTO = "auto"  # optimise and dispatch
     ECO = "eco"  # self-consumption only, never charge from the grid
     MANUAL = "manual"  # observe only, never command a device
+
+# Tariff inputs (options).
+CONF_TARIFF_SOURCE: Final = "tariff_source"
+CONF_IMPORT_PRICE: Final = "import_price"
+CONF_EXPORT_PRICE: Final = "export_price"
+CONF_IMPORT_PERIODS: Final = "import_periods"
+CONF_EXPORT_PERIODS: Final = "export_periods"
+CONF_PRICE_ENTITIES: Final = "price_entities"
+CONF_EXPORT_PRICE_ENTITIES: Final = "export_price_entities"
+CONF_NORDPOOL_ENTRY: Final = "nordpool_entry"
+CONF_PRICE_AREA: Final = "price_area"
+CONF_GENERIC_ATTRIBUTE: Final = "generic_attribute"
+CONF_GENERIC_START_KEY: Final = "generic_start_key"
+CONF_GENERIC_END_KEY: Final = "generic_end_key"
+CONF_GENERIC_PRICE_KEY: Final = "generic_price_key"
+CONF_GENERIC_SCALE: Final = "generic_scale"
+
+# Forecast inputs (options).
+CONF_PV_SOURCE: Final = "pv_source"
+CONF_PV_ENTITY: Final = "pv_entity"
+CONF_FORECAST_SOLAR_ENTRY: Final = "forecast_solar_entry"
+CONF_PV_KWP: Final = "pv_kwp"
+CONF_PV_TILT: Final = "pv_tilt"
+CONF_PV_AZIMUTH: Final = "pv_azimuth"
+CONF_WEATHER_ENTITY: Final = "weather_entity"
+CONF_CARBON_ENTITY: Final = "carbon_entity"
+CONF_LOAD_ENTITY: Final = "load_entity"
+
+# Islanding inputs (options).
+CONF_GRID_SENSOR: Final = "grid_sensor"
+CONF_STORM_SENSOR: Final = "storm_sensor"
+CONF_STORM_RESERVE: Final = "storm_reserve"
+CONF_RESTORE_STABLE_S: Final = "restore_stable_s"
+CONF_RESTORE_STAGGER_S: Final = "restore_stagger_s"
+
+
+class TariffSource(StrEnum):
+    """Where prices come from."""
+
+    FIXED = "fixed"
+    TIME_OF_USE = "time_of_use"
+    OCTOPUS = "octopus"
+    NORDPOOL = "nordpool"
+    NORDPOOL_SERVICE = "nordpool_service"
+    TIBBER = "tibber"
+    ENTSOE = "entsoe"
+    AMBER = "amber"
+    GENERIC = "generic"
+
+
+ENTITY_TARIFFS: Final = frozenset(
+    {
+        TariffSource.OCTOPUS,
+        TariffSource.NORDPOOL,
+        TariffSource.ENTSOE,
+        TariffSource.AMBER,
+        TariffSource.GENERIC,
+    }
+)
+
+
+class PvSource(StrEnum):
+    """Where the solar forecast comes from."""
+
+    NONE = "none"
+    ESTIMATE = "estimate"
+    FORECAST_SOLAR = "forecast_solar"
+    SOLCAST = "solcast"
+    OPEN_METEO = "open_meteo"

@@ -88,7 +88,10 @@ async def test_options_change_planning_and_reload_site(
     await hass.async_block_till_done()
 
     result = await hass.config_entries.options.async_init(site_entry.entry_id)
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "planning"}
+    )
     assert result["step_id"] == "planning"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],

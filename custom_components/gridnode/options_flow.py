@@ -1,0 +1,324 @@
+"""Options for the GridNode site: planning cadence, tariff, forecasts and islanding inputs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.helpers import selector
+import voluptuous as vol
+
+from .const import (
+    CONF_CARBON_ENTITY,
+    CONF_EXPORT_PERIODS,
+    CONF_EXPORT_PRICE,
+    CONF_EXPORT_PRICE_ENTITIES,
+    CONF_FORECAST_SOLAR_ENTRY,
+    CONF_GENERIC_ATTRIBUTE,
+    CONF_GENERIC_END_KEY,
+    CONF_GENERIC_PRICE_KEY,
+    CONF_GENERIC_SCALE,
+    CONF_GENERIC_START_KEY,
+    CONF_GRID_SENSOR,
+    CONF_HORIZON_HOURS,
+    CONF_IMPORT_PERIODS,
+    CONF_IMPORT_PRICE,
+    CONF_LOAD_ENTITY,
+    CONF_NORDPOOL_ENTRY,
+    CONF_PLAN_INTERVAL_MIN,
+    CONF_PRICE_AREA,
+    CONF_PRICE_ENTITIES,
+    CONF_PV_AZIMUTH,
+    CONF_PV_ENTITY,
+    CONF_PV_KWP,
+    CONF_PV_SOURCE,
+    CONF_PV_TILT,
+    CONF_RESTORE_STABLE_S,
+    CONF_RESTORE_STAGGER_S,
+    CONF_SLOT_MINUTES,
+    CONF_STORM_RESERVE,
+    CONF_STORM_SENSOR,
+    CONF_TARIFF_SOURCE,
+    CONF_WEATHER_ENTITY,
+    DEFAULT_HORIZON_HOURS,
+    DEFAULT_PLAN_INTERVAL_MIN,
+    DEFAULT_SLOT_MINUTES,
+    SLOT_MINUTE_CHOICES,
+    PvSource,
+    TariffSource,
+)
+from .core.input_errors import InputError
+from .tariff_input import DEFAULT_EXPORT_PRICE, DEFAULT_IMPORT_PRICE, parse_periods
+
+_OPTIONAL_ENTITY_KEYS = (
+    CONF_PV_ENTITY,
+    CONF_FORECAST_SOLAR_ENTRY,
+    CONF_WEATHER_ENTITY,
+    CONF_CARBON_ENTITY,
+    CONF_LOAD_ENTITY,
+    CONF_GRID_SENSOR,
+    CONF_STORM_SENSOR,
+    CONF_NORDPOOL_ENTRY,
+)
+
+
+def _number(
+    minimum: float, maximum: float, step: float | Literal["any"], unit: str | None = None
+) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(
+        min=minimum, max=maximum, step=step, mode=selector.NumberSelectorMode.BOX
+    )
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
+
+
+def _select(options: list[str], key: str) -> selector.SelectSelector:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=options, translation_key=key, mode=selector.SelectSelectorMode.DROPDOWN
+        )
+    )
+
+
+def _entity(domain: str | list[str], *, multiple: bool = False) -> selector.EntitySelector:
+    return selector.EntitySelector(selector.EntitySelectorConfig(domain=domain, multiple=multiple))
+
+
+def _optional(key: str, options: dict[str, Any]) -> vol.Optional:
+    """An optional field that shows its current value, if any, as a suggestion."""
+    if options.get(key) not in (None, "", []):
+        return vol.Optional(key, description={"suggested_value": options[key]})
+    return vol.Optional(key)
+
+
+class GridNodeOptionsFlow(OptionsFlow):
+    """Planning settings, and the tariff, forecast and islanding inputs the planner reads."""
+
+    def __init__(self) -> None:
+        """Start with no pending changes."""
+        self._pending: dict[str, Any] = {}
+
+    @property
+    def _options(self) -> dict[str, Any]:
+        return dict(self.config_entry.options) | self._pending
+
+    def _save(self, changes: dict[str, Any], clear: tuple[str, ...] = ()) -> ConfigFlowResult:
+        options = self._options | changes
+        for key in clear:
+            if key not in changes:
+                options.pop(key, None)
+        return self.async_create_entry(data=options)
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the option pages."""
+        return self.async_show_menu(
+            step_id="init", menu_options=["planning", "tariff", "forecasts", "islanding"]
+        )
+
+    async def async_step_planning(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """How often, how finely and how far ahead to plan."""
+        options = self._options
+        if user_input is not None:
+            return self._save(
+                {
+                    CONF_PLAN_INTERVAL_MIN: int(user_input[CONF_PLAN_INTERVAL_MIN]),
+                    CONF_SLOT_MINUTES: int(user_input[CONF_SLOT_MINUTES]),
+                    CONF_HORIZON_HOURS: int(user_input[CONF_HORIZON_HOURS]),
+                }
+            )
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_PLAN_INTERVAL_MIN,
+                    default=options.get(CONF_PLAN_INTERVAL_MIN, DEFAULT_PLAN_INTERVAL_MIN),
+                ): _number(1, 60, 1, "min"),
+                vol.Required(
+                    CONF_SLOT_MINUTES,
+                    default=str(options.get(CONF_SLOT_MINUTES, DEFAULT_SLOT_MINUTES)),
+                ): _select([str(m) for m in SLOT_MINUTE_CHOICES], "slot_minutes"),
+                vol.Required(
+                    CONF_HORIZON_HOURS,
+                    default=options.get(CONF_HORIZON_HOURS, DEFAULT_HORIZON_HOURS),
+                ): _number(6, 48, 1, "h"),
+            }
+        )
+        return self.async_show_form(step_id="planning", data_schema=schema)
+
+    async def async_step_tariff(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick where prices come from."""
+        if user_input is not None:
+            self._pending[CONF_TARIFF_SOURCE] = user_input[CONF_TARIFF_SOURCE]
+            return await self.async_step_tariff_details()
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_TARIFF_SOURCE,
+                    default=self._options.get(CONF_TARIFF_SOURCE, TariffSource.FIXED),
+                ): _select([s.value for s in TariffSource], CONF_TARIFF_SOURCE),
+            }
+        )
+        return self.async_show_form(step_id="tariff", data_schema=schema)
+
+    async def async_step_tariff_details(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for what the chosen price source needs."""
+        options = self._options
+        source = TariffSource(options[CONF_TARIFF_SOURCE])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate_tariff(source, user_input)
+            if not errors:
+                return self._save(
+                    user_input,
+                    clear=(
+                        CONF_IMPORT_PERIODS,
+                        CONF_EXPORT_PERIODS,
+                        CONF_PRICE_ENTITIES,
+                        CONF_EXPORT_PRICE_ENTITIES,
+                        CONF_NORDPOOL_ENTRY,
+                        CONF_PRICE_AREA,
+                    ),
+                )
+            options |= user_input
+        fields: dict[Any, Any] = {}
+        if source is not TariffSource.FIXED and source is not TariffSource.TIME_OF_USE:
+            if source is TariffSource.NORDPOOL_SERVICE:
+                fields[
+                    vol.Required(CONF_NORDPOOL_ENTRY, default=options.get(CONF_NORDPOOL_ENTRY))
+                ] = selector.ConfigEntrySelector(
+                    selector.ConfigEntrySelectorConfig(integration="nordpool")
+                )
+            if source in (TariffSource.NORDPOOL_SERVICE, TariffSource.TIBBER):
+                fields[_optional(CONF_PRICE_AREA, options)] = selector.TextSelector()
+            else:
+                fields[
+                    vol.Required(CONF_PRICE_ENTITIES, default=options.get(CONF_PRICE_ENTITIES, []))
+                ] = _entity(["sensor", "event"], multiple=True)
+                fields[_optional(CONF_EXPORT_PRICE_ENTITIES, options)] = _entity(
+                    ["sensor", "event"], multiple=True
+                )
+            if source is TariffSource.GENERIC:
+                for key, default in (
+                    (CONF_GENERIC_ATTRIBUTE, "prices"),
+                    (CONF_GENERIC_START_KEY, "start"),
+                    (CONF_GENERIC_END_KEY, "end"),
+                    (CONF_GENERIC_PRICE_KEY, "price"),
+                ):
+                    fields[vol.Required(key, default=options.get(key, default))] = (
+                        selector.TextSelector()
+                    )
+                fields[
+                    vol.Required(CONF_GENERIC_SCALE, default=options.get(CONF_GENERIC_SCALE, 1.0))
+                ] = _number(0, 1000, "any")
+        else:
+            fields[
+                vol.Required(
+                    CONF_IMPORT_PRICE, default=options.get(CONF_IMPORT_PRICE, DEFAULT_IMPORT_PRICE)
+                )
+            ] = _number(-10, 10, "any")
+        fields[
+            vol.Required(
+                CONF_EXPORT_PRICE, default=options.get(CONF_EXPORT_PRICE, DEFAULT_EXPORT_PRICE)
+            )
+        ] = _number(-10, 10, "any")
+        if source is TariffSource.TIME_OF_USE:
+            multiline = selector.TextSelector(selector.TextSelectorConfig(multiline=True))
+            fields[_optional(CONF_IMPORT_PERIODS, options)] = multiline
+            fields[_optional(CONF_EXPORT_PERIODS, options)] = multiline
+        return self.async_show_form(
+            step_id="tariff_details",
+            data_schema=vol.Schema(fields),
+            errors=errors,
+            description_placeholders={"source": source.value},
+        )
+
+    async def async_step_forecasts(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Solar forecast, weather, carbon intensity and the house's consumption history."""
+        options = self._options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            pv_source = user_input[CONF_PV_SOURCE]
+            if pv_source in (PvSource.SOLCAST, PvSource.OPEN_METEO) and not user_input.get(
+                CONF_PV_ENTITY
+            ):
+                errors[CONF_PV_ENTITY] = "pv_entity_required"
+            elif pv_source == PvSource.FORECAST_SOLAR and not user_input.get(
+                CONF_FORECAST_SOLAR_ENTRY
+            ):
+                errors[CONF_FORECAST_SOLAR_ENTRY] = "forecast_solar_required"
+            elif pv_source == PvSource.ESTIMATE and not float(user_input.get(CONF_PV_KWP, 0)) > 0:
+                errors[CONF_PV_KWP] = "pv_kwp_required"
+            if not errors:
+                return self._save(user_input, clear=_OPTIONAL_ENTITY_KEYS[:5])
+            options |= user_input
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_PV_SOURCE, default=options.get(CONF_PV_SOURCE, PvSource.ESTIMATE)
+                ): _select([s.value for s in PvSource], CONF_PV_SOURCE),
+                _optional(CONF_PV_ENTITY, options): _entity("sensor"),
+                _optional(CONF_FORECAST_SOLAR_ENTRY, options): selector.ConfigEntrySelector(
+                    selector.ConfigEntrySelectorConfig(integration="forecast_solar")
+                ),
+                vol.Required(CONF_PV_KWP, default=options.get(CONF_PV_KWP, 0)): _number(
+                    0, 1000, 0.1, "kWp"
+                ),
+                vol.Required(CONF_PV_TILT, default=options.get(CONF_PV_TILT, 35)): _number(
+                    0, 90, 1, "°"
+                ),
+                vol.Required(CONF_PV_AZIMUTH, default=options.get(CONF_PV_AZIMUTH, 180)): _number(
+                    0, 360, 1, "°"
+                ),
+                _optional(CONF_WEATHER_ENTITY, options): _entity("weather"),
+                _optional(CONF_CARBON_ENTITY, options): _entity("sensor"),
+                _optional(CONF_LOAD_ENTITY, options): _entity("sensor"),
+            }
+        )
+        return self.async_show_form(step_id="forecasts", data_schema=schema, errors=errors)
+
+    async def async_step_islanding(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Extra grid-loss detection, storm watch, and how carefully loads come back."""
+        options = self._options
+        if user_input is not None:
+            return self._save(user_input, clear=(CONF_GRID_SENSOR, CONF_STORM_SENSOR))
+        schema = vol.Schema(
+            {
+                _optional(CONF_GRID_SENSOR, options): _entity("binary_sensor"),
+                _optional(CONF_STORM_SENSOR, options): _entity("binary_sensor"),
+                vol.Required(
+                    CONF_STORM_RESERVE, default=options.get(CONF_STORM_RESERVE, 80)
+                ): _number(0, 100, 1, "%"),
+                vol.Required(
+                    CONF_RESTORE_STABLE_S, default=options.get(CONF_RESTORE_STABLE_S, 120)
+                ): _number(0, 3600, 1, "s"),
+                vol.Required(
+                    CONF_RESTORE_STAGGER_S, default=options.get(CONF_RESTORE_STAGGER_S, 10)
+                ): _number(0, 600, 1, "s"),
+            }
+        )
+        return self.async_show_form(step_id="islanding", data_schema=schema)
+
+
+def _validate_tariff(source: TariffSource, user_input: dict[str, Any]) -> dict[str, str]:
+    """Check a tariff form; return per-field error keys."""
+    errors: dict[str, str] = {}
+    if source is TariffSource.TIME_OF_USE:
+        for key in (CONF_IMPORT_PERIODS, CONF_EXPORT_PERIODS):
+            try:
+                parse_periods(user_input.get(key, ""), 0.0)
+            except InputError:
+                errors[key] = "invalid_periods"
+    if (
+        source is TariffSource.GENERIC
+        and not str(user_input.get(CONF_GENERIC_ATTRIBUTE, "")).strip()
+    ):
+        errors[CONF_GENERIC_ATTRIBUTE] = "attribute_required"
+    return errors
