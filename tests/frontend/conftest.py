@@ -1,0 +1,291 @@
+"""A real browser for the plan card: headless Debian chromium driven by Playwright.
+
+The card's JavaScript and a small harness page are served from an aiohttp server on 127.0.0.1. The
+harness offers `window.mountCard(config, hass)` and `window.mountEditor(config, hass)`; the tests feed
+them a fake `hass` object built here, the way Home Assistant's frontend would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CARD_JS = REPO_ROOT / "custom_components" / "gridnode" / "frontend" / "gridnode-plan-card.js"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# The browser's clock is frozen here so that "now" and the plan agree to the second.
+NOW = datetime(2025, 6, 14, 10, 10, tzinfo=UTC)
+SLOT = timedelta(minutes=30)
+PLAN_ENTITY = "sensor.gridnode_plan"
+
+HARNESS_HTML = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<link rel="icon" href="data:,">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>GridNode plan card harness</title>
+<style>
+  body { margin: 0; padding: 8px; font-family: sans-serif; background: #fafafa;
+         --primary-text-color: rgb(33, 33, 33); --secondary-text-color: rgb(114, 114, 114);
+         --card-background-color: rgb(255, 255, 255); --primary-color: rgb(3, 169, 244); }
+  body.dark { background: #111; --primary-text-color: rgb(225, 225, 225);
+              --card-background-color: rgb(28, 28, 28); --primary-color: rgb(255, 152, 0); }
+  #host { box-sizing: border-box; width: 100%; }
+</style>
+</head>
+<body>
+<div id="host"></div>
+<script type="module">
+  import "/gridnode-plan-card.js";
+  window.configEvents = [];
+  window.mountCard = (config, hass) => {
+    const card = document.createElement("gridnode-plan-card");
+    card.setConfig(config);
+    card.hass = hass;
+    document.getElementById("host").replaceChildren(card);
+    return true;
+  };
+  window.mountEditor = (config, hass) => {
+    const editor = customElements.get("gridnode-plan-card").getConfigElement();
+    editor.hass = hass;
+    editor.setConfig(config);
+    editor.addEventListener("config-changed", (ev) => window.configEvents.push(ev.detail.config));
+    document.getElementById("host").replaceChildren(editor);
+    return true;
+  };
+  window.harnessReady = true;
+</script>
+</body>
+</html>
+"""
+
+
+def _price(hour: float) -> float:
+    """A day-ahead price curve in EUR/kWh: cheap at night and midday, dear in the evening."""
+    if 0 <= hour < 5:
+        return 0.11
+    if 11 <= hour < 15:
+        return 0.14
+    if 17 <= hour < 21:
+        return 0.38
+    return 0.24
+
+
+def _pv_w(hour: float) -> float:
+    """Clear-sky-like solar output peaking at 5.2 kW at 13:30 UTC."""
+    return max(0.0, 5200.0 * (1 - ((hour - 13.5) / 7.0) ** 2)) if 6.5 <= hour <= 20.5 else 0.0
+
+
+def build_slots(start: datetime, count: int) -> list[dict[str, Any]]:
+    """Build a realistic plan: prices, solar, load, battery, EV, heat pump, jobs, windows and an outage."""
+    slots: list[dict[str, Any]] = []
+    soc = 46.0
+    for i in range(count):
+        begin = start + i * SLOT
+        hour = begin.hour + begin.minute / 60
+        price = _price(hour)
+        pv = round(_pv_w(hour))
+        load = 450 + (900 if 17 <= hour < 21 else 0) + (500 if 6 <= hour < 8 else 0)
+        ev = 7400 if 1 <= hour < 3 else 0
+        heat_pump = 1200 if hour in (5.0, 5.5, 6.0, 15.0, 15.5) else 0
+        outage = 18 <= i < 22
+        if price <= 0.12 and soc < 90:
+            battery = -2500
+        elif pv - load > 1000 and soc < 95:
+            battery = -min(3000, pv - load)
+        elif price >= 0.38 or outage:
+            battery = 1500
+        else:
+            battery = 0
+        soc = min(100.0, max(10.0, soc - battery * 0.5 / 10_000 * 100))
+        grid = 0 if outage else load + ev + heat_pump - pv - battery
+        jobs: list[str] = []
+        if hour in (2.0, 2.5):
+            jobs.append("Dishwasher")
+        if hour in (12.0, 12.5, 13.0):
+            jobs.append("Washing machine")
+        if 11 <= hour < 12:
+            jobs.append("Compute batch")
+        slots.append(
+            {
+                "start": begin.isoformat(),
+                "end": (begin + SLOT).isoformat(),
+                "price": price,
+                "pv_w": pv,
+                "load_w": load,
+                "battery_w": battery,
+                "soc_pct": round(soc, 1),
+                "grid_w": grid,
+                "ev_w": ev,
+                "heat_pump_w": heat_pump,
+                "jobs": jobs,
+                "cheap": price <= 0.14,
+                "clean": pv >= 2500,
+                "outage": outage,
+            }
+        )
+    return slots
+
+
+def runs(flags: list[bool]) -> int:
+    """Count the contiguous runs of True."""
+    return sum(1 for i, flag in enumerate(flags) if flag and (i == 0 or not flags[i - 1]))
+
+
+@dataclass
+class Plan:
+    """A plan as the sensor publishes it, plus the slots the card should show."""
+
+    slots: list[dict[str, Any]]
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def visible(self, hours: int) -> list[dict[str, Any]]:
+        """The slots a card showing `hours` ahead draws: from the current slot on."""
+        current = NOW.replace(minute=(NOW.minute // 30) * 30, second=0, microsecond=0)
+        end = current + timedelta(hours=hours)
+        return [
+            s
+            for s in self.slots
+            if datetime.fromisoformat(s["end"]) > NOW and datetime.fromisoformat(s["start"]) < end
+        ]
+
+
+def make_plan(slot_count: int = 100) -> Plan:
+    """A 50-hour plan that starts one slot in the past (already elapsed, must not be drawn)."""
+    current = NOW.replace(minute=(NOW.minute // 30) * 30, second=0, microsecond=0)
+    slots = build_slots(current - SLOT, slot_count)
+    attributes = {
+        "slots": slots,
+        "current_actions": {
+            "Battery": "Charging at 2.5 kW from solar",
+            "EV charger": "Waiting for the cheap window at 01:00",
+            "Heat pump": "Normal",
+            "Dishwasher": "Planned at 02:00",
+        },
+        "savings_today": 1.84,
+        "cost_today": 2.37,
+        "currency": "EUR",
+        "generated_at": (NOW - timedelta(minutes=3)).isoformat(),
+        "friendly_name": "GridNode plan",
+    }
+    return Plan(slots=slots, attributes=attributes)
+
+
+def make_hass(
+    attributes: dict[str, Any] | None, entity_id: str = PLAN_ENTITY, dark: bool = False
+) -> dict[str, Any]:
+    """A fake `hass` object with what the card reads: states, entity registry, locale, theme."""
+    states: dict[str, Any] = {
+        "sensor.house_power": {
+            "entity_id": "sensor.house_power",
+            "state": "812",
+            "attributes": {"unit_of_measurement": "W", "friendly_name": "House power"},
+        }
+    }
+    if attributes is not None:
+        states[entity_id] = {
+            "entity_id": entity_id,
+            "state": "charge",
+            "attributes": attributes,
+            "last_changed": NOW.isoformat(),
+            "last_updated": NOW.isoformat(),
+        }
+    return {
+        "states": states,
+        "entities": {entity_id: {"entity_id": entity_id, "platform": "gridnode"}},
+        "language": "en",
+        "locale": {"language": "en-GB", "number_format": "language", "time_format": "24"},
+        "config": {"time_zone": "Europe/Amsterdam"},
+        "themes": {"darkMode": dark, "theme": "default"},
+    }
+
+
+@pytest.fixture
+async def card_server(socket_enabled: None) -> AsyncIterator[str]:
+    """Serve the harness page and the card's JavaScript on 127.0.0.1; yield the base URL."""
+
+    async def harness(_request: web.Request) -> web.Response:
+        return web.Response(text=HARNESS_HTML, content_type="text/html")
+
+    async def card(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=CARD_JS.read_bytes(),
+            content_type="application/javascript",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/", harness)
+    app.router.add_get("/gridnode-plan-card.js", card)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def browser(socket_enabled: None) -> AsyncIterator[Any]:
+    """A headless Debian chromium, closed after the test; a skip that says how to get it if missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} is missing: run scripts/install-browser (apt-get install chromium)"
+        )
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+@pytest.fixture
+async def open_harness(browser: Any, card_server: str) -> AsyncIterator[Any]:
+    """Return a coroutine that opens the harness at a viewport width; fails the test on page errors."""
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    async def _open(width: int = 900, height: int = 900) -> Any:
+        context = await browser.new_context(
+            viewport={"width": width, "height": height},
+            locale="en-GB",
+            timezone_id="Europe/Amsterdam",
+        )
+        contexts.append(context)
+        page = await context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        await page.clock.set_fixed_time(NOW)
+        await page.goto(card_server + "/")
+        await page.wait_for_function("window.harnessReady === true")
+        return page
+
+    yield _open
+    for context in contexts:
+        await context.close()
+    assert errors == [], f"the page reported errors: {errors}"

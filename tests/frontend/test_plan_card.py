@@ -1,0 +1,345 @@
+"""The plan card in a real browser: what a user sees for a given plan."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .conftest import PLAN_ENTITY, make_hass, make_plan, runs
+
+CARD = "gridnode-plan-card"
+
+
+async def _mount(page: Any, config: dict[str, Any], hass: dict[str, Any]) -> None:
+    await page.evaluate("([config, hass]) => window.mountCard(config, hass)", [config, hass])
+
+
+async def _count(page: Any, selector: str) -> int:
+    return int(await page.locator(f"{CARD} {selector}").count())
+
+
+def _points(d: str) -> int:
+    """Number of points in an SVG path's d attribute."""
+    return len(re.findall(r"[ML]", d))
+
+
+async def test_battery_ev_and_heat_pump_bars_show_each_slot_they_run_in_charging_below_zero(
+    open_harness: Any,
+) -> None:
+    """Each slot with battery, EV or heat-pump power has a bar; elapsed slots are not drawn;
+    battery charging hangs below the zero line and discharging stands above it."""
+    plan = make_plan()
+    page = await open_harness()
+    await _mount(page, {"type": f"custom:{CARD}", "hours": 24}, make_hass(plan.attributes))
+
+    visible = plan.visible(24)
+    assert len(visible) == 48
+    assert await _count(page, "rect.slot-hit") == 48
+    for key, field in (("battery", "battery_w"), ("ev", "ev_w"), ("heat_pump", "heat_pump_w")):
+        expected = sum(1 for s in visible if s[field] != 0)
+        assert expected > 0
+        assert await _count(page, f"rect.bar-{key}") == expected
+
+    zero = float(await page.locator(f"{CARD} line.zero-line").get_attribute("y1"))
+    for index, slot in enumerate(visible):
+        if slot["battery_w"] == 0:
+            continue
+        bar = page.locator(f'{CARD} rect.bar-battery[data-slot="{index}"]')
+        top = float(await bar.get_attribute("y"))
+        height = float(await bar.get_attribute("height"))
+        if slot["battery_w"] < 0:
+            assert top >= zero - 0.5
+        else:
+            assert top + height <= zero + 0.5
+        assert ("charging" if slot["battery_w"] < 0 else "discharging") in (
+            await bar.locator("title").text_content()
+        )
+
+
+async def test_price_solar_load_and_charge_lines_cover_every_slot_of_the_chosen_window(
+    open_harness: Any,
+) -> None:
+    """The lines have a point for each slot in the window; `hours: 48` shows twice as many slots."""
+    plan = make_plan()
+    page = await open_harness()
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+
+    price = await page.locator(f"{CARD} path.series-price").get_attribute("d")
+    pv = await page.locator(f"{CARD} path.series-pv").get_attribute("d")
+    load = await page.locator(f"{CARD} path.series-load").get_attribute("d")
+    soc = await page.locator(f"{CARD} path.series-soc").get_attribute("d")
+    assert _points(price) == 2 * 48
+    assert _points(pv) == 2 * 48 + 2
+    assert _points(load) == 2 * 48 + 2
+    assert _points(soc) == 48
+
+    await _mount(page, {"hours": 48}, make_hass(plan.attributes))
+    assert len(plan.visible(48)) == 96
+    assert await _count(page, "rect.slot-hit") == 96
+    assert _points(await page.locator(f"{CARD} path.series-soc").get_attribute("d")) == 96
+
+
+async def test_cheap_clean_and_outage_periods_are_shaded_once_per_window(
+    open_harness: Any,
+) -> None:
+    """Consecutive cheap, clean or outage slots read as one shaded window each."""
+    plan = make_plan()
+    page = await open_harness()
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+
+    visible = plan.visible(24)
+    for selector, flag in (
+        ("rect.window-cheap", "cheap"),
+        ("rect.window-clean", "clean"),
+        ("rect.outage", "outage"),
+    ):
+        expected = runs([s[flag] for s in visible])
+        assert expected > 0
+        assert await _count(page, selector) == expected
+    outage_title = await page.locator(f"{CARD} rect.outage title").first.text_content()
+    assert outage_title.startswith("Grid outage")
+
+
+async def test_planned_jobs_are_marked_once_per_run_with_their_name(open_harness: Any) -> None:
+    """Each planned job run has one labelled marker; names appear on the chart."""
+    plan = make_plan()
+    page = await open_harness()
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+
+    visible = plan.visible(24)
+    expected: dict[str, int] = {}
+    for name in ("Dishwasher", "Washing machine", "Compute batch"):
+        expected[name] = runs([name in s["jobs"] for s in visible])
+    markers = page.locator(f"{CARD} g.job-marker")
+    assert await markers.count() == sum(expected.values())
+    names = [await markers.nth(i).get_attribute("data-job") for i in range(await markers.count())]
+    for name, count in expected.items():
+        assert names.count(name) == count
+    chart_text = await page.locator(f"{CARD} svg").text_content()
+    assert "Dishwasher" in chart_text
+
+
+async def test_legend_names_each_shown_series_and_drops_hidden_ones(open_harness: Any) -> None:
+    """The legend matches the chart; series switched off vanish from both."""
+    plan = make_plan()
+    page = await open_harness()
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+
+    legend = await page.locator(f"{CARD} ul.legend li").all_text_contents()
+    assert legend == [
+        "Price",
+        "Solar",
+        "Load",
+        "Battery charge",
+        "Battery power",
+        "EV charging",
+        "Heat pump",
+        "Cheap",
+        "Clean",
+        "Grid outage",
+        "Planned jobs",
+    ]
+
+    shown = ["pv", "load", "soc", "battery", "heat_pump", "outage"]
+    await _mount(page, {"hours": 24, "series": shown}, make_hass(plan.attributes))
+    legend = await page.locator(f"{CARD} ul.legend li").all_text_contents()
+    assert legend == [
+        "Solar",
+        "Load",
+        "Battery charge",
+        "Battery power",
+        "Heat pump",
+        "Grid outage",
+    ]
+    assert await _count(page, "path.series-price") == 0
+    assert await _count(page, "rect.bar-ev") == 0
+    assert await _count(page, "rect.window-cheap") == 0
+    assert await _count(page, "g.job-marker") == 0
+    assert await _count(page, "rect.bar-heat_pump") > 0
+
+
+async def test_current_actions_and_savings_are_shown_in_the_sites_currency(
+    open_harness: Any,
+) -> None:
+    """Under the chart, each device's current action; above it, today's savings and cost."""
+    plan = make_plan()
+    page = await open_harness()
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+
+    devices = await page.locator(f"{CARD} section.actions dt").all_text_contents()
+    actions = await page.locator(f"{CARD} section.actions dd").all_text_contents()
+    assert dict(zip(devices, actions, strict=True)) == plan.attributes["current_actions"]
+    savings = await page.locator(f"{CARD} .savings").text_content()
+    assert "Saved today €1.84" in savings
+    assert "Cost today €2.37" in savings
+
+    await _mount(
+        page,
+        {"hours": 24, "show_actions": False, "show_savings": False},
+        make_hass(plan.attributes),
+    )
+    assert await _count(page, "section.actions") == 0
+    assert await _count(page, ".savings") == 0
+
+
+async def test_narrow_screens_get_the_compact_layout(open_harness: Any) -> None:
+    """Under 400 px the card is shorter, has fewer time labels and stacks the device list."""
+    plan = make_plan()
+    wide = await open_harness(width=900)
+    await _mount(wide, {"hours": 24}, make_hass(plan.attributes))
+    narrow = await open_harness(width=360)
+    await _mount(narrow, {"hours": 24}, make_hass(plan.attributes))
+
+    assert await wide.locator(f"{CARD} .root").get_attribute("data-layout") == "wide"
+    assert await narrow.locator(f"{CARD} .root").get_attribute("data-layout") == "compact"
+    wide_box = await wide.locator(f"{CARD} svg").bounding_box()
+    narrow_box = await narrow.locator(f"{CARD} svg").bounding_box()
+    assert narrow_box["width"] <= 360
+    assert narrow_box["height"] < wide_box["height"]
+    assert (
+        await narrow.locator(f"{CARD} .time-axis text").count()
+        < await wide.locator(f"{CARD} .time-axis text").count()
+    )
+    columns = await narrow.locator(f"{CARD} section.actions dl").evaluate(
+        "el => getComputedStyle(el).gridTemplateColumns.split(' ').length"
+    )
+    assert columns == 1
+    # Job names move into tooltips so that labels do not overlap on a phone.
+    assert await narrow.locator(f"{CARD} g.job-marker text").count() == 0
+
+
+async def test_card_relayouts_when_its_width_changes(open_harness: Any) -> None:
+    """Rotating a phone or resizing a window switches between the wide and compact layouts."""
+    plan = make_plan()
+    page = await open_harness(width=900)
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+    layout = page.locator(f"{CARD} .root")
+    assert await layout.get_attribute("data-layout") == "wide"
+
+    await page.set_viewport_size({"width": 340, "height": 900})
+    await page.wait_for_function(
+        f"document.querySelector('{CARD}').shadowRoot.querySelector('.root').dataset.layout === 'compact'"
+    )
+    assert (await page.locator(f"{CARD} svg").bounding_box())["width"] <= 340
+
+    await page.set_viewport_size({"width": 1000, "height": 900})
+    await page.wait_for_function(
+        f"document.querySelector('{CARD}').shadowRoot.querySelector('.root').dataset.layout === 'wide'"
+    )
+
+
+async def test_card_takes_its_colours_from_the_theme(open_harness: Any) -> None:
+    """Switching the theme changes the card's text and line colours with it."""
+    plan = make_plan()
+    page = await open_harness()
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+    title = page.locator(f"{CARD} .title")
+    price = page.locator(f"{CARD} path.series-price")
+    assert await title.evaluate("el => getComputedStyle(el).color") == "rgb(33, 33, 33)"
+    assert await price.evaluate("el => getComputedStyle(el).stroke") == "rgb(3, 169, 244)"
+
+    await page.evaluate("document.body.classList.add('dark')")
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes, dark=True))
+    assert await title.evaluate("el => getComputedStyle(el).color") == "rgb(225, 225, 225)"
+    assert await price.evaluate("el => getComputedStyle(el).stroke") == "rgb(255, 152, 0)"
+
+
+async def test_chart_describes_the_plan_to_screen_readers(open_harness: Any) -> None:
+    """The chart is an image with a text summary: price range, battery, outage and jobs."""
+    plan = make_plan()
+    page = await open_harness()
+    await _mount(page, {"hours": 24, "title": "Tonight's plan"}, make_hass(plan.attributes))
+
+    svg = page.locator(f"{CARD} svg")
+    assert await svg.get_attribute("role") == "img"
+    assert await page.locator(f"{CARD} svg > title").text_content() == "Tonight's plan"
+    summary = await page.locator(f"{CARD} svg > desc").text_content()
+    assert "Plan for the next 24 hours" in summary
+    assert "0.11 €/kWh at 02:00" in summary
+    assert "Grid outage expected" in summary
+    assert "Dishwasher at" in summary
+    assert await page.locator(f"{CARD} .title").text_content() == "Tonight's plan"
+
+
+async def test_a_missing_or_out_of_date_plan_shows_a_warning_instead_of_a_chart(
+    open_harness: Any,
+) -> None:
+    """A wrong entity id is named in a warning; a plan whose slots all lie in the past is reported."""
+    page = await open_harness()
+    await _mount(page, {"entity": "sensor.does_not_exist"}, make_hass(None))
+    assert "sensor.does_not_exist" in await page.locator(f"{CARD} .warning").text_content()
+    assert await _count(page, "svg") == 0
+
+    await _mount(page, {}, make_hass(make_plan(slot_count=1).attributes))
+    assert "out of date" in await page.locator(f"{CARD} .warning").text_content()
+    assert await _count(page, "svg") == 0
+
+
+async def test_card_updates_when_a_new_plan_arrives(open_harness: Any) -> None:
+    """A replan that adds an EV session shows up without reloading the page."""
+    plan = make_plan()
+    page = await open_harness()
+    quiet = [dict(s, ev_w=0) for s in plan.slots]
+    await _mount(page, {"hours": 24}, make_hass(dict(plan.attributes, slots=quiet)))
+    assert await _count(page, "rect.bar-ev") == 0
+
+    await page.evaluate(
+        "(hass) => { document.querySelector('gridnode-plan-card').hass = hass; }",
+        make_hass(plan.attributes),
+    )
+    assert await _count(page, "rect.bar-ev") == sum(1 for s in plan.visible(24) if s["ev_w"])
+
+
+async def test_card_is_offered_in_the_card_picker_with_a_working_stub(open_harness: Any) -> None:
+    """The card picker lists the card, and its stub config points at the plan sensor."""
+    plan = make_plan()
+    page = await open_harness()
+    picker = await page.evaluate("window.customCards.filter(c => c.type === 'gridnode-plan-card')")
+    assert len(picker) == 1
+    assert picker[0]["name"] == "GridNode plan"
+    stub = await page.evaluate(
+        "(hass) => customElements.get('gridnode-plan-card').getStubConfig(hass)",
+        make_hass(plan.attributes),
+    )
+    assert stub == {"entity": PLAN_ENTITY, "hours": 24}
+    await _mount(page, stub, make_hass(plan.attributes))
+    assert await _count(page, "svg") == 1
+
+
+async def test_editor_shows_the_options_and_reports_each_change(open_harness: Any) -> None:
+    """Changing entity, hours, title or a series in the editor emits config-changed."""
+    plan = make_plan()
+    page = await open_harness()
+    hass = make_hass(plan.attributes)
+    config = {"type": f"custom:{CARD}", "entity": PLAN_ENTITY, "hours": 24}
+    await page.evaluate("([config, hass]) => window.mountEditor(config, hass)", [config, hass])
+    editor = "gridnode-plan-card-editor"
+
+    assert await page.locator(f"{editor} #entity").input_value() == PLAN_ENTITY
+    assert await page.locator(f"{editor} #hours").input_value() == "24"
+    options = page.locator(f"{editor} datalist option")
+    assert await options.count() == 1
+    assert await options.first.get_attribute("value") == PLAN_ENTITY
+    assert await page.locator(f'{editor} input[name="series"][value="ev"]').is_checked()
+    assert not await page.locator(f'{editor} input[name="series"][value="grid"]').is_checked()
+
+    await page.locator(f"{editor} #hours").fill("36")
+    await page.locator(f"{editor} #hours").press("Tab")
+    await page.locator(f"{editor} #title").fill("House plan")
+    await page.locator(f"{editor} #title").press("Tab")
+    await page.locator(f'{editor} input[name="series"][value="ev"]').uncheck()
+
+    events = await page.evaluate("window.configEvents")
+    assert events[0]["hours"] == 36
+    assert events[1]["title"] == "House plan"
+    final = events[-1]
+    assert final["type"] == f"custom:{CARD}"
+    assert final["hours"] == 36
+    assert final["title"] == "House plan"
+    assert "ev" not in final["series"]
+    assert "price" in final["series"]
+
+    await _mount(page, final, hass)
+    assert await _count(page, "rect.bar-ev") == 0
+    assert await page.locator(f"{CARD} .title").text_content() == "House plan"
+    assert await _count(page, "rect.slot-hit") == 72
