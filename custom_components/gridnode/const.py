@@ -37,6 +37,7 @@ class SiteMode(StrEnum):
     ECO = "eco"  # self-consumption only, never charge from the grid
     MANUAL = "manual"  # observe only, never command a device
 
+
 # Tariff inputs (options).
 CONF_TARIFF_SOURCE: Final = "tariff_source"
 CONF_IMPORT_PRICE: Final = "import_price"

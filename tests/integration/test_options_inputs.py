@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 
 async def _open(hass: HomeAssistant, entry: MockConfigEntry, page: str) -> dict[str, Any]:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     return dict(
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], {"next_step_id": page}
-        )
+        await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": page})
     )
 
 
