@@ -485,3 +485,15 @@ async def test_starting_twice_keeps_one_server(start_central, open_charger) -> N
     assert central.port == port
     charger = await open_charger(central, "CP_1")
     await boot(charger)
+
+
+async def test_limits_expire_after_the_configured_duration_unless_resent(
+    start_central, open_charger
+) -> None:
+    central = await start_central(
+        charge_points={"CP_1": ChargePointConfig(limits=CIRCUIT, profile_duration_s=900)}
+    )
+    handle = central.get("CP_1")
+    charger = await open_charger(central, "CP_1")
+    await handle.set_current_limit(10)
+    assert charger.profiles[0]["charging_schedule"]["duration"] == 900

@@ -197,3 +197,12 @@ async def test_authorize_is_accepted(start_central, open_charger) -> None:
     station = await open_charger(central, "CS_1", version="ocpp2.0.1")
     result = await station.call(call.Authorize(id_token={"idToken": "card", "type": "ISO14443"}))
     assert result.id_token_info["status"] == "Accepted"
+
+
+async def test_station_limits_expire_after_the_configured_duration(
+    start_central, open_charger
+) -> None:
+    central = await start_central(charge_points={"CS_1": ChargePointConfig(profile_duration_s=600)})
+    station = await open_charger(central, "CS_1", version="ocpp2.0.1")
+    await central.get("CS_1").set_current_limit(16)
+    assert station.profiles[0]["charging_schedule"][0]["duration"] == 600

@@ -41,13 +41,16 @@ class ChargePointConfig:
 
     ``password`` enables HTTP basic auth (user name = charge point id); ``limits`` holds the
     circuit maximum, phase count and voltage; ``connector_id`` is the connector (1.6) or EVSE
-    (2.0.1) GridNode controls; ``id_tag`` is the token used for remote starts.
+    (2.0.1) GridNode controls; ``id_tag`` is the token used for remote starts;
+    ``profile_duration_s``, when set, makes every limit expire after that many seconds unless
+    re-sent, so the charger falls back to its own default if GridNode stops.
     """
 
     password: str | None = None
     limits: EvseLimits = field(default_factory=EvseLimits)
     connector_id: int = 1
     id_tag: str = "gridnode"
+    profile_duration_s: int | None = None
 
 
 class OcppSession(Protocol):

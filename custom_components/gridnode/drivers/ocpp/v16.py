@@ -123,6 +123,9 @@ class V16ChargePoint(ChargePoint):  # type: ignore[misc]
                 ],
             },
         }
+        duration = self._handle.config.profile_duration_s
+        if duration is not None:
+            profile["charging_schedule"]["duration"] = duration
         if transaction_id is not None:
             profile["charging_profile_id"] = _TX_PROFILE_ID
             profile["charging_profile_purpose"] = "TxProfile"

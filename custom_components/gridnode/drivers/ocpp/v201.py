@@ -153,6 +153,9 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]
                 }
             ],
         }
+        duration = self._handle.config.profile_duration_s
+        if duration is not None:
+            profile["charging_schedule"][0]["duration"] = duration
         if transaction_id is not None:
             profile["id"] = _TX_PROFILE_ID
             profile["charging_profile_purpose"] = "TxProfile"
