@@ -60,6 +60,7 @@ async def _run(args: argparse.Namespace) -> None:
         speed=args.speed,
         port_base=args.port_base,
         device_clock=args.device_clock,
+        central_system=args.central_system,
     )
     for start, duration in args.outage:
         sim.begin_outage(duration, outage_start(start, sim))
@@ -95,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=["wall", "sim"],
         default="wall",
         help="clock of the devices' revert timers and heartbeats",
+    )
+    run.add_argument(
+        "--central-system",
+        default=None,
+        help="OCPP central system URL the OCPP 1.6J charge points connect to (ws://host:port/path)",
     )
     run.add_argument("--quiet", action="store_true", help="no live line per step")
     sub.add_parser("scenarios", help="list the ready scenarios")

@@ -35,6 +35,7 @@ class Simulation:
         port_base: int = 5020,
         device_clock: str = "wall",
         heartbeat_timeout_s: float = 60.0,
+        central_system: str | None = None,
     ) -> None:
         """Build the house; ``device_clock`` "wall" or "sim" drives the devices' revert timers."""
         self.scenario = scenario
@@ -53,6 +54,7 @@ class Simulation:
         self._servers: list[Any] = []
         self._loop_task: asyncio.Task[None] | None = None
         self.steps = 0
+        self.central_system = central_system
 
     def sim_time(self) -> float:
         """The simulated time, UTC epoch seconds."""
@@ -70,10 +72,15 @@ class Simulation:
 
     def addresses(self) -> dict[str, str]:
         """What this simulation serves, by name."""
-        return {
+        out = {
             "sunspec_inverter": f"modbus-tcp://{self.host}:{self.modbus_port} (unit 1, SunSpec at 40000)",
             "control": f"http://{self.host}:{self.control_port}/state",
         }
+        for charger in self.scenario.chargers:
+            cid = charger.config.charger_id
+            target = f"{self.central_system}/{cid}" if self.central_system else "not connected"
+            out[f"charger {cid} ({charger.protocol})"] = target
+        return out
 
     def commands(self) -> Commands:
         """The controls in force now: overrides, charge-point limits, then the inverter's."""
@@ -116,6 +123,14 @@ class Simulation:
         control = ControlServer(self, self.host, self.control_port)
         await control.start()
         self._servers.append(control)
+        if self.central_system:
+            from simulator.ocpp_v16 import Ocpp16Client
+
+            for charger in self.scenario.chargers:
+                if charger.protocol == "ocpp1.6":
+                    client = Ocpp16Client(self, charger.config.charger_id, self.central_system)
+                    await client.start()
+                    self._servers.append(client)
         if run_clock and self.speed > 0:
             self._loop_task = asyncio.create_task(self._run())
 
