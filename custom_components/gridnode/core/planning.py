@@ -1,0 +1,289 @@
+"""Turn what the site knows now into an optimiser Problem, and a Plan's current slot into commands.
+
+This is the glue between inputs (prices, forecasts, device states, user goals) and the optimiser,
+kept free of Home Assistant so that the integration and the year benchmark plan the same way.
+Times are UTC; powers W; energies Wh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+import math
+
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
+from custom_components.gridnode.optimiser import (
+    BatterySpec,
+    DeferrableLoadSpec,
+    EVSpec,
+    GridSpec,
+    HeatPumpSpec,
+    Plan,
+    Problem,
+)
+
+from .slots import Horizon
+
+# Powers below this are treated as zero when turning a plan into commands (W).
+DEADBAND_W = 50.0
+
+
+class PlanMode(StrEnum):
+    """The site's modes as the planner sees them."""
+
+    AUTO = "auto"  # optimise everything
+    ECO = "eco"  # self-consumption only: no grid charging, no battery export
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BatteryState:
+    """A battery as the planner needs it."""
+
+    capacity_wh: float
+    soc_pct: float
+    max_charge_w: float
+    max_discharge_w: float
+    efficiency: float = 0.95
+    min_soc_pct: float = 5.0
+    degradation_cost_per_kwh: float = 0.02
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EvGoal:
+    """A plugged-in car and what its driver wants by departure."""
+
+    id: str
+    capacity_wh: float
+    soc_pct: float
+    target_soc_pct: float
+    departure: datetime | None
+    phases: int = 1
+    voltage_v: float = 230.0
+    min_current_a: float = 6.0
+    max_current_a: float = 16.0
+    solar_only: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HeatPumpGoal:
+    """A heat pump heating the house within a comfort band."""
+
+    max_power_w: float
+    heat_loss_w_per_k: float
+    thermal_mass_wh_per_k: float
+    indoor_temp_c: float
+    comfort_min_c: float
+    comfort_max_c: float
+    outdoor_temp_c: Sequence[float]
+    cop: Sequence[float]
+    min_power_w: float = 0.0
+    on_off: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobGoal:
+    """A deferrable load or compute job still to run."""
+
+    id: str
+    power_w: float
+    energy_wh: float
+    earliest: datetime | None
+    deadline: datetime | None
+    interruptible: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SiteForecast:
+    """Per-slot inputs over the horizon."""
+
+    horizon: Horizon
+    import_price: Sequence[float]
+    export_price: Sequence[float]
+    pv_w: Sequence[float]
+    base_load_w: Sequence[float]
+    carbon: Sequence[float] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SiteLimits:
+    """The grid connection and the planner's weights."""
+
+    import_limit_w: float
+    export_limit_w: float
+    reserve_pct: float
+    carbon_price_per_kg: float = 0.0
+    end_value_ratio: float = 0.9  # stored energy at the end is worth this share of the mean price
+
+
+def _slot_of(horizon: Horizon, moment: datetime | None, default: int) -> int:
+    if moment is None:
+        return default
+    offset = (moment - horizon.start).total_seconds() / 60 / horizon.minutes
+    return max(0, min(horizon.count, math.floor(offset)))
+
+
+def build_problem(
+    forecast: SiteForecast,
+    limits: SiteLimits,
+    *,
+    mode: PlanMode = PlanMode.AUTO,
+    battery: BatteryState | None = None,
+    evs: Sequence[EvGoal] = (),
+    heat_pump: HeatPumpGoal | None = None,
+    jobs: Sequence[JobGoal] = (),
+) -> Problem:
+    """Build the optimiser's problem; the reserve is a floor the plan never spends."""
+    horizon = forecast.horizon
+    n = horizon.count
+    import_price = tuple(float(p) for p in forecast.import_price)
+    grid = GridSpec(
+        import_price=import_price,
+        export_price=tuple(float(p) for p in forecast.export_price),
+        import_limit_w=limits.import_limit_w,
+        export_limit_w=limits.export_limit_w,
+        carbon_intensity=tuple(float(c) for c in forecast.carbon) if forecast.carbon else None,
+        carbon_price_per_kg=limits.carbon_price_per_kg if forecast.carbon else 0.0,
+    )
+    battery_spec = None
+    if battery is not None:
+        mean_price = sum(import_price) / max(1, n)
+        reserve = min(100.0, max(battery.min_soc_pct, limits.reserve_pct))
+        battery_spec = BatterySpec(
+            capacity_wh=battery.capacity_wh,
+            soc_pct=min(100.0, max(0.0, battery.soc_pct)),
+            max_charge_w=battery.max_charge_w,
+            max_discharge_w=battery.max_discharge_w,
+            min_soc_pct=battery.min_soc_pct,
+            reserve_pct=(reserve,) * n,
+            charge_efficiency=battery.efficiency,
+            discharge_efficiency=battery.efficiency,
+            degradation_cost_per_kwh=battery.degradation_cost_per_kwh,
+            allow_grid_charge=mode is PlanMode.AUTO,
+            allow_export=mode is PlanMode.AUTO,
+            end_value_per_kwh=max(0.0, mean_price * limits.end_value_ratio * battery.efficiency),
+        )
+    ev_specs = tuple(
+        EVSpec(
+            id=ev.id,
+            capacity_wh=ev.capacity_wh,
+            soc_pct=min(100.0, max(0.0, ev.soc_pct)),
+            target_soc_pct=min(100.0, max(0.0, ev.target_soc_pct)),
+            arrival_slot=0,
+            departure_slot=_slot_of(horizon, ev.departure, n) if ev.departure else None,
+            phases=ev.phases,
+            voltage_v=ev.voltage_v,
+            min_current_a=ev.min_current_a,
+            max_current_a=ev.max_current_a,
+            solar_only=ev.solar_only,
+        )
+        for ev in evs
+    )
+    hp_spec = None
+    if heat_pump is not None:
+        hp_spec = HeatPumpSpec(
+            max_power_w=heat_pump.max_power_w,
+            min_power_w=heat_pump.min_power_w,
+            on_off=heat_pump.on_off,
+            cop=tuple(heat_pump.cop),
+            heat_loss_w_per_k=heat_pump.heat_loss_w_per_k,
+            thermal_capacity_wh_per_k=heat_pump.thermal_mass_wh_per_k,
+            indoor_temp_c=heat_pump.indoor_temp_c,
+            outdoor_temp_c=tuple(heat_pump.outdoor_temp_c),
+            comfort_min_c=(heat_pump.comfort_min_c,) * n,
+            comfort_max_c=(heat_pump.comfort_max_c,) * n,
+        )
+    load_specs = tuple(
+        DeferrableLoadSpec(
+            id=job.id,
+            power_w=job.power_w,
+            energy_wh=job.energy_wh,
+            earliest_slot=_slot_of(horizon, job.earliest, 0),
+            deadline_slot=_slot_of(horizon, job.deadline, n) if job.deadline else None,
+            interruptible=job.interruptible,
+        )
+        for job in jobs
+        if job.energy_wh > 0
+    )
+    return Problem(
+        start=horizon.start,
+        slot_minutes=horizon.minutes,
+        base_load_w=tuple(float(w) for w in forecast.base_load_w),
+        pv_w=tuple(max(0.0, float(w)) for w in forecast.pv_w),
+        grid=grid,
+        battery=battery_spec,
+        evs=ev_specs,
+        heat_pump=hp_spec,
+        loads=load_specs,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlotCommands:
+    """What every controllable device should do in one slot of a plan."""
+
+    slot: int
+    battery: BatteryCommand
+    export_limit_w: float | None
+    ev_power_w: dict[str, float] = field(default_factory=dict)
+    heat_pump_w: float | None = None
+    loads_on: dict[str, bool] = field(default_factory=dict)
+
+
+def slot_index(plan: Plan, now: datetime) -> int | None:
+    """The plan's slot covering ``now``, or None when the plan does not cover it (stale)."""
+    offset = (now - plan.start).total_seconds() / 60 / plan.slot_minutes
+    index = math.floor(offset)
+    if index < 0 or index >= len(plan.grid_import_w):
+        return None
+    return index
+
+
+def commands_at(plan: Plan, slot: int) -> SlotCommands:
+    """The commands of one slot; small powers inside the deadband become idle."""
+    charge = float(plan.battery_charge_w[slot]) if len(plan.battery_charge_w) else 0.0
+    discharge = float(plan.battery_discharge_w[slot]) if len(plan.battery_discharge_w) else 0.0
+    net = discharge - charge
+    if not plan.ok:
+        battery = BatteryCommand(mode=BatteryMode.AUTO)
+    elif net > DEADBAND_W:
+        battery = BatteryCommand(mode=BatteryMode.DISCHARGE, power_w=round(net))
+    elif net < -DEADBAND_W:
+        battery = BatteryCommand(mode=BatteryMode.CHARGE, power_w=round(-net))
+    else:
+        battery = BatteryCommand(mode=BatteryMode.HOLD)
+    curtail = float(plan.pv_curtailment_w[slot]) if len(plan.pv_curtailment_w) else 0.0
+    export_limit = float(plan.grid_export_w[slot]) if plan.ok and curtail > DEADBAND_W else None
+    ev = {
+        ev_id: (float(power[slot]) if float(power[slot]) > DEADBAND_W else 0.0)
+        for ev_id, power in plan.ev_power_w.items()
+    }
+    hp = float(plan.heat_pump_power_w[slot]) if len(plan.heat_pump_power_w) else None
+    loads = {
+        load_id: float(power[slot]) > DEADBAND_W for load_id, power in plan.load_power_w.items()
+    }
+    return SlotCommands(
+        slot=slot,
+        battery=battery,
+        export_limit_w=export_limit,
+        ev_power_w=ev,
+        heat_pump_w=hp,
+        loads_on=loads,
+    )
+
+
+def baseline_cost(forecast: SiteForecast, extra_load_w: Sequence[float] | None = None) -> float:
+    """Return the cost of the same slots without GridNode.
+
+    The house and its flexible loads run unplanned: PV covers what it can, the rest is imported
+    and the surplus exported, with no battery control.
+    """
+    hours = forecast.horizon.hours_per_slot
+    total = 0.0
+    for i in range(forecast.horizon.count):
+        load = forecast.base_load_w[i] + (extra_load_w[i] if extra_load_w else 0.0)
+        net = load - forecast.pv_w[i]
+        price = forecast.import_price[i] if net > 0 else forecast.export_price[i]
+        total += net * hours / 1000 * price
+    return total
