@@ -68,7 +68,9 @@ def test_values_that_do_not_fit_their_type_are_refused() -> None:
 
 
 def test_sentinels_scale_factors_and_symbols_decode_to_what_a_user_expects() -> None:
-    power = Register(key="w", address=0, dtype=DataType.INT16, scale_key="sf", sentinels=frozenset({0x8000}))
+    power = Register(
+        key="w", address=0, dtype=DataType.INT16, scale_key="sf", sentinels=frozenset({0x8000})
+    )
     assert power.decode([0x8000], -1) is None
     assert power.decode([1234], -1) == 123.4
     assert power.decode([1234], 2) == 123400

@@ -134,3 +134,16 @@ async def test_unknown_models_are_skipped_and_a_missing_end_marker_is_tolerated(
         assert device.skipped == [64999]
         assert (await device.read())[Quantity.AC_POWER] == 4200
         await endpoint.close()
+
+
+async def test_probe_lists_sunspec_models_as_json(hybrid_server: ModbusTestServer) -> None:
+    import json
+
+    from custom_components.gridnode.drivers.modbus.probe import probe
+
+    code, text = await probe(["probe", "--host", "127.0.0.1", "--port", str(hybrid_server.port)])
+    found = json.loads(text)
+    assert code == 0
+    assert found["models"] == [1, 103, 203, 124, 802]
+    assert found["quantities"]["ac_power"] == 4200
+    assert found["values"]["103.W"] == {"value": 4200, "unit": "W"}

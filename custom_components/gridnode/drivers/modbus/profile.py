@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import pairwise
 from importlib import resources
+from itertools import pairwise
 from typing import Any
 
 import yaml
@@ -204,6 +204,9 @@ def parse_profile(raw: object) -> Profile:
     regs_raw = _mapping(data["registers"], f"{where}.registers")
     registers = tuple(_register(str(k), v, f"{where}.registers") for k, v in regs_raw.items())
     by_key = {reg.key: reg for reg in registers}
+    clashes = sorted(by_key.keys() & {q.value for q in Quantity})
+    if clashes:
+        raise ProfileError(f"{where}: register keys {clashes} clash with quantity names")
     default_unit = int(data.get("default_unit", 1))
     _check_overlaps(registers, default_unit, where)
     for reg in registers:
