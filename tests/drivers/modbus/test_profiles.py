@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from itertools import pairwise
 import json
 import sys
 
 import pytest
 
-from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
 from custom_components.gridnode.drivers.modbus import (
     Endpoint,
     OutOfBounds,
@@ -22,6 +22,7 @@ from custom_components.gridnode.drivers.modbus import (
 )
 from custom_components.gridnode.drivers.modbus.probe import probe
 from custom_components.gridnode.drivers.modbus.profile import Profile, parse_profile
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
 
 from .server import ModbusTestServer
 
@@ -40,7 +41,7 @@ def image_of(profile: Profile, values: dict[str, object]) -> dict[int, dict[str,
     ) in units.values():  # like real devices, answer zeros in gaps the profile reads across
         for image in tables.values():
             present = sorted(image)
-            for low, high in zip(present, present[1:], strict=False):
+            for low, high in pairwise(present):
                 if high - low - 1 <= profile.max_gap:
                     image.update(dict.fromkeys(range(low + 1, high), 0))
     return units

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
 from custom_components.gridnode.drivers.modbus import (
     Control,
     Endpoint,
@@ -15,6 +14,7 @@ from custom_components.gridnode.drivers.modbus import (
     UnsupportedControl,
     discover_sunspec,
 )
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
 
 from .server import ModbusTestServer, hybrid_image
 
