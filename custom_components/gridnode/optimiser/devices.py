@@ -70,6 +70,7 @@ def add_evs(ctx: Context) -> dict[str, EVIndex]:
         charge = np.empty(n, dtype=np.int64)
         if semi.any():
             charge[semi] = b.cols(int(semi.sum()), low[semi], high[semi], 0.0, SEMI_CONTINUOUS)
+            ctx.semis.append((charge[semi], "ceil"))
         if (~semi).any():
             charge[~semi] = b.cols(int((~semi).sum()), 0.0, high[~semi])
         ctx.consume(slots, charge)
@@ -108,6 +109,8 @@ def add_heat_pump(ctx: Context) -> HeatPumpIndex | None:
     kind = SEMI_CONTINUOUS if (hp.on_off or hp.min_power_w > 0) else 0
     low = hp.max_power_w if hp.on_off else hp.min_power_w
     space = b.cols(n, low if kind else 0.0, hp.max_power_w, 0.0, kind)
+    if kind:
+        ctx.semis.append((space, "thermal"))
     ctx.consume(slots, space)
     # Exact discretisation of C dT/dt = Q - UA (T - T_out), with Q constant over a slot.
     ua = hp.heat_loss_w_per_k
@@ -136,6 +139,8 @@ def add_heat_pump(ctx: Context) -> HeatPumpIndex | None:
     tank = hp.tank
     if tank is not None:
         water = b.cols(n, low if kind else 0.0, hp.max_power_w, 0.0, kind)
+        if kind:
+            ctx.semis.append((water, "sigma"))
         ctx.consume(slots, water)
         shared = b.rows(n, -INF, hp.max_power_w)
         b.add(shared, space, 1.0)

@@ -47,6 +47,8 @@ class Formulation:
     loads: dict[str, LoadIndex] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     penalised: list[IntArray] = field(default_factory=list)
+    switches: list[tuple[IntArray, IntArray, IntArray]] = field(default_factory=list)
+    semis: list[tuple[IntArray, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -62,6 +64,8 @@ class Context:
     pv: FloatArray
     penalty: float
     penalised: list[IntArray] = field(default_factory=list)
+    switches: list[tuple[IntArray, IntArray, IntArray]] = field(default_factory=list)
+    semis: list[tuple[IntArray, str]] = field(default_factory=list)
 
     def consume(self, slots: IntArray, cols: IntArray, coef: float | FloatArray = 1.0) -> None:
         """Declare that ``cols`` draw ``coef`` W each from the house in ``slots``."""
@@ -70,16 +74,32 @@ class Context:
             self.builder.add(self.grid_only_loads[slots], cols, -np.asarray(coef))
 
 
-def big_m(problem: Problem, base: FloatArray, pv: FloatArray) -> FloatArray:
-    """A per-slot bound on any power flow, for switching constraints with unlimited grid."""
-    total = base + pv + 1.0
-    if problem.battery is not None:
-        total += problem.battery.max_charge_w + problem.battery.max_discharge_w
-    total += sum(ev.max_power_w + ev.v2h_max_w for ev in problem.evs)
+def flow_limits(
+    problem: Problem, base: FloatArray, pv: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Per-slot upper bounds of import and export that no physical plan can exceed.
+
+    Import never exceeds the base load plus every consumer at full power; export never exceeds
+    PV plus every source at full power less the base load. Tight bounds make the relaxation of
+    the import/export switch strong.
+    """
+    sink = base.copy()
+    source = pv - base
+    battery = problem.battery
+    if battery is not None:
+        sink += battery.max_charge_w
+        source += battery.max_discharge_w
+    sink += sum(ev.max_power_w for ev in problem.evs)
+    source += sum(ev.v2h_max_w for ev in problem.evs)
     if problem.heat_pump is not None:
-        total += problem.heat_pump.max_power_w
-    total += sum(load.power_w for load in problem.loads)
-    return total
+        sink += problem.heat_pump.max_power_w
+    sink += sum(load.power_w for load in problem.loads)
+    grid = problem.grid
+    if grid.import_limit_w is not None:
+        sink = np.minimum(sink, grid.import_limit_w)
+    if grid.export_limit_w is not None:
+        source = np.minimum(source, grid.export_limit_w)
+    return sink, np.maximum(source, 0.0)
 
 
 def formulate(problem: Problem) -> Formulation:
@@ -97,8 +117,7 @@ def formulate(problem: Problem) -> Formulation:
     if grid.carbon_intensity is not None and grid.carbon_price_per_kg > 0:
         carbon = np.asarray(grid.carbon_intensity, dtype=np.float64)
         import_cost += grid.carbon_price_per_kg * carbon / 1000.0
-    imp_hi = INF if grid.import_limit_w is None else grid.import_limit_w
-    exp_hi = INF if grid.export_limit_w is None else grid.export_limit_w
+    imp_hi, exp_hi = flow_limits(problem, base, pv)
     imp = b.cols(n, 0.0, imp_hi, import_cost * kwh)
     exp = b.cols(n, 0.0, exp_hi, -export_price * kwh)
     # A tiny cost on curtailment makes the plan use PV whenever that is free.
@@ -121,19 +140,20 @@ def formulate(problem: Problem) -> Formulation:
         pv_only = b.rows(n, -INF, pv)
         b.add(pv_only, exp, 1.0)
         b.add(pv_only, curt, 1.0)
-    m = big_m(problem, base, pv)
-    both = np.flatnonzero(export_price > import_cost)
+    both = np.flatnonzero((export_price > import_cost) & (exp_hi > 0))
     if both.size:
         # Where export pays more than import costs, forbid importing and exporting at once.
         z = b.cols(both.size, 0.0, 1.0, 0.0, INTEGER)
         rows = b.rows(both.size, -INF, 0.0)
         b.add(rows, imp[both], 1.0)
-        b.add(rows, z, -np.minimum(m[both], imp_hi))
-        rows = b.rows(both.size, -INF, np.minimum(m[both], exp_hi))
+        b.add(rows, z, -imp_hi[both])
+        rows = b.rows(both.size, -INF, exp_hi[both])
         b.add(rows, exp[both], 1.0)
-        b.add(rows, z, np.minimum(m[both], exp_hi))
+        b.add(rows, z, exp_hi[both])
     penalty = default_penalty(problem)
     ctx = Context(b, problem, dt, balance, grid_only, base, pv, penalty)
+    if both.size:
+        ctx.switches.append((z, imp[both], exp[both]))
     peaks = []
     for charge in grid.capacity_charges:
         end = n if charge.end_slot is None else charge.end_slot
@@ -142,7 +162,18 @@ def formulate(problem: Problem) -> Formulation:
         b.add(rows, peak, 1.0)
         b.add(rows, imp[charge.start_slot : end], -1.0)
         peaks.append((peak, charge.price_per_kw))
-    form = Formulation(b, balance, imp, exp, curt, None, peaks, penalised=ctx.penalised)
+    form = Formulation(
+        b,
+        balance,
+        imp,
+        exp,
+        curt,
+        None,
+        peaks,
+        penalised=ctx.penalised,
+        switches=ctx.switches,
+        semis=ctx.semis,
+    )
     if battery is not None:
         form.battery = _add_battery(ctx, slots, np.minimum(import_cost, export_price) < 0)
     form.evs = add_evs(ctx)
@@ -200,4 +231,5 @@ def _add_battery(ctx: Context, slots: IntArray, negative: BoolArray) -> BatteryI
         rows = b.rows(both.size, -INF, spec.max_discharge_w)
         b.add(rows, discharge[both], 1.0)
         b.add(rows, z, spec.max_discharge_w)
+        ctx.switches.append((z, charge[both], discharge[both]))
     return BatteryIndex(charge, discharge, energy, short, reserve_slots, final_short)

@@ -1,4 +1,12 @@
-"""Solving a Problem with HiGHS: never raises, always returns a Plan (optimal, feasible or fallback)."""
+"""Solving a Problem with HiGHS: never raises, always returns a Plan (optimal, feasible or fallback).
+
+The model is solved as its LP relaxation first. Without integer decisions that is the answer. With
+them (EV minimum current, heat-pump minimum power, unbroken runs, import/export switches), the
+decisions are rounded (``rounding.py``), fixed, and the LP re-solved from the same basis; the
+relaxation's objective bounds how far that plan can be from the optimum. When the gap exceeds
+``mip_gap``, HiGHS's branch and bound starts from the rounded plan within the time limit. Marginal
+values come from the duals of the LP with every integer decision fixed.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +18,33 @@ import numpy as np
 
 from .extract import extract
 from .fallback import diagnose_infeasible, fallback_plan
-from .formulation import formulate
-from .model import INTEGER, SEMI_CONTINUOUS, FloatArray, ModelBuilder, to_highs_lp
+from .formulation import Formulation, formulate
+from .model import FloatArray, to_highs_lp
 from .plan import STATUS_FEASIBLE, STATUS_OPTIMAL, Plan
 from .problem import Problem
+from .rounding import rounded_bounds
 
-MIP_REL_GAP = 1e-5
 _Status = highspy.HighsModelStatus
-_STOPPED = {_Status.kTimeLimit, _Status.kIterationLimit, _Status.kInterrupt, _Status.kSolutionLimit}
 _INFEASIBLE = {_Status.kInfeasible, _Status.kUnboundedOrInfeasible}
 
 
-def solve(problem: Problem, *, time_limit_s: float = 10.0) -> Plan:
-    """Plan ``problem``; on infeasible inputs or any failure return the fallback plan with a reason."""
+class _Stop(Exception):
+    """A solve ended without a plan; carries the fallback reason."""
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float = 10.0,
+    mip_gap: float = 0.002,
+    search_time_s: float = 0.0,
+) -> Plan:
+    """Plan ``problem``; on infeasible inputs or any failure return the fallback plan with a reason.
+
+    ``mip_gap`` is the accepted distance from the optimum, as a share of the money the plan moves
+    (imports, exports); when the rounded plan is not proven that close, branch and bound searches
+    for at most ``search_time_s`` (0 disables it). The reason says how close the plan was proven.
+    """
     began = time.perf_counter()
 
     def elapsed_ms() -> float:
@@ -31,65 +53,120 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0) -> Plan:
     try:
         form = formulate(problem)
         arrays = form.builder.arrays()
-        highs = _highs(time_limit_s)
-        highs.passModel(to_highs_lp(arrays, form.builder.integrality()))
-        highs.run()
-        status = highs.getModelStatus()
-        has_solution = highs.getInfo().primal_solution_status == 2
-        if status == _Status.kOptimal:
-            plan_status, reason = STATUS_OPTIMAL, "optimal"
-        elif status in _STOPPED and has_solution:
-            plan_status = STATUS_FEASIBLE
-            reason = f"stopped by the {time_limit_s:g} s limit with a good plan not proven optimal"
-        elif status in _INFEASIBLE:
-            return fallback_plan(problem, diagnose_infeasible(problem), elapsed_ms())
-        else:
-            text = highs.modelStatusToString(status)
-            return fallback_plan(problem, f"the solver gave no plan: {text}", elapsed_ms())
-        x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-        if form.builder.has_integers:
-            remaining = max(0.5, time_limit_s - elapsed_ms() / 1000.0)
-            duals = _fixed_duals(form.builder, arrays, x, remaining)
-        else:
-            duals = np.asarray(highs.getSolution().row_dual, dtype=np.float64)
-        if form.notes:
-            reason = f"{reason}; {'; '.join(form.notes)}"
-        cost = arrays["cost"]
-        plan = extract(problem, form, x, duals, cost, status=plan_status, reason=reason,
-                       elapsed_ms=0.0)  # fmt: skip
+        plan = _solve(problem, form, arrays, began + time_limit_s, (mip_gap, search_time_s))
+    except _Stop as stop:
+        return fallback_plan(problem, str(stop), elapsed_ms())
     except Exception as err:  # noqa: BLE001 - the contract is a plan, never an exception
         return fallback_plan(problem, f"the optimiser failed: {err!r}", elapsed_ms())
     object.__setattr__(plan, "solve_time_ms", elapsed_ms())
     return plan
 
 
-def _highs(time_limit_s: float) -> highspy.Highs:
+def _solve(
+    problem: Problem,
+    form: Formulation,
+    arrays: dict[str, Any],
+    deadline: float,
+    search: tuple[float, float],
+) -> Plan:
+    mip_gap, search_time_s = search
+    relaxed_lower = arrays["col_lower"].copy()
+    for block, _rule in form.semis:
+        relaxed_lower[block] = 0.0
+    highs = _highs(deadline)
+    highs.passModel(to_highs_lp(dict(arrays, col_lower=relaxed_lower), []))
+    x, duals, bound = _run_lp(highs, problem)
+    status, reason = STATUS_OPTIMAL, "optimal"
+    if form.builder.has_integers:
+        cols, low, high = rounded_bounds(problem, form, arrays, x, duals)
+        highs.changeColsBounds(cols.size, cols.astype(np.int32), low, high)
+        x, duals, value = _run_lp(highs, problem, rounded=True)
+        gap = (value - bound) / _scale(problem, form, x, value)
+        if gap > mip_gap and search_time_s > 0:
+            until = min(deadline, time.perf_counter() + search_time_s)
+            x, gap = _branch_and_bound(form, arrays, x, value, bound, until, problem)
+            highs.changeColsBounds(cols.size, cols.astype(np.int32), *_fixed(arrays, cols, x))
+            x, duals, value = _run_lp(highs, problem, rounded=True)
+            gap = max(0.0, (value - bound) / _scale(problem, form, x, value))
+        if gap > mip_gap:
+            status = STATUS_FEASIBLE
+            reason = f"good plan, proven within {gap:.2%} of the optimum"
+        else:
+            reason = f"optimal within {max(gap, 0.0):.2%}"
+    if form.notes:
+        reason = f"{reason}; {'; '.join(form.notes)}"
+    return extract(problem, form, x, duals, arrays["cost"], status=status, reason=reason,
+                   elapsed_ms=0.0)  # fmt: skip
+
+
+def _highs(deadline: float) -> highspy.Highs:
     highs = highspy.Highs()  # type: ignore[no-untyped-call]
     highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("time_limit", float(time_limit_s))
-    highs.setOptionValue("mip_rel_gap", MIP_REL_GAP)
     highs.setOptionValue("threads", 1)
+    highs.setOptionValue("time_limit", max(0.05, deadline - time.perf_counter()))
     return highs
 
 
-def _fixed_duals(
-    builder: ModelBuilder, arrays: dict[str, Any], x: FloatArray, time_limit_s: float
-) -> FloatArray:
-    """Fix the integer decisions at their MILP values and re-solve the LP for its row duals."""
-    lower = arrays["col_lower"].copy()
-    upper = arrays["col_upper"].copy()
-    for first, end, kind in builder.integer_columns():
-        values = x[first:end]
-        if kind == INTEGER:
-            lower[first:end] = upper[first:end] = np.round(values)
-        elif kind == SEMI_CONTINUOUS:
-            off = values < 0.5 * lower[first:end]
-            upper[first:end] = np.where(off, 0.0, upper[first:end])
-            lower[first:end] = np.where(off, 0.0, lower[first:end])
-    fixed = dict(arrays, col_lower=lower, col_upper=upper)
-    highs = _highs(time_limit_s)
-    highs.passModel(to_highs_lp(fixed, []))
+def _run_lp(
+    highs: highspy.Highs, problem: Problem, *, rounded: bool = False
+) -> tuple[FloatArray, FloatArray, float]:
     highs.run()
-    if highs.getModelStatus() != _Status.kOptimal:
-        return np.full(len(arrays["row_lower"]), np.nan)
-    return np.asarray(highs.getSolution().row_dual, dtype=np.float64)
+    status = highs.getModelStatus()
+    if status in _INFEASIBLE and not rounded:
+        raise _Stop(diagnose_infeasible(problem))
+    if status != _Status.kOptimal:
+        raise _Stop(f"the solver gave no plan: {highs.modelStatusToString(status)}")
+    solution = highs.getSolution()
+    x = np.asarray(solution.col_value, dtype=np.float64)
+    duals = np.asarray(solution.row_dual, dtype=np.float64)
+    return x, duals, float(highs.getInfo().objective_function_value)
+
+
+def _scale(problem: Problem, form: Formulation, x: FloatArray, value: float) -> float:
+    """The money a plan moves, to express an objective gap as a share of it."""
+    kwh = problem.slot_hours / 1000.0
+    grid = problem.grid
+    money = float(np.abs(np.asarray(grid.import_price)) @ x[form.grid_import]) * kwh
+    money += float(np.abs(np.asarray(grid.export_price)) @ x[form.grid_export]) * kwh
+    return max(money, abs(value), 1e-6)
+
+
+def _fixed(
+    arrays: dict[str, Any], cols: np.ndarray[Any, Any], x: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Bounds that fix integer and semi-continuous columns at the on/off state found in ``x``."""
+    low = arrays["col_lower"][cols]
+    high = arrays["col_upper"][cols]
+    values = x[cols]
+    integer = (low == 0.0) & (high == 1.0)
+    off = values < 0.5 * np.where(integer, 1.0, low)
+    fixed_low = np.where(integer, np.round(values), np.where(off, 0.0, low))
+    fixed_high = np.where(integer, np.round(values), np.where(off, 0.0, high))
+    return fixed_low, fixed_high
+
+
+def _branch_and_bound(
+    form: Formulation,
+    arrays: dict[str, Any],
+    start: FloatArray,
+    start_value: float,
+    bound: float,
+    deadline: float,
+    problem: Problem,
+) -> tuple[FloatArray, float]:
+    """Run HiGHS's MILP search from the rounded plan; keep whichever plan is better."""
+    highs = _highs(deadline)
+    highs.setOptionValue("mip_rel_gap", 1e-4)
+    highs.passModel(to_highs_lp(arrays, form.builder.integrality()))
+    solution = highspy.HighsSolution()
+    solution.col_value = start
+    solution.value_valid = True
+    highs.setSolution(solution)
+    highs.run()
+    info = highs.getInfo()
+    if info.primal_solution_status == 2 and info.objective_function_value < start_value:
+        x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+        value = float(info.objective_function_value)
+    else:
+        x, value = start, start_value
+    return x, max(0.0, (value - bound) / _scale(problem, form, x, value))

@@ -1,0 +1,115 @@
+"""Turning the LP relaxation into integer decisions fast: round, fix, and let the LP finish the plan.
+
+Rules per kind of decision:
+- EV charging and hot-water slots (0 or [min, max]): sigma-delta rounding of the relaxed duty
+  cycle, leading it, so the energy delivered by any moment is at least the relaxation's (targets
+  stay reachable); the re-solved LP then sets the power levels.
+- Space-heating slots: a thermostat that follows the relaxation's indoor temperature (never below
+  the comfort minimum), simulated with the house model, switches the heat pump on or off.
+- Import/export and charge/discharge switches: the direction with the larger relaxed flow wins.
+- One unbroken run of a load: the start whose run is cheapest at the relaxation's marginal values.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .formulation import Formulation
+from .model import FloatArray, IntArray
+from .problem import HeatPumpSpec, Problem
+
+
+def sigma_delta(values: FloatArray, minimum: FloatArray) -> npt.NDArray[np.bool_]:
+    """Switch on where the relaxed value reaches its minimum, else ahead of the accumulated duty.
+
+    A slot below its minimum adds its duty (value / minimum) to a running sum; a slot is switched
+    on as soon as that sum is positive, and one full slot is taken off it. The rounded plan so
+    delivers at every moment at least what the relaxation did, never more than one slot ahead.
+    """
+    on = np.zeros(values.size, dtype=np.bool_)
+    carry = 0.0
+    for i, (value, low) in enumerate(zip(values.tolist(), minimum.tolist(), strict=True)):
+        if value >= low - 1e-6:
+            on[i] = True
+            continue
+        carry += value / low
+        if carry > 1e-3:
+            on[i] = True
+            carry -= 1.0
+    return on
+
+
+def thermostat(
+    spec: HeatPumpSpec, dt: float, power: FloatArray, temp: FloatArray, minimum: FloatArray
+) -> npt.NDArray[np.bool_]:
+    """Switch on whenever the house, left alone for a slot, would end below the relaxed trajectory.
+
+    It stays off when heating would overshoot the comfort maximum, unless the house would
+    otherwise end below the comfort minimum.
+    ``power`` and ``temp`` are the relaxation's; an on slot runs at least ``minimum`` W.
+    """
+    ua = spec.heat_loss_w_per_k
+    a = math.exp(-dt * ua / spec.thermal_capacity_wh_per_k)
+    gains = spec.gains_w or (0.0,) * power.size
+    on = np.zeros(power.size, dtype=np.bool_)
+    level = spec.indoor_temp_c
+    rows = zip(
+        power.tolist(), temp.tolist(), minimum.tolist(), spec.outdoor_temp_c, gains, spec.cop,
+        spec.comfort_min_c, spec.comfort_max_c, strict=True,
+    )  # fmt: skip
+    for t, (p, wanted, low, outdoor, gain, cop, comfort, ceiling) in enumerate(rows):
+        drift = a * level + (1.0 - a) * (outdoor + gain / ua)
+        heated = drift + (1.0 - a) / ua * cop * max(p, low)
+        cold = drift < max(wanted, comfort) - 1e-3
+        if p >= low - 1e-6 or drift < comfort or (cold and heated <= ceiling):
+            on[t] = True
+            drift = heated
+        level = drift
+    return on
+
+
+def rounded_bounds(
+    problem: Problem, form: Formulation, arrays: dict[str, Any], x: FloatArray, duals: FloatArray
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Column indices and the bounds that fix every integer decision of the model."""
+    cols: list[IntArray] = []
+    lows: list[FloatArray] = []
+    highs: list[FloatArray] = []
+    for block, rule in form.semis:
+        minimum = arrays["col_lower"][block]
+        maximum = arrays["col_upper"][block]
+        values = x[block]
+        if rule == "thermal" and problem.heat_pump is not None and form.heat_pump is not None:
+            temp = x[form.heat_pump.temp]
+            on = thermostat(problem.heat_pump, problem.slot_hours, values, temp, minimum)
+        else:
+            on = sigma_delta(values, minimum)
+        cols.append(block)
+        lows.append(np.where(on, minimum, 0.0))
+        highs.append(np.where(on, maximum, 0.0))
+    for switch, first, second in form.switches:
+        chosen = (x[first] >= x[second]).astype(np.float64)
+        cols.append(switch)
+        lows.append(chosen)
+        highs.append(chosen)
+    marginal = duals[form.balance]
+    for load in form.loads.values():
+        if load.starts is None or not load.starts.size:
+            continue
+        n = load.starts.size
+        cost = np.zeros(n)
+        for offset, watts in enumerate(load.profile):
+            first = load.first_start + offset
+            cost += watts * marginal[first : first + n]
+        pick = np.zeros(n)
+        pick[int(np.argmin(cost))] = 1.0
+        cols.append(load.starts)
+        lows.append(pick)
+        highs.append(pick)
+    if not cols:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+    return np.concatenate(cols), np.concatenate(lows), np.concatenate(highs)
