@@ -17,15 +17,23 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import IntEnum, StrEnum
+from datetime import datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
 
 from custom_components.gridnode.const import DOMAIN
-from custom_components.gridnode.core.evse import ChargerState
+from custom_components.gridnode.core.evse import (
+    ChargerState,
+    EvseLimits,
+    LimitOutOfRangeError,
+    amps_to_watts,
+)
+from custom_components.gridnode.core.heatpump import SgReadyState, ThermalParameters
+from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
 from custom_components.gridnode.drivers.model import BatteryCommand, Quantity
 
 type ValueListener = Callable[[], None]
@@ -49,23 +57,6 @@ class ChargerMode(StrEnum):
     SOLAR_ONLY = "solar_only"  # surplus PV only
     CHEAPEST = "cheapest"  # the plan's cheapest/cleanest slots before departure
     NOW = "now"  # full power now
-
-
-class SgReadyState(IntEnum):
-    """The four SG-Ready operating states (relay 1 / relay 2)."""
-
-    BLOCKED = 1  # on/off: utility block
-    NORMAL = 2  # off/off
-    RECOMMENDED = 3  # off/on: run if you can
-    FORCED = 4  # on/on: run now, raise setpoints
-
-
-class IslandTier(IntEnum):
-    """Priority of a load when the grid is lost: tier 1 is shed first, tier 3 kept longest."""
-
-    SHED_FIRST = 1
-    SHED_LATER = 2
-    ESSENTIAL = 3
 
 
 class DeviceCommandError(HomeAssistantError):
@@ -93,6 +84,13 @@ class DeviceHandle(ABC):
 
     #: the roles this handle appears under in :class:`DeviceRuntime`
     roles: frozenset[DeviceRole] = frozenset()
+    #: the value keys this device can report (entities are made for these)
+    keys: frozenset[str] = frozenset()
+    #: identity for the device registry
+    manufacturer: str = "GridNode"
+    model: str = ""
+    serial: str | None = None
+    firmware: str | None = None
 
     def __init__(self, *, subentry_id: str, name: str) -> None:
         """Name the handle after its subentry."""
@@ -109,6 +107,14 @@ class DeviceHandle(ABC):
     @abstractmethod
     def values(self) -> Mapping[str, Any]:
         """The latest values, keyed by :class:`Quantity` value or role key; missing = unknown."""
+
+    def control_limits(self, control: str) -> tuple[float, float] | None:
+        """The (min, max) a named control accepts, or None when the device lacks it.
+
+        Names: ``reserve_soc``, ``charge_limit``, ``discharge_limit``, ``export_limit`` (battery,
+        inverter); ``current_limit`` (charger); ``offset`` (heat pump).
+        """
+        return None
 
     def value(self, key: str | Quantity) -> Any:
         """One value, or None when unknown."""
@@ -136,6 +142,8 @@ class DeviceHandle(ABC):
 
 class BatteryHandle(DeviceHandle):
     """A battery (usually behind a hybrid inverter). Values: BATTERY_* quantities."""
+
+    roles = frozenset({DeviceRole.BATTERY})
 
     @property
     def capacity_wh(self) -> float | None:
@@ -169,6 +177,8 @@ class BatteryHandle(DeviceHandle):
 class InverterHandle(DeviceHandle):
     """An inverter (PV, hybrid). Values: PV_*, AC_*, GRID_CONNECTED, INVERTER_STATE, ..."""
 
+    roles = frozenset({DeviceRole.INVERTER})
+
     async def async_set_export_limit(self, w: float | None) -> None:
         """Limit export to ``w`` W (None lifts it); refused unless the device offers it."""
         raise DeviceCommandError("unsupported", self.name, "export limit")
@@ -183,6 +193,8 @@ class InverterHandle(DeviceHandle):
 class MeterHandle(DeviceHandle):
     """A grid meter. Values: GRID_POWER (+ import), GRID_IMPORT_ENERGY, GRID_EXPORT_ENERGY, ..."""
 
+    roles = frozenset({DeviceRole.METER})
+
     @property
     def grid_connected(self) -> bool | None:
         """True on grid, False islanded, None when unknown."""
@@ -193,11 +205,24 @@ class MeterHandle(DeviceHandle):
 class ChargerHandle(DeviceHandle):
     """An EV charger. Values: state, plugged, power_w, session_energy_wh, total_energy_wh, ..."""
 
+    roles = frozenset({DeviceRole.CHARGER})
+
     #: user settings the entities write and the planner reads
     mode: ChargerMode = ChargerMode.CHEAPEST
-    departure: datetime | None = None
+    departure_time: time | None = None
     target_soc_pct: float | None = None
     target_energy_wh: float | None = None
+
+    @property
+    def departure(self) -> datetime | None:
+        """The next departure (local time of day set by the user, as an aware datetime)."""
+        if self.departure_time is None:
+            return None
+        now = dt_util.now()
+        candidate = datetime.combine(now.date(), self.departure_time, tzinfo=now.tzinfo)
+        if candidate <= now:
+            candidate += timedelta(days=1)
+        return candidate
 
     @property
     def state(self) -> ChargerState:
@@ -229,15 +254,32 @@ class ChargerHandle(DeviceHandle):
             self.target_soc_pct if self.value("ev_soc_pct") is not None else self.target_energy_wh
         )
 
-    @property
-    @abstractmethod
-    def min_power_w(self) -> float:
-        """The lowest power at which charging runs (6 A on the used phases)."""
+    #: the circuit's limits (6 A minimum, maximum, phases); set by each driver's handle
+    limits: EvseLimits = EvseLimits()
 
     @property
-    @abstractmethod
+    def min_power_w(self) -> float:
+        """The lowest power at which charging runs (6 A on the used phases)."""
+        return self.limits.min_power_w
+
+    @property
     def max_power_w(self) -> float:
         """The circuit's maximum."""
+        return self.limits.max_power_w
+
+    def control_limits(self, control: str) -> tuple[float, float] | None:
+        """The current limit accepts 0 (pause) up to the circuit maximum."""
+        if control == "current_limit":
+            return (0.0, self.limits.max_current_a)
+        return None
+
+    async def async_set_current(self, amps: float) -> None:
+        """Charge at ``amps`` per phase (0 pauses); refused outside 0 or 6..max, nothing sent."""
+        try:
+            amps = self.limits.check_current(amps)
+        except LimitOutOfRangeError as err:
+            raise DeviceCommandError("out_of_range", self.name, str(err)) from err
+        await self.async_set_power(amps_to_watts(amps, self.limits.phases, self.limits.voltage_v))
 
     @abstractmethod
     async def async_set_power(self, w: float) -> None:
@@ -249,9 +291,11 @@ class ChargerHandle(DeviceHandle):
 
 
 class HeatPumpHandle(DeviceHandle):
-    """A heat pump. Values: flow/outdoor/dhw temperatures, power, sg_ready, offset. Has ``thermal``."""
+    """A heat pump. Values: temperatures, power_w, ``sg_ready`` (SgReadyState value), ``offset_k``."""
 
-    thermal: Mapping[str, float] = {}
+    roles = frozenset({DeviceRole.HEAT_PUMP})
+
+    thermal: ThermalParameters = ThermalParameters()
 
     @property
     def supports_sg_ready(self) -> bool:
@@ -273,14 +317,16 @@ class HeatPumpHandle(DeviceHandle):
 
 
 class LoadHandle(DeviceHandle):
-    """A deferrable/flexible load driven by a switch or a script pair. Has ``spec`` and ``tier``."""
+    """A deferrable load driven by a switch or a script pair; ``tier``: 3 shed first, 1 last."""
 
-    tier: IslandTier = IslandTier.SHED_FIRST
+    roles = frozenset({DeviceRole.LOAD})
+
+    tier: IslandingTier = IslandingTier.DEFERRABLE
 
     @property
     @abstractmethod
-    def spec(self) -> Any:
-        """The load's scheduling spec (core/loads.py's type when present, else LoadSettings)."""
+    def spec(self) -> DeferrableLoad:
+        """The load's scheduling spec (its window's next occurrence), ``tier`` included."""
 
     @property
     def is_on(self) -> bool | None:
@@ -315,11 +361,12 @@ class DeviceRuntime:
     def add(self, handle: DeviceHandle) -> None:
         """Register a handle under each of its roles."""
         self.devices.append(handle)
-        if isinstance(handle, BatteryHandle):
+        roles = handle.roles
+        if isinstance(handle, BatteryHandle) and DeviceRole.BATTERY in roles:
             self.batteries.append(handle)
-        if isinstance(handle, InverterHandle):
+        if isinstance(handle, InverterHandle) and DeviceRole.INVERTER in roles:
             self.inverters.append(handle)
-        if isinstance(handle, MeterHandle):
+        if isinstance(handle, MeterHandle) and DeviceRole.METER in roles:
             self.meters.append(handle)
         if isinstance(handle, ChargerHandle):
             self.chargers.append(handle)
@@ -355,3 +402,22 @@ class DeviceRuntime:
         if not states:
             return None
         return all(states)
+
+
+__all__ = [
+    "BatteryHandle",
+    "ChargerHandle",
+    "ChargerMode",
+    "DeferrableLoad",
+    "DeviceCommandError",
+    "DeviceHandle",
+    "DeviceRole",
+    "DeviceRuntime",
+    "HeatPumpHandle",
+    "InverterHandle",
+    "IslandingTier",
+    "LoadHandle",
+    "MeterHandle",
+    "SgReadyState",
+    "ThermalParameters",
+]

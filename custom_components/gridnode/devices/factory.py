@@ -2,12 +2,94 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from collections.abc import Callable, Coroutine
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant
 
-from .base import DeviceRuntime
+from custom_components.gridnode.drivers.modbus import Endpoint
+
+from .base import DeviceHandle, DeviceRuntime
+from .const import (
+    SUBENTRY_CHARGER,
+    SUBENTRY_ENTITY_DEVICE,
+    SUBENTRY_HEAT_PUMP,
+    SUBENTRY_LOAD,
+    SUBENTRY_MODBUS,
+)
+from .modbus import ModbusEndpointCoordinator, ModbusHandle, endpoint_config
+
+_LOGGER = logging.getLogger(__name__)
+
+type Builder = Callable[
+    [HomeAssistant, ConfigEntry, ConfigSubentry, "FactoryContext"],
+    Coroutine[Any, Any, DeviceHandle | None],
+]
+
+
+class FactoryContext:
+    """What handles of one site share: Modbus endpoints (one coordinator each), servers."""
+
+    def __init__(self, runtime: DeviceRuntime) -> None:
+        """Start empty."""
+        self.runtime = runtime
+        self.coordinators: dict[str, ModbusEndpointCoordinator] = {}
+        self.shared: dict[str, Any] = {}
+
+    def modbus_coordinator(
+        self, hass: HomeAssistant, entry: ConfigEntry, data: Any
+    ) -> ModbusEndpointCoordinator:
+        """The coordinator of the endpoint ``data`` names, created on first use."""
+        config = endpoint_config(data)
+        key = f"{config.link}:{config.label}"
+        if key not in self.coordinators:
+            endpoint = Endpoint(config)
+            self.coordinators[key] = ModbusEndpointCoordinator(hass, entry, endpoint)
+            self.runtime.closers.append(endpoint.close)
+        return self.coordinators[key]
+
+
+async def _build_modbus(
+    hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, ctx: FactoryContext
+) -> DeviceHandle:
+    coordinator = ctx.modbus_coordinator(hass, entry, subentry.data)
+    handle = ModbusHandle(coordinator, subentry)
+    coordinator.handles.append(handle)
+    return handle
+
+
+def _builders() -> dict[str, Builder]:
+    from .adapters import build_entity_device, build_heat_pump, build_load
+    from .chargers import build_charger
+
+    return {
+        SUBENTRY_MODBUS: _build_modbus,
+        SUBENTRY_CHARGER: build_charger,
+        SUBENTRY_HEAT_PUMP: build_heat_pump,
+        SUBENTRY_LOAD: build_load,
+        SUBENTRY_ENTITY_DEVICE: build_entity_device,
+    }
 
 
 async def async_build_runtime(hass: HomeAssistant, entry: ConfigEntry) -> DeviceRuntime:
-    """Build the runtime (devices are added per subentry type)."""
-    return DeviceRuntime()
+    """Build a handle per subentry, then poll every endpoint once (a silent one is no error)."""
+    runtime = DeviceRuntime()
+    ctx = FactoryContext(runtime)
+    builders = _builders()
+    handles: list[DeviceHandle] = []
+    for subentry in entry.subentries.values():
+        builder = builders.get(subentry.subentry_type)
+        if builder is None:
+            continue
+        handle = await builder(hass, entry, subentry, ctx)
+        if handle is not None:
+            handles.append(handle)
+    for coordinator in ctx.coordinators.values():
+        await coordinator.async_refresh()
+    for handle in handles:
+        runtime.add(handle)
+    for start in ctx.shared.get("starters", []):
+        await start()
+    return runtime

@@ -1,0 +1,20 @@
+"""binary sensor entities of GridNode's devices (descriptions in devices/entities.py)."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .devices.platforms import add_device_entities, build_binary_sensors
+from .runtime import GridNodeConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GridNodeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add every device's binary sensor entities."""
+    add_device_entities(entry, async_add_entities, build_binary_sensors)

@@ -1,0 +1,305 @@
+"""EV chargers: OCPP charge points on GridNode's central system, and go-eChargers over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from custom_components.gridnode.core.evse import (
+    ChargerError,
+    ChargerSnapshot,
+    ChargerUnavailableError,
+    EvseLimits,
+    LimitOutOfRangeError,
+)
+from custom_components.gridnode.drivers.http.goe import GoeCharger
+from custom_components.gridnode.drivers.ocpp.central import CentralSystem, CentralSystemConfig
+from custom_components.gridnode.drivers.ocpp.handle import ChargePointConfig, ChargePointHandle
+
+from .base import ChargerHandle, DeviceCommandError
+from .const import (
+    CONF_ALLOW_UNKNOWN,
+    CONF_CHARGE_POINT_ID,
+    CONF_HOST,
+    CONF_MAX_CURRENT_A,
+    CONF_OCPP_PORT,
+    CONF_PASSWORD,
+    CONF_PHASES,
+    CONF_PROTOCOL,
+    CONF_SOC_ENTITY,
+    DEFAULT_MAX_CURRENT_A,
+    DEFAULT_OCPP_PORT,
+    PROTOCOL_GOE,
+    PROTOCOL_OCPP,
+)
+
+_LOGGER = logging.getLogger(__name__)
+GOE_POLL = timedelta(seconds=10)
+CHARGER_KEYS = frozenset(
+    {"state", "plugged", "power_w", "session_energy_wh", "total_energy_wh", "current_limit_a"}
+)
+
+
+def limits_from(data: Mapping[str, Any]) -> EvseLimits:
+    """The circuit's limits from a charger subentry."""
+    return EvseLimits(
+        max_current_a=float(data.get(CONF_MAX_CURRENT_A, DEFAULT_MAX_CURRENT_A)),
+        phases=int(data.get(CONF_PHASES, 3)),
+    )
+
+
+def snapshot_values(snapshot: ChargerSnapshot) -> dict[str, Any]:
+    """A charger snapshot as handle values."""
+    return {
+        "state": str(snapshot.state),
+        "plugged": snapshot.plugged,
+        "power_w": snapshot.power_w,
+        "session_energy_wh": snapshot.session_energy_wh,
+        "total_energy_wh": snapshot.total_energy_wh,
+        "current_limit_a": snapshot.current_limit_a,
+        "phases": snapshot.phases,
+        "ev_soc_pct": snapshot.ev_soc_pct,
+    }
+
+
+class _ChargerBase(ChargerHandle):
+    """What both charger kinds share: the car's SoC from a Home Assistant entity."""
+
+    def __init__(self, hass: HomeAssistant, subentry: ConfigSubentry) -> None:
+        super().__init__(subentry_id=subentry.subentry_id, name=subentry.title)
+        self.hass = hass
+        self.limits = limits_from(subentry.data)
+        self.soc_entity: str | None = subentry.data.get(CONF_SOC_ENTITY) or None
+        self.keys = CHARGER_KEYS | ({"ev_soc_pct"} if self.soc_entity else frozenset())
+
+    def _car_soc(self) -> float | None:
+        if self.soc_entity is None:
+            return None
+        state = self.hass.states.get(self.soc_entity)
+        try:
+            return float(state.state) if state is not None else None
+        except ValueError:
+            return None
+
+    def track_soc(self) -> Any:
+        """Re-publish values when the car's SoC entity changes."""
+        if self.soc_entity is None:
+            return lambda: None
+
+        def _changed(_event: Event[EventStateChangedData]) -> None:
+            self.notify()
+
+        return async_track_state_change_event(self.hass, [self.soc_entity], _changed)
+
+    def _with_soc(self, values: dict[str, Any]) -> dict[str, Any]:
+        soc = self._car_soc()
+        if soc is not None:
+            values["ev_soc_pct"] = soc
+        return values
+
+    async def _run(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except LimitOutOfRangeError as err:
+            raise DeviceCommandError("out_of_range", self.name, str(err)) from err
+        except ChargerUnavailableError as err:
+            raise DeviceCommandError("unavailable", self.name, str(err)) from err
+        except ChargerError as err:
+            raise DeviceCommandError("refused", self.name, str(err)) from err
+
+
+class OcppCharger(_ChargerBase):
+    """A charge point connected to GridNode's OCPP central system (pushed values, no polling)."""
+
+    def __init__(
+        self, hass: HomeAssistant, subentry: ConfigSubentry, cp: ChargePointHandle
+    ) -> None:
+        """Follow the charge point's handle."""
+        super().__init__(hass, subentry)
+        self.cp = cp
+        self.model = "OCPP charge point"
+        cp.add_listener(lambda _cp: self._changed())
+
+    def _changed(self) -> None:
+        cp = self.cp
+        self.manufacturer = cp.vendor or self.manufacturer
+        self.model = cp.model or self.model
+        self.serial = cp.serial_number
+        self.firmware = cp.firmware_version
+        self.notify()
+
+    @property
+    def available(self) -> bool:
+        """Available while the charge point's websocket is open."""
+        return self.cp.connected
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """The charge point's latest report."""
+        values = snapshot_values(self.cp.snapshot())
+        if values.get("ev_soc_pct") is None:
+            values.pop("ev_soc_pct")
+        return self._with_soc(values)
+
+    async def async_set_power(self, w: float) -> None:
+        """Charge at ``w`` W (0 pauses, below 6 A pauses, above the maximum refused)."""
+        if w > self.max_power_w + 1e-6:
+            raise DeviceCommandError("out_of_range", self.name, f"{w} W > {self.max_power_w} W")
+        await self._run(self.cp.set_power_limit(w))
+
+    async def async_stop(self) -> None:
+        """Pause (limit 0) and end the transaction if one runs."""
+        await self._run(self.cp.set_power_limit(0))
+        if self.cp.transaction_id is not None:
+            await self._run(self.cp.stop())
+
+    async def async_release(self) -> None:
+        """Lift GridNode's limit: the charge point runs at the circuit maximum on its own."""
+        if not self.cp.connected:
+            return
+        try:
+            await self.cp.set_current_limit(self.limits.max_current_a)
+        except ChargerError as err:
+            _LOGGER.warning("%s: could not hand back: %s", self.name, err)
+
+
+class GoeCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
+    """Polls one go-eCharger."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, charger: GoeCharger) -> None:
+        """Poll every ``GOE_POLL``."""
+        super().__init__(
+            hass, _LOGGER, config_entry=entry, name="gridnode go-e", update_interval=GOE_POLL
+        )
+        self.charger = charger
+
+    async def _async_update_data(self) -> ChargerSnapshot:
+        try:
+            status = await self.charger.fetch_status()
+        except ChargerError as err:
+            raise UpdateFailed(str(err)) from err
+        return status.snapshot()
+
+
+class GoeHandle(_ChargerBase):
+    """A go-eCharger over its local HTTP API v2."""
+
+    def __init__(
+        self, hass: HomeAssistant, subentry: ConfigSubentry, coordinator: GoeCoordinator
+    ) -> None:
+        """Follow the charger's coordinator."""
+        super().__init__(hass, subentry)
+        self.coordinator = coordinator
+        self.manufacturer = "go-e"
+        self.model = "go-eCharger"
+        coordinator.async_add_listener(self.notify)
+
+    @property
+    def available(self) -> bool:
+        """Whether the last poll answered."""
+        data: ChargerSnapshot | None = self.coordinator.data
+        return self.coordinator.last_update_success and data is not None
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """The last poll."""
+        data: ChargerSnapshot | None = self.coordinator.data
+        if data is None:
+            return {}
+        values = snapshot_values(data)
+        if values.get("ev_soc_pct") is None:
+            values.pop("ev_soc_pct")
+        return self._with_soc(values)
+
+    async def async_set_power(self, w: float) -> None:
+        """Charge at ``w`` W (0 pauses, below 6 A pauses, above the maximum refused)."""
+        if w > self.max_power_w + 1e-6:
+            raise DeviceCommandError("out_of_range", self.name, f"{w} W > {self.max_power_w} W")
+        await self._run(self.coordinator.charger.set_power_limit(w))
+        await self.coordinator.async_request_refresh()
+
+    async def async_stop(self) -> None:
+        """Force charging off."""
+        await self._run(self.coordinator.charger.stop())
+        await self.coordinator.async_request_refresh()
+
+    async def async_release(self) -> None:
+        """Back to the charger's own logic."""
+        try:
+            await self.coordinator.charger.release()
+        except ChargerError as err:
+            _LOGGER.warning("%s: could not hand back: %s", self.name, err)
+
+
+def _ocpp_subentries(entry: ConfigEntry, port: int) -> list[ConfigSubentry]:
+    return [
+        sub
+        for sub in entry.subentries.values()
+        if sub.subentry_type == "charger"
+        and sub.data.get(CONF_PROTOCOL, PROTOCOL_OCPP) == PROTOCOL_OCPP
+        and int(sub.data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)) == port
+    ]
+
+
+def _central(entry: ConfigEntry, ctx: Any, port: int) -> CentralSystem:
+    """The central system on ``port``, shared by every charge point configured for that port."""
+    key = f"ocpp:{port}"
+    central: CentralSystem | None = ctx.shared.get(key)
+    if central is None:
+        subs = _ocpp_subentries(entry, port)
+        central = CentralSystem(
+            CentralSystemConfig(
+                port=port,
+                charge_points={
+                    str(sub.data[CONF_CHARGE_POINT_ID]): ChargePointConfig(
+                        password=sub.data.get(CONF_PASSWORD) or None, limits=limits_from(sub.data)
+                    )
+                    for sub in subs
+                },
+                allow_unknown=any(sub.data.get(CONF_ALLOW_UNKNOWN, False) for sub in subs),
+            )
+        )
+        ctx.shared[key] = central
+        ctx.shared.setdefault("starters", []).append(lambda: _start(central))
+        ctx.runtime.closers.append(central.stop)
+    return central
+
+
+async def _start(central: CentralSystem) -> None:
+    try:
+        await central.start()
+    except OSError as err:
+        _LOGGER.error("OCPP central system cannot listen on port %s: %s", central.config.port, err)
+
+
+async def build_charger(
+    hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, ctx: Any
+) -> ChargerHandle | None:
+    """Build the charger a subentry describes."""
+    data = subentry.data
+    protocol = data.get(CONF_PROTOCOL, PROTOCOL_OCPP)
+    handle: _ChargerBase
+    if protocol == PROTOCOL_OCPP:
+        central = _central(entry, ctx, int(data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)))
+        cp = central.get(str(data[CONF_CHARGE_POINT_ID]))
+        assert cp is not None
+        handle = OcppCharger(hass, subentry, cp)
+    elif protocol == PROTOCOL_GOE:
+        charger = GoeCharger(
+            async_get_clientsession(hass), str(data[CONF_HOST]), limits=limits_from(data)
+        )
+        coordinator = GoeCoordinator(hass, entry, charger)
+        await coordinator.async_refresh()
+        handle = GoeHandle(hass, subentry, coordinator)
+    else:
+        return None
+    ctx.runtime.closers.append(handle.track_soc())
+    return handle

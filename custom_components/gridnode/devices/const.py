@@ -1,0 +1,93 @@
+"""Keys of the device subentries (their ``data``) and their defaults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+SUBENTRY_MODBUS: Final = "modbus"
+SUBENTRY_CHARGER: Final = "charger"
+SUBENTRY_HEAT_PUMP: Final = "heat_pump"
+SUBENTRY_LOAD: Final = "load"
+SUBENTRY_ENTITY_DEVICE: Final = "entity_device"
+
+# Modbus endpoint and device
+CONF_LINK: Final = "link"
+CONF_HOST: Final = "host"
+CONF_PORT: Final = "port"
+CONF_UNIT: Final = "unit"
+CONF_SERIAL_PORT: Final = "serial_port"
+CONF_BAUDRATE: Final = "baudrate"
+CONF_PROFILE: Final = "profile"
+PROFILE_SUNSPEC: Final = "sunspec"
+DEFAULT_MODBUS_PORT: Final = 502
+
+# Chargers
+CONF_PROTOCOL: Final = "protocol"
+PROTOCOL_OCPP: Final = "ocpp"
+PROTOCOL_GOE: Final = "goe"
+PROTOCOL_MODBUS: Final = "modbus"
+CONF_CHARGE_POINT_ID: Final = "charge_point_id"
+CONF_PASSWORD: Final = "password"  # noqa: S105 - a key, not a secret
+CONF_OCPP_PORT: Final = "ocpp_port"
+CONF_ALLOW_UNKNOWN: Final = "allow_unknown"
+CONF_MAX_CURRENT_A: Final = "max_current_a"
+CONF_PHASES: Final = "phases"
+CONF_SOC_ENTITY: Final = "soc_entity"
+DEFAULT_OCPP_PORT: Final = 9000
+DEFAULT_MAX_CURRENT_A: Final = 16.0
+
+# Heat pumps
+CONF_KIND: Final = "kind"
+KIND_SG_READY: Final = "sg_ready"
+KIND_MODBUS: Final = "modbus"
+KIND_CLIMATE: Final = "climate"
+CONF_RELAY_1: Final = "relay_1"
+CONF_RELAY_2: Final = "relay_2"
+CONF_CLIMATE_ENTITY: Final = "climate_entity"
+CONF_HEAT_LOSS_W_PER_K: Final = "heat_loss_w_per_k"
+CONF_THERMAL_MASS_WH_PER_K: Final = "thermal_mass_wh_per_k"
+CONF_COMFORT_MIN_C: Final = "comfort_min_c"
+CONF_COMFORT_MAX_C: Final = "comfort_max_c"
+DEFAULT_HEAT_LOSS_W_PER_K: Final = 180.0
+DEFAULT_THERMAL_MASS_WH_PER_K: Final = 10_000.0
+DEFAULT_COMFORT_MIN_C: Final = 19.5
+DEFAULT_COMFORT_MAX_C: Final = 23.0
+MAX_OFFSET_K: Final = 5.0
+
+# Loads
+CONF_SWITCH_ENTITY: Final = "switch_entity"
+CONF_ON_SCRIPT: Final = "on_script"
+CONF_OFF_SCRIPT: Final = "off_script"
+CONF_RATED_POWER_W: Final = "rated_power_w"
+CONF_ENERGY_KWH: Final = "energy_kwh"
+CONF_RUN_TIME_MIN: Final = "run_time_min"
+CONF_EARLIEST_START: Final = "earliest_start"
+CONF_DEADLINE: Final = "deadline"
+CONF_INTERRUPTIBLE: Final = "interruptible"
+CONF_TIER: Final = "tier"
+
+# Devices built from entities
+CONF_ROLE: Final = "role"
+CONF_POWER_ENTITY: Final = "power_entity"
+CONF_ENERGY_IN_ENTITY: Final = "energy_in_entity"  # import / charge counter
+CONF_ENERGY_OUT_ENTITY: Final = "energy_out_entity"  # export / discharge counter
+CONF_GRID_ENTITY: Final = "grid_entity"  # binary sensor: on = grid connected
+CONF_RESERVE_ENTITY: Final = "reserve_entity"  # number
+CONF_CHARGE_POWER_ENTITY: Final = "charge_power_entity"  # number, W
+CONF_DISCHARGE_POWER_ENTITY: Final = "discharge_power_entity"  # number, W
+CONF_EXPORT_LIMIT_ENTITY: Final = "export_limit_entity"  # number, W
+CONF_MODE_ENTITY: Final = "mode_entity"  # select
+CONF_MODE_AUTO: Final = "mode_auto"
+CONF_MODE_HOLD: Final = "mode_hold"
+CONF_MODE_CHARGE: Final = "mode_charge"
+CONF_MODE_DISCHARGE: Final = "mode_discharge"
+CONF_ENABLE_ENTITY: Final = "enable_entity"  # switch
+
+POLL_INTERVAL: Final = timedelta(seconds=10)
+REVERT_SECONDS: Final = 600
+
+# What the flow found on a Modbus device (kept so entities exist while it is silent)
+CONF_ROLES: Final = "roles"
+CONF_KEYS: Final = "keys"
+CONF_CONTROLS: Final = "controls"

@@ -1,0 +1,289 @@
+"""Modbus devices in Home Assistant: one coordinator per endpoint, one handle per unit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from custom_components.gridnode.drivers.modbus import (
+    Control,
+    DeviceRejected,
+    DeviceUnavailable,
+    Endpoint,
+    EndpointConfig,
+    Link,
+    ModbusDevice,
+    ModbusDriverError,
+    NotSunSpec,
+    OutOfBounds,
+    ProfileDevice,
+    UnsupportedControl,
+    WriteNotVerified,
+    discover_sunspec,
+    load_profile,
+)
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
+
+from .base import BatteryHandle, DeviceCommandError, DeviceRole, InverterHandle, MeterHandle
+from .const import (
+    CONF_BAUDRATE,
+    CONF_CONTROLS,
+    CONF_HOST,
+    CONF_KEYS,
+    CONF_LINK,
+    CONF_PORT,
+    CONF_PROFILE,
+    CONF_ROLES,
+    CONF_SERIAL_PORT,
+    CONF_UNIT,
+    DEFAULT_MODBUS_PORT,
+    POLL_INTERVAL,
+    PROFILE_SUNSPEC,
+    REVERT_SECONDS,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+BATTERY_KEYS = frozenset({Quantity.BATTERY_SOC, Quantity.BATTERY_POWER})
+INVERTER_KEYS = frozenset({Quantity.AC_POWER, Quantity.PV_POWER})
+METER_KEYS = frozenset({Quantity.GRID_POWER})
+
+
+def endpoint_config(data: Mapping[str, Any]) -> EndpointConfig:
+    """Build the endpoint configuration from a subentry's data."""
+    link = Link(data.get(CONF_LINK, Link.TCP))
+    if link is Link.SERIAL:
+        return EndpointConfig(
+            link=link,
+            serial_port=data[CONF_SERIAL_PORT],
+            baudrate=int(data.get(CONF_BAUDRATE, 9600)),
+        )
+    return EndpointConfig(
+        link=link, host=data[CONF_HOST], port=int(data.get(CONF_PORT, DEFAULT_MODBUS_PORT))
+    )
+
+
+async def async_connect_device(endpoint: Endpoint, data: Mapping[str, Any]) -> ModbusDevice:
+    """Discover (SunSpec) or build (profile) the device a subentry describes and identify it.
+
+    Raises the driver's ``DeviceUnavailable``, ``NotSunSpec`` or ``ModbusDriverError``.
+    """
+    unit = int(data.get(CONF_UNIT, 1))
+    profile = data.get(CONF_PROFILE, PROFILE_SUNSPEC)
+    if profile == PROFILE_SUNSPEC:
+        return await discover_sunspec(endpoint, unit)
+    device = ProfileDevice(endpoint, load_profile(profile), unit)
+    await device.identify()
+    await device.read()  # the device must answer the profile's registers
+    return device
+
+
+class ModbusEndpointCoordinator(DataUpdateCoordinator[dict[int, dict[str, Any]]]):
+    """Polls every device behind one Modbus endpoint, serially over its single connection."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, endpoint: Endpoint) -> None:
+        """Poll ``endpoint`` every ``POLL_INTERVAL``."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"gridnode modbus {endpoint.config.label}",
+            update_interval=POLL_INTERVAL,
+        )
+        self.endpoint = endpoint
+        self.handles: list[ModbusHandle] = []
+
+    async def _async_update_data(self) -> dict[int, dict[str, Any]]:
+        """Read every unit; a silent unit is left out, a silent endpoint fails the update."""
+        data: dict[int, dict[str, Any]] = {}
+        errors: list[str] = []
+        for handle in self.handles:
+            try:
+                await handle.async_connect()
+                reading = await handle.device_or_raise().read()
+            except ModbusDriverError as err:
+                errors.append(str(err))
+                continue
+            data[handle.unit] = {str(key): value for key, value in reading.items()}
+        if errors and not data:
+            raise UpdateFailed(f"{self.endpoint.config.label}: {errors[0]}")
+        return data
+
+
+class ModbusHandle(BatteryHandle, InverterHandle, MeterHandle):
+    """A Modbus device (SunSpec or profile); its roles follow the quantities it reports."""
+
+    def __init__(
+        self,
+        coordinator: ModbusEndpointCoordinator,
+        subentry: ConfigSubentry,
+    ) -> None:
+        """Tie the handle to its endpoint's coordinator; the device is found on first poll."""
+        super().__init__(subentry_id=subentry.subentry_id, name=subentry.title)
+        self.coordinator = coordinator
+        self.data = subentry.data
+        self.unit = int(subentry.data.get(CONF_UNIT, 1))
+        self.device: ModbusDevice | None = None
+        # what the flow found, so entities exist even while the device is silent at start-up
+        self.roles = frozenset(DeviceRole(r) for r in subentry.data.get(CONF_ROLES, ()))
+        self.keys = frozenset(subentry.data.get(CONF_KEYS, ()))
+        self._controls: dict[str, tuple[float, float]] = {
+            k: (float(v[0]), float(v[1])) for k, v in subentry.data.get(CONF_CONTROLS, {}).items()
+        }
+        coordinator.async_add_listener(self.notify)
+
+    async def async_connect(self) -> None:
+        """Find the device if not found yet (discovery or profile), then learn its roles."""
+        if self.device is not None:
+            return
+        device = await async_connect_device(self.coordinator.endpoint, self.data)
+        self._adopt(device)
+
+    def _adopt(self, device: ModbusDevice) -> None:
+        self.device = device
+        found = describe(device)
+        self.roles = frozenset(DeviceRole(r) for r in found[CONF_ROLES])
+        self.keys = frozenset(found[CONF_KEYS])
+        self._controls = {k: (v[0], v[1]) for k, v in found[CONF_CONTROLS].items()}
+        self.manufacturer = device.info.manufacturer
+        self.model = device.info.model
+        self.serial = device.info.serial
+        self.firmware = device.info.firmware
+
+    def device_or_raise(self) -> ModbusDevice:
+        """The device, or ``DeviceCommandError('unavailable')`` before it was found."""
+        if self.device is None:
+            raise DeviceCommandError("unavailable", self.name)
+        return self.device
+
+    @property
+    def available(self) -> bool:
+        """Whether the last poll read this unit."""
+        data = self.coordinator.data
+        return bool(self.coordinator.last_update_success and data is not None and self.unit in data)
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """The last reading of this unit."""
+        data = self.coordinator.data
+        if not data or self.unit not in data:
+            return {}
+        return data[self.unit]
+
+    def limits(self, control: Control) -> tuple[float, float] | None:
+        """The (min, max) a control accepts, or None if the device does not offer it."""
+        return self._controls.get(str(control))
+
+    def control_limits(self, control: str) -> tuple[float, float] | None:
+        """The (min, max) of a named control (see the base class)."""
+        return self._controls.get(control)
+
+    @property
+    def max_charge_w(self) -> float | None:
+        """The battery command's power ceiling."""
+        limits = self.limits(Control.BATTERY)
+        return None if limits is None else limits[1]
+
+    @property
+    def max_discharge_w(self) -> float | None:
+        """The battery command's power ceiling (the same both ways)."""
+        return self.max_charge_w
+
+    async def _command(self, coro: Any) -> None:
+        try:
+            await coro
+        except (OutOfBounds, ValueError) as err:
+            raise DeviceCommandError("out_of_range", self.name, str(err)) from err
+        except UnsupportedControl as err:
+            raise DeviceCommandError("unsupported", self.name, str(err)) from err
+        except WriteNotVerified as err:
+            raise DeviceCommandError("not_verified", self.name, str(err)) from err
+        except DeviceUnavailable as err:
+            raise DeviceCommandError("unavailable", self.name, str(err)) from err
+        except (DeviceRejected, ModbusDriverError) as err:
+            raise DeviceCommandError("refused", self.name, str(err)) from err
+        await self.coordinator.async_request_refresh()
+
+    async def async_apply_battery(self, cmd: BatteryCommand) -> None:
+        """Apply a battery command with the device's revert timer (heartbeat refreshed too)."""
+        await self._command(self.device_or_raise().apply_battery(cmd, REVERT_SECONDS))
+
+    async def async_set_reserve(self, pct: float) -> None:
+        """Set the device's backup reserve."""
+        await self._command(self.device_or_raise().set_reserve_soc(pct))
+
+    async def async_set_charge_limit(self, w: float) -> None:
+        """Set the device's maximum charge power."""
+        await self._command(self.device_or_raise().set_charge_limit(w))
+
+    async def async_set_discharge_limit(self, w: float) -> None:
+        """Set the device's maximum discharge power."""
+        await self._command(self.device_or_raise().set_discharge_limit(w))
+
+    async def async_set_export_limit(self, w: float | None) -> None:
+        """Limit export (None: back to the device's maximum)."""
+        device = self.device_or_raise()
+        if w is None:
+            limits = self.limits(Control.EXPORT_LIMIT)
+            if limits is None:
+                return
+            w = limits[1]
+        await self._command(device.set_export_limit(w))
+
+    async def async_release(self) -> None:
+        """Hand the device back to its own control; never raises."""
+        if self.device is None:
+            return
+        try:
+            if self.device.capabilities.battery_modes:
+                await self.device.apply_battery(
+                    BatteryCommand(mode=BatteryMode.AUTO), REVERT_SECONDS
+                )
+            await self.device.release()
+        except ModbusDriverError as err:
+            _LOGGER.warning("%s: could not hand the device back: %s", self.name, err)
+
+
+def describe(device: ModbusDevice) -> dict[str, Any]:
+    """What a subentry stores about a found device: roles, value keys and control limits."""
+    handle_roles: set[str] = set()
+    quantities = {str(q) for q in device.capabilities.quantities}
+    if quantities & BATTERY_KEYS or Control.BATTERY in device.capabilities.controls:
+        handle_roles.add(DeviceRole.BATTERY)
+    if quantities & INVERTER_KEYS:
+        handle_roles.add(DeviceRole.INVERTER)
+    if quantities & METER_KEYS:
+        handle_roles.add(DeviceRole.METER)
+    return {
+        CONF_ROLES: sorted(handle_roles),
+        CONF_KEYS: sorted(quantities),
+        CONF_CONTROLS: {
+            str(c): [lim.minimum, lim.maximum] for c, lim in device.capabilities.controls.items()
+        },
+    }
+
+
+async def async_probe(data: Mapping[str, Any]) -> tuple[ModbusDevice, dict[str, Any]]:
+    """Connect once for the flow: return the device and one reading; always close the endpoint."""
+    endpoint = Endpoint(endpoint_config(data))
+    try:
+        device = await async_connect_device(endpoint, data)
+        reading = await device.read()
+    finally:
+        await endpoint.close()
+    return device, {str(k): v for k, v in reading.items()}
+
+
+__all__ = [
+    "ModbusEndpointCoordinator",
+    "ModbusHandle",
+    "NotSunSpec",
+    "async_connect_device",
+    "async_probe",
+    "endpoint_config",
+]
