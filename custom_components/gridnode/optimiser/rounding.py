@@ -23,6 +23,10 @@ from .model import FloatArray, IntArray
 from .problem import HeatPumpSpec, Problem
 
 
+def _floats(values: FloatArray) -> list[float]:
+    return [float(v) for v in values]
+
+
 def sigma_delta(values: FloatArray, minimum: FloatArray) -> npt.NDArray[np.bool_]:
     """Switch on where the relaxed value reaches its minimum, else ahead of the accumulated duty.
 
@@ -32,7 +36,7 @@ def sigma_delta(values: FloatArray, minimum: FloatArray) -> npt.NDArray[np.bool_
     """
     on = np.zeros(values.size, dtype=np.bool_)
     carry = 0.0
-    for i, (value, low) in enumerate(zip(values.tolist(), minimum.tolist(), strict=True)):
+    for i, (value, low) in enumerate(zip(_floats(values), _floats(minimum), strict=True)):
         if value >= low - 1e-6:
             on[i] = True
             continue
@@ -58,7 +62,7 @@ def thermostat(
     on = np.zeros(power.size, dtype=np.bool_)
     level = spec.indoor_temp_c
     rows = zip(
-        power.tolist(), temp.tolist(), minimum.tolist(), spec.outdoor_temp_c, gains, spec.cop,
+        _floats(power), _floats(temp), _floats(minimum), spec.outdoor_temp_c, gains, spec.cop,
         spec.comfort_min_c, spec.comfort_max_c, strict=True,
     )  # fmt: skip
     for t, (p, wanted, low, outdoor, gain, cop, comfort, ceiling) in enumerate(rows):
@@ -103,8 +107,8 @@ def rounded_bounds(
         n = load.starts.size
         cost = np.zeros(n)
         for offset, watts in enumerate(load.profile):
-            first = load.first_start + offset
-            cost += watts * marginal[first : first + n]
+            begin = load.first_start + offset
+            cost += watts * marginal[begin : begin + n]
         pick = np.zeros(n)
         pick[int(np.argmin(cost))] = 1.0
         cols.append(load.starts)

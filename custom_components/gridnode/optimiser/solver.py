@@ -159,7 +159,7 @@ def _branch_and_bound(
     highs.setOptionValue("mip_rel_gap", 1e-4)
     highs.passModel(to_highs_lp(arrays, form.builder.integrality()))
     solution = highspy.HighsSolution()
-    solution.col_value = start
+    solution.col_value = [float(v) for v in start]
     solution.value_valid = True
     highs.setSolution(solution)
     highs.run()
