@@ -1,0 +1,70 @@
+"""Blueprint: notify when the grid goes down, with the battery's estimated runtime."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped,unused-ignore]
+    async_mock_service,
+)
+
+from .conftest import UseBlueprint
+
+BLUEPRINT = "notify_grid_lost.yaml"
+
+
+async def test_grid_loss_notifies_with_the_estimated_battery_runtime(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, use_blueprint: UseBlueprint
+) -> None:
+    """The phone hears when the grid went down and how long the battery should last."""
+    started = datetime(2025, 6, 14, 18, 42, tzinfo=dt_util.get_default_time_zone())
+    freezer.move_to(started + timedelta(seconds=5))
+    phone = async_mock_service(hass, "notify", "mobile_app_pixel")
+    await use_blueprint(BLUEPRINT, {"notify_action": "notify.mobile_app_pixel"})
+
+    hass.bus.async_fire(
+        "gridnode_grid_lost", {"started_at": started.isoformat(), "runtime_min": 200}
+    )
+    await hass.async_block_till_done()
+
+    assert len(phone) == 1
+    assert phone[0].data["title"] == "Grid power lost"
+    message = phone[0].data["message"]
+    assert "18:42" in message
+    assert "about 3 h 20 min" in message
+
+
+async def test_grid_return_notifies_with_the_outage_length(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, use_blueprint: UseBlueprint
+) -> None:
+    """When the grid is back, a second message says how long the outage lasted."""
+    started = datetime(2025, 6, 14, 18, 42, tzinfo=dt_util.get_default_time_zone())
+    freezer.move_to(started + timedelta(minutes=95))
+    phone = async_mock_service(hass, "notify", "notify")
+    await use_blueprint(BLUEPRINT, {})
+
+    hass.bus.async_fire(
+        "gridnode_grid_restored", {"started_at": started.isoformat(), "runtime_min": 120}
+    )
+    await hass.async_block_till_done()
+
+    assert [call.data["title"] for call in phone] == ["Grid power is back"]
+    assert "1 h 35 min" in phone[0].data["message"]
+
+
+async def test_unknown_runtime_and_muted_restore_are_handled(
+    hass: HomeAssistant, use_blueprint: UseBlueprint
+) -> None:
+    """A missing runtime reads as unknown; with restore notices off, the return is silent."""
+    phone = async_mock_service(hass, "notify", "notify")
+    await use_blueprint(BLUEPRINT, {"notify_on_restore": False})
+
+    hass.bus.async_fire("gridnode_grid_lost", {"started_at": None, "runtime_min": None})
+    hass.bus.async_fire("gridnode_grid_restored", {"started_at": None, "runtime_min": None})
+    await hass.async_block_till_done()
+
+    assert len(phone) == 1
+    assert "an unknown time" in phone[0].data["message"]
