@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+from bisect import bisect_left
+import csv
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from custom_components.gridnode.core.input_errors import InputErrorReason
+from custom_components.gridnode.core.load_forecast import (
+    HourlySeries,
+    LoadForecastSettings,
+    LoadHistoryError,
+    LoadMethod,
+    StatisticKind,
+    forecast_base_load,
+    parse_statistics,
+    subtract_controlled,
+)
+
+from .conftest import SHARED_DATA
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
+HOUR = timedelta(hours=1)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_power_statistics_rows_become_hourly_watts() -> None:
+    rows = [
+        {
+            "start": T0.timestamp() + 3600,
+            "end": T0.timestamp() + 7200,
+            "mean": 0.5,
+            "min": 0.2,
+            "max": 1.1,
+        },
+        {
+            "start": T0.timestamp(),
+            "end": T0.timestamp() + 3600,
+            "mean": 0.3,
+            "min": 0.1,
+            "max": 0.9,
+        },
+        {"start": "2024-01-01T02:00:00+00:00", "mean": None},
+    ]
+    assert parse_statistics(rows, scale=1000) == [(T0, 300.0), (T0 + HOUR, 500.0)]
+
+
+def test_energy_statistics_sums_become_hourly_energy_and_skip_resets_and_gaps() -> None:
+    rows = [
+        {"start": "2024-01-01T00:00:00+00:00", "state": 10.0, "sum": 100.0},
+        {"start": "2024-01-01T01:00:00+00:00", "state": 10.4, "sum": 100.4},
+        {"start": "2024-01-01T02:00:00+00:00", "state": 0.1, "sum": 90.0},  # reset
+        {"start": "2024-01-01T05:00:00+00:00", "state": 0.9, "sum": 91.0},  # gap
+        {"start": "2024-01-01T06:00:00+00:00", "state": 1.6, "sum": 91.7},
+    ]
+    series = parse_statistics(rows, StatisticKind.SUM, scale=1000)
+    assert series == [(T0 + HOUR, pytest.approx(400.0)), (T0 + 6 * HOUR, pytest.approx(700.0))]
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        (["x"], InputErrorReason.BAD_ENTRY),
+        ([{"mean": 3}], InputErrorReason.BAD_ENTRY),
+        ([{"start": "noon", "mean": 3}], InputErrorReason.BAD_TIMESTAMP),
+        ([{"start": 0, "mean": "3"}], InputErrorReason.BAD_VALUE),
+        ([{"start": 0, "mean": float("nan")}], InputErrorReason.BAD_VALUE),
+    ],
+)
+def test_malformed_statistics_raise_typed_errors(
+    rows: list[object], reason: InputErrorReason
+) -> None:
+    with pytest.raises(LoadHistoryError) as err:
+        parse_statistics(rows)
+    assert err.value.reason is reason
+
+
+def test_controlled_loads_are_removed_from_the_house_total() -> None:
+    total = [(T0, 3000.0), (T0 + HOUR, 500.0)]
+    ev = [(T0, 2500.0), (T0 + HOUR, 900.0)]
+    heat_pump = [(T0, 200.0)]
+    assert subtract_controlled(total, ev, heat_pump) == [(T0, 300.0), (T0 + HOUR, 0.0)]
+
+
+def weekly_pattern(weeks: int) -> HourlySeries:
+    """A house using 1 kW at 18:00 on weekdays and 2 kW at 10:00 on weekends, 300 W otherwise."""
+    series = []
+    for hour in range(weeks * 7 * 24):
+        moment = T0 + hour * HOUR
+        weekend = moment.weekday() >= 5
+        power = (
+            2000.0
+            if weekend and moment.hour == 10
+            else 1000.0
+            if not weekend and moment.hour == 18
+            else 300.0
+        )
+        series.append((moment, power))
+    return series
+
+
+def test_a_weekly_routine_is_learned_and_weekends_differ_from_weekdays() -> None:
+    history = weekly_pattern(4)
+    saturday = T0 + timedelta(days=33)  # Saturday after four weeks of history
+    forecast = forecast_base_load(history, saturday, 48)
+    assert forecast.method is LoadMethod.BLEND
+    by_time = {s: v for s, _, v in forecast.segments}
+    assert by_time[saturday + 10 * HOUR] > 1000  # weekend morning peak
+    assert by_time[saturday + 18 * HOUR] < 600  # no weekday evening peak on Saturday
+    assert by_time[saturday + 3 * HOUR] == pytest.approx(300.0)
+
+
+def test_future_hours_never_use_history_at_or_after_the_start() -> None:
+    history = weekly_pattern(3)
+    start = T0 + timedelta(days=14, hours=5)
+    spoiled = [*history[: 14 * 24 + 5], *[(t, 99_999.0) for t, _ in history[14 * 24 + 5 :]]]
+    assert forecast_base_load(spoiled, start, 24) == forecast_base_load(
+        history[: 14 * 24 + 5], start, 24
+    )
+
+
+def test_short_history_falls_back_to_the_daily_profile_then_the_mean_then_a_default() -> None:
+    three_days = weekly_pattern(1)[: 3 * 24]
+    daily = forecast_base_load(three_days, T0 + timedelta(days=3), 24)
+    assert daily.method is LoadMethod.DAILY
+    few_hours = [(T0 + h * HOUR, 500.0) for h in range(6)]
+    mean = forecast_base_load(few_hours, T0 + 6 * HOUR, 24)
+    assert mean.method is LoadMethod.MEAN
+    assert mean.segments[-1][2] == 500.0
+    empty = forecast_base_load([], T0, 3, LoadForecastSettings(fallback_w=250.0))
+    assert empty.method is LoadMethod.FALLBACK
+    assert [v for _, _, v in empty.segments] == [250.0] * 3
+
+
+def test_a_stale_history_still_forecasts_from_the_last_known_weeks() -> None:
+    history = weekly_pattern(4)
+    much_later = T0 + timedelta(days=42, hours=2)  # a Monday, 14 days after the last statistic
+    forecast = forecast_base_load(history, much_later, 24)
+    assert forecast.method is LoadMethod.BLEND
+    assert {s: v for s, _, v in forecast.segments}[much_later.replace(hour=18)] > 800
+
+
+def uk_smart_meter() -> HourlySeries:
+    path = SHARED_DATA / "load" / "uk_household_smartmeter_halfhourly_2020-2023.csv"
+    hourly: dict[datetime, float] = {}
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            start = datetime.fromisoformat(row["halfhour ending at"]) - timedelta(minutes=30)
+            key = start.replace(minute=0)
+            hourly[key] = (
+                hourly.get(key, 0.0) + float(row["usage"]) * 1000
+            )  # kWh/30 min -> Wh in the hour = W
+    return sorted(hourly.items())
+
+
+def emhass_household() -> HourlySeries:
+    path = SHARED_DATA / "load" / "emhass_ha_household_load_pv_2024-02_2025-02_30min.csv"
+    total: dict[datetime, float] = {}
+    count: dict[datetime, int] = {}
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            value = row["load_W_excl_deferrable"]
+            if value in {"", "nan"}:
+                continue
+            key = datetime.fromisoformat(row["time_utc"]).replace(minute=0)
+            total[key] = total.get(key, 0.0) + float(value)
+            count[key] = count.get(key, 0) + 1
+    return sorted((k, total[k] / 2) for k in total if count[k] == 2)
+
+
+def rolling_errors(series: HourlySeries, days: int) -> tuple[float, float]:
+    """Day-ahead MAE (W) of GridNode's forecast and of 'same hour yesterday' at daily origins."""
+    times = [t for t, _ in series]
+    actual = dict(series)
+    end = times[-1].replace(hour=0)
+    ours: list[float] = []
+    naive: list[float] = []
+    for back in range(1, days + 1):
+        origin = end - timedelta(days=back)
+        lo, hi = bisect_left(times, origin - timedelta(days=35)), bisect_left(times, origin)
+        for start, _, value in forecast_base_load(series[lo:hi], origin, 24).segments:
+            yesterday = start - timedelta(days=1)
+            if start in actual and yesterday in actual:
+                ours.append(abs(value - actual[start]))
+                naive.append(abs(actual[yesterday] - actual[start]))
+    return sum(ours) / len(ours), sum(naive) / len(naive)
+
+
+@pytest.mark.parametrize(
+    ("name", "loader", "required_gain"),
+    [("uk_smart_meter", uk_smart_meter, 0.15), ("emhass_household", emhass_household, 0.10)],
+)
+def test_day_ahead_error_on_real_households_beats_the_naive_baseline(
+    name: str, loader: object, required_gain: float, capsys: pytest.CaptureFixture[str]
+) -> None:
+    series = loader()  # type: ignore[operator]
+    ours, naive = rolling_errors(series, days=42)
+    with capsys.disabled():
+        print(f"\n{name}: day-ahead MAE gridnode={ours:.0f} W naive(yesterday)={naive:.0f} W")
+    assert ours < naive * (1 - required_gain)
