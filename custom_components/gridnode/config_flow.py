@@ -9,6 +9,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
 )
 from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
@@ -33,6 +34,7 @@ from .const import (
     MIN_IMPORT_LIMIT_KW,
 )
 from .options_flow import GridNodeOptionsFlow
+from .subentry_flows import SUBENTRY_FLOWS
 
 
 def _kw_selector() -> selector.NumberSelector:
@@ -90,6 +92,14 @@ class GridNodeConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Devices are added to the site as subentries."""
+        return dict(SUBENTRY_FLOWS)
 
     @staticmethod
     @callback

@@ -7,6 +7,7 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .devices.platforms import add_device_entities, build_numbers
 from .entity import GridNodeSiteEntity
 from .runtime import GridNodeConfigEntry
 
@@ -20,6 +21,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the reserve number."""
     async_add_entities([BackupReserveNumber(entry)])
+    add_device_entities(entry, async_add_entities, build_numbers)
 
 
 class BackupReserveNumber(GridNodeSiteEntity, RestoreNumber):

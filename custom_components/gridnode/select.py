@@ -9,6 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from .const import SiteMode
+from .devices.platforms import add_device_entities, build_selects
 from .entity import GridNodeSiteEntity
 from .runtime import GridNodeConfigEntry
 
@@ -22,6 +23,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the mode select."""
     async_add_entities([SiteModeSelect(entry)])
+    add_device_entities(entry, async_add_entities, build_selects)
 
 
 class SiteModeSelect(GridNodeSiteEntity, SelectEntity, RestoreEntity):

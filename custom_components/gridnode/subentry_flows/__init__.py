@@ -1,0 +1,31 @@
+"""Config subentry flows: add a Modbus device, a charger, a heat pump, a load or an entity device."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigSubentryFlow
+
+from custom_components.gridnode.devices.const import (
+    SUBENTRY_CHARGER,
+    SUBENTRY_ENTITY_DEVICE,
+    SUBENTRY_HEAT_PUMP,
+    SUBENTRY_LOAD,
+    SUBENTRY_MODBUS,
+)
+
+from .flows import (
+    ChargerSubentryFlow,
+    EntityDeviceSubentryFlow,
+    HeatPumpSubentryFlow,
+    LoadSubentryFlow,
+    ModbusSubentryFlow,
+)
+
+SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
+    SUBENTRY_MODBUS: ModbusSubentryFlow,
+    SUBENTRY_CHARGER: ChargerSubentryFlow,
+    SUBENTRY_HEAT_PUMP: HeatPumpSubentryFlow,
+    SUBENTRY_LOAD: LoadSubentryFlow,
+    SUBENTRY_ENTITY_DEVICE: EntityDeviceSubentryFlow,
+}
+
+__all__ = ["SUBENTRY_FLOWS"]

@@ -1,0 +1,545 @@
+"""The subentry flows. Each has a ``user`` path (ending in a create) and ``reconfigure``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import time, timedelta
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.const import CONF_NAME
+from homeassistant.helpers import selector
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+import voluptuous as vol
+
+from custom_components.gridnode.core.evse import ChargerError
+from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
+from custom_components.gridnode.devices.chargers import limits_from
+from custom_components.gridnode.devices.const import (
+    CONF_ALLOW_UNKNOWN,
+    CONF_CHARGE_POINT_ID,
+    CONF_CHARGE_POWER_ENTITY,
+    CONF_CLIMATE_ENTITY,
+    CONF_COMFORT_MAX_C,
+    CONF_COMFORT_MIN_C,
+    CONF_DEADLINE,
+    CONF_DISCHARGE_POWER_ENTITY,
+    CONF_EARLIEST_START,
+    CONF_ENERGY_IN_ENTITY,
+    CONF_ENERGY_KWH,
+    CONF_ENERGY_OUT_ENTITY,
+    CONF_EXPORT_LIMIT_ENTITY,
+    CONF_GRID_ENTITY,
+    CONF_HEAT_LOSS_W_PER_K,
+    CONF_HOST,
+    CONF_INTERRUPTIBLE,
+    CONF_KIND,
+    CONF_LINK,
+    CONF_MAX_CURRENT_A,
+    CONF_MODE_AUTO,
+    CONF_MODE_CHARGE,
+    CONF_MODE_DISCHARGE,
+    CONF_MODE_ENTITY,
+    CONF_MODE_HOLD,
+    CONF_OCPP_PORT,
+    CONF_OFF_SCRIPT,
+    CONF_ON_SCRIPT,
+    CONF_PASSWORD,
+    CONF_PHASES,
+    CONF_PORT,
+    CONF_POWER_ENTITY,
+    CONF_PROFILE,
+    CONF_PROTOCOL,
+    CONF_RATED_POWER_W,
+    CONF_RELAY_1,
+    CONF_RELAY_2,
+    CONF_RESERVE_ENTITY,
+    CONF_ROLE,
+    CONF_RUN_TIME_MIN,
+    CONF_SERIAL_PORT,
+    CONF_SOC_ENTITY,
+    CONF_SWITCH_ENTITY,
+    CONF_THERMAL_MASS_WH_PER_K,
+    CONF_TIER,
+    CONF_UNIT,
+    DEFAULT_COMFORT_MAX_C,
+    DEFAULT_COMFORT_MIN_C,
+    DEFAULT_HEAT_LOSS_W_PER_K,
+    DEFAULT_MAX_CURRENT_A,
+    DEFAULT_MODBUS_PORT,
+    DEFAULT_OCPP_PORT,
+    DEFAULT_THERMAL_MASS_WH_PER_K,
+    KIND_CLIMATE,
+    KIND_SG_READY,
+    PROFILE_SUNSPEC,
+    PROTOCOL_GOE,
+    PROTOCOL_OCPP,
+)
+from custom_components.gridnode.devices.modbus import async_probe, describe
+from custom_components.gridnode.drivers.http.goe import GoeCharger
+from custom_components.gridnode.drivers.modbus import (
+    DeviceUnavailable,
+    Link,
+    ModbusDriverError,
+    NotSunSpec,
+    list_profiles,
+)
+from custom_components.gridnode.drivers.model import Quantity
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _text() -> selector.TextSelector:
+    return selector.TextSelector()
+
+
+def _box(
+    step: float = 1, unit: str | None = None, low: float | None = None
+) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(step=step, mode=selector.NumberSelectorMode.BOX)
+    if unit:
+        config["unit_of_measurement"] = unit
+    if low is not None:
+        config["min"] = low
+    return selector.NumberSelector(config)
+
+
+def _choice(options: list[str], key: str) -> selector.SelectSelector:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=options, translation_key=key, mode=selector.SelectSelectorMode.DROPDOWN
+        )
+    )
+
+
+def _entity(*domains: str) -> selector.EntitySelector:
+    return selector.EntitySelector(selector.EntitySelectorConfig(domain=list(domains)))
+
+
+def _opt(key: str, defaults: Mapping[str, Any]) -> vol.Optional:
+    value = defaults.get(key)
+    return vol.Optional(key) if value in (None, "") else vol.Optional(key, default=value)
+
+
+def _req(key: str, defaults: Mapping[str, Any], fallback: Any = None) -> vol.Required:
+    value = defaults.get(key, fallback)
+    return vol.Required(key) if value is None else vol.Required(key, default=value)
+
+
+class _GridNodeSubentryFlow(ConfigSubentryFlow):
+    """Shared paths: ``user`` and ``reconfigure`` run the same form, validated the same way."""
+
+    def __init__(self) -> None:
+        """Start with nothing entered."""
+        self._data: dict[str, Any] = {}
+
+    @property
+    def _reconfiguring(self) -> bool:
+        return self.source == "reconfigure"
+
+    def _defaults(self) -> dict[str, Any]:
+        if self._reconfiguring and not self._data:
+            self._data = dict(self._get_reconfigure_subentry().data)
+            self._data.setdefault(CONF_NAME, self._get_reconfigure_subentry().title)
+        return self._data
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """The first form (each flow has its own)."""
+        raise NotImplementedError
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change the device: the same form, pre-filled."""
+        self._defaults()
+        return await self.async_step_user(user_input)
+
+    def _finish(self, extra: Mapping[str, Any] | None = None) -> SubentryFlowResult:
+        data = {k: v for k, v in self._data.items() if v not in (None, "")}
+        data.update(extra or {})
+        title = str(data.pop(CONF_NAME))
+        if self._reconfiguring:
+            return self.async_update_and_abort(
+                self._get_entry(), self._get_reconfigure_subentry(), title=title, data=data
+            )
+        return self.async_create_entry(title=title, data=data)
+
+
+class ModbusSubentryFlow(_GridNodeSubentryFlow):
+    """A Modbus device: connect, discover (SunSpec) or apply a profile, confirm what was found."""
+
+    _found: dict[str, Any]
+
+    def _schema(self, d: Mapping[str, Any]) -> vol.Schema:
+        return vol.Schema(
+            {
+                _req(CONF_NAME, d, "Inverter"): _text(),
+                _req(CONF_LINK, d, Link.TCP): _choice([str(x) for x in Link], CONF_LINK),
+                _opt(CONF_HOST, d): _text(),
+                _req(CONF_PORT, d, DEFAULT_MODBUS_PORT): _box(),
+                _opt(CONF_SERIAL_PORT, d): _text(),
+                _req(CONF_UNIT, d, 1): _box(),
+                _req(CONF_PROFILE, d, PROFILE_SUNSPEC): _choice(
+                    [PROFILE_SUNSPEC, *list_profiles()], CONF_PROFILE
+                ),
+            }
+        )
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Where the device is and how to read it."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._data = {**self._data, **user_input}
+            for key in (CONF_PORT, CONF_UNIT):
+                self._data[key] = int(self._data[key])
+            try:
+                device, reading = await async_probe(self._data)
+            except ValueError:
+                errors["base"] = "cannot_connect"
+            except DeviceUnavailable:
+                errors["base"] = "cannot_connect"
+            except NotSunSpec:
+                errors["base"] = "not_sunspec"
+            except ModbusDriverError:
+                errors["base"] = "unsupported"
+            else:
+                found = describe(device)
+                if not found["roles"]:
+                    errors["base"] = "unsupported"
+                else:
+                    self._found = found
+                    self._summary = _summary(device.info.manufacturer, device.info.model, reading)
+                    self._source = (
+                        "SunSpec models "
+                        + ", ".join(str(m.model_id) for m in getattr(device, "models", []))
+                        if self._data[CONF_PROFILE] == PROFILE_SUNSPEC
+                        else f"profile {self._data[CONF_PROFILE]}"
+                    )
+                    return await self.async_step_confirm()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self._schema(self._defaults() if user_input is None else self._data),
+            errors=errors,
+        )
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show what was found before creating the device."""
+        if user_input is not None:
+            return self._finish(self._found)
+        return self.async_show_form(
+            step_id="confirm",
+            description_placeholders={
+                "source": self._source,
+                "roles": ", ".join(self._found["roles"]),
+                "values": self._summary,
+            },
+        )
+
+
+def _summary(manufacturer: str, model: str, reading: Mapping[str, Any]) -> str:
+    shown = []
+    for quantity, unit in (
+        (Quantity.AC_POWER, "W"),
+        (Quantity.PV_POWER, "W"),
+        (Quantity.BATTERY_SOC, "%"),
+        (Quantity.BATTERY_POWER, "W"),
+        (Quantity.GRID_POWER, "W"),
+        (Quantity.GRID_FREQUENCY, "Hz"),
+    ):
+        value = reading.get(str(quantity))
+        if isinstance(value, int | float):
+            shown.append(f"{quantity}: {value:g} {unit}")
+    return f"{manufacturer} {model}; " + ("; ".join(shown) or "no values yet")
+
+
+class ChargerSubentryFlow(_GridNodeSubentryFlow):
+    """An EV charger: OCPP (it connects to GridNode) or a go-eCharger on the LAN."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Name and protocol."""
+        d = self._defaults()
+        if user_input is not None:
+            self._data.update(user_input)
+            if user_input[CONF_PROTOCOL] == PROTOCOL_GOE:
+                return await self.async_step_goe()
+            return await self.async_step_ocpp()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    _req(CONF_NAME, d, "Charger"): _text(),
+                    _req(CONF_PROTOCOL, d, PROTOCOL_OCPP): _choice(
+                        [PROTOCOL_OCPP, PROTOCOL_GOE], CONF_PROTOCOL
+                    ),
+                }
+            ),
+        )
+
+    def _circuit(self, d: Mapping[str, Any]) -> dict[Any, Any]:
+        return {
+            _req(CONF_MAX_CURRENT_A, d, DEFAULT_MAX_CURRENT_A): _box(1, "A", 6),
+            _req(CONF_PHASES, d, "3"): _choice(["1", "3"], CONF_PHASES),
+            _opt(CONF_SOC_ENTITY, d): _entity("sensor", "number", "input_number"),
+        }
+
+    def _check_circuit(self, user_input: dict[str, Any], errors: dict[str, str]) -> None:
+        user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+        try:
+            limits_from(user_input)
+        except ValueError:
+            errors[CONF_MAX_CURRENT_A] = "invalid_current"
+
+    async def async_step_ocpp(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """The charge point's id, password and the central system's port."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._check_circuit(user_input, errors)
+            user_input[CONF_OCPP_PORT] = int(user_input[CONF_OCPP_PORT])
+            if not str(user_input[CONF_CHARGE_POINT_ID]).strip():
+                errors[CONF_CHARGE_POINT_ID] = "invalid_charge_point_id"
+            if not errors:
+                self._data.update(user_input)
+                return self._finish()
+        d = self._data if user_input is None else {**self._data, **user_input}
+        return self.async_show_form(
+            step_id="ocpp",
+            data_schema=vol.Schema(
+                {
+                    _req(CONF_CHARGE_POINT_ID, d): _text(),
+                    _opt(CONF_PASSWORD, d): selector.TextSelector(
+                        selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+                    ),
+                    _req(CONF_OCPP_PORT, d, DEFAULT_OCPP_PORT): _box(),
+                    _req(CONF_ALLOW_UNKNOWN, d, False): selector.BooleanSelector(),
+                    **self._circuit(d),
+                }
+            ),
+            errors=errors,
+        )
+
+    async def async_step_goe(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """The go-eCharger's address; it must answer before it is added."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._check_circuit(user_input, errors)
+            if not errors:
+                charger = GoeCharger(async_get_clientsession(self.hass), str(user_input[CONF_HOST]))
+                try:
+                    await charger.fetch_status()
+                except ChargerError:
+                    errors["base"] = "cannot_connect"
+                else:
+                    self._data.update(user_input)
+                    return self._finish()
+        d = self._data if user_input is None else {**self._data, **user_input}
+        return self.async_show_form(
+            step_id="goe",
+            data_schema=vol.Schema({_req(CONF_HOST, d): _text(), **self._circuit(d)}),
+            errors=errors,
+        )
+
+
+def _thermal(d: Mapping[str, Any]) -> dict[Any, Any]:
+    return {
+        _req(CONF_HEAT_LOSS_W_PER_K, d, DEFAULT_HEAT_LOSS_W_PER_K): _box(1, "W/K", 1),
+        _req(CONF_THERMAL_MASS_WH_PER_K, d, DEFAULT_THERMAL_MASS_WH_PER_K): _box(100, "Wh/K", 1),
+        _req(CONF_COMFORT_MIN_C, d, DEFAULT_COMFORT_MIN_C): _box(0.5, "°C"),
+        _req(CONF_COMFORT_MAX_C, d, DEFAULT_COMFORT_MAX_C): _box(0.5, "°C"),
+    }
+
+
+class HeatPumpSubentryFlow(_GridNodeSubentryFlow):
+    """A heat pump: SG-Ready relays or a climate/water_heater setpoint, plus the house's physics."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Name and kind."""
+        d = self._defaults()
+        if user_input is not None:
+            self._data.update(user_input)
+            return await self.async_step_details()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    _req(CONF_NAME, d, "Heat pump"): _text(),
+                    _req(CONF_KIND, d, KIND_SG_READY): _choice(
+                        [KIND_SG_READY, KIND_CLIMATE], CONF_KIND
+                    ),
+                }
+            ),
+        )
+
+    async def async_step_details(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """The entities to drive and the thermal parameters."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if user_input[CONF_COMFORT_MIN_C] >= user_input[CONF_COMFORT_MAX_C]:
+                errors[CONF_COMFORT_MAX_C] = "invalid_comfort_band"
+            elif user_input.get(CONF_RELAY_1) and user_input.get(CONF_RELAY_1) == user_input.get(
+                CONF_RELAY_2
+            ):
+                errors[CONF_RELAY_2] = "same_relay"
+            else:
+                self._data.update(user_input)
+                return self._finish()
+        d = self._data if user_input is None else {**self._data, **user_input}
+        if self._data[CONF_KIND] == KIND_SG_READY:
+            fields: dict[Any, Any] = {
+                _req(CONF_RELAY_1, d): _entity("switch", "input_boolean"),
+                _req(CONF_RELAY_2, d): _entity("switch", "input_boolean"),
+            }
+        else:
+            fields = {_req(CONF_CLIMATE_ENTITY, d): _entity("climate", "water_heater")}
+        return self.async_show_form(
+            step_id="details",
+            data_schema=vol.Schema({**fields, **_thermal(d)}),
+            errors=errors,
+        )
+
+
+class LoadSubentryFlow(_GridNodeSubentryFlow):
+    """A deferrable load: a switch or a script pair, its power, energy or run time, its window."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Everything about the load on one form."""
+        errors: dict[str, str] = {}
+        d = self._defaults()
+        if user_input is not None:
+            user_input[CONF_TIER] = int(user_input[CONF_TIER])
+            errors = _check_load(user_input)
+            if not errors:
+                self._data.update(user_input)
+                return self._finish()
+            d = user_input
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    _req(CONF_NAME, d, "Load"): _text(),
+                    _opt(CONF_SWITCH_ENTITY, d): _entity("switch", "input_boolean", "light", "fan"),
+                    _opt(CONF_ON_SCRIPT, d): _entity("script"),
+                    _opt(CONF_OFF_SCRIPT, d): _entity("script"),
+                    _req(CONF_RATED_POWER_W, d): _box(10, "W", 1),
+                    _opt(CONF_ENERGY_KWH, d): _box(0.1, "kWh", 0),
+                    _opt(CONF_RUN_TIME_MIN, d): _box(5, "min", 0),
+                    _opt(CONF_EARLIEST_START, d): selector.TimeSelector(),
+                    _opt(CONF_DEADLINE, d): selector.TimeSelector(),
+                    _req(CONF_INTERRUPTIBLE, d, False): selector.BooleanSelector(),
+                    _req(CONF_TIER, d, str(int(IslandingTier.DEFERRABLE))): _choice(
+                        ["1", "2", "3"], CONF_TIER
+                    ),
+                }
+            ),
+            errors=errors,
+        )
+
+
+def _check_load(data: dict[str, Any]) -> dict[str, str]:
+    """Per-field errors of a load form."""
+    errors: dict[str, str] = {}
+    if not data.get(CONF_SWITCH_ENTITY) and not (
+        data.get(CONF_ON_SCRIPT) and data.get(CONF_OFF_SCRIPT)
+    ):
+        errors["base"] = "switch_or_scripts"
+    if bool(data.get(CONF_ENERGY_KWH)) == bool(data.get(CONF_RUN_TIME_MIN)):
+        errors[CONF_ENERGY_KWH] = "energy_or_run_time"
+    if not errors:
+        energy = data.get(CONF_ENERGY_KWH)
+        run = data.get(CONF_RUN_TIME_MIN)
+        try:
+            DeferrableLoad(
+                name=str(data[CONF_NAME]).strip() or "load",
+                rated_power_w=float(data[CONF_RATED_POWER_W]),
+                energy_wh=float(energy) * 1000 if energy else None,
+                run_time=None if energy else timedelta(minutes=float(run or 0)),
+            )
+        except ValueError:
+            errors[CONF_RATED_POWER_W] = "invalid_load"
+    for key in (CONF_EARLIEST_START, CONF_DEADLINE):
+        if data.get(key):
+            try:
+                time.fromisoformat(data[key])
+            except ValueError:
+                errors[key] = "invalid_time"
+    return errors
+
+
+_ROLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "battery": (
+        CONF_SOC_ENTITY,
+        CONF_ENERGY_IN_ENTITY,
+        CONF_ENERGY_OUT_ENTITY,
+        CONF_RESERVE_ENTITY,
+        CONF_CHARGE_POWER_ENTITY,
+        CONF_DISCHARGE_POWER_ENTITY,
+        CONF_MODE_ENTITY,
+        CONF_MODE_AUTO,
+        CONF_MODE_HOLD,
+        CONF_MODE_CHARGE,
+        CONF_MODE_DISCHARGE,
+    ),
+    "inverter": (CONF_ENERGY_OUT_ENTITY, CONF_GRID_ENTITY, CONF_EXPORT_LIMIT_ENTITY),
+    "meter": (CONF_ENERGY_IN_ENTITY, CONF_ENERGY_OUT_ENTITY, CONF_GRID_ENTITY),
+}
+_FIELD_SELECTORS: dict[str, Any] = {
+    CONF_POWER_ENTITY: lambda: _entity("sensor"),
+    CONF_SOC_ENTITY: lambda: _entity("sensor"),
+    CONF_ENERGY_IN_ENTITY: lambda: _entity("sensor"),
+    CONF_ENERGY_OUT_ENTITY: lambda: _entity("sensor"),
+    CONF_GRID_ENTITY: lambda: _entity("binary_sensor", "input_boolean"),
+    CONF_RESERVE_ENTITY: lambda: _entity("number", "input_number"),
+    CONF_CHARGE_POWER_ENTITY: lambda: _entity("number", "input_number"),
+    CONF_DISCHARGE_POWER_ENTITY: lambda: _entity("number", "input_number"),
+    CONF_EXPORT_LIMIT_ENTITY: lambda: _entity("number", "input_number"),
+    CONF_MODE_ENTITY: lambda: _entity("select", "input_select"),
+}
+
+
+class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
+    """A battery, inverter or meter built from entities the user already has."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Name and role."""
+        d = self._defaults()
+        if user_input is not None:
+            self._data.update(user_input)
+            return await self.async_step_entities()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    _req(CONF_NAME, d, "Battery"): _text(),
+                    _req(CONF_ROLE, d, "battery"): _choice(list(_ROLE_FIELDS), CONF_ROLE),
+                }
+            ),
+        )
+
+    async def async_step_entities(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pick the sensors and controls."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if user_input.get(CONF_MODE_ENTITY) and not user_input.get(CONF_MODE_AUTO):
+                errors[CONF_MODE_AUTO] = "mode_option_required"
+            elif (state := self.hass.states.get(user_input[CONF_POWER_ENTITY])) is None:
+                errors[CONF_POWER_ENTITY] = "entity_not_found"
+            else:
+                del state
+                for key in _ROLE_FIELDS[self._data[CONF_ROLE]]:
+                    self._data.pop(key, None)
+                self._data.update(user_input)
+                return self._finish()
+        d = self._data if user_input is None else {**self._data, **user_input}
+        fields: dict[Any, Any] = {_req(CONF_POWER_ENTITY, d): _entity("sensor")}
+        for key in _ROLE_FIELDS[self._data[CONF_ROLE]]:
+            make = _FIELD_SELECTORS.get(key, _text)
+            fields[_opt(key, d)] = make()
+        return self.async_show_form(
+            step_id="entities", data_schema=vol.Schema(fields), errors=errors
+        )
