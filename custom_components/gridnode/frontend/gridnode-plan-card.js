@@ -37,7 +37,7 @@ const SERIES = [
   { key: "cheap", label: "Cheap", color: "var(--success-color, #43a047)" },
   { key: "clean", label: "Clean", color: "var(--gridnode-clean-color, #2e7d32)" },
   { key: "outage", label: "Grid outage", color: "var(--error-color, #db4437)" },
-  { key: "jobs", label: "Planned jobs", color: "var(--accent-color, #ff9800)" },
+  { key: "jobs", label: "Planned jobs", color: "var(--gridnode-job-color, #5c6bc0)" },
 ];
 const SERIES_KEYS = SERIES.map((s) => s.key);
 /* Grid flow is off by default: the other series already tell the story and the chart stays calm. */
@@ -216,7 +216,7 @@ const STYLE = `
   .axis line, .grid-line { stroke: var(--divider-color, #e0e0e0); stroke-width: 1; }
   .zero-line { stroke: var(--secondary-text-color, #727272); stroke-opacity: 0.5; }
   .now-marker { stroke: var(--primary-text-color, #212121); stroke-dasharray: 3 3; stroke-opacity: 0.6; }
-  .job-marker text { fill: var(--primary-text-color, #212121); }
+  .job-marker text { fill: var(--primary-text-color, #212121); paint-order: stroke; stroke: var(--ha-card-background, var(--card-background-color, #fff)); stroke-width: 3px; stroke-linejoin: round; }
   .slot-hit { fill: transparent; }
   .slot-hit:hover { fill: var(--primary-text-color, #000); fill-opacity: 0.06; }
   .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; list-style: none; padding: 0; margin: 8px 0 0; font-size: 0.85em; color: var(--secondary-text-color, #727272); }
@@ -423,17 +423,24 @@ class GridNodePlanCard extends HTMLElement {
   _renderChart(plan, width, compact, fmt, present) {
     const { slots, from, to } = plan;
     const height = compact ? 210 : 280;
-    const jobRuns = present.has("jobs") ? this._jobRuns(slots) : [];
+    const m = { left: compact ? 34 : 50, right: present.has("soc") ? (compact ? 30 : 36) : 8, top: 6, bottom: 20 };
+    const plotW = Math.max(10, width - m.left - m.right);
+    const x = (ms) => m.left + ((ms - from) / (to - from)) * plotW;
+    // Job runs share a row unless their bars or (in the wide layout) their labels would touch.
+    const jobRuns = present.has("jobs")
+      ? this._jobRuns(slots, (run) => {
+          const x0 = x(slots[run.first].startMs);
+          const x1 = x(slots[run.last].endMs);
+          return [x0 - 6, Math.max(x1, compact ? x1 : x0 + 12 + run.name.length * 6.5) + 6];
+        })
+      : [];
     const jobRows = jobRuns.reduce((max, run) => Math.max(max, run.row + 1), 0);
     const jobRowH = 14;
-    const m = { left: compact ? 34 : 44, right: present.has("soc") ? (compact ? 30 : 36) : 8, top: 6, bottom: 20 };
-    const plotW = Math.max(10, width - m.left - m.right);
     const priceH = present.has("price") || present.has("cheap") || present.has("clean") ? (compact ? 46 : 64) : 0;
     const gap = priceH ? 10 : 0;
     const jobsH = jobRows * jobRowH;
     const powerTop = m.top + priceH + gap + jobsH;
     const powerH = Math.max(40, height - powerTop - m.bottom);
-    const x = (ms) => m.left + ((ms - from) / (to - from)) * plotW;
     const out = [];
 
     // Accessible summary
@@ -505,10 +512,11 @@ class GridNodePlanCard extends HTMLElement {
     const yP = (w) => powerTop + (1 - (w - pMin) / (pMax - pMin)) * powerH;
     const ticks = [];
     for (let w = pMin; w <= pMax + 1e-6; w += step) {
+      const label = fmt.kw.format(w / 1000) + (w + step > pMax + 1e-6 ? " kW" : "");
       ticks.push(`<line class="grid-line" x1="${m.left}" x2="${m.left + plotW}" y1="${yP(w)}" y2="${yP(w)}"></line>
-        <text x="${m.left - 4}" y="${yP(w) + 4}" text-anchor="end">${escapeHtml(fmt.kw.format(w / 1000))}</text>`);
+        <text x="${m.left - 4}" y="${yP(w) + 4}" text-anchor="end">${escapeHtml(label)}</text>`);
     }
-    out.push(`<g class="axis power-axis">${ticks.join("")}<text x="${m.left - 4}" y="${powerTop - 2}" text-anchor="end">kW</text></g>`);
+    out.push(`<g class="axis power-axis">${ticks.join("")}</g>`);
 
     // Outages across the whole chart
     if (present.has("outage")) {
@@ -613,8 +621,8 @@ class GridNodePlanCard extends HTMLElement {
     return d.join(" ");
   }
 
-  /** Contiguous runs of each job, placed on rows so that overlapping jobs do not collide. */
-  _jobRuns(slots) {
+  /** Contiguous runs of each job, placed on rows so that their extents (pixels) do not collide. */
+  _jobRuns(slots, extent = (run) => [run.first, run.last + 1]) {
     const names = [];
     for (const s of slots) {
       for (const name of Array.isArray(s.jobs) ? s.jobs : []) {
@@ -630,9 +638,10 @@ class GridNodePlanCard extends HTMLElement {
     runs.sort((a, b) => a.first - b.first);
     const rowEnds = [];
     for (const run of runs) {
-      let row = rowEnds.findIndex((end) => end < run.first);
+      const [begin, end] = extent(run);
+      let row = rowEnds.findIndex((taken) => taken <= begin);
       if (row < 0) row = rowEnds.length;
-      rowEnds[row] = run.last;
+      rowEnds[row] = end;
       run.row = row;
     }
     return runs;
