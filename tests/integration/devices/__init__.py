@@ -1,0 +1,1 @@
+"""Tests of GridNode's devices in Home Assistant."""
