@@ -118,8 +118,11 @@ def formulate(problem: Problem) -> Formulation:
         carbon = np.asarray(grid.carbon_intensity, dtype=np.float64)
         import_cost += grid.carbon_price_per_kg * carbon / 1000.0
     imp_hi, exp_hi = flow_limits(problem, base, pv)
-    imp = b.cols(n, 0.0, imp_hi, import_cost * kwh)
-    exp = b.cols(n, 0.0, exp_hi, -export_price * kwh)
+    # Columns keep the real limits (implied bounds would make the duals degenerate).
+    imp = b.cols(n, 0.0, INF if grid.import_limit_w is None else grid.import_limit_w,
+                 import_cost * kwh)  # fmt: skip
+    exp = b.cols(n, 0.0, INF if grid.export_limit_w is None else grid.export_limit_w,
+                 -export_price * kwh)  # fmt: skip
     # A tiny cost on curtailment makes the plan use PV whenever that is free.
     curt = b.cols(n, 0.0, pv if grid.can_curtail else 0.0, 1e-6 * kwh)
     balance = b.rows(n, base - pv, base - pv)

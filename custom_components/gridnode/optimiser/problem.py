@@ -17,6 +17,7 @@ from typing import Any
 from ._fields import Series, check_keys, flag, integer, number, section, series, text
 
 SLOT_MINUTES = (5, 15, 30, 60)
+_HP_SERIES = ("cop", "outdoor_temp_c", "comfort_min_c", "comfort_max_c")
 MAX_HORIZON_MINUTES = 7 * 24 * 60
 
 
@@ -161,6 +162,31 @@ class Problem:
     heat_pump: HeatPumpSpec | None = None
     loads: tuple[DeferrableLoadSpec, ...] = ()
     penalties: Penalties = field(default_factory=Penalties)
+
+    def __post_init__(self) -> None:
+        """Refuse per-slot series whose length is not the horizon's (naming the field)."""
+        n = len(self.base_load_w)
+        named: list[tuple[str, tuple[float, ...] | None]] = [
+            ("pv_w", self.pv_w),
+            ("grid.import_price", self.grid.import_price),
+            ("grid.export_price", self.grid.export_price),
+            ("grid.carbon_intensity", self.grid.carbon_intensity),
+        ]
+        if self.battery is not None and self.battery.reserve_pct:
+            named.append(("battery.reserve_pct", self.battery.reserve_pct))
+        hp = self.heat_pump
+        if hp is not None:
+            named += [(f"heat_pump.{k}", getattr(hp, k)) for k in _HP_SERIES]
+            if hp.gains_w:
+                named.append(("heat_pump.gains_w", hp.gains_w))
+            if hp.tank is not None:
+                named += [
+                    ("heat_pump.tank.cop", hp.tank.cop),
+                    ("heat_pump.tank.draw_w", hp.tank.draw_w),
+                ]
+        for name, values in named:
+            if values is not None and len(values) != n:
+                raise ValueError(f"{name}: expected {n} values (one per slot), got {len(values)}")
 
     @property
     def slots(self) -> int:

@@ -7,7 +7,8 @@ Rules per kind of decision:
 - Space-heating slots: a thermostat that follows the relaxation's indoor temperature (never below
   the comfort minimum), simulated with the house model, switches the heat pump on or off.
 - Import/export and charge/discharge switches: the direction with the larger relaxed flow wins.
-- One unbroken run of a load: the start whose run is cheapest at the relaxation's marginal values.
+- One unbroken run of a load: the relaxation's clear favourite start (above one half), else the
+  start whose run is cheapest at the relaxation's marginal values.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ def thermostat(
     for t, (p, wanted, low, outdoor, gain, cop, comfort, ceiling) in enumerate(rows):
         drift = a * level + (1.0 - a) * (outdoor + gain / ua)
         heated = drift + (1.0 - a) / ua * cop * max(p, low)
-        cold = drift < max(wanted, comfort) - 1e-3
-        if p >= low - 1e-6 or drift < comfort or (cold and heated <= ceiling):
+        wanted_on = p >= low - 1e-6 or drift < max(wanted, comfort) - 1e-3
+        if drift < comfort or (wanted_on and heated <= ceiling + 1e-6):
             on[t] = True
             drift = heated
         level = drift
@@ -105,12 +106,13 @@ def rounded_bounds(
         if load.starts is None or not load.starts.size:
             continue
         n = load.starts.size
+        relaxed = x[load.starts]
         cost = np.zeros(n)
         for offset, watts in enumerate(load.profile):
             begin = load.first_start + offset
             cost += watts * marginal[begin : begin + n]
         pick = np.zeros(n)
-        pick[int(np.argmin(cost))] = 1.0
+        pick[int(np.argmax(relaxed) if relaxed.max() > 0.5 else np.argmin(cost))] = 1.0
         cols.append(load.starts)
         lows.append(pick)
         highs.append(pick)

@@ -53,6 +53,10 @@ def solve(
     try:
         form = formulate(problem)
         arrays = form.builder.arrays()
+        if any(np.isnan(arrays[k]).any() for k in ("cost", "col_lower", "col_upper", "value")):
+            raise _Stop("the problem holds a value that is not a number (NaN)")
+        if np.isnan(arrays["row_lower"]).any() or np.isnan(arrays["row_upper"]).any():
+            raise _Stop("the problem holds a value that is not a number (NaN)")
         plan = _solve(problem, form, arrays, began + time_limit_s, (mip_gap, search_time_s))
     except _Stop as stop:
         return fallback_plan(problem, str(stop), elapsed_ms())
