@@ -2,27 +2,90 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
+from .const import DOMAIN
+from .devices import async_setup_devices, async_unload_devices
+from .dispatcher import Dispatcher
+from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
+from .services import async_setup_services
 
-PLATFORMS: tuple[Platform, ...] = (Platform.NUMBER, Platform.SELECT)
+PLATFORMS: tuple[Platform, ...] = (
+    Platform.BINARY_SENSOR,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.TIME,
+)
+
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register GridNode's actions (they answer with a clear error while no site is loaded)."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:
     """Set up the GridNode site from its config entry."""
     entry.runtime_data = GridNodeData(site=SiteSettings.from_entry(entry))
+    entry.runtime_data.devices = await async_setup_devices(hass, entry)
+    coordinator = PlanCoordinator(hass, entry)
+    entry.runtime_data.plan = coordinator
+    await coordinator.async_config_entry_first_refresh()
+    dispatcher = Dispatcher(hass, entry, coordinator)
+    coordinator.dispatcher = dispatcher
+    entry.runtime_data.dispatcher = dispatcher
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    dispatcher.start()
+    entry.async_on_unload(
+        entry.runtime_data.devices.add_listener(_replan_on_device_change(coordinator))
+    )
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:
     """Unload the site; devices are handed back to their own control first."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded and entry.runtime_data.dispatcher is not None:
+        await entry.runtime_data.dispatcher.async_stop()
+    if unloaded and entry.runtime_data.devices is not None:
+        await async_unload_devices(hass, entry, entry.runtime_data.devices)
+    return unloaded
 
 
 async def _async_reload_on_update(hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:
     """Apply changed options, reconfiguration or subentries by reloading the site."""
     hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+def _replan_on_device_change(coordinator: PlanCoordinator) -> Callable[[], None]:
+    """Replan soon when a car plugs in or out or the grid state changes (debounced)."""
+    seen: dict[str, object] = {}
+
+    @callback
+    def _changed() -> None:
+        devices = coordinator.config_entry.runtime_data.devices
+        if devices is None:
+            return
+        state = {
+            "plugged": tuple(c.plugged for c in devices.chargers),
+            "grid": devices.grid_connected,
+        }
+        if state != seen:
+            first = not seen
+            seen.clear()
+            seen.update(state)
+            if not first:
+                coordinator.async_request_refresh_soon()
+
+    return _changed

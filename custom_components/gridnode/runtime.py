@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_NAME
@@ -22,6 +23,11 @@ from .const import (
     DEFAULT_SLOT_MINUTES,
     SiteMode,
 )
+
+if TYPE_CHECKING:
+    from .devices.base import DeviceRuntime
+    from .dispatcher import Dispatcher
+    from .plan_coordinator import PlanCoordinator
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,6 +68,9 @@ class GridNodeData:
     site: SiteSettings
     mode: SiteMode = SiteMode.AUTO
     reserve: float = DEFAULT_RESERVE_SOC
+    devices: DeviceRuntime | None = None
+    plan: PlanCoordinator | None = None
+    dispatcher: Dispatcher | None = None
 
     def set_reserve(self, value: float) -> None:
         """Set the backup reserve (%), bounded to 0..100."""

@@ -6,6 +6,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .devices.platforms import add_device_entities, build_sensors
+from .plan_entities import plan_sensors
 from .runtime import GridNodeConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -16,5 +17,6 @@ async def async_setup_entry(
     entry: GridNodeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add every device's sensor entities."""
+    """Add the plan's entities and every device's sensor entities."""
+    async_add_entities(plan_sensors(entry))
     add_device_entities(entry, async_add_entities, build_sensors)

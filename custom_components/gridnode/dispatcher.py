@@ -1,0 +1,252 @@
+"""The Dispatcher applies the plan's current slot to every controllable device.
+
+Rules a user can rely on:
+- nothing is sent in manual mode, for a device the user has overridden, or while the site is islanded
+  (the island guard is in charge then);
+- a stale plan is never executed: devices are handed back to their own control instead;
+- a command is re-sent only when it changes, or every ``REASSERT_S`` to renew the device's revert
+  timer or heartbeat, so small replans do not make devices flap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+import logging
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from .const import SiteMode
+from .core.heatpump import SgReadyState
+from .core.planning import SlotCommands, commands_at, slot_index
+from .devices.base import DeviceCommandError, DeviceHandle
+from .drivers.model import BatteryCommand, BatteryMode
+
+if TYPE_CHECKING:
+    from .plan_coordinator import PlanCoordinator
+    from .runtime import GridNodeConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+TICK = timedelta(seconds=30)
+REASSERT_S = 60.0
+DEFAULT_HEAT_PUMP_W = 3000.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Override:
+    """A user's manual command for one device until ``until``."""
+
+    command: BatteryCommand
+    until: datetime
+
+
+def sg_ready_for(planned_w: float, max_w: float) -> SgReadyState:
+    """The SG-Ready state that asks the heat pump for roughly the planned power."""
+    if max_w <= 0 or planned_w <= 0.05 * max_w:
+        return SgReadyState.NORMAL
+    if planned_w >= 0.8 * max_w:
+        return SgReadyState.FORCED
+    return SgReadyState.RECOMMENDED
+
+
+class Dispatcher:
+    """Sends the plan's commands to the site's devices."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: GridNodeConfigEntry, coordinator: PlanCoordinator
+    ) -> None:
+        """Dispatch the plans of ``coordinator`` to the devices of ``entry``."""
+        self.hass = hass
+        self.entry = entry
+        self.coordinator = coordinator
+        self.overrides: dict[str, Override] = {}
+        self.actions: dict[str, str] = {}
+        self.errors: dict[str, str] = {}
+        self.suspended = False  # the island guard took control
+        self._sent: dict[str, tuple[Any, datetime]] = {}
+        self._released = True
+        self._unsubs: list[CALLBACK_TYPE] = []
+
+    def start(self) -> None:
+        """Apply each new plan at once and the current slot every tick."""
+        self._unsubs.append(self.coordinator.async_add_listener(self._schedule))
+        self._unsubs.append(async_track_time_interval(self.hass, self._tick, TICK))
+
+    async def async_stop(self) -> None:
+        """Stop dispatching and hand every device back to its own control."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        await self.async_release_all()
+
+    @callback
+    def _schedule(self) -> None:
+        self.entry.async_create_background_task(
+            self.hass, self.async_apply(), "gridnode dispatch", eager_start=True
+        )
+
+    async def _tick(self, _now: datetime) -> None:
+        await self.async_apply()
+
+    def set_override(self, subentry_id: str, command: BatteryCommand, duration: timedelta) -> None:
+        """Force a battery command for a while; the plan resumes when it expires."""
+        self.overrides[subentry_id] = Override(command=command, until=dt_util.utcnow() + duration)
+        self._sent.pop(subentry_id, None)
+
+    def clear_override(self, subentry_id: str) -> None:
+        """End an override early."""
+        self.overrides.pop(subentry_id, None)
+        self._sent.pop(subentry_id, None)
+
+    def _active_override(self, subentry_id: str, now: datetime) -> Override | None:
+        override = self.overrides.get(subentry_id)
+        if override is not None and override.until <= now:
+            del self.overrides[subentry_id]
+            self._sent.pop(subentry_id, None)
+            return None
+        return override
+
+    async def async_release_all(self) -> None:
+        """Hand every device back to autonomous mode (once per takeover)."""
+        devices = self.entry.runtime_data.devices
+        self._sent.clear()
+        if self._released or devices is None:
+            self._released = True
+            return
+        for handle in devices.devices:
+            await handle.async_release()
+            self.actions[handle.name] = "auto"
+        self._released = True
+
+    async def async_apply(self, now: datetime | None = None) -> SlotCommands | None:
+        """Apply the current slot; return the commands sent (None when nothing was due)."""
+        now = now or dt_util.utcnow()
+        data = self.entry.runtime_data
+        devices = data.devices
+        if devices is None or self.suspended:
+            return None
+        snapshot = self.coordinator.data
+        if data.mode == SiteMode.MANUAL or snapshot is None or snapshot.stale(now):
+            await self.async_release_all()
+            return None
+        slot = slot_index(snapshot.plan, now)
+        if slot is None or not snapshot.plan.ok:
+            await self.async_release_all()
+            return None
+        commands = commands_at(snapshot.plan, slot)
+        self._released = False
+        for battery in devices.batteries:
+            override = self._active_override(battery.subentry_id, now)
+            command = override.command if override else commands.battery
+            await self._send(
+                battery,
+                ("battery", command),
+                partial(battery.async_apply_battery, command),
+                _describe(command) + (" (override)" if override else ""),
+                now,
+            )
+            if commands.export_limit_w is not None or battery.subentry_id in self._sent:
+                limit = commands.export_limit_w
+                await self._send(
+                    battery,
+                    ("export", limit),
+                    partial(battery.async_set_export_limit, limit),
+                    None,
+                    now,
+                    key_suffix=":export",
+                )
+        for charger in devices.chargers:
+            if charger.mode == "now":
+                power = charger.max_power_w
+            elif charger.mode == "off" or not charger.plugged:
+                power = 0.0
+            else:
+                power = commands.ev_power_w.get(charger.subentry_id, 0.0)
+            await self._send(
+                charger,
+                ("ev", round(power)),
+                partial(charger.async_set_power, power),
+                f"charge {power / 1000:.1f} kW" if power > 0 else "paused",
+                now,
+            )
+        for heat_pump in devices.heat_pumps:
+            if heat_pump.supports_sg_ready and commands.heat_pump_w is not None:
+                max_w = float(getattr(heat_pump, "max_power_w", DEFAULT_HEAT_PUMP_W))
+                state = sg_ready_for(commands.heat_pump_w, max_w)
+                await self._send(
+                    heat_pump,
+                    ("sg", state),
+                    partial(heat_pump.async_set_sg_ready, state),
+                    f"SG-Ready {state.value}",
+                    now,
+                )
+        for load in devices.loads:
+            if load.subentry_id not in commands.loads_on:
+                continue
+            on = commands.loads_on[load.subentry_id]
+            await self._send(
+                load,
+                ("load", on),
+                load.async_turn_on if on else load.async_turn_off,
+                "running" if on else "waiting",
+                now,
+            )
+        for job_id, entity_id in self.coordinator.job_switches.items():
+            if entity_id and job_id in commands.loads_on:
+                await self._switch_job(job_id, entity_id, commands.loads_on[job_id], now)
+        return commands
+
+    async def _switch_job(self, job_id: str, entity_id: str, on: bool, now: datetime) -> None:
+        """Run or pause the switch or script of a job scheduled through the action."""
+        previous = self._sent.get(job_id)
+        if previous is not None and previous[0] == ("job", on):
+            return
+        await self.hass.services.async_call(
+            "homeassistant", "turn_on" if on else "turn_off", {"entity_id": entity_id}
+        )
+        self._sent[job_id] = (("job", on), now)
+        self.actions[job_id.removeprefix("job_")] = "running" if on else "waiting"
+
+    async def _send(
+        self,
+        handle: DeviceHandle,
+        what: tuple[str, Any],
+        action: Callable[[], Awaitable[None]],
+        description: str | None,
+        now: datetime,
+        key_suffix: str = "",
+    ) -> None:
+        key = handle.subentry_id + key_suffix
+        previous = self._sent.get(key)
+        if (
+            previous is not None
+            and previous[0] == what
+            and (now - previous[1]).total_seconds() < REASSERT_S
+        ):
+            return
+        if not handle.available:
+            self.errors[handle.name] = "unavailable"
+            return
+        try:
+            await action()
+        except DeviceCommandError as err:
+            _LOGGER.warning("%s did not take the plan's command: %s", handle.name, err)
+            self.errors[handle.name] = err.reason
+            self._sent.pop(key, None)
+            return
+        self.errors.pop(handle.name, None)
+        self._sent[key] = (what, now)
+        if description is not None:
+            self.actions[handle.name] = description
+
+
+def _describe(command: BatteryCommand) -> str:
+    if command.mode in (BatteryMode.CHARGE, BatteryMode.DISCHARGE):
+        return f"{command.mode.value} {command.power_w / 1000:.1f} kW"
+    return command.mode.value

@@ -1,0 +1,326 @@
+"""The PlanCoordinator: inputs in, a plan every few minutes (and at once on change), in the executor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import logging
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.debounce import Debouncer
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .core.planning import (
+    BatteryState,
+    EvGoal,
+    HeatPumpGoal,
+    JobGoal,
+    PlanMode,
+    SiteForecast,
+    SiteLimits,
+    baseline_cost,
+    build_problem,
+)
+from .core.slots import Horizon
+from .core.windows import Window, next_cheap_window, next_clean_window
+from .drivers.model import Quantity
+from .optimiser import Plan, Problem, fallback_plan, solve
+from .site_inputs import CollectedInputs, InputCollector
+
+if TYPE_CHECKING:
+    from .dispatcher import Dispatcher
+    from .runtime import GridNodeConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+SOLVE_TIME_LIMIT_S = 10.0
+DEFAULT_BATTERY_POWER_W = 3000.0
+DEFAULT_EV_CAPACITY_WH = 60_000.0
+DEFAULT_HEAT_PUMP_W = 3000.0
+
+
+@dataclass(kw_only=True)
+class PlanSnapshot:
+    """A plan and everything that explains it; what the entities show is what the dispatcher runs."""
+
+    plan: Plan
+    problem: Problem | None
+    inputs: CollectedInputs
+    created: datetime
+    expires: datetime
+    baseline_cost: float
+    cheap_window: Window | None
+    clean_window: Window | None
+    ev_names: dict[str, str] = field(default_factory=dict)
+    job_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the plan was optimised from good inputs and is still current."""
+        return self.plan.ok and "tariff" not in self.inputs.problems and not self.stale()
+
+    def stale(self, now: datetime | None = None) -> bool:
+        """Whether the plan is too old to act on."""
+        return (now or dt_util.utcnow()) >= self.expires
+
+    def slot_series(self, key: str) -> list[float]:
+        """One per-slot series of the plan or its inputs, for charts."""
+        plan = self.plan
+        arrays: dict[str, Any] = {
+            "grid_import_w": plan.grid_import_w,
+            "grid_export_w": plan.grid_export_w,
+            "battery_charge_w": plan.battery_charge_w,
+            "battery_discharge_w": plan.battery_discharge_w,
+            "battery_soc_pct": plan.battery_soc_pct,
+            "heat_pump_w": plan.heat_pump_power_w,
+        }
+        return [float(v) for v in arrays[key]]
+
+    def cost_between(self, start: datetime, end: datetime) -> float:
+        """Planned net grid cost between two instants (slots fully inside the span)."""
+        plan, inputs = self.plan, self.inputs
+        if inputs.import_prices is None or inputs.export_prices is None:
+            return 0.0
+        hours = plan.slot_minutes / 60
+        total = 0.0
+        for i in range(len(plan.grid_import_w)):
+            slot_start = plan.slot_start(i)
+            if start <= slot_start < end:
+                total += (
+                    (
+                        float(plan.grid_import_w[i]) * inputs.import_prices.prices[i]
+                        - float(plan.grid_export_w[i]) * inputs.export_prices.prices[i]
+                    )
+                    * hours
+                    / 1000
+                )
+        return total
+
+
+class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
+    """Replans every few minutes, and soon after any input or device changes."""
+
+    config_entry: GridNodeConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:
+        """Plan for the site of ``entry``."""
+        site = entry.runtime_data.site
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} plan",
+            update_interval=timedelta(minutes=site.plan_interval_min),
+            request_refresh_debouncer=Debouncer(hass, _LOGGER, cooldown=10.0, immediate=False),
+            always_update=True,
+        )
+        self.collector = InputCollector(hass, site, entry.options)
+        self.extra_jobs: dict[str, JobGoal] = {}
+        self.ev_goals: dict[str, dict[str, Any]] = {}
+        self.dispatcher: Dispatcher | None = None
+        self.job_switches: dict[str, str | None] = {}
+
+    @callback
+    def async_request_refresh_soon(self) -> None:
+        """Replan soon (debounced), e.g. after a car plugged in or prices changed."""
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), "gridnode replan"
+        )
+
+    async def _async_update_data(self) -> PlanSnapshot:
+        """Collect inputs, solve in the executor, keep the last good plan if the new one fails."""
+        data = self.config_entry.runtime_data
+        site = data.site
+        now = dt_util.utcnow()
+        horizon = Horizon.covering(now, site.horizon_hours, site.slot_minutes)
+        inputs = await self.collector.async_collect(horizon, self._present_load_w())
+        battery = self._battery()
+        evs, ev_names = self._evs()
+        heat_pump = self._heat_pump(inputs)
+        jobs = [
+            job for job in self.extra_jobs.values() if job.deadline is None or job.deadline > now
+        ]
+        job_names = {job.id: job.id for job in jobs}
+        problem: Problem | None = None
+        if inputs.import_prices is None or inputs.export_prices is None:
+            err = inputs.problems.get("tariff")
+            plan = _fallback_for(horizon, f"no usable prices ({err})")
+        else:
+            forecast = SiteForecast(
+                horizon=horizon,
+                import_price=inputs.import_prices.prices,
+                export_price=inputs.export_prices.prices,
+                pv_w=inputs.pv_w,
+                base_load_w=inputs.base_load_w,
+                carbon=inputs.carbon,
+            )
+            limits = SiteLimits(
+                import_limit_w=site.import_limit_w,
+                export_limit_w=site.export_limit_w,
+                reserve_pct=data.reserve,
+            )
+            mode = PlanMode.ECO if data.mode == "eco" else PlanMode.AUTO
+            problem = build_problem(
+                forecast,
+                limits,
+                mode=mode,
+                battery=battery,
+                evs=evs,
+                heat_pump=heat_pump,
+                jobs=jobs,
+            )
+            plan = await self.hass.async_add_executor_job(_solve, problem, SOLVE_TIME_LIMIT_S)
+            if (
+                not plan.ok
+                and self.data is not None
+                and self.data.plan.ok
+                and not self.data.stale(now)
+            ):
+                _LOGGER.warning(
+                    "Planning failed (%s); the last good plan stays in force", plan.reason
+                )
+                return self.data
+        created = dt_util.utcnow()
+        windows_horizon = horizon
+        cheap = clean = None
+        if inputs.import_prices is not None:
+            cheap = next_cheap_window(windows_horizon, list(inputs.import_prices.prices), now)
+        if inputs.carbon is not None:
+            clean = next_clean_window(windows_horizon, list(inputs.carbon), now)
+        baseline = 0.0
+        if inputs.import_prices is not None and inputs.export_prices is not None:
+            baseline = baseline_cost(
+                SiteForecast(
+                    horizon=horizon,
+                    import_price=inputs.import_prices.prices,
+                    export_price=inputs.export_prices.prices,
+                    pv_w=inputs.pv_w,
+                    base_load_w=inputs.base_load_w,
+                )
+            )
+        return PlanSnapshot(
+            plan=plan,
+            problem=problem,
+            inputs=inputs,
+            created=created,
+            expires=created + timedelta(minutes=max(site.slot_minutes, 2 * site.plan_interval_min)),
+            baseline_cost=baseline,
+            cheap_window=cheap,
+            clean_window=clean,
+            ev_names=ev_names,
+            job_names=job_names,
+        )
+
+    # --- device states as the planner needs them ------------------------------------------
+
+    def _devices(self) -> Any:
+        return getattr(self.config_entry.runtime_data, "devices", None)
+
+    def _present_load_w(self) -> float | None:
+        devices = self._devices()
+        if devices is None:
+            return None
+        for handle in [*devices.inverters, *devices.meters]:
+            value = handle.value(Quantity.LOAD_POWER)
+            if handle.available and value is not None:
+                return float(value)
+        return None
+
+    def _battery(self) -> BatteryState | None:
+        devices = self._devices()
+        if devices is None:
+            return None
+        for handle in devices.batteries:
+            soc = handle.value(Quantity.BATTERY_SOC)
+            capacity = handle.capacity_wh
+            if not handle.available or soc is None or not capacity:
+                continue
+            return BatteryState(
+                capacity_wh=float(capacity),
+                soc_pct=float(soc),
+                max_charge_w=float(handle.max_charge_w or DEFAULT_BATTERY_POWER_W),
+                max_discharge_w=float(handle.max_discharge_w or DEFAULT_BATTERY_POWER_W),
+            )
+        return None
+
+    def _evs(self) -> tuple[list[EvGoal], dict[str, str]]:
+        devices = self._devices()
+        goals: list[EvGoal] = []
+        names: dict[str, str] = {}
+        if devices is None:
+            return goals, names
+        for charger in devices.chargers:
+            if not charger.available or not charger.plugged or charger.mode in ("off", "now"):
+                continue
+            goal = self.ev_goals.get(charger.subentry_id, {})
+            capacity = float(goal.get("capacity_wh", DEFAULT_EV_CAPACITY_WH))
+            soc = charger.value("ev_soc_pct")
+            target = goal.get("target_soc_pct", charger.target_soc_pct)
+            if soc is None:
+                # Unknown SoC: plan the energy still wanted as a SoC gap on the car's capacity.
+                added = float(charger.session_energy_wh or 0.0)
+                wanted = float(goal.get("target_energy_wh", charger.target_energy_wh or 10_000.0))
+                soc_value = 0.0
+                target_value = min(100.0, max(0.0, (wanted - added) / capacity * 100))
+            else:
+                soc_value = float(soc)
+                target_value = float(target if target is not None else 80.0)
+            departure = goal.get("departure", charger.departure)
+            goals.append(
+                EvGoal(
+                    id=charger.subentry_id,
+                    capacity_wh=capacity,
+                    soc_pct=soc_value,
+                    target_soc_pct=target_value,
+                    departure=departure,
+                    min_current_a=6.0,
+                    max_current_a=max(6.0, charger.max_power_w / 230.0),
+                    solar_only=charger.mode == "solar_only",
+                )
+            )
+            names[charger.subentry_id] = charger.name
+        return goals, names
+
+    def _heat_pump(self, inputs: CollectedInputs) -> HeatPumpGoal | None:
+        devices = self._devices()
+        if devices is None or not devices.heat_pumps:
+            return None
+        from .core.heatpump import AIR_WATER_COP, HeatingCurve
+
+        handle = devices.heat_pumps[0]
+        thermal = handle.thermal
+        curve = HeatingCurve()
+        cop = [AIR_WATER_COP.cop(t, curve.flow_c(t)) for t in inputs.outdoor_c]
+        indoor = handle.value("indoor_temp")
+        return HeatPumpGoal(
+            max_power_w=float(getattr(handle, "max_power_w", DEFAULT_HEAT_PUMP_W)),
+            heat_loss_w_per_k=thermal.heat_loss_w_per_k,
+            thermal_mass_wh_per_k=thermal.thermal_mass_wh_per_k,
+            indoor_temp_c=float(indoor) if indoor is not None else thermal.setpoint_c,
+            comfort_min_c=thermal.comfort_min_c,
+            comfort_max_c=thermal.comfort_max_c,
+            outdoor_temp_c=inputs.outdoor_c,
+            cop=cop,
+        )
+
+
+def _solve(problem: Problem, time_limit_s: float) -> Plan:
+    """Solve off the event loop."""
+    return solve(problem, time_limit_s=time_limit_s)
+
+
+def _fallback_for(horizon: Horizon, reason: str) -> Plan:
+    """A safe plan (devices on their own control) when there is nothing sound to optimise."""
+    from .optimiser import GridSpec
+
+    problem = Problem(
+        start=horizon.start,
+        slot_minutes=horizon.minutes,
+        base_load_w=(0.0,) * horizon.count,
+        pv_w=(0.0,) * horizon.count,
+        grid=GridSpec(import_price=(0.0,) * horizon.count, export_price=(0.0,) * horizon.count),
+    )
+    return fallback_plan(problem, reason)

@@ -1,0 +1,313 @@
+"""Entities that show the plan: what the dispatcher runs is exactly what these show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+)
+from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import dt as dt_util
+
+from .entity import site_device_info
+from .plan_coordinator import PlanCoordinator, PlanSnapshot
+
+if TYPE_CHECKING:
+    from .runtime import GridNodeConfigEntry
+
+
+def plan_slots(snapshot: PlanSnapshot, now: datetime) -> list[dict[str, Any]]:
+    """The plan slot by slot, from the current slot on, in the shape the plan card reads."""
+    plan, inputs = snapshot.plan, snapshot.inputs
+    step = timedelta(minutes=plan.slot_minutes)
+    cheap, clean = snapshot.cheap_window, snapshot.clean_window
+    slots: list[dict[str, Any]] = []
+    for i in range(len(plan.grid_import_w)):
+        start = plan.slot_start(i)
+        if start + step <= now:
+            continue
+        ev = sum(float(v[i]) for v in plan.ev_power_w.values())
+        jobs = [
+            snapshot.job_names.get(job_id, job_id)
+            for job_id, power in plan.load_power_w.items()
+            if float(power[i]) > 0
+        ]
+        load = float(inputs.base_load_w[i]) + sum(float(v[i]) for v in plan.load_power_w.values())
+        slots.append(
+            {
+                "start": start.isoformat(),
+                "end": (start + step).isoformat(),
+                "price": inputs.import_prices.prices[i] if inputs.import_prices else None,
+                "price_estimated": bool(
+                    inputs.import_prices.estimated[i] if inputs.import_prices else False
+                ),
+                "pv_w": round(float(inputs.pv_w[i])),
+                "load_w": round(load),
+                "battery_w": round(
+                    float(plan.battery_discharge_w[i]) - float(plan.battery_charge_w[i])
+                ),
+                "soc_pct": round(float(plan.battery_soc_pct[i]), 1)
+                if len(plan.battery_soc_pct)
+                else None,
+                "grid_w": round(float(plan.grid_import_w[i]) - float(plan.grid_export_w[i])),
+                "ev_w": round(ev),
+                "heat_pump_w": round(float(plan.heat_pump_power_w[i]))
+                if len(plan.heat_pump_power_w)
+                else 0,
+                "jobs": jobs,
+                "cheap": bool(cheap and cheap.start <= start < cheap.end),
+                "clean": bool(clean and clean.start <= start < clean.end),
+                "outage": False,
+            }
+        )
+    return slots
+
+
+def _day_bounds(offset_days: int) -> tuple[datetime, datetime]:
+    start = dt_util.start_of_local_day() + timedelta(days=offset_days)
+    return dt_util.as_utc(start), dt_util.as_utc(start + timedelta(days=1))
+
+
+def _cost(offset_days: int) -> Callable[[PlanSnapshot], float | None]:
+    def value(snapshot: PlanSnapshot) -> float | None:
+        if snapshot.inputs.import_prices is None:
+            return None
+        start, end = _day_bounds(offset_days)
+        return round(snapshot.cost_between(start, end), 2)
+
+    return value
+
+
+def _savings_today(snapshot: PlanSnapshot) -> float | None:
+    if snapshot.inputs.import_prices is None or not snapshot.plan.ok:
+        return None
+    return round(snapshot.baseline_cost - snapshot.plan.cost.total, 2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanSensorDescription(SensorEntityDescription):
+    """A plan sensor: ``value_fn`` reads the snapshot."""
+
+    value_fn: Callable[[PlanSnapshot], Any]
+    monetary: bool = False
+
+
+PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
+    PlanSensorDescription(
+        key="plan_cost_today",
+        translation_key="plan_cost_today",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        monetary=True,
+        value_fn=_cost(0),
+    ),
+    PlanSensorDescription(
+        key="plan_cost_tomorrow",
+        translation_key="plan_cost_tomorrow",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        monetary=True,
+        value_fn=_cost(1),
+    ),
+    PlanSensorDescription(
+        key="plan_savings",
+        translation_key="plan_savings",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        monetary=True,
+        value_fn=_savings_today,
+    ),
+    PlanSensorDescription(
+        key="next_cheap_window_start",
+        translation_key="next_cheap_window_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda s: s.cheap_window.start if s.cheap_window else None,
+    ),
+    PlanSensorDescription(
+        key="next_cheap_window_end",
+        translation_key="next_cheap_window_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda s: s.cheap_window.end if s.cheap_window else None,
+    ),
+    PlanSensorDescription(
+        key="next_clean_window_start",
+        translation_key="next_clean_window_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda s: s.clean_window.start if s.clean_window else None,
+    ),
+    PlanSensorDescription(
+        key="next_clean_window_end",
+        translation_key="next_clean_window_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda s: s.clean_window.end if s.clean_window else None,
+    ),
+    PlanSensorDescription(
+        key="plan_solve_time",
+        translation_key="plan_solve_time",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        suggested_display_precision=0,
+        value_fn=lambda s: round(s.plan.solve_time_ms, 1),
+    ),
+)
+
+
+class PlanEntity(CoordinatorEntity[PlanCoordinator]):
+    """An entity of the site device that follows the plan."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, entry: GridNodeConfigEntry, coordinator: PlanCoordinator, key: str) -> None:
+        """Tie the entity to the site device."""
+        super().__init__(coordinator)
+        self._entry = entry
+        self._attr_unique_id = f"{entry.entry_id}_{key}"
+        self._attr_device_info = site_device_info(entry)
+
+    @property
+    def available(self) -> bool:
+        """Available while there is a plan (a fallback plan included)."""
+        return super().available and self.coordinator.data is not None
+
+
+class PlanSensor(PlanEntity, SensorEntity):
+    """A number or time taken from the plan."""
+
+    entity_description: PlanSensorDescription
+
+    def __init__(
+        self,
+        entry: GridNodeConfigEntry,
+        coordinator: PlanCoordinator,
+        description: PlanSensorDescription,
+    ) -> None:
+        """Create the sensor for ``description``."""
+        super().__init__(entry, coordinator, description.key)
+        self.entity_description = description
+        if description.monetary:
+            self._attr_native_unit_of_measurement = entry.runtime_data.site.currency
+
+    @property
+    def native_value(self) -> Any:
+        """The value from the current snapshot."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+
+class PlanStatusSensor(PlanEntity, SensorEntity):
+    """The plan itself: its status as the state, the slot-by-slot series as attributes."""
+
+    _attr_translation_key = "plan"
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_options = ["optimal", "feasible", "fallback"]
+    _unrecorded_attributes = frozenset({"slots", "current_actions", "violations", "reason"})
+
+    def __init__(self, entry: GridNodeConfigEntry, coordinator: PlanCoordinator) -> None:
+        """Create the plan sensor."""
+        super().__init__(entry, coordinator, "plan")
+
+    @property
+    def native_value(self) -> str:
+        """Optimal, feasible (stopped by the time limit) or fallback (devices on their own)."""
+        return self.coordinator.data.plan.status
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The plan's series for charts and the plan card."""
+        snapshot = self.coordinator.data
+        dispatcher = self.coordinator.dispatcher
+        return {
+            "generated_at": snapshot.created.isoformat(),
+            "expires_at": snapshot.expires.isoformat(),
+            "slot_minutes": snapshot.plan.slot_minutes,
+            "currency": self._entry.runtime_data.site.currency,
+            "reason": snapshot.plan.reason,
+            "cost_today": _cost(0)(snapshot),
+            "savings_today": _savings_today(snapshot),
+            "pv_estimated": snapshot.inputs.pv_estimated,
+            "fallback_inputs": sorted(snapshot.inputs.problems),
+            "violations": [v.message for v in snapshot.plan.violations],
+            "current_actions": dict(dispatcher.actions) if dispatcher else {},
+            "slots": plan_slots(snapshot, dt_util.utcnow()),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanBinarySensorDescription(BinarySensorEntityDescription):
+    """A yes/no fact about the plan."""
+
+    is_on_fn: Callable[[PlanSnapshot, datetime], bool | None]
+
+
+PLAN_BINARY_SENSORS: tuple[PlanBinarySensorDescription, ...] = (
+    PlanBinarySensorDescription(
+        key="cheap_now",
+        translation_key="cheap_now",
+        is_on_fn=lambda s, now: s.cheap_window.contains(now) if s.cheap_window else False,
+    ),
+    PlanBinarySensorDescription(
+        key="clean_now",
+        translation_key="clean_now",
+        is_on_fn=lambda s, now: s.clean_window.contains(now) if s.clean_window else None,
+    ),
+    PlanBinarySensorDescription(
+        key="plan_healthy",
+        translation_key="plan_healthy",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # A PROBLEM sensor is on when something is wrong.
+        is_on_fn=lambda s, now: not s.healthy,
+    ),
+)
+
+
+class PlanBinarySensor(PlanEntity, BinarySensorEntity):
+    """Cheap now, clean now, and whether the plan has a problem."""
+
+    entity_description: PlanBinarySensorDescription
+
+    def __init__(
+        self,
+        entry: GridNodeConfigEntry,
+        coordinator: PlanCoordinator,
+        description: PlanBinarySensorDescription,
+    ) -> None:
+        """Create the binary sensor for ``description``."""
+        super().__init__(entry, coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the fact holds now."""
+        return self.entity_description.is_on_fn(self.coordinator.data, dt_util.utcnow())
+
+
+def plan_sensors(entry: GridNodeConfigEntry) -> list[SensorEntity]:
+    """The site's plan sensors (none while the plan coordinator is not running)."""
+    coordinator = entry.runtime_data.plan
+    if coordinator is None:
+        return []
+    return [
+        PlanStatusSensor(entry, coordinator),
+        *(PlanSensor(entry, coordinator, d) for d in PLAN_SENSORS),
+    ]
+
+
+def plan_binary_sensors(entry: GridNodeConfigEntry) -> list[BinarySensorEntity]:
+    """The site's plan binary sensors."""
+    coordinator = entry.runtime_data.plan
+    if coordinator is None:
+        return []
+    return [PlanBinarySensor(entry, coordinator, d) for d in PLAN_BINARY_SENSORS]

@@ -1,0 +1,244 @@
+"""Collect what the planner needs from Home Assistant: prices, solar, weather, carbon, load.
+
+Each input is read and validated on its own. A broken input raises (or clears) a repair issue
+naming it and falls back to a documented substitute, so one bad integration never stops the plan:
+- prices: none -> no plan (the dispatcher hands devices back to their own control);
+- solar forecast: GridNode's own estimate from the weather (marked estimated);
+- weather: 10 degC and half cloud assumed;
+- carbon: ignored;
+- household load: the present load held flat, else 500 W.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from homeassistant.components.weather.const import (
+    ATTR_WEATHER_TEMPERATURE_UNIT,
+    ATTR_WEATHER_WIND_SPEED_UNIT,
+)
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+
+from .const import (
+    CONF_CARBON_ENTITY,
+    CONF_FORECAST_SOLAR_ENTRY,
+    CONF_PV_AZIMUTH,
+    CONF_PV_ENTITY,
+    CONF_PV_KWP,
+    CONF_PV_SOURCE,
+    CONF_PV_TILT,
+    CONF_WEATHER_ENTITY,
+    DOMAIN,
+    PvSource,
+)
+from .core.forecasts import (
+    PvArray,
+    PvForecast,
+    WeatherPoint,
+    estimate_pv,
+    flat_carbon,
+    parse_carbon_forecast,
+    parse_forecast_solar,
+    parse_open_meteo_solar,
+    parse_solcast,
+    parse_weather_forecast,
+    temperature_segments,
+)
+from .core.input_errors import InputError, InputErrorReason
+from .core.slots import Horizon, resample
+from .core.tariffs import PriceSeries
+from .runtime import SiteSettings
+from .tariff_input import async_read_prices
+
+DEFAULT_OUTDOOR_C = 10.0
+DEFAULT_LOAD_W = 500.0
+
+
+@dataclass(kw_only=True)
+class CollectedInputs:
+    """Everything the planner reads for one horizon, and what had to fall back."""
+
+    horizon: Horizon
+    import_prices: PriceSeries | None
+    export_prices: PriceSeries | None
+    pv_w: list[float]
+    pv_estimated: bool
+    base_load_w: list[float]
+    outdoor_c: list[float]
+    carbon: list[float] | None
+    weather: list[WeatherPoint] = field(default_factory=list)
+    problems: dict[str, InputError] = field(default_factory=dict)
+
+
+def _filled(values: list[float | None], default: float) -> list[float]:
+    """Fill unknown slots with the nearest earlier known value (else ``default``)."""
+    out: list[float] = []
+    last: float | None = None
+    for value in values:
+        last = value if value is not None else last
+        out.append(last if last is not None else default)
+    return out
+
+
+def _state(hass: HomeAssistant, entity_id: str, source: str) -> Any:
+    state = hass.states.get(entity_id)
+    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        raise InputError(InputErrorReason.MISSING, source, f"{entity_id} is unavailable")
+    return state
+
+
+class InputCollector:
+    """Reads the site's configured inputs; one instance per loaded site."""
+
+    def __init__(
+        self, hass: HomeAssistant, settings: SiteSettings, options: Mapping[str, Any]
+    ) -> None:
+        """Remember where each input comes from."""
+        self.hass = hass
+        self.settings = settings
+        self.options = options
+
+    async def async_collect(
+        self, horizon: Horizon, present_load_w: float | None
+    ) -> CollectedInputs:
+        """Read every input over ``horizon``; never raises for a bad input."""
+        problems: dict[str, InputError] = {}
+        import_prices: PriceSeries | None = None
+        export_prices: PriceSeries | None = None
+        try:
+            import_prices, export_prices = await async_read_prices(
+                self.hass, self.options, horizon, self.settings.currency
+            )
+        except InputError as err:
+            problems["tariff"] = err
+        weather: list[WeatherPoint] = []
+        try:
+            weather = await self._async_weather()
+        except InputError as err:
+            problems["weather"] = err
+        outdoor = _filled(resample(temperature_segments(weather), horizon), DEFAULT_OUTDOOR_C)
+        pv, pv_estimated = await self._async_pv(horizon, weather, problems)
+        carbon: list[float] | None = None
+        try:
+            carbon = self._carbon(horizon)
+        except InputError as err:
+            problems["carbon"] = err
+        load = DEFAULT_LOAD_W if present_load_w is None else max(0.0, present_load_w)
+        collected = CollectedInputs(
+            horizon=horizon,
+            import_prices=import_prices,
+            export_prices=export_prices,
+            pv_w=pv,
+            pv_estimated=pv_estimated,
+            base_load_w=[load] * horizon.count,
+            outdoor_c=outdoor,
+            carbon=carbon,
+            weather=weather,
+            problems=problems,
+        )
+        self._sync_repairs(problems)
+        return collected
+
+    async def _async_weather(self) -> list[WeatherPoint]:
+        entity_id = self.options.get(CONF_WEATHER_ENTITY)
+        if not entity_id:
+            return []
+        state = _state(self.hass, entity_id, "weather")
+        try:
+            response = await self.hass.services.async_call(
+                "weather",
+                "get_forecasts",
+                {"entity_id": entity_id, "type": "hourly"},
+                blocking=True,
+                return_response=True,
+            )
+        except HomeAssistantError as err:
+            raise InputError(InputErrorReason.MISSING, "weather", str(err)) from err
+        return parse_weather_forecast(
+            response or {},
+            entity_id,
+            temperature_unit=state.attributes.get(ATTR_WEATHER_TEMPERATURE_UNIT, "°C"),
+            wind_speed_unit=state.attributes.get(ATTR_WEATHER_WIND_SPEED_UNIT, "km/h"),
+        )
+
+    async def _async_pv(
+        self, horizon: Horizon, weather: list[WeatherPoint], problems: dict[str, InputError]
+    ) -> tuple[list[float], bool]:
+        source = self.options.get(CONF_PV_SOURCE, PvSource.NONE)
+        if source == PvSource.NONE:
+            return [0.0] * horizon.count, False
+        forecast: PvForecast | None = None
+        if source != PvSource.ESTIMATE:
+            try:
+                forecast = await self._async_pv_forecast(source)
+            except InputError as err:
+                problems["pv_forecast"] = err
+        if forecast is None:
+            forecast = self._pv_estimate(horizon, weather)
+        values = resample(list(forecast.segments), horizon)
+        return [max(0.0, v) if v is not None else 0.0 for v in values], forecast.estimated
+
+    async def _async_pv_forecast(self, source: str) -> PvForecast:
+        if source == PvSource.FORECAST_SOLAR:
+            from homeassistant.components.forecast_solar.energy import (
+                async_get_solar_forecast,
+            )
+
+            entry_id = self.options.get(CONF_FORECAST_SOLAR_ENTRY, "")
+            data = await async_get_solar_forecast(self.hass, entry_id)
+            if data is None:
+                raise InputError(InputErrorReason.MISSING, "forecast_solar", "no forecast")
+            return parse_forecast_solar(data)
+        state = _state(self.hass, self.options.get(CONF_PV_ENTITY, ""), source)
+        if source == PvSource.SOLCAST:
+            return parse_solcast(state.attributes)
+        return parse_open_meteo_solar(state.attributes)
+
+    def _pv_estimate(self, horizon: Horizon, weather: list[WeatherPoint]) -> PvForecast:
+        array = PvArray(
+            peak_w=float(self.options.get(CONF_PV_KWP, 0.0)) * 1000,
+            tilt_deg=float(self.options.get(CONF_PV_TILT, 35)),
+            azimuth_deg=float(self.options.get(CONF_PV_AZIMUTH, 180)),
+            latitude=self.settings.latitude,
+            longitude=self.settings.longitude,
+        )
+        return estimate_pv(array, weather, horizon)
+
+    def _carbon(self, horizon: Horizon) -> list[float] | None:
+        entity_id = self.options.get(CONF_CARBON_ENTITY)
+        if not entity_id:
+            return None
+        state = _state(self.hass, entity_id, "carbon")
+        if isinstance(state.attributes.get("forecast"), list):
+            segments = parse_carbon_forecast(state.attributes)
+        else:
+            segments = flat_carbon(state.state, horizon)
+        return _filled(resample(segments, horizon), float(segments[-1][2]))
+
+    def _sync_repairs(self, problems: Mapping[str, InputError]) -> None:
+        """Raise a repair issue for each broken input; clear those that recovered."""
+        for name in ("tariff", "weather", "pv_forecast", "carbon", "load_history"):
+            issue_id = f"input_{name}"
+            if name in problems:
+                err = problems[name]
+                ir.async_create_issue(
+                    self.hass,
+                    DOMAIN,
+                    issue_id,
+                    is_fixable=False,
+                    severity=ir.IssueSeverity.ERROR
+                    if name == "tariff"
+                    else ir.IssueSeverity.WARNING,
+                    translation_key=issue_id,
+                    translation_placeholders={
+                        "reason": err.reason.value,
+                        "detail": err.detail or "-",
+                    },
+                )
+            else:
+                ir.async_delete_issue(self.hass, DOMAIN, issue_id)
