@@ -53,10 +53,7 @@ def solve(
     try:
         form = formulate(problem)
         arrays = form.builder.arrays()
-        if any(np.isnan(arrays[k]).any() for k in ("cost", "col_lower", "col_upper", "value")):
-            raise _Stop("the problem holds a value that is not a number (NaN)")
-        if np.isnan(arrays["row_lower"]).any() or np.isnan(arrays["row_upper"]).any():
-            raise _Stop("the problem holds a value that is not a number (NaN)")
+        _refuse_nan(arrays)
         plan = _solve(problem, form, arrays, began + time_limit_s, (mip_gap, search_time_s))
     except _Stop as stop:
         return fallback_plan(problem, str(stop), elapsed_ms())
@@ -101,6 +98,12 @@ def _solve(
         reason = f"{reason}; {'; '.join(form.notes)}"
     return extract(problem, form, x, duals, arrays["cost"], status=status, reason=reason,
                    elapsed_ms=0.0)  # fmt: skip
+
+
+def _refuse_nan(arrays: dict[str, Any]) -> None:
+    keys = ("cost", "col_lower", "col_upper", "row_lower", "row_upper", "value")
+    if any(np.isnan(arrays[k]).any() for k in keys):
+        raise _Stop("the problem holds a value that is not a number (NaN)")
 
 
 def _highs(deadline: float) -> highspy.Highs:
