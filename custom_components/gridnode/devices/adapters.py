@@ -22,7 +22,7 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
@@ -135,6 +135,7 @@ class EntityAdapter(DeviceHandle):
     def start(self) -> Any:
         """Follow the entities; returns the unsubscribe function."""
 
+        @callback
         def _changed(_event: Event[EventStateChangedData]) -> None:
             self.notify()
 
@@ -187,7 +188,8 @@ class EntityAdapter(DeviceHandle):
 
     async def _switch(self, entity_id: str, on: bool) -> None:
         """Turn a switch-like entity on/off, then read it back."""
-        await self._call("homeassistant", SERVICE_TURN_ON if on else SERVICE_TURN_OFF, entity_id)
+        domain = entity_id.split(".", 1)[0]
+        await self._call(domain, SERVICE_TURN_ON if on else SERVICE_TURN_OFF, entity_id)
         state = self.hass.states.get(entity_id)
         if state is None or (state.state == STATE_ON) != on:
             raise DeviceCommandError("not_verified", self.name, f"{entity_id} reads {state}")

@@ -64,7 +64,9 @@ async def test_user_adds_a_sunspec_inverter_after_seeing_what_was_found(
         assert soc.attributes["unit_of_measurement"] == "%"
         assert soc.attributes["device_class"] == "battery"
         assert float(soc.state) > 0
-        device = dr.async_get(hass).async_get_device({(DOMAIN, f"{site_entry.entry_id}_{runtime.batteries[0].subentry_id}")})
+        device = dr.async_get(hass).async_get_device(
+            {(DOMAIN, f"{site_entry.entry_id}_{runtime.batteries[0].subentry_id}")}
+        )
         assert device is not None
         assert device.via_device_id is not None
         await hass.config_entries.async_unload(site_entry.entry_id)
