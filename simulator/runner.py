@@ -11,14 +11,34 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.modbus_server import ModbusDeviceServer
 from simulator.physics import Commands, House, SgReady, StepResult
-from simulator.scenario import Scenario
+from simulator.scenario import ChargerSpec, Scenario
 from simulator.sunspec.inverter import HybridInverter
 
+if TYPE_CHECKING:
+    from simulator.ocpp_common import ChargePointClient
+
 StepListener = Callable[[StepResult], None]
+PROTOCOLS = ("ocpp1.6", "ocpp2.0.1")
+
+
+def make_charge_point(sim: Simulation, charger: ChargerSpec, url: str) -> ChargePointClient:
+    """The OCPP client of ``charger``'s protocol, connecting to the central system at ``url``."""
+    cid = charger.config.charger_id
+    if charger.protocol == "ocpp2.0.1":
+        from simulator.ocpp_v201 import Ocpp201Client
+
+        return Ocpp201Client(sim, cid, url)
+    if charger.protocol == "ocpp1.6":
+        from simulator.ocpp_v16 import Ocpp16Client
+
+        return Ocpp16Client(sim, cid, url)
+    raise ValueError(
+        f"charger {cid}: unknown protocol {charger.protocol!r}; use one of {PROTOCOLS}"
+    )
 
 
 class Simulation:
@@ -50,6 +70,8 @@ class Simulation:
         )
         self.overrides = Commands()  # heat pump and EV controls set over the control channel
         self.ev_limits_w: dict[str, float] = {}  # set by the charge points' profiles
+        self.ev_stopped: set[str] = set()  # chargers whose transaction was stopped remotely
+        self.chargers: dict[str, ChargePointClient] = {}
         self.listeners: list[StepListener] = []
         self._servers: list[Any] = []
         self._loop_task: asyncio.Task[None] | None = None
@@ -86,6 +108,7 @@ class Simulation:
         """The controls in force now: overrides, charge-point limits, then the inverter's."""
         limits = dict(self.overrides.ev_limits_w)
         limits.update(self.ev_limits_w)
+        limits.update(dict.fromkeys(self.ev_stopped, 0.0))
         return self.inverter.commands(replace(self.overrides, ev_limits_w=limits))
 
     def step(self) -> StepResult:
@@ -124,13 +147,11 @@ class Simulation:
         await control.start()
         self._servers.append(control)
         if self.central_system:
-            from simulator.ocpp_v16 import Ocpp16Client
-
             for charger in self.scenario.chargers:
-                if charger.protocol == "ocpp1.6":
-                    client = Ocpp16Client(self, charger.config.charger_id, self.central_system)
-                    await client.start()
-                    self._servers.append(client)
+                client = make_charge_point(self, charger, self.central_system)
+                await client.start()
+                self.chargers[charger.config.charger_id] = client
+                self._servers.append(client)
         if run_clock and self.speed > 0:
             self._loop_task = asyncio.create_task(self._run())
 
@@ -152,6 +173,7 @@ class Simulation:
         for server in reversed(self._servers):
             await server.stop()
         self._servers.clear()
+        self.chargers.clear()
 
     def state(self) -> dict[str, Any]:
         """The truth of the house now, for the control channel and the demo."""

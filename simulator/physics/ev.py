@@ -27,6 +27,7 @@ class Ev:
         "config",
         "delivered_wh",
         "energy_wh",
+        "last_power_w",
         "manual",
         "session",
         "session_count",
@@ -45,6 +46,7 @@ class Ev:
         self.session_count = 0  # increments at each plug-in, so observers can tell sessions apart
         self.delivered_wh = 0.0  # in the current session
         self.energy_wh = 0.0  # lifetime
+        self.last_power_w = 0.0  # mean power over the last step
 
     @property
     def plugged(self) -> bool:
@@ -104,5 +106,6 @@ class Ev:
     def advance(self, dt_s: float, power_w: float) -> None:
         """Deliver ``power_w`` for ``dt_s``."""
         energy = power_w * dt_s / 3600
+        self.last_power_w = power_w
         self.delivered_wh += energy
         self.energy_wh += energy
