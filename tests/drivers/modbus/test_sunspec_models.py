@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from custom_components.gridnode.drivers.model import Quantity
 from custom_components.gridnode.drivers.modbus import Endpoint, Revert, discover_sunspec
 from custom_components.gridnode.drivers.modbus.sunspec_models import (
     ModelInstance,
@@ -10,6 +9,7 @@ from custom_components.gridnode.drivers.modbus.sunspec_models import (
     model_definition,
     model_registers,
 )
+from custom_components.gridnode.drivers.model import Quantity
 
 from .server import ModbusTestServer
 
