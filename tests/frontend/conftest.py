@@ -1,20 +1,23 @@
 """A real browser for the plan card: headless Debian chromium driven by Playwright.
 
-The card's JavaScript and a small harness page are served from an aiohttp server on 127.0.0.1. The
-harness offers `window.mountCard(config, hass)` and `window.mountEditor(config, hass)`; the tests feed
+The card's JavaScript and a small harness page are served from an aiohttp server on 127.0.0.1 (one
+server and one browser for the whole session, see BrowserSession). The harness offers `window.mountCard(config, hass)` and `window.mountEditor(config, hass)`; the tests feed
 them a fake `hass` object built here, the way Home Assistant's frontend would.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import functools
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 import pytest
+import pytest_socket  # type: ignore[import-untyped,unused-ignore]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CARD_JS = REPO_ROOT / "custom_components" / "gridnode" / "frontend" / "gridnode-plan-card.js"
@@ -217,75 +220,134 @@ def make_hass(
     }
 
 
-@pytest.fixture
-async def card_server(socket_enabled: None) -> AsyncIterator[str]:
-    """Serve the harness page and the card's JavaScript on 127.0.0.1; yield the base URL."""
+class BrowserSession:
+    """One chromium, one harness server and their own event loop, shared by a test session.
 
-    async def harness(_request: web.Request) -> web.Response:
-        return web.Response(text=HARNESS_HTML, content_type="text/html")
+    Starting Playwright's driver and chromium is the slow part of a browser test, so it happens once.
+    The browser lives on a private event loop, not on the test's: browser tests are written as
+    `async def` and decorated with :func:`in_browser`, which runs them to completion on that loop.
+    Each test still gets a fresh browser context (no shared cookies, storage or page state).
+    """
 
-    async def card(_request: web.Request) -> web.Response:
-        return web.Response(
-            body=CARD_JS.read_bytes(),
-            content_type="application/javascript",
-            headers={"Cache-Control": "no-store"},
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._playwright: Any = None
+        self.browser: Any = None
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def start(self) -> None:
+        """Start the harness server on 127.0.0.1 and launch chromium."""
+        from playwright.async_api import async_playwright
+
+        async def harness(_request: web.Request) -> web.Response:
+            return web.Response(text=HARNESS_HTML, content_type="text/html")
+
+        async def card(_request: web.Request) -> web.Response:
+            return web.Response(
+                body=CARD_JS.read_bytes(),
+                content_type="application/javascript",
+                headers={"Cache-Control": "no-store"},
+            )
+
+        app = web.Application()
+        app.router.add_get("/", harness)
+        app.router.add_get("/gridnode-plan-card.js", card)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        self._playwright = await async_playwright().start()
+        self.browser = await self._playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
 
-    app = web.Application()
-    app.router.add_get("/", harness)
-    app.router.add_get("/gridnode-plan-card.js", card)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async def stop(self) -> None:
+        """Close chromium, Playwright's driver and the server."""
+        if self.browser is not None:
+            await self.browser.close()
+        if self._playwright is not None:
+            await self._playwright.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
 
 
-@pytest.fixture
-async def browser(socket_enabled: None) -> AsyncIterator[Any]:
-    """A headless Debian chromium, closed after the test; a skip that says how to get it if missing."""
+@pytest.fixture(scope="session")
+def browser_session() -> Iterator[BrowserSession]:
+    """The shared browser session, or a skip that says how to get chromium."""
     if not CHROMIUM.exists():
         pytest.skip(
             f"{CHROMIUM} is missing: run scripts/install-browser (apt-get install chromium)"
         )
-    from playwright.async_api import async_playwright
+    session = BrowserSession()
+    # The harness server's listening socket is opened here, outside any one test.
+    pytest_socket.enable_socket()
+    try:
+        session.loop.run_until_complete(session.start())
+    except BaseException:
+        session.loop.run_until_complete(session.stop())
+        session.loop.close()
+        raise
+    finally:
+        pytest_socket.disable_socket(allow_unix_socket=True)
+    yield session
+    session.loop.run_until_complete(session.stop())
+    session.loop.close()
 
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield instance
-        finally:
-            await instance.close()
 
+class Harness:
+    """What a browser test gets: open the harness page at a viewport width."""
 
-@pytest.fixture
-async def open_harness(browser: Any, card_server: str) -> AsyncIterator[Any]:
-    """Return a coroutine that opens the harness at a viewport width; fails the test on page errors."""
-    contexts: list[Any] = []
-    errors: list[str] = []
+    def __init__(self, session: BrowserSession) -> None:
+        self.session = session
+        self.errors: list[str] = []
+        self._contexts: list[Any] = []
 
-    async def _open(width: int = 900, height: int = 900) -> Any:
-        context = await browser.new_context(
+    async def __call__(self, width: int = 900, height: int = 900) -> Any:
+        """Open the harness in a fresh browser context; return the page."""
+        context = await self.session.browser.new_context(
             viewport={"width": width, "height": height},
             locale="en-GB",
             timezone_id="Europe/Amsterdam",
         )
-        contexts.append(context)
+        self._contexts.append(context)
         page = await context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on(
+            "console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None
+        )
         await page.clock.set_fixed_time(NOW)
-        await page.goto(card_server + "/")
+        await page.goto(self.session.base_url + "/")
         await page.wait_for_function("window.harnessReady === true")
         return page
 
-    yield _open
-    for context in contexts:
-        await context.close()
-    assert errors == [], f"the page reported errors: {errors}"
+    async def close(self) -> None:
+        """Close every context this test opened."""
+        for context in self._contexts:
+            await context.close()
+
+
+@pytest.fixture
+def open_harness(browser_session: BrowserSession, socket_enabled: None) -> Iterator[Harness]:
+    """Open pages on the shared browser; fail the test if a page reported an error."""
+    harness = Harness(browser_session)
+    yield harness
+    browser_session.loop.run_until_complete(harness.close())
+    assert harness.errors == [], f"the page reported errors: {harness.errors}"
+
+
+def in_browser[**P](test: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
+    """Run an `async def` browser test on the shared browser's event loop.
+
+    The test must take the `open_harness` fixture.
+    """
+
+    @functools.wraps(test)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        harness = kwargs["open_harness"]
+        assert isinstance(harness, Harness)
+        harness.session.loop.run_until_complete(test(*args, **kwargs))
+
+    return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .conftest import PLAN_ENTITY, make_hass, make_plan, runs
+from .conftest import PLAN_ENTITY, in_browser, make_hass, make_plan, runs
 
 CARD = "gridnode-plan-card"
 
@@ -23,6 +23,7 @@ def _points(d: str) -> int:
     return len(re.findall(r"[ML]", d))
 
 
+@in_browser
 async def test_battery_ev_and_heat_pump_bars_show_each_slot_they_run_in_charging_below_zero(
     open_harness: Any,
 ) -> None:
@@ -56,6 +57,7 @@ async def test_battery_ev_and_heat_pump_bars_show_each_slot_they_run_in_charging
         )
 
 
+@in_browser
 async def test_price_solar_load_and_charge_lines_cover_every_slot_of_the_chosen_window(
     open_harness: Any,
 ) -> None:
@@ -79,6 +81,7 @@ async def test_price_solar_load_and_charge_lines_cover_every_slot_of_the_chosen_
     assert _points(await page.locator(f"{CARD} path.series-soc").get_attribute("d")) == 96
 
 
+@in_browser
 async def test_cheap_clean_and_outage_periods_are_shaded_once_per_window(
     open_harness: Any,
 ) -> None:
@@ -100,8 +103,9 @@ async def test_cheap_clean_and_outage_periods_are_shaded_once_per_window(
     assert outage_title.startswith("Grid outage")
 
 
-async def test_planned_jobs_are_marked_once_per_run_with_their_name(open_harness: Any) -> None:
-    """Each planned job run has one labelled marker; names appear on the chart."""
+@in_browser
+async def test_planned_jobs_are_marked_once_per_run_with_readable_names(open_harness: Any) -> None:
+    """Each planned job run has one marker; the names on the chart never overlap."""
     plan = make_plan()
     page = await open_harness()
     await _mount(page, {"hours": 24}, make_hass(plan.attributes))
@@ -115,10 +119,22 @@ async def test_planned_jobs_are_marked_once_per_run_with_their_name(open_harness
     names = [await markers.nth(i).get_attribute("data-job") for i in range(await markers.count())]
     for name, count in expected.items():
         assert names.count(name) == count
-    chart_text = await page.locator(f"{CARD} svg").text_content()
-    assert "Dishwasher" in chart_text
+    labels = page.locator(f"{CARD} g.job-marker text")
+    assert sorted(await labels.all_text_contents()) == sorted(names)
+    boxes = [await labels.nth(i).bounding_box() for i in range(await labels.count())]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            # Boxes include the line height; touching by under a pixel is not an overlap one sees.
+            apart = (
+                a["x"] + a["width"] <= b["x"] + 1
+                or b["x"] + b["width"] <= a["x"] + 1
+                or a["y"] + a["height"] <= b["y"] + 1
+                or b["y"] + b["height"] <= a["y"] + 1
+            )
+            assert apart, f"job labels overlap: {a} {b}"
 
 
+@in_browser
 async def test_legend_names_each_shown_series_and_drops_hidden_ones(open_harness: Any) -> None:
     """The legend matches the chart; series switched off vanish from both."""
     plan = make_plan()
@@ -158,6 +174,7 @@ async def test_legend_names_each_shown_series_and_drops_hidden_ones(open_harness
     assert await _count(page, "rect.bar-heat_pump") > 0
 
 
+@in_browser
 async def test_current_actions_and_savings_are_shown_in_the_sites_currency(
     open_harness: Any,
 ) -> None:
@@ -182,6 +199,7 @@ async def test_current_actions_and_savings_are_shown_in_the_sites_currency(
     assert await _count(page, ".savings") == 0
 
 
+@in_browser
 async def test_narrow_screens_get_the_compact_layout(open_harness: Any) -> None:
     """Under 400 px the card is shorter, has fewer time labels and stacks the device list."""
     plan = make_plan()
@@ -208,6 +226,7 @@ async def test_narrow_screens_get_the_compact_layout(open_harness: Any) -> None:
     assert await narrow.locator(f"{CARD} g.job-marker text").count() == 0
 
 
+@in_browser
 async def test_card_relayouts_when_its_width_changes(open_harness: Any) -> None:
     """Rotating a phone or resizing a window switches between the wide and compact layouts."""
     plan = make_plan()
@@ -228,6 +247,7 @@ async def test_card_relayouts_when_its_width_changes(open_harness: Any) -> None:
     )
 
 
+@in_browser
 async def test_card_takes_its_colours_from_the_theme(open_harness: Any) -> None:
     """Switching the theme changes the card's text and line colours with it."""
     plan = make_plan()
@@ -244,6 +264,7 @@ async def test_card_takes_its_colours_from_the_theme(open_harness: Any) -> None:
     assert await price.evaluate("el => getComputedStyle(el).stroke") == "rgb(255, 152, 0)"
 
 
+@in_browser
 async def test_chart_describes_the_plan_to_screen_readers(open_harness: Any) -> None:
     """The chart is an image with a text summary: price range, battery, outage and jobs."""
     plan = make_plan()
@@ -261,6 +282,7 @@ async def test_chart_describes_the_plan_to_screen_readers(open_harness: Any) -> 
     assert await page.locator(f"{CARD} .title").text_content() == "Tonight's plan"
 
 
+@in_browser
 async def test_a_missing_or_out_of_date_plan_shows_a_warning_instead_of_a_chart(
     open_harness: Any,
 ) -> None:
@@ -275,6 +297,7 @@ async def test_a_missing_or_out_of_date_plan_shows_a_warning_instead_of_a_chart(
     assert await _count(page, "svg") == 0
 
 
+@in_browser
 async def test_card_updates_when_a_new_plan_arrives(open_harness: Any) -> None:
     """A replan that adds an EV session shows up without reloading the page."""
     plan = make_plan()
@@ -290,6 +313,7 @@ async def test_card_updates_when_a_new_plan_arrives(open_harness: Any) -> None:
     assert await _count(page, "rect.bar-ev") == sum(1 for s in plan.visible(24) if s["ev_w"])
 
 
+@in_browser
 async def test_card_is_offered_in_the_card_picker_with_a_working_stub(open_harness: Any) -> None:
     """The card picker lists the card, and its stub config points at the plan sensor."""
     plan = make_plan()
@@ -306,6 +330,7 @@ async def test_card_is_offered_in_the_card_picker_with_a_working_stub(open_harne
     assert await _count(page, "svg") == 1
 
 
+@in_browser
 async def test_editor_shows_the_options_and_reports_each_change(open_harness: Any) -> None:
     """Changing entity, hours, title or a series in the editor emits config-changed."""
     plan = make_plan()
@@ -328,6 +353,8 @@ async def test_editor_shows_the_options_and_reports_each_change(open_harness: An
     await page.locator(f"{editor} #title").fill("House plan")
     await page.locator(f"{editor} #title").press("Tab")
     await page.locator(f'{editor} input[name="series"][value="ev"]').uncheck()
+    await page.locator(f"{editor} #entity").fill("sensor.gridnode_plan_garage")
+    await page.locator(f"{editor} #entity").press("Tab")
 
     events = await page.evaluate("window.configEvents")
     assert events[0]["hours"] == 36
@@ -338,8 +365,9 @@ async def test_editor_shows_the_options_and_reports_each_change(open_harness: An
     assert final["title"] == "House plan"
     assert "ev" not in final["series"]
     assert "price" in final["series"]
+    assert final["entity"] == "sensor.gridnode_plan_garage"
 
-    await _mount(page, final, hass)
+    await _mount(page, dict(final, entity=PLAN_ENTITY), hass)
     assert await _count(page, "rect.bar-ev") == 0
     assert await page.locator(f"{CARD} .title").text_content() == "House plan"
     assert await _count(page, "rect.slot-hit") == 72

@@ -362,7 +362,9 @@ class GridNodePlanCard extends HTMLElement {
     } else {
       const shown = new Set(config.series);
       const present = this._presentSeries(plan.slots, shown);
-      parts.push(`<div class="chart">${this._renderChart(plan, width, compact, fmt, present)}</div>`);
+      // The chart is drawn at its displayed size (card width less the padding), so text is never scaled.
+      const chartWidth = Math.max(120, width - (compact ? 20 : 32));
+      parts.push(`<div class="chart">${this._renderChart(plan, chartWidth, compact, fmt, present)}</div>`);
       parts.push(this._renderLegend(present));
     }
     if (config.show_actions) parts.push(this._renderActions(attributes.current_actions));
@@ -435,7 +437,7 @@ class GridNodePlanCard extends HTMLElement {
         })
       : [];
     const jobRows = jobRuns.reduce((max, run) => Math.max(max, run.row + 1), 0);
-    const jobRowH = 14;
+    const jobRowH = compact ? 12 : 18;
     const priceH = present.has("price") || present.has("cheap") || present.has("clean") ? (compact ? 46 : 64) : 0;
     const gap = priceH ? 10 : 0;
     const jobsH = jobRows * jobRowH;
