@@ -12,6 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .devices import async_setup_devices, async_unload_devices
 from .dispatcher import Dispatcher
+from .island import IslandWatch
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
@@ -44,7 +45,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
     dispatcher = Dispatcher(hass, entry, coordinator)
     coordinator.dispatcher = dispatcher
     entry.runtime_data.dispatcher = dispatcher
+    island = IslandWatch(hass, entry)
+    entry.runtime_data.island = island
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await island.async_start()
     dispatcher.start()
     entry.async_on_unload(
         entry.runtime_data.devices.add_listener(_replan_on_device_change(coordinator))
@@ -56,6 +60,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
 async def async_unload_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:
     """Unload the site; devices are handed back to their own control first."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded and entry.runtime_data.island is not None:
+        await entry.runtime_data.island.async_stop()
     if unloaded and entry.runtime_data.dispatcher is not None:
         await entry.runtime_data.dispatcher.async_stop()
     if unloaded and entry.runtime_data.devices is not None:

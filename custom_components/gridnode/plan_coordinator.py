@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import CONF_STORM_RESERVE, CONF_STORM_SENSOR, DOMAIN
+from .core.islanding import StormWatch, storm_watch
 from .core.planning import (
     BatteryState,
     EvGoal,
@@ -122,6 +124,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         self.ev_goals: dict[str, dict[str, Any]] = {}
         self.dispatcher: Dispatcher | None = None
         self.job_switches: dict[str, str | None] = {}
+        self.outage_prep: tuple[float, datetime] | None = None
+        self.storm: StormWatch | None = None
 
     @callback
     def async_request_refresh_soon(self) -> None:
@@ -157,10 +161,17 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 base_load_w=inputs.base_load_w,
                 carbon=inputs.carbon,
             )
+            self.storm = storm_watch(
+                now=now,
+                base_reserve_pct=data.reserve,
+                storm_reserve_pct=float(self.config_entry.options.get(CONF_STORM_RESERVE, 80)),
+                forecast=inputs.weather,
+                warning=self._storm_warning(),
+            )
             limits = SiteLimits(
                 import_limit_w=site.import_limit_w,
                 export_limit_w=site.export_limit_w,
-                reserve_pct=data.reserve,
+                reserve_pct=self.storm.reserve_pct,
             )
             mode = PlanMode.ECO if data.mode == "eco" else PlanMode.AUTO
             problem = build_problem(
@@ -171,6 +182,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 evs=evs,
                 heat_pump=heat_pump,
                 jobs=jobs,
+                reserve_schedule=self._reserve_schedule(horizon, self.storm.reserve_pct),
             )
             plan = await self.hass.async_add_executor_job(_solve, problem, SOLVE_TIME_LIMIT_S)
             if (
@@ -213,6 +225,25 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             ev_names=ev_names,
             job_names=job_names,
         )
+
+    def _storm_warning(self) -> bool | None:
+        entity_id = self.config_entry.options.get(CONF_STORM_SENSOR)
+        if not entity_id:
+            return None
+        state = self.hass.states.get(entity_id)
+        return None if state is None else state.state == STATE_ON
+
+    def _reserve_schedule(self, horizon: Horizon, base: float) -> list[float] | None:
+        """The reserve per slot: raised to the outage-preparation target from its deadline on."""
+        if self.outage_prep is None:
+            return None
+        target, by = self.outage_prep
+        if by + timedelta(hours=6) < horizon.start:
+            self.outage_prep = None
+            return None
+        return [
+            max(base, target) if start + horizon.step > by else base for start in horizon.starts()
+        ]
 
     # --- device states as the planner needs them ------------------------------------------
 

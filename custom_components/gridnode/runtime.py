@@ -27,6 +27,7 @@ from .const import (
 if TYPE_CHECKING:
     from .devices.base import DeviceRuntime
     from .dispatcher import Dispatcher
+    from .island import IslandWatch
     from .plan_coordinator import PlanCoordinator
 
 
@@ -71,6 +72,7 @@ class GridNodeData:
     devices: DeviceRuntime | None = None
     plan: PlanCoordinator | None = None
     dispatcher: Dispatcher | None = None
+    island: IslandWatch | None = None
 
     def set_reserve(self, value: float) -> None:
         """Set the backup reserve (%), bounded to 0..100."""

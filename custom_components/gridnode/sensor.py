@@ -6,6 +6,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .devices.platforms import add_device_entities, build_sensors
+from .island_entities import island_sensors
 from .plan_entities import plan_sensors
 from .runtime import GridNodeConfigEntry
 
@@ -18,5 +19,5 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the plan's entities and every device's sensor entities."""
-    async_add_entities(plan_sensors(entry))
+    async_add_entities([*plan_sensors(entry), *island_sensors(entry)])
     add_device_entities(entry, async_add_entities, build_sensors)

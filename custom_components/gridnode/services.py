@@ -13,9 +13,10 @@ from homeassistant.core import (
     ServiceResponse,
     SupportsResponse,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .const import DOMAIN
@@ -31,6 +32,9 @@ SERVICE_SET_RESERVE = "set_reserve"
 SERVICE_SCHEDULE_LOAD = "schedule_load"
 SERVICE_SET_EV_GOAL = "set_ev_goal"
 SERVICE_OVERRIDE = "override"
+SERVICE_PREPARE_FOR_OUTAGE = "prepare_for_outage"
+SERVICE_ISLAND_DRILL = "island_drill"
+ATTR_BY = "by"
 
 ATTR_RESERVE = "reserve"
 ATTR_NAME = "name"
@@ -76,6 +80,14 @@ OVERRIDE_SCHEMA = vol.Schema(
         vol.Required(ATTR_ACTION): vol.In([m.value for m in BatteryMode] + ["resume"]),
         vol.Optional(ATTR_POWER_KW, default=0): vol.All(vol.Coerce(float), vol.Range(0, 100)),
         vol.Optional(ATTR_DURATION, default=timedelta(hours=1)): cv.positive_time_period,
+    }
+)
+
+
+PREPARE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_TARGET_SOC): vol.All(vol.Coerce(float), vol.Range(1, 100)),
+        vol.Required(ATTR_BY): cv.datetime,
     }
 )
 
@@ -250,6 +262,38 @@ async def _override(call: ServiceCall) -> None:
     await dispatcher.async_apply()
 
 
+async def _prepare_for_outage(call: ServiceCall) -> ServiceResponse:
+    entry = _entry(call.hass)
+    coordinator = entry.runtime_data.plan
+    assert coordinator is not None
+    by = _as_utc(call.data[ATTR_BY])
+    if by <= dt_util.utcnow():
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="time_in_past")
+    coordinator.outage_prep = (call.data[ATTR_TARGET_SOC], by)
+    await coordinator.async_refresh()
+    plan = coordinator.data.plan
+    soc = None
+    for i in range(len(plan.battery_soc_pct)):
+        if plan.slot_start(i) + timedelta(minutes=plan.slot_minutes) >= by:
+            soc = round(float(plan.battery_soc_pct[i]), 1)
+            break
+    return {"target_soc": call.data[ATTR_TARGET_SOC], "by": by.isoformat(), "planned_soc": soc}
+
+
+async def _island_drill(call: ServiceCall) -> ServiceResponse:
+    user = (
+        await call.hass.auth.async_get_user(call.context.user_id) if call.context.user_id else None
+    )
+    if call.context.user_id and (user is None or not user.is_admin):
+        raise Unauthorized(context=call.context)
+    entry = _entry(call.hass)
+    watch = entry.runtime_data.island
+    assert watch is not None
+    actions = watch.drill(dt_util.utcnow())
+    would_shed: list[JsonValueType] = [dict(action) for action in actions]
+    return {"would_shed": would_shed, "loads_kept": len(watch.loads()) - len(actions)}
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register GridNode's actions once."""
     hass.services.async_register(DOMAIN, SERVICE_REPLAN, _replan)
@@ -270,3 +314,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN, SERVICE_SET_EV_GOAL, _set_ev_goal, schema=SET_EV_GOAL_SCHEMA
     )
     hass.services.async_register(DOMAIN, SERVICE_OVERRIDE, _override, schema=OVERRIDE_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_PREPARE_FOR_OUTAGE,
+        _prepare_for_outage,
+        schema=PREPARE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_ISLAND_DRILL, _island_drill, supports_response=SupportsResponse.ONLY
+    )

@@ -133,8 +133,13 @@ def build_problem(
     evs: Sequence[EvGoal] = (),
     heat_pump: HeatPumpGoal | None = None,
     jobs: Sequence[JobGoal] = (),
+    reserve_schedule: Sequence[float] | None = None,
 ) -> Problem:
-    """Build the optimiser's problem; the reserve is a floor the plan never spends."""
+    """Build the optimiser's problem; the reserve is a floor the plan never spends.
+
+    ``reserve_schedule`` (one % per slot) raises the floor in some slots, e.g. to be full before
+    a forecast storm or a planned outage; it never lowers it below ``limits.reserve_pct``.
+    """
     horizon = forecast.horizon
     n = horizon.count
     import_price = tuple(float(p) for p in forecast.import_price)
@@ -149,14 +154,16 @@ def build_problem(
     battery_spec = None
     if battery is not None:
         mean_price = sum(import_price) / max(1, n)
-        reserve = min(100.0, max(battery.min_soc_pct, limits.reserve_pct))
+        base = min(100.0, max(battery.min_soc_pct, limits.reserve_pct))
+        schedule = reserve_schedule if reserve_schedule is not None else (base,) * n
+        reserve = tuple(min(100.0, max(base, float(r))) for r in schedule)
         battery_spec = BatterySpec(
             capacity_wh=battery.capacity_wh,
             soc_pct=min(100.0, max(0.0, battery.soc_pct)),
             max_charge_w=battery.max_charge_w,
             max_discharge_w=battery.max_discharge_w,
             min_soc_pct=battery.min_soc_pct,
-            reserve_pct=(reserve,) * n,
+            reserve_pct=reserve,
             charge_efficiency=battery.efficiency,
             discharge_efficiency=battery.efficiency,
             degradation_cost_per_kwh=battery.degradation_cost_per_kwh,

@@ -1,0 +1,347 @@
+"""The island watch: detects a grid outage within seconds and keeps the house up.
+
+It feeds the core's IslandGuard every second (and whenever a device reports) with the verdict of
+every grid source the site has: each inverter's grid connection / alarm / grid-forming state, each
+meter's voltage and frequency, and an optional binary sensor the user named. While the site is off
+grid it suspends the plan's dispatcher, stops export and EV charging, blocks the heat pump, and
+sheds loads by tier; when the grid is back and stable it restores them one by one and hands
+control back to the plan. Its state is stored, so a restart mid-outage resumes where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+import logging
+import math
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_GRID_SENSOR,
+    CONF_RESTORE_STABLE_S,
+    CONF_RESTORE_STAGGER_S,
+    DOMAIN,
+)
+from .core.heatpump import SgReadyState
+from .core.islanding import (
+    ActionKind,
+    GridState,
+    GuardOutput,
+    IslandGuard,
+    IslandSettings,
+    Load,
+    LoadAction,
+    SiteSnapshot,
+    estimate_runtime_s,
+    inverter_grid_ok,
+    meter_grid_ok,
+    plan_island_drill,
+    sensor_grid_ok,
+)
+from .devices.base import DeviceCommandError, DeviceRuntime
+from .drivers.model import BatteryCommand, BatteryMode, Quantity
+
+if TYPE_CHECKING:
+    from .runtime import GridNodeConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+STEP_INTERVAL = timedelta(seconds=1)
+STORAGE_VERSION = 1
+# Off grid the backup reserve is there to be used, down to the battery's own protective floor.
+ISLAND_FLOOR_PCT = 5.0
+
+
+def _number(value: Any) -> float | None:
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+class IslandWatch:
+    """Grid-loss detection and islanded operation for one site."""
+
+    def __init__(self, hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:
+        """Watch the grid for the site of ``entry``."""
+        self.hass = hass
+        self.entry = entry
+        options = entry.options
+        self.settings = IslandSettings(
+            restore_stable_s=float(options.get(CONF_RESTORE_STABLE_S, 120)),
+            restore_stagger_s=float(options.get(CONF_RESTORE_STAGGER_S, 10)),
+        )
+        self.guard = IslandGuard(loads=(), settings=self.settings)
+        self.output: GuardOutput | None = None
+        self.runtime_s: float | None = None
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.island"
+        )
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._listeners: list[Callable[[], None]] = []
+        self._off_grid_applied = False
+        self._busy = False
+
+    @property
+    def devices(self) -> DeviceRuntime | None:
+        """The site's devices."""
+        return self.entry.runtime_data.devices
+
+    @property
+    def state(self) -> GridState:
+        """On grid, islanded or restoring."""
+        return self.guard.machine.state
+
+    async def async_start(self) -> None:
+        """Restore the stored state, then watch every second and on every device report."""
+        stored = await self._store.async_load()
+        if stored:
+            try:
+                self.guard = IslandGuard.from_dict(stored, (), self.settings)
+            except (KeyError, TypeError, ValueError) as err:
+                _LOGGER.warning("Ignoring unreadable islanding state: %s", err)
+        if self.state is not GridState.ON_GRID:
+            _LOGGER.warning("GridNode restarted during a grid outage; islanded operation resumes")
+        self._unsubs.append(async_track_time_interval(self.hass, self._async_tick, STEP_INTERVAL))
+        if self.devices is not None:
+            self._unsubs.append(self.devices.add_listener(self._schedule_step))
+        sensor = self.entry.options.get(CONF_GRID_SENSOR)
+        if sensor:
+            self._unsubs.append(
+                async_track_state_change_event(self.hass, [sensor], self._sensor_changed)
+            )
+        await self.async_step()
+
+    async def async_stop(self) -> None:
+        """Stop watching and save the state."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        await self._store.async_save(self.guard.to_dict())
+
+    def add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``listener`` after every step (entities refresh from it)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @callback
+    def _sensor_changed(self, event: Event[EventStateChangedData]) -> None:
+        self._schedule_step()
+
+    @callback
+    def _schedule_step(self) -> None:
+        self.entry.async_create_background_task(
+            self.hass, self.async_step(), "gridnode island step", eager_start=True
+        )
+
+    async def _async_tick(self, _now: datetime) -> None:
+        await self.async_step()
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def verdicts(self) -> dict[str, bool | None]:
+        """Each grid source's verdict: True present, False lost, None unknown."""
+        verdicts: dict[str, bool | None] = {}
+        devices = self.devices
+        if devices is not None:
+            for inverter in devices.inverters:
+                if not inverter.available:
+                    continue
+                connected = inverter.value(Quantity.GRID_CONNECTED)
+                verdicts[f"inverter:{inverter.subentry_id}"] = inverter_grid_ok(
+                    conn_st=None if connected is None else (1 if connected else 0),
+                    grid_forming=inverter.value(Quantity.GRID_FORMING),
+                )
+            for meter in devices.meters:
+                if not meter.available:
+                    continue
+                connected = meter.value(Quantity.GRID_CONNECTED)
+                verdict = meter_grid_ok(
+                    voltage_v=_number(meter.value(Quantity.GRID_VOLTAGE)),
+                    frequency_hz=_number(meter.value(Quantity.GRID_FREQUENCY)),
+                )
+                if connected is False:
+                    verdict = False
+                verdicts[f"meter:{meter.subentry_id}"] = verdict
+        sensor = self.entry.options.get(CONF_GRID_SENSOR)
+        if sensor:
+            state = self.hass.states.get(sensor)
+            is_on = (
+                None
+                if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+                else state.state == STATE_ON
+            )
+            verdicts[f"sensor:{sensor}"] = sensor_grid_ok(is_on)
+        return verdicts
+
+    def loads(self) -> tuple[Load, ...]:
+        """The site's switchable loads with their tier and present draw."""
+        devices = self.devices
+        if devices is None:
+            return ()
+        return tuple(
+            Load(
+                load_id=load.subentry_id,
+                tier=int(load.tier),
+                power_w=float(load.spec.rated_power_w) if load.is_on is not False else 0.0,
+            )
+            for load in devices.loads
+        )
+
+    def site(self) -> SiteSnapshot | None:
+        """The battery and the house's load now, or None without a battery that reports."""
+        devices = self.devices
+        if devices is None:
+            return None
+        load_w = None
+        pv_w = 0.0
+        for handle in [*devices.inverters, *devices.meters]:
+            if handle.available and load_w is None:
+                load_w = _number(handle.value(Quantity.LOAD_POWER))
+            pv_w = max(pv_w, _number(handle.value(Quantity.PV_POWER)) or 0.0)
+        for battery in devices.batteries:
+            soc = _number(battery.value(Quantity.BATTERY_SOC))
+            capacity = battery.capacity_wh
+            if battery.available and soc is not None and capacity:
+                return SiteSnapshot(
+                    soc_pct=soc,
+                    capacity_wh=capacity,
+                    reserve_pct=ISLAND_FLOOR_PCT,
+                    load_w=load_w if load_w is not None else 0.0,
+                    pv_w=pv_w,
+                )
+        return None
+
+    # --- the step -------------------------------------------------------------------------
+
+    async def async_step(self, now: datetime | None = None) -> GuardOutput | None:
+        """Observe, decide, act; never raises."""
+        if self._busy:
+            return None
+        self._busy = True
+        try:
+            return await self._async_step(now or dt_util.utcnow())
+        finally:
+            self._busy = False
+
+    async def _async_step(self, now: datetime) -> GuardOutput:
+        before = self.state
+        self.guard.loads = self.loads()
+        site = self.site()
+        output = self.guard.step(now, self.verdicts(), site)
+        self.output = output
+        self.runtime_s = output.runtime_s
+        if self.runtime_s is None and site is not None:
+            self.runtime_s = estimate_runtime_s(
+                soc_pct=site.soc_pct,
+                capacity_wh=site.capacity_wh,
+                floor_pct=site.reserve_pct,
+                load_w=site.load_w,
+                now=now,
+            )
+        for event in output.events:
+            self.hass.bus.async_fire(
+                event.type.value,
+                {
+                    "started_at": (self.guard.machine.outage_started or event.at).isoformat(),
+                    "runtime_min": None
+                    if self.runtime_s is None or math.isinf(self.runtime_s)
+                    else round(self.runtime_s / 60),
+                    "energy_served_kwh": round(output.energy_served_wh / 1000, 3),
+                },
+            )
+        off_grid = output.state is not GridState.ON_GRID
+        dispatcher = self.entry.runtime_data.dispatcher
+        if dispatcher is not None:
+            dispatcher.suspended = off_grid
+        if off_grid and not self._off_grid_applied:
+            await self._async_enter_island(output)
+            self._off_grid_applied = True
+        await self._async_apply(output.actions)
+        if not off_grid and self._off_grid_applied:
+            self._off_grid_applied = False
+            await self._async_leave_island()
+        if output.events or before is not output.state:
+            await self._store.async_save(self.guard.to_dict())
+        for listener in list(self._listeners):
+            listener()
+        return output
+
+    async def _async_enter_island(self, output: GuardOutput) -> None:
+        """No export, no EV charging, heat pump blocked, battery on its own grid-forming control."""
+        devices = self.devices
+        if devices is None:
+            return
+        _LOGGER.warning("Grid lost: GridNode runs the house as an island")
+        for battery in devices.batteries:
+            await self._guarded(
+                battery.name, battery.async_apply_battery(BatteryCommand(mode=BatteryMode.AUTO))
+            )
+            if output.forbid_export:
+                await self._guarded(battery.name, battery.async_set_export_limit(0.0))
+        if output.stop_ev:
+            for charger in devices.chargers:
+                await self._guarded(charger.name, charger.async_set_power(0.0))
+        if output.block_heat_pump:
+            for heat_pump in devices.heat_pumps:
+                if heat_pump.supports_sg_ready:
+                    await self._guarded(
+                        heat_pump.name, heat_pump.async_set_sg_ready(SgReadyState.BLOCKED)
+                    )
+
+    async def _async_leave_island(self) -> None:
+        """Hand devices back and let the plan resume."""
+        _LOGGER.info("Grid restored and stable: the plan resumes")
+        devices = self.devices
+        if devices is not None:
+            for battery in devices.batteries:
+                await self._guarded(battery.name, battery.async_set_export_limit(None))
+            for heat_pump in devices.heat_pumps:
+                if heat_pump.supports_sg_ready:
+                    await self._guarded(
+                        heat_pump.name, heat_pump.async_set_sg_ready(SgReadyState.NORMAL)
+                    )
+        plan = self.entry.runtime_data.plan
+        if plan is not None:
+            plan.async_request_refresh_soon()
+
+    async def _async_apply(self, actions: tuple[LoadAction, ...]) -> None:
+        devices = self.devices
+        if devices is None:
+            return
+        by_id = {load.subentry_id: load for load in devices.loads}
+        for action in actions:
+            load = by_id.get(action.load_id)
+            if load is None:
+                continue
+            if action.kind is ActionKind.SHED:
+                await self._guarded(load.name, load.async_turn_off())
+            else:
+                await self._guarded(load.name, load.async_turn_on())
+
+    async def _guarded(self, name: str, command: Any) -> None:
+        try:
+            await command
+        except DeviceCommandError as err:
+            _LOGGER.warning("Islanding: %s did not take the command: %s", name, err)
+
+    def drill(self, now: datetime) -> list[dict[str, Any]]:
+        """What would be shed if the grid dropped now (nothing is switched)."""
+        names = {
+            load.subentry_id: load.name for load in (self.devices.loads if self.devices else [])
+        }
+        return [
+            {
+                "load": names.get(a.load_id, a.load_id),
+                "action": a.kind.value,
+                "reason": a.reason.value,
+            }
+            for a in plan_island_drill(self.loads(), self.site(), now, self.settings)
+        ]
