@@ -77,7 +77,9 @@ class SimChargePoint16(ChargePoint):  # type: ignore[misc]
     @on(Action.remote_stop_transaction)  # type: ignore[misc]
     def on_remote_stop_transaction(self, transaction_id: int) -> Any:
         """Stop the running transaction (the loop sends StopTransaction)."""
-        if transaction_id != self.client.transaction_id:
+        known = self.client.transaction_id
+        # a start still awaiting its answer has no id here yet; it is stopped once it has one
+        if known != transaction_id and (known is not None or not self.client.ev.plugged):
             return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.rejected)
         self.client.sim.ev_stopped.add(self.client.charger_id)
         self.client.wake()
