@@ -41,6 +41,8 @@ async def test_card_script_is_served_at_a_versioned_url(
     client = await hass_client()
     response = await client.get(url)
     assert response.status == 200
+    # Browsers refuse to run an ES module served with a non-JavaScript type.
+    assert "javascript" in response.headers["Content-Type"]
     body = await response.text()
     assert body == CARD_PATH.read_text(encoding="utf-8")
     assert "customElements.define(CARD_TAG" in body
