@@ -10,8 +10,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gridnode.const import DOMAIN
-
-from ..conftest import SITE_DATA, SITE_OPTIONS
+from tests.integration.conftest import SITE_DATA, SITE_OPTIONS
 
 
 async def setup_site(
