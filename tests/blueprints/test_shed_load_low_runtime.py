@@ -18,10 +18,16 @@ LOADS = ["switch.water_heater", "switch.pool_pump"]
 
 
 async def _setup(
-    hass: HomeAssistant, use_blueprint: UseBlueprint, *, grid: str, runtime: str, **extra: Any
+    hass: HomeAssistant,
+    use_blueprint: UseBlueprint,
+    *,
+    grid: str,
+    runtime: str,
+    unit: str = "min",
+    **extra: Any,
 ) -> None:
     hass.states.async_set(GRID, grid, {"device_class": "connectivity"})
-    hass.states.async_set(RUNTIME, runtime, {"unit_of_measurement": "min"})
+    hass.states.async_set(RUNTIME, runtime, {"unit_of_measurement": unit})
     for load in LOADS:
         hass.states.async_set(load, "on")
     await use_blueprint(
@@ -93,3 +99,16 @@ async def test_restoring_can_be_switched_off(
 
     await _set(hass, GRID, "on")
     assert turn_on == []
+
+
+async def test_runtime_shown_in_hours_is_compared_in_minutes(
+    hass: HomeAssistant, use_blueprint: UseBlueprint
+) -> None:
+    """A user who displays the runtime in hours still sheds at the 60-minute threshold."""
+    turn_off = async_mock_service(hass, "switch", "turn_off")
+    await _setup(hass, use_blueprint, grid="off", runtime="2.5", unit="h")
+
+    await _set(hass, RUNTIME, "1.2")
+    assert turn_off == []
+    await _set(hass, RUNTIME, "0.9")
+    assert _targets(turn_off) == sorted(LOADS)
