@@ -1,0 +1,83 @@
+"""``python -m benchmarks.year --scenario NAME``: one scenario, every controller, tables and plots.
+
+The last line printed is ``summary: scenario=NAME gap_to_perfect_pct=X best_other=NAME
+best_other_gap_pct=Y runtime_s=Z`` (GridNode MPC's gap and run time; the best of the alternatives a user
+would pick otherwise: no battery, the self-consumption rule, fixed time-of-use, EMHASS when it runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+import sys
+
+from .controllers import CONTROLLERS
+from .emhass import EMHASS_NAME, emhass_unavailable
+from .loop import RunResult, run
+from .report import gap_pct, write
+from .scenario import list_names, load_scenario
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DEFAULT = (
+    "no_battery",
+    "self_consumption",
+    "time_of_use",
+    "gridnode_mpc",
+    "gridnode_mpc_follow",
+    "perfect_foresight",
+)
+OTHERS = ("no_battery", "self_consumption", "time_of_use", EMHASS_NAME)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one scenario and print its table and summary line."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.year", description=__doc__)
+    parser.add_argument("--scenario", required=True, help=f"one of {list_names()} or a YAML path")
+    parser.add_argument("--days", type=float, help="simulate fewer days (development)")
+    parser.add_argument("--start", help="ISO start time (with --days)")
+    parser.add_argument("--controllers", default=",".join(DEFAULT), help="comma-separated")
+    parser.add_argument("--out", type=Path, help="results folder (default results/<scenario>)")
+    parser.add_argument("--no-plots", action="store_true")
+    args = parser.parse_args(argv)
+    start = datetime.fromisoformat(args.start) if args.start else None
+    scn = load_scenario(args.scenario, days=args.days, start=start)
+    results: list[RunResult] = []
+    skipped: dict[str, str] = {}
+    for name in args.controllers.split(","):
+        if name == EMHASS_NAME:
+            skipped[name] = emhass_unavailable()
+            print(f"{name}: skipped: {skipped[name]}", flush=True)
+            continue
+        result = run(scn, CONTROLLERS[name](scn))
+        results.append(result)
+        print(
+            f"{name}: net cost {result.net_cost:.2f} {scn.sim.currency}, runtime {result.runtime_s:.1f} s",
+            flush=True,
+        )
+    if EMHASS_NAME not in args.controllers.split(","):
+        skipped[EMHASS_NAME] = emhass_unavailable()
+    out = args.out or RESULTS / scn.name
+    write(scn, results, skipped, out, plots=not args.no_plots)
+    print((out / "results.md").read_text())
+    by = {r.controller: r for r in results}
+    perfect = by.get("perfect_foresight")
+    mpc = by.get("gridnode_mpc")
+    others = [by[n] for n in OTHERS if n in by]
+    best = min(others, key=lambda r: r.net_cost) if others else None
+    gap = gap_pct(mpc, perfect) if mpc else None
+    best_gap = gap_pct(best, perfect) if best else None
+    print(
+        f"summary: scenario={scn.name} gap_to_perfect_pct={_fmt(gap)}"
+        f" best_other={best.controller if best else 'none'} best_other_gap_pct={_fmt(best_gap)}"
+        f" runtime_s={_fmt(mpc.runtime_s if mpc else None, 1)}"
+    )
+    return 0
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "nan" if value is None else f"{value:.{digits}f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

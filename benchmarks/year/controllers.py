@@ -1,0 +1,438 @@
+"""The controllers compared on identical inputs; each turns the house's state into ``Commands``.
+
+- ``no_battery``: the battery never moves (what the house pays without one).
+- ``self_consumption``: the inverter's own rule (battery AUTO: charge from surplus PV, cover the load).
+- ``time_of_use``: charge from the grid at full power in a fixed cheap night window, AUTO otherwise.
+- ``gridnode_mpc``: GridNode's planner (``core.planning.build_problem`` + ``optimiser.solve``) on what
+  it could know at each replan (``information.py``); the dispatcher applies ``commands_at`` of the
+  current slot, as the integration's dispatcher does.
+- ``perfect_foresight``: the optimiser with the real future (prices, PV, load, EV sessions, solar
+  gains), solved once a day over the day plus the controllers' look-ahead.
+
+The three rule-based controllers leave the EV charging at full power when plugged in and the heat pump
+on its own thermostat; the two planners drive the charger's current and the heat pump's power.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import replace
+from datetime import datetime
+import math
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from custom_components.gridnode.core.planning import (
+    DEADBAND_W,
+    BatteryState,
+    EvGoal,
+    HeatPumpGoal,
+    SiteForecast,
+    SiteLimits,
+    build_problem,
+    commands_at,
+)
+from custom_components.gridnode.core.slots import Horizon
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
+from custom_components.gridnode.optimiser import EVSpec, Plan, solve
+from simulator.loaders import EvSession
+from simulator.physics import Commands, House, SgReady
+
+from .information import Information, utc
+from .scenario import FloatArray, YearScenario
+
+AUTO = Commands()
+IMPORT_LIMIT_W = 100_000.0  # no import limit in these houses
+EV_EFFICIENCY = 0.9  # what build_problem's EVSpec assumes (the simulator meters AC energy)
+
+
+class Controller(Protocol):
+    """Something that decides the commands for the next slot."""
+
+    name: str
+
+    def decide(self, now_s: float, house: House) -> Commands:
+        """The commands for the slot starting at ``now_s``."""
+        ...
+
+
+class NoBattery:
+    """The battery holds: the house as if it had none."""
+
+    name = "no_battery"
+
+    def __init__(self, scn: YearScenario) -> None:
+        """Nothing to prepare."""
+
+    def decide(self, now_s: float, house: House) -> Commands:
+        """Hold the battery; EV and heat pump on their own."""
+        return Commands(battery=BatteryCommand(mode=BatteryMode.HOLD))
+
+
+class SelfConsumption:
+    """The inverter's own self-consumption rule."""
+
+    name = "self_consumption"
+
+    def __init__(self, scn: YearScenario) -> None:
+        """Nothing to prepare."""
+
+    def decide(self, now_s: float, house: House) -> Commands:
+        """Battery AUTO."""
+        return AUTO
+
+
+class TimeOfUse:
+    """Grid-charge at full power in a fixed local night window, self-consumption otherwise."""
+
+    name = "time_of_use"
+
+    def __init__(self, scn: YearScenario) -> None:
+        """Read the window ``HH:MM`` - ``HH:MM`` in the scenario's time zone."""
+        self.zone = ZoneInfo(scn.timezone)
+        h1, m1 = (int(x) for x in scn.tou_start.split(":"))
+        h2, m2 = (int(x) for x in scn.tou_end.split(":"))
+        self.start_min = h1 * 60 + m1
+        self.end_min = h2 * 60 + m2
+
+    def decide(self, now_s: float, house: House) -> Commands:
+        """Charge in the window, AUTO otherwise."""
+        local = datetime.fromtimestamp(now_s, self.zone)
+        minute = local.hour * 60 + local.minute
+        if self.start_min <= minute < self.end_min:
+            power = house.battery.config.max_charge_w
+            return Commands(battery=BatteryCommand(mode=BatteryMode.CHARGE, power_w=power))
+        return AUTO
+
+
+def current_session(sessions: tuple[EvSession, ...], now_s: float) -> EvSession | None:
+    """The scheduled session plugged in at ``now_s`` (the simulator's rule)."""
+    i = bisect_right([s.plug_in_s for s in sessions], now_s) - 1
+    if i >= 0 and now_s < sessions[i].plug_out_s:
+        return sessions[i]
+    return None
+
+
+def wanted_wh(house: House, charger: str, session: EvSession) -> float:
+    """Energy the car still takes in ``session`` (the delivered count restarts at a new session)."""
+    ev = house.evs[charger]
+    delivered = ev.delivered_wh if ev.session is session else 0.0
+    return max(0.0, session.energy_wh - delivered)
+
+
+class _Planner:
+    """What GridNode MPC and perfect foresight share: goals, the plan and its dispatch."""
+
+    name = "planner"
+
+    def __init__(self, scn: YearScenario) -> None:
+        self.scn = scn
+        self.data = scn.data
+        self.slots = round(scn.horizon_hours * 3600 / scn.slot_s)
+        self.plan: Plan | None = None
+        self.plan_start_s = 0.0
+        self.solves = 0
+        self.fallbacks = 0
+        self.reasons: dict[str, int] = {}
+        self.solve_s = 0.0
+        self._sessions = {c.config.charger_id: c.sessions for c in scn.sim.chargers}
+        self._starts = {cid: [s.plug_in_s for s in ss] for cid, ss in self._sessions.items()}
+        self.ev_map: dict[str, str] = {}  # plan EV id -> charger id
+        self.follow_load = False
+
+    # --- goals -------------------------------------------------------------------------------------
+
+    def battery(self, house: House) -> BatteryState:
+        cfg = house.battery.config
+        return BatteryState(
+            capacity_wh=cfg.capacity_wh,
+            soc_pct=house.battery.soc_pct,
+            max_charge_w=cfg.max_charge_w,
+            max_discharge_w=cfg.max_discharge_w,
+            efficiency=math.sqrt(cfg.charge_efficiency * cfg.discharge_efficiency),
+            min_soc_pct=cfg.min_soc_pct,
+        )
+
+    def limits(self, house: House) -> SiteLimits:
+        return SiteLimits(
+            import_limit_w=IMPORT_LIMIT_W,
+            export_limit_w=house.site.export_limit_w,
+            reserve_pct=house.battery.config.reserve_pct,
+        )
+
+    def heat_pump(
+        self, house: House, idx: int, count: int, irradiance: FloatArray
+    ) -> HeatPumpGoal | None:
+        """The heat pump goal; solar and internal gains enter as a warmer effective outdoor air."""
+        hp = house.heat_pump
+        if hp is None:
+            return None
+        cfg = hp.config
+        outdoor = self.data.outdoor_c[idx : idx + count]
+        curve = cfg.cop_curve
+        cop = np.interp(outdoor, curve.t_amb_c, curve.cop)
+        max_el = float(np.min(np.interp(outdoor, curve.t_amb_c, curve.p_th_max_w) / cop))
+        gains = cfg.internal_gain_w + cfg.solar_aperture_m2 * irradiance
+        effective = outdoor + gains / cfg.heat_loss_w_per_k
+        return HeatPumpGoal(
+            max_power_w=max_el,
+            heat_loss_w_per_k=cfg.heat_loss_w_per_k,
+            thermal_mass_wh_per_k=cfg.thermal_mass_j_per_k / 3600.0,
+            indoor_temp_c=hp.indoor_c,
+            comfort_min_c=self.scn.comfort_min_c,
+            comfort_max_c=self.scn.comfort_max_c,
+            outdoor_temp_c=[float(t) for t in effective],
+            cop=cop.tolist(),
+        )
+
+    def ev_goals(self, house: House, now_s: float) -> list[EvGoal]:
+        """Plugged cars; the driver gives the departure; targets account for the planner's 0.9."""
+        goals = []
+        self.ev_map = {}
+        for cid, sessions in self._sessions.items():
+            session = current_session(sessions, now_s)
+            if session is None:
+                continue
+            want = wanted_wh(house, cid, session)
+            if want <= 0 or session.plug_out_s < now_s + self.scn.slot_s:
+                # Leaving within this slot: build_problem would give departure slot 0, an empty
+                # window the optimiser fails on (reported); nothing is left to plan anyway.
+                continue
+            ev = house.evs[cid].config
+            capacity = max(self.scn.ev_capacity_wh, 2.0 * want)
+            soc = 40.0
+            goals.append(
+                EvGoal(
+                    id=cid,
+                    capacity_wh=capacity,
+                    soc_pct=soc,
+                    target_soc_pct=min(100.0, soc + 100.0 * want * EV_EFFICIENCY / capacity),
+                    departure=utc(session.plug_out_s),
+                    phases=ev.phases,
+                    voltage_v=ev.voltage_v,
+                    min_current_a=ev.min_power_w / (ev.phases * ev.voltage_v),
+                    max_current_a=ev.max_power_w / (ev.phases * ev.voltage_v),
+                )
+            )
+            self.ev_map[cid] = cid
+        return goals
+
+    def _count(self, plan: Plan) -> None:
+        if not plan.ok:
+            self.fallbacks += 1
+            key = plan.reason[:160]
+            self.reasons[key] = self.reasons.get(key, 0) + 1
+
+    # --- dispatch ----------------------------------------------------------------------------------
+
+    def dispatch(self, now_s: float, house: House) -> Commands:
+        """The current slot of the plan as device commands (``core.planning.commands_at``)."""
+        plan = self.plan
+        if plan is None:
+            return AUTO
+        slot = int((now_s - self.plan_start_s) // self.scn.slot_s)
+        if not plan.ok or slot >= len(plan.grid_import_w):
+            return AUTO
+        cmd = commands_at(plan, slot)
+        ev_limits: dict[str, float] = {}
+        for plan_id, power in cmd.ev_power_w.items():
+            charger = self.ev_map.get(plan_id)
+            if charger is not None:
+                ev_limits[charger] = power
+        for cid in house.evs:
+            ev_limits.setdefault(cid, 0.0)  # not in the plan: wait
+        sg = SgReady.NORMAL
+        hp_limit = None
+        if house.heat_pump is not None and cmd.heat_pump_w is not None:
+            if cmd.heat_pump_w > DEADBAND_W:
+                sg, hp_limit = SgReady.FORCED, cmd.heat_pump_w
+            else:
+                sg = SgReady.BLOCKED
+        battery, discharge_cap = cmd.battery, None
+        if self.follow_load and cmd.battery.mode is not BatteryMode.AUTO:
+            imp = float(plan.grid_import_w[slot])
+            exp = float(plan.grid_export_w[slot])
+            if imp <= DEADBAND_W and exp <= DEADBAND_W:
+                # The plan balances the house with the battery: follow the measured load instead.
+                battery = BatteryCommand(mode=BatteryMode.AUTO)
+                if cmd.battery.mode is not BatteryMode.DISCHARGE:
+                    discharge_cap = 0.0
+        return Commands(
+            battery=battery,
+            battery_discharge_cap_w=discharge_cap,
+            export_limit_w=cmd.export_limit_w,
+            ev_limits_w=ev_limits,
+            heat_pump_sg_ready=sg,
+            heat_pump_limit_w=hp_limit,
+        )
+
+
+class GridNodeMpc(_Planner):
+    """GridNode's planner in closed loop, replanning every ``replan_minutes``."""
+
+    name = "gridnode_mpc"
+
+    def __init__(self, scn: YearScenario, time_limit_s: float = 2.0) -> None:
+        """Prepare the information a real installation would have."""
+        super().__init__(scn)
+        self.info = Information(scn)
+        self.time_limit_s = time_limit_s
+        self.kwp = float(scn.sim.raw.get("site", {}).get("pv_kwp", 4.0))
+
+    def decide(self, now_s: float, house: House) -> Commands:
+        """Replan when due, then dispatch the current slot."""
+        due = self.plan is None or (now_s - self.plan_start_s) >= self.scn.replan_minutes * 60
+        if due:
+            self.replan(now_s, house)
+        return self.dispatch(now_s, house)
+
+    def replan(self, now_s: float, house: House) -> None:
+        """Build the problem from what is known now and solve it."""
+        idx = self.data.index(now_s)
+        n = self.slots
+        imp, exp = self.info.prices(now_s, idx, n)
+        pv = self.info.pv(idx, n)
+        irradiance = pv / max(1e-6, self.kwp * 0.86)
+        forecast = SiteForecast(
+            horizon=Horizon(start=utc(now_s), count=n, minutes=self.scn.slot_minutes),
+            import_price=imp.tolist(),
+            export_price=exp.tolist(),
+            pv_w=pv.tolist(),
+            base_load_w=self.info.load(now_s, idx, n).tolist(),
+        )
+        problem = build_problem(
+            forecast,
+            self.limits(house),
+            battery=self.battery(house),
+            evs=self.ev_goals(house, now_s),
+            heat_pump=self.heat_pump(house, idx, n, irradiance),
+        )
+        plan = solve(problem, time_limit_s=self.time_limit_s)
+        self.solves += 1
+        self.solve_s += plan.solve_time_ms / 1000.0
+        self._count(plan)
+        self.plan, self.plan_start_s = plan, now_s
+
+
+class GridNodeMpcFollow(GridNodeMpc):
+    """GridNode MPC whose dispatch lets the inverter follow the measured load in slots the plan
+    balances with the battery alone (no planned grid flow); a proposal for the dispatcher."""
+
+    name = "gridnode_mpc_follow"
+
+    def __init__(self, scn: YearScenario, time_limit_s: float = 2.0) -> None:
+        """As GridNode MPC, with load-following dispatch."""
+        super().__init__(scn, time_limit_s)
+        self.follow_load = True
+
+
+class PerfectForesight(_Planner):
+    """The optimiser with the real future, solved once a day over the day plus the look-ahead."""
+
+    name = "perfect_foresight"
+
+    def __init__(
+        self, scn: YearScenario, time_limit_s: float = 10.0, period_h: float = 24.0
+    ) -> None:
+        """``period_h``: hours applied from each solve; each sees ``period_h + horizon_hours``."""
+        super().__init__(scn)
+        self.time_limit_s = time_limit_s
+        self.period_s = period_h * 3600
+        self.slots = round((period_h + scn.horizon_hours) * 3600 / scn.slot_s)
+
+    def decide(self, now_s: float, house: House) -> Commands:
+        """Solve at the start of each period with the truth, then dispatch."""
+        if self.plan is None or (now_s - self.plan_start_s) >= self.period_s:
+            self.replan(now_s, house)
+        return self.dispatch(now_s, house)
+
+    def replan(self, now_s: float, house: House) -> None:
+        """One solve with the real prices, PV, load, gains and every EV session in the window."""
+        d = self.data
+        idx = d.index(now_s)
+        n = min(self.slots, d.count - idx)
+        sl = slice(idx, idx + n)
+        forecast = SiteForecast(
+            horizon=Horizon(start=utc(now_s), count=n, minutes=self.scn.slot_minutes),
+            import_price=d.import_price[sl].tolist(),
+            export_price=d.export_price[sl].tolist(),
+            pv_w=d.pv_w[sl].tolist(),
+            base_load_w=d.load_w[sl].tolist(),
+        )
+        problem = build_problem(
+            forecast,
+            self.limits(house),
+            battery=self.battery(house),
+            heat_pump=self.heat_pump(house, idx, n, d.irradiance_w_m2[sl]),
+        )
+        problem = replace(problem, evs=tuple(self._ev_specs(house, now_s, n)))
+        plan = solve(problem, time_limit_s=self.time_limit_s)
+        self.solves += 1
+        self.solve_s += plan.solve_time_ms / 1000.0
+        self._count(plan)
+        self.plan, self.plan_start_s = plan, now_s
+
+    def _ev_specs(self, house: House, now_s: float, n: int) -> list[EVSpec]:
+        """Every session in the window, at its real arrival and departure slots, lossless (AC)."""
+        slot_s = self.scn.slot_s
+        end_s = now_s + n * slot_s
+        specs = []
+        self.ev_map = {}
+        for cid, sessions in self._sessions.items():
+            ev = house.evs[cid].config
+            for k, s in enumerate(sessions):
+                if s.plug_out_s <= now_s or s.plug_in_s >= end_s:
+                    continue
+                arrival = max(0, math.ceil((s.plug_in_s - now_s) / slot_s))
+                departure = min(n, math.ceil((s.plug_out_s - now_s) / slot_s))
+                want = wanted_wh(house, cid, s) if s.plug_in_s <= now_s else s.energy_wh
+                if departure <= arrival or want <= 0:
+                    continue
+                capacity = max(self.scn.ev_capacity_wh, 2.0 * want)
+                pid = f"{cid}#{k}"
+                specs.append(
+                    EVSpec(
+                        id=pid,
+                        capacity_wh=capacity,
+                        soc_pct=40.0,
+                        target_soc_pct=min(100.0, 40.0 + 100.0 * want / capacity),
+                        arrival_slot=arrival,
+                        departure_slot=departure,
+                        phases=ev.phases,
+                        voltage_v=ev.voltage_v,
+                        min_current_a=ev.min_power_w / (ev.phases * ev.voltage_v),
+                        max_current_a=ev.max_power_w / (ev.phases * ev.voltage_v),
+                        efficiency=1.0,
+                    )
+                )
+        return specs
+
+    def dispatch(self, now_s: float, house: House) -> Commands:
+        """Map the session now plugged in to its plan id, then dispatch."""
+        self.ev_map = {}
+        for cid, sessions in self._sessions.items():
+            session = current_session(sessions, now_s)
+            if session is not None:
+                self.ev_map[f"{cid}#{sessions.index(session)}"] = cid
+        return super().dispatch(now_s, house)
+
+
+type AnyController = NoBattery | SelfConsumption | TimeOfUse | GridNodeMpc | PerfectForesight
+CONTROLLERS: dict[str, type[AnyController]] = {
+    c.name: c
+    for c in (
+        NoBattery,
+        SelfConsumption,
+        TimeOfUse,
+        GridNodeMpc,
+        GridNodeMpcFollow,
+        PerfectForesight,
+    )
+}
+
+
+def mean_price(scn: YearScenario) -> float:
+    """Mean import price over the run (values the battery's stored energy at the end)."""
+    return float(np.mean(scn.data.import_price[: scn.steps]))

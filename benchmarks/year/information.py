@@ -1,0 +1,175 @@
+"""What a controller may know at a moment: prices as published, the PV forecast, a load forecast.
+
+Prices: a slot's price is known once it is published (``YearData.published_s``); unknown slots are
+filled as the integration fills them (``core.tariffs.fill_horizon``: the same slot a day earlier).
+PV: the scenario's forecast (GridNode's weather-based estimate, or the household's recorded forecast).
+Load: ``core.load_forecast.forecast_base_load`` fed with the hourly mean of the measured base load
+before the current hour (the last 35 days, as the recorder's statistics would give it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import math
+
+import numpy as np
+
+from custom_components.gridnode.core.load_forecast import LoadForecastSettings, forecast_base_load
+from custom_components.gridnode.core.slots import Horizon, Segment
+from custom_components.gridnode.core.tariffs import fill_horizon
+
+from .scenario import FloatArray, YearScenario
+
+HISTORY_DAYS = 35
+
+
+def utc(t_s: float) -> datetime:
+    """An aware UTC datetime of epoch seconds."""
+    return datetime.fromtimestamp(t_s, UTC)
+
+
+class Information:
+    """The forecasts available to an honest controller at time ``now``."""
+
+    def __init__(self, scn: YearScenario) -> None:
+        """Prepare the hourly load history (NaN where no real data exists yet)."""
+        self.scn = scn
+        data = scn.data
+        first_hour = data.start_s - HISTORY_DAYS * 86400
+        hours = data.count * data.slot_s // 3600
+        self._hour0 = first_hour
+        total = HISTORY_DAYS * 24 + hours
+        times = first_hour + 3600.0 * np.arange(total)
+        load = scn.sim.data.load_w
+        per = max(1, 3600 // min(load.step_s, 3600))
+        offsets = np.arange(per) * (3600 // per)
+        hourly = load.sample(times[:, None] + offsets[None, :]).mean(axis=1)
+        hourly[times < data.load_history_start_s] = np.nan
+        self._hourly = hourly
+        self._load_cache: dict[int, tuple[int, FloatArray]] = {}
+        self._price_cache: tuple[int, int, FloatArray, FloatArray] | None = None
+
+    def prices(self, now_s: float, idx: int, count: int) -> tuple[FloatArray, FloatArray]:
+        """Import and export prices over ``count`` slots from slot ``idx`` as known at ``now_s``.
+
+        ``fill_horizon`` runs once per publication (the filled value of a slot does not depend on
+        where the horizon starts), over the horizon plus the day until the next publication.
+        """
+        data = self.scn.data
+        known_end = int(np.searchsorted(data.published_s, now_s, side="right"))
+        cached = self._price_cache
+        if cached is None or cached[0] != known_end or idx + count > cached[1] + len(cached[2]):
+            span = count + 2 * 86400 // data.slot_s
+            cached = (known_end, idx, *self._fill(now_s, idx, span))
+            self._price_cache = cached
+        off = idx - cached[1]
+        return cached[2][off : off + count], cached[3][off : off + count]
+
+    def _fill(self, now_s: float, idx: int, count: int) -> tuple[FloatArray, FloatArray]:
+        data = self.scn.data
+        minutes = data.slot_s // 60
+        lo = max(0, idx - 86400 // data.slot_s)
+        hi = min(data.count, idx + count)
+        known = np.flatnonzero(data.published_s[lo:hi] <= now_s) + lo
+        horizon = Horizon(start=utc(data.start_s + idx * data.slot_s), count=count, minutes=minutes)
+        step = timedelta(minutes=minutes)
+        out = []
+        for values in (data.import_price, data.export_price):
+            segments: list[Segment] = []
+            for i in known:
+                begin = utc(data.start_s + int(i) * data.slot_s)
+                segments.append((begin, begin + step, float(values[i])))
+            out.append(np.array(fill_horizon(segments, horizon).prices))
+        return out[0], out[1]
+
+    def pv(self, idx: int, count: int) -> FloatArray:
+        """The PV forecast (W) over ``count`` slots from ``idx``."""
+        return self.scn.data.pv_forecast_w[idx : idx + count]
+
+    def load(self, now_s: float, idx: int, count: int) -> FloatArray:
+        """The base load forecast (W) from history before the hour containing ``now_s``."""
+        data = self.scn.data
+        hour = int(now_s // 3600 * 3600)
+        slot_start = data.start_s + idx * data.slot_s
+        need_hours = int((slot_start + count * data.slot_s - hour) // 3600) + 1
+        cached = self._load_cache.get(hour)
+        if cached is None or cached[0] < need_hours:
+            end = (hour - self._hour0) // 3600
+            values = profile_forecast(self._hourly, end, need_hours, HISTORY_DAYS * 24)
+            self._load_cache = {hour: (need_hours, values)}
+            cached = self._load_cache[hour]
+        times = slot_start + data.slot_s * np.arange(count)
+        return cached[1][((times - hour) // 3600).astype(np.int64)]
+
+
+def profile_forecast(
+    hourly: FloatArray,
+    end: int,
+    hours: int,
+    window: int,
+    settings: LoadForecastSettings | None = None,
+) -> FloatArray:
+    """``forecast_base_load`` on index arithmetic: the same rules, about 50 times faster.
+
+    ``hourly`` holds mean W per hour (NaN: no data); history is ``hourly[end - window : end]`` and
+    the forecast covers ``hours`` hours from ``end``. ``reference_forecast`` calls the core function
+    on the same history; the tests check both agree.
+    """
+    cfg = settings or LoadForecastSettings()
+    begin = max(0, end - window)
+    hist = hourly[begin:end]
+    present = ~np.isnan(hist)
+    out = np.empty(hours)
+    if not present.any():
+        out[:] = cfg.fallback_w
+        return out
+    overall = float(hist[present].mean())
+    last = begin + int(np.flatnonzero(present)[-1])
+
+    def get(m: int) -> float | None:
+        if begin <= m < end:
+            v = hourly[m]
+            if not math.isnan(v):
+                return float(v)
+        return None
+
+    for offset in range(hours):
+        j = end + offset
+        lag_days = max(1, math.ceil((j - last) / 24))
+        lag_weeks = math.ceil(lag_days / 7)
+        weekly = [
+            v
+            for k in range(lag_weeks, lag_weeks + cfg.weeks)
+            if (v := get(j - 168 * k)) is not None
+        ]
+        daily = [
+            v
+            for k in range(lag_days, lag_days + cfg.recent_days)
+            if (v := get(j - 24 * k)) is not None
+        ]
+        if len(weekly) >= cfg.min_weeks and daily:
+            weights = [cfg.decay**i for i in range(len(weekly))]
+            week_mean = sum(w * v for w, v in zip(weights, weekly, strict=True)) / sum(weights)
+            value = cfg.weekday_share * week_mean + (1 - cfg.weekday_share) * sum(daily) / len(
+                daily
+            )
+        elif daily:
+            value = sum(daily) / len(daily)
+        else:
+            value = overall
+        out[offset] = value
+    return out
+
+
+def reference_forecast(
+    hourly: FloatArray, hour0_s: int, end: int, hours: int, window: int
+) -> FloatArray:
+    """The same forecast from ``core.load_forecast.forecast_base_load`` itself (slow; for tests)."""
+    begin = max(0, end - window)
+    history = [
+        (utc(hour0_s + 3600.0 * h), float(hourly[h]))
+        for h in range(begin, end)
+        if not np.isnan(hourly[h])
+    ]
+    fc = forecast_base_load(history, utc(hour0_s + 3600.0 * end), hours)
+    return np.array([seg[2] for seg in fc.segments])

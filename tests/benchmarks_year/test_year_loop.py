@@ -1,0 +1,86 @@
+"""The year benchmark's closed loop on a short span: physics balances, foresight is the bound."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from benchmarks.year.controllers import CONTROLLERS
+from benchmarks.year.information import Information, profile_forecast, reference_forecast
+from benchmarks.year.loop import RunResult, run
+from benchmarks.year.scenario import YearScenario, load_scenario
+
+START = datetime(2023, 1, 26, tzinfo=UTC)  # a car arrives on the first evening
+NAMES = ("no_battery", "self_consumption", "time_of_use", "gridnode_mpc", "perfect_foresight")
+
+
+@pytest.fixture(scope="module")
+def scenario() -> YearScenario:
+    """Three winter days of the UK house (heat pump, EV, Agile)."""
+    return load_scenario("uk", days=3, start=START)
+
+
+@pytest.fixture(scope="module")
+def results(scenario: YearScenario) -> dict[str, RunResult]:
+    """Every controller over the same three days."""
+    return {name: run(scenario, CONTROLLERS[name](scenario)) for name in NAMES}
+
+
+def test_every_controller_conserves_energy_in_every_slot(results: dict[str, RunResult]) -> None:
+    """Sources equal sinks slot by slot and over the run; no load is left dark."""
+    for result in results.values():
+        sources = result.pv_w + result.battery_w + result.grid_w
+        sinks = result.load_w + result.ev_w + result.heat_pump_w
+        assert np.allclose(sources, sinks, atol=1e-6), result.controller
+        assert abs(result.balance_error_wh) < 1e-3
+        assert result.unserved_kwh == 0
+
+
+def test_perfect_foresight_is_never_beaten_beyond_solver_tolerance(
+    results: dict[str, RunResult],
+) -> None:
+    """No controller pays less than the optimum with the real future (0.2 % MIP gap + rounding)."""
+    perfect = results["perfect_foresight"].net_cost
+    for name, result in results.items():
+        assert result.net_cost >= perfect - 0.005 * abs(perfect) - 0.05, name
+
+
+def test_gridnode_beats_the_rules_and_keeps_the_house_warm(results: dict[str, RunResult]) -> None:
+    """The planner pays less than every rule-based controller, with the car charged."""
+    mpc = results["gridnode_mpc"]
+    for name in ("no_battery", "self_consumption", "time_of_use"):
+        assert mpc.net_cost < results[name].net_cost
+    assert mpc.ev_short_kwh <= results["no_battery"].ev_short_kwh + 1.0
+    assert mpc.comfort_kh < 1.0
+    assert mpc.fallbacks == 0
+
+
+def test_prices_are_not_known_before_publication(scenario: YearScenario) -> None:
+    """At 15:00 local tomorrow's Agile prices are yesterday's repeated; at 16:00 they are real."""
+    info = Information(scenario)
+    data = scenario.data
+    local = datetime(2023, 1, 27, 15, 0, tzinfo=ZoneInfo("Europe/London"))
+    now = local.timestamp()
+    idx = data.index(now)
+    day = 48
+    before, _ = info.prices(now, idx, 60)
+    truth = data.import_price[idx : idx + 60]
+    after_23h = 16  # slots from 15:00 to 23:00 are published, the rest is not
+    assert np.allclose(before[:after_23h], truth[:after_23h])
+    assert np.allclose(
+        before[after_23h:], data.import_price[idx + after_23h - day : idx + 60 - day]
+    )
+    later, _ = Information(scenario).prices(now + 3600, idx + 2, 40)
+    assert np.allclose(later, data.import_price[idx + 2 : idx + 42])
+
+
+def test_fast_load_forecast_equals_the_core_forecaster(scenario: YearScenario) -> None:
+    """The benchmark's index-based forecaster gives what core.load_forecast gives."""
+    info = Information(scenario)
+    for end in (840, 851, 900):
+        fast = profile_forecast(info._hourly, end, 40, 840)
+        core = reference_forecast(info._hourly, info._hour0, end, 40, 840)
+        assert np.allclose(fast, core)
