@@ -118,11 +118,20 @@ def formulate(problem: Problem) -> Formulation:
         carbon = np.asarray(grid.carbon_intensity, dtype=np.float64)
         import_cost += grid.carbon_price_per_kg * carbon / 1000.0
     imp_hi, exp_hi = flow_limits(problem, base, pv)
+    battery = problem.battery
+    pv_only = (battery is not None and not battery.allow_export) or any(
+        ev.v2h_max_w for ev in problem.evs
+    )
+    exp_limit = np.full(n, INF if grid.export_limit_w is None else grid.export_limit_w)
+    if pv_only:
+        # Stored energy (battery, V2H) is never sold: export at most the PV surplus over the
+        # base load, so storage cannot free PV for export by covering the house either.
+        exp_limit = np.minimum(exp_limit, np.maximum(0.0, pv - base))
+        exp_hi = np.minimum(exp_hi, exp_limit)
     # Columns keep the real limits (implied bounds would make the duals degenerate).
     imp = b.cols(n, 0.0, INF if grid.import_limit_w is None else grid.import_limit_w,
                  import_cost * kwh)  # fmt: skip
-    exp = b.cols(n, 0.0, INF if grid.export_limit_w is None else grid.export_limit_w,
-                 -export_price * kwh)  # fmt: skip
+    exp = b.cols(n, 0.0, exp_limit, -export_price * kwh)
     # A tiny cost on curtailment makes the plan use PV whenever that is free.
     curt = b.cols(n, 0.0, pv if grid.can_curtail else 0.0, 1e-6 * kwh)
     balance = b.rows(n, base - pv, base - pv)
@@ -130,19 +139,16 @@ def formulate(problem: Problem) -> Formulation:
     b.add(balance, imp, 1.0)
     b.add(balance, exp, -1.0)
     b.add(balance, curt, -1.0)
-    battery = problem.battery
     grid_only = None
     if battery is not None and not battery.allow_grid_charge:
         # Imports may feed the house's loads but never the battery.
         grid_only = b.rows(n, -INF, base)
         b.add(grid_only, imp, 1.0)
-    if (battery is not None and not battery.allow_export) or any(
-        ev.v2h_max_w for ev in problem.evs
-    ):
-        # Export only PV: stored energy (battery, V2H) is never sold.
-        pv_only = b.rows(n, -INF, pv)
-        b.add(pv_only, exp, 1.0)
-        b.add(pv_only, curt, 1.0)
+    if pv_only:
+        # Curtailed PV cannot be exported either.
+        rows = b.rows(n, -INF, pv)
+        b.add(rows, exp, 1.0)
+        b.add(rows, curt, 1.0)
     both = np.flatnonzero((export_price > import_cost) & (exp_hi > 0))
     if both.size:
         # Where export pays more than import costs, forbid importing and exporting at once.

@@ -1,0 +1,228 @@
+"""Benchmark scenarios built from ../shared/data: real household load and PV, real Agile prices.
+
+Load and PV: one Home Assistant household (EMHASS repository data, 2024-02..2025-02, 30 min, UTC).
+Prices: Octopus Agile 2023 import/export (p/kWh, UK local time), taken for the same month, day and
+time of day as the load (2023 prices on 2024 days: the calendar shifts by a weekday; DST repeats
+keep the first value). The 5-minute scenarios repeat each half-hour value (prices are half-hourly
+anyway). Temperatures for the heat pump: DWD test reference year (Potsdam), COP from hplib.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from functools import cache
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+HOURS = 48
+BATTERY = {
+    "capacity_wh": 10000.0,
+    "soc_pct": 50.0,
+    "max_charge_w": 3000.0,
+    "max_discharge_w": 3000.0,
+    "charge_efficiency": 0.95,
+    "discharge_efficiency": 0.95,
+    "min_soc_pct": 10.0,
+    "max_soc_pct": 90.0,
+    "final_soc_pct": 50.0,
+}
+LOADS = [
+    {"id": "dishwasher", "power_w": 2000.0, "hours": 3, "interruptible": True},
+    {"id": "washer", "power_w": 1000.0, "hours": 2, "interruptible": False},
+]
+# One day with negative Agile prices (April), one summer day with negative prices, one winter day.
+DATES = ("2024-04-10", "2024-07-15", "2024-11-20")
+
+
+def data_dir() -> Path:
+    """Where shared/data lies (beside the repository, as the project lays it out)."""
+    for candidate in (DATA, Path("/work/shared/data")):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"shared data not found at {DATA}")
+
+
+@cache
+def _household() -> dict[datetime, tuple[float, float]]:
+    path = data_dir() / "load" / "emhass_ha_household_load_pv_2024-02_2025-02_30min.csv"
+    out: dict[datetime, tuple[float, float]] = {}
+    with path.open() as handle:
+        for row in csv.DictReader(handle):
+            stamp = datetime.fromisoformat(row["time_utc"]).astimezone(UTC)
+            load = _number(row["load_W_excl_deferrable"])
+            pv = _number(row["pv_W_measured"])
+            out[stamp] = (load, pv)
+    return out
+
+
+@cache
+def _agile() -> dict[tuple[int, int, int, int], tuple[float, float]]:
+    path = data_dir() / "prices" / "octopus_agile_2023_import_export_glasgow.csv"
+    out: dict[tuple[int, int, int, int], tuple[float, float]] = {}
+    with path.open() as handle:
+        for row in csv.DictReader(handle):
+            stamp = datetime.strptime(row["Period from"], "%d/%m/%Y %H:%M")  # noqa: DTZ007
+            key = (stamp.month, stamp.day, stamp.hour, stamp.minute)
+            prices = (
+                float(row["Agile Import price (p/kWh)"]) / 100.0,
+                float(row["Agile Export price (p/kWh)"]) / 100.0,
+            )
+            out.setdefault(key, prices)
+    return out
+
+
+@cache
+def _weather() -> dict[tuple[int, int, int], float]:
+    path = data_dir() / "solar_weather" / "dwd_TRY2010_04_Potsdam_hourly_plus_bdew_heat.csv"
+    out: dict[tuple[int, int, int], float] = {}
+    with path.open() as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for row in reader:
+            stamp = datetime.fromisoformat(row[0])
+            out[(stamp.month, stamp.day, stamp.hour)] = float(row[1])
+    return out
+
+
+@cache
+def _cop_curve() -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    path = data_dir() / "heatpump" / "hplib_cop_grid_examples.csv"
+    temps, cops = [], []
+    with path.open() as handle:
+        for row in csv.DictReader(handle):
+            if row["label"].startswith("Generic air/water regulated") and row["t_flow_C"] == "35":
+                temps.append(float(row["t_amb_C"]))
+                cops.append(float(row["COP"]))
+    order = np.argsort(temps)
+    return np.asarray(temps)[order], np.asarray(cops)[order]
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        return math.nan
+    return value
+
+
+def _fill(values: list[float]) -> list[float]:
+    array = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(array)
+    if bad.all():
+        return [0.0] * len(values)
+    if bad.any():
+        idx = np.arange(array.size)
+        array[bad] = np.interp(idx[bad], idx[~bad], array[~bad])
+    return [max(0.0, float(v)) for v in array]
+
+
+def half_hourly(date: str, hours: int = HOURS) -> dict[str, Any]:
+    """Load, PV and prices for ``hours`` from midnight UTC of ``date``, every 30 minutes."""
+    start = datetime.fromisoformat(date).replace(tzinfo=UTC)
+    house, agile = _household(), _agile()
+    load, pv, imp, exp = [], [], [], []
+    for i in range(hours * 2):
+        stamp = start + timedelta(minutes=30 * i)
+        lw, pw = house.get(stamp, (math.nan, math.nan))
+        load.append(lw)
+        pv.append(pw)
+        price = agile[(stamp.month, stamp.day, stamp.hour, stamp.minute)]
+        imp.append(price[0])
+        exp.append(price[1])
+    return {"start": start, "load_w": _fill(load), "pv_w": _fill(pv), "import_price": imp,
+            "export_price": exp}  # fmt: skip
+
+
+def _repeat(values: list[float], times: int) -> list[float]:
+    return [v for v in values for _ in range(times)]
+
+
+def scenario(date: str, slot_minutes: int, with_loads: bool) -> dict[str, Any]:
+    """One comparison scenario, in the neutral form both runners read."""
+    base = half_hourly(date)
+    times = 30 // slot_minutes
+    return {
+        "name": f"{date} 48h x {slot_minutes}min {'+2 loads' if with_loads else 'no loads'}",
+        "start": base["start"].isoformat(),
+        "slot_minutes": slot_minutes,
+        "hours": HOURS,
+        "grid_limit_w": 9000.0,
+        "load_w": _repeat(base["load_w"], times),
+        "pv_w": _repeat(base["pv_w"], times),
+        "import_price": _repeat(base["import_price"], times),
+        "export_price": _repeat(base["export_price"], times),
+        "battery": dict(BATTERY),
+        "loads": [dict(ld) for ld in LOADS] if with_loads else [],
+    }
+
+
+def gridnode_problem(sc: dict[str, Any]) -> dict[str, Any]:
+    """The GridNode problem JSON equal to a comparison scenario."""
+    b = sc["battery"]
+    return {
+        "start": sc["start"],
+        "slot_minutes": sc["slot_minutes"],
+        "base_load_w": sc["load_w"],
+        "pv_w": sc["pv_w"],
+        "grid": {
+            "import_price": sc["import_price"],
+            "export_price": sc["export_price"],
+            "import_limit_w": sc["grid_limit_w"],
+            "export_limit_w": sc["grid_limit_w"],
+            "can_curtail": False,
+        },
+        "battery": {
+            "capacity_wh": b["capacity_wh"],
+            "soc_pct": b["soc_pct"],
+            # GridNode's limits are AC-side; EMHASS caps AC discharge at max x efficiency.
+            "max_charge_w": b["max_charge_w"],
+            "max_discharge_w": b["max_discharge_w"] * b["discharge_efficiency"],
+            "charge_efficiency": b["charge_efficiency"],
+            "discharge_efficiency": b["discharge_efficiency"],
+            "min_soc_pct": b["min_soc_pct"],
+            "max_soc_pct": b["max_soc_pct"],
+            "final_soc_min_pct": b["final_soc_pct"],
+            "allow_export": False,
+        },
+        "loads": [
+            {
+                "id": ld["id"],
+                "power_w": ld["power_w"],
+                "run_minutes": ld["hours"] * 60,
+                "interruptible": ld["interruptible"],
+            }  # fmt: skip
+            for ld in sc["loads"]
+        ],
+    }
+
+
+def whole_house(date: str = "2024-11-20") -> dict[str, Any]:
+    """The whole-house problem, 48 h x 15 min: battery, EV, heat pump and two deferrable loads."""
+    sc = scenario(date, 15, with_loads=True)
+    problem = gridnode_problem(sc)
+    start = datetime.fromisoformat(sc["start"])
+    weather = _weather()
+    outdoor = []
+    for i in range(len(sc["load_w"])):
+        stamp = start + timedelta(minutes=15 * i)
+        outdoor.append(weather[(stamp.month, stamp.day, stamp.hour)])
+    temps, cops = _cop_curve()
+    cop = [max(1.0, float(v)) for v in np.interp(outdoor, temps, cops)]
+    slots = len(outdoor)
+    night = [20.0 if (i // 4) % 24 >= 7 else 18.0 for i in range(slots)]
+    problem["heat_pump"] = {
+        "max_power_w": 3000.0, "min_power_w": 900.0, "cop": cop, "heat_loss_w_per_k": 180.0,
+        "thermal_capacity_wh_per_k": 8000.0, "indoor_temp_c": 20.0, "outdoor_temp_c": outdoor,
+        "comfort_min_c": night, "comfort_max_c": 23.0,
+    }  # fmt: skip
+    problem["evs"] = [
+        {"id": "car", "capacity_wh": 60000.0, "soc_pct": 35.0, "target_soc_pct": 80.0,
+         "arrival_slot": 18 * 4, "departure_slot": 31 * 4, "phases": 1, "max_current_a": 32.0}
+    ]  # fmt: skip
+    problem["grid"]["can_curtail"] = True
+    return problem
