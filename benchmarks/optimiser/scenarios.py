@@ -66,7 +66,7 @@ def _agile() -> dict[tuple[int, int, int, int], tuple[float, float]]:
     out: dict[tuple[int, int, int, int], tuple[float, float]] = {}
     with path.open() as handle:
         for row in csv.DictReader(handle):
-            stamp = datetime.strptime(row["Period from"], "%d/%m/%Y %H:%M")  # noqa: DTZ007
+            stamp = datetime.strptime(row["Period from"], "%d/%m/%Y %H:%M")
             key = (stamp.month, stamp.day, stamp.hour, stamp.minute)
             prices = (
                 float(row["Agile Import price (p/kWh)"]) / 100.0,
