@@ -53,6 +53,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
     entry.async_on_unload(
         entry.runtime_data.devices.add_listener(_replan_on_device_change(coordinator))
     )
+    entry.async_on_unload(coordinator.async_track_inputs())
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
     return True
 

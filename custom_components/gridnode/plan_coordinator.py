@@ -8,12 +8,21 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import STATE_ON
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_STORM_RESERVE, CONF_STORM_SENSOR, DOMAIN
+from .const import (
+    CONF_CARBON_ENTITY,
+    CONF_EXPORT_PRICE_ENTITIES,
+    CONF_PRICE_ENTITIES,
+    CONF_PV_ENTITY,
+    CONF_STORM_RESERVE,
+    CONF_STORM_SENSOR,
+    DOMAIN,
+)
 from .core.islanding import StormWatch, storm_watch
 from .core.planning import (
     BatteryState,
@@ -126,6 +135,24 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         self.job_switches: dict[str, str | None] = {}
         self.outage_prep: tuple[float, datetime] | None = None
         self.storm: StormWatch | None = None
+
+    @callback
+    def async_track_inputs(self) -> CALLBACK_TYPE:
+        """Replan soon after a price, forecast, carbon or storm-warning entity changes."""
+        options = self.config_entry.options
+        entities = [
+            *options.get(CONF_PRICE_ENTITIES, []),
+            *options.get(CONF_EXPORT_PRICE_ENTITIES, []),
+            options.get(CONF_PV_ENTITY),
+            options.get(CONF_CARBON_ENTITY),
+            options.get(CONF_STORM_SENSOR),
+        ]
+
+        @callback
+        def _changed(event: Event[EventStateChangedData]) -> None:
+            self.async_request_refresh_soon()
+
+        return async_track_state_change_event(self.hass, [e for e in entities if e], _changed)
 
     @callback
     def async_request_refresh_soon(self) -> None:

@@ -1,0 +1,1 @@
+"""The whole loop: inputs in, a plan, commands reaching a simulated house."""
