@@ -205,7 +205,7 @@ def make_hass(
     if attributes is not None:
         states[entity_id] = {
             "entity_id": entity_id,
-            "state": "charge",
+            "state": "optimal",
             "attributes": attributes,
             "last_changed": NOW.isoformat(),
             "last_updated": NOW.isoformat(),

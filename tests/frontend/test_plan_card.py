@@ -283,10 +283,11 @@ async def test_chart_describes_the_plan_to_screen_readers(open_harness: Any) -> 
 
 
 @in_browser
-async def test_a_missing_or_out_of_date_plan_shows_a_warning_instead_of_a_chart(
+async def test_a_missing_out_of_date_or_fallback_plan_is_explained(
     open_harness: Any,
 ) -> None:
-    """A wrong entity id is named in a warning; a plan whose slots all lie in the past is reported."""
+    """A wrong entity id is named in a warning; a plan wholly in the past is reported, not drawn;
+    a fallback plan is drawn with a note."""
     page = await open_harness()
     await _mount(page, {"entity": "sensor.does_not_exist"}, make_hass(None))
     assert "sensor.does_not_exist" in await page.locator(f"{CARD} .warning").text_content()
@@ -295,6 +296,15 @@ async def test_a_missing_or_out_of_date_plan_shows_a_warning_instead_of_a_chart(
     await _mount(page, {}, make_hass(make_plan(slot_count=1).attributes))
     assert "out of date" in await page.locator(f"{CARD} .warning").text_content()
     assert await _count(page, "svg") == 0
+
+    # A fallback plan is still drawn, with a note that GridNode is not steering the devices.
+    hass = make_hass(dict(make_plan().attributes, reason="price forecast missing"))
+    hass["states"][PLAN_ENTITY]["state"] = "fallback"
+    await _mount(page, {}, hass)
+    note = await page.locator(f"{CARD} .warning.fallback").text_content()
+    assert "running on their own" in note
+    assert "price forecast missing" in note
+    assert await _count(page, "svg") == 1
 
 
 @in_browser

@@ -231,7 +231,8 @@ const STYLE = `
   .compact .actions dd { margin-bottom: 4px; }
   .actions dt { color: var(--secondary-text-color, #727272); }
   .actions dd { margin: 0; }
-  .warning { padding: 12px; border-radius: 8px; color: var(--primary-text-color, #212121);
+  .warning + .chart { margin-top: 8px; }
+  .warning { margin-top: 8px; padding: 12px; border-radius: 8px; color: var(--primary-text-color, #212121);
     background: rgba(var(--rgb-warning-color, 255, 166, 0), 0.15); border-left: 4px solid var(--warning-color, #ffa600); }
 `;
 
@@ -354,6 +355,10 @@ class GridNodePlanCard extends HTMLElement {
     const plan = visiblePlan(attributes, config.hours, Date.now());
     const parts = [];
     if (config.show_savings) parts.push(this._renderSavings(attributes, fmt));
+    if (stateObj.state === "fallback") {
+      const why = typeof attributes.reason === "string" && attributes.reason ? `: ${attributes.reason}` : "";
+      parts.push(`<div class="warning fallback" role="status">${escapeHtml(`Devices are running on their own settings${why}`)}</div>`);
+    }
     if (!plan.slots.length) {
       const reason = plan.total
         ? "The plan has no time slots ahead: it is out of date."
@@ -666,7 +671,7 @@ class GridNodePlanCard extends HTMLElement {
 
   _slotText(s, fmt) {
     const parts = [`${fmt.time.format(s.startMs)}–${fmt.time.format(s.endMs)}`];
-    if (num(s.price) !== null) parts.push(fmt.formatPrice(s.price));
+    if (num(s.price) !== null) parts.push(fmt.formatPrice(s.price) + (s.price_estimated === true ? " (estimated)" : ""));
     if (num(s.pv_w) !== null) parts.push(`solar ${fmt.formatKw(s.pv_w)}`);
     if (num(s.load_w) !== null) parts.push(`load ${fmt.formatKw(s.load_w)}`);
     const bat = num(s.battery_w);
