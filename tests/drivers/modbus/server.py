@@ -44,12 +44,15 @@ def _runs(image: Image) -> list[tuple[int, list[int]]]:
 def _server(units: Mapping[int, Mapping[str, Image]], port: int) -> Any:
     try:
         from pymodbus.simulator import DataType, SimData, SimDevice
-    except ImportError:  # pragma: no cover - pymodbus < 3.12: legacy datastore, exact addresses
+    except ImportError:  # pragma: no cover - older pymodbus: legacy datastore answers A from A + 1
         devices = {
             unit: ds.ModbusSlaveContext(
-                hr=ds.ModbusSparseDataBlock(dict(dev.get("hr", {})) or {0: 0}),
-                ir=ds.ModbusSparseDataBlock(dict(dev.get("ir", {})) or {0: 0}),
-                zero_mode=True,
+                hr=ds.ModbusSparseDataBlock(
+                    {a + 1: v for a, v in dev.get("hr", {}).items()} or {0: 0}
+                ),
+                ir=ds.ModbusSparseDataBlock(
+                    {a + 1: v for a, v in dev.get("ir", {}).items()} or {0: 0}
+                ),
             )
             for unit, dev in units.items()
         }
