@@ -20,6 +20,8 @@ _LOGGER = logging.getLogger(__name__)
 BASES = (40000, 50000, 0)
 MAX_MODELS = 64
 INVERTERS = (101, 102, 103, 111, 112, 113, 701)
+ALRM_GRID_DISCONNECT_BIT = 4  # model 701 Alrm
+DERMODE_GRID_FORMING_BIT = 1  # model 701 DERMode
 METERS = (201, 202, 203, 204, 211, 212, 213, 214)
 
 
@@ -174,6 +176,18 @@ class SunSpecDevice(ModbusDevice):
             put(Quantity.PV_POWER, f"{inv}.DCW")
             put(Quantity.TEMPERATURE, f"{inv}.TmpCab")
             put(Quantity.INVERTER_STATE, f"{inv}.St")
+        der = self.model(701)
+        if der is not None and der != inv and f"{der}.ConnSt" in values:
+            # A hybrid serving 10x and 701: the grid connection comes from the DER model.
+            conn = values[f"{der}.ConnSt"]
+            out[Quantity.GRID_CONNECTED] = None if conn is None else conn == "connected"
+        if der is not None:
+            alarm = values.get(f"{der}.Alrm")
+            if isinstance(alarm, int) and alarm & (1 << ALRM_GRID_DISCONNECT_BIT):
+                out[Quantity.GRID_CONNECTED] = False
+            mode = values.get(f"{der}.DERMode")
+            if isinstance(mode, int):
+                out[Quantity.GRID_FORMING] = bool(mode & (1 << DERMODE_GRID_FORMING_BIT))
         mppt = self.model(160)
         if mppt is not None:
             dcw = [k for k in values if k.startswith(f"{mppt}.module[") and k.endswith(".DCW")]
