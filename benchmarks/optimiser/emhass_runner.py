@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 import emhass  # type: ignore[import-not-found]
-from emhass import utils  # type: ignore[import-not-found]
+from emhass import utils
 from emhass.optimization import Optimization  # type: ignore[import-not-found]
 import pandas as pd  # type: ignore[import-untyped]
 
@@ -161,7 +161,7 @@ def main() -> None:
             opt = None
             for _ in range(sc["repeats"]):
                 began = time.perf_counter()
-                opt, res = run(emhass_conf, tuple(conf), sc)
+                opt, res = run(emhass_conf, (conf[0], conf[1], conf[2]), sc)
                 fresh.append((time.perf_counter() - began) * 1000)
             retrieve = copy.deepcopy(conf[0])
             configure(sc, retrieve, copy.deepcopy(conf[1]), copy.deepcopy(conf[2]))
@@ -169,6 +169,7 @@ def main() -> None:
                 began = time.perf_counter()
                 res = solve(opt, sc, retrieve)
                 again.append((time.perf_counter() - began) * 1000)
+            assert opt is not None
             assert res is not None
             cols = {
                 c: [float(v) for v in res[c].fillna(0).values]

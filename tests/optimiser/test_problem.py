@@ -11,7 +11,7 @@ from custom_components.gridnode.optimiser import Problem
 
 
 def _full(hourly: Any) -> dict[str, Any]:
-    return hourly(
+    data: dict[str, Any] = hourly(
         4,
         pv_w=[0, 1000, 2000, 0],
         battery={"capacity_wh": 5000, "soc_pct": 50, "max_charge_w": 2000,
@@ -26,6 +26,7 @@ def _full(hourly: Any) -> dict[str, Any]:
         loads=[{"id": "wash", "power_w": 2000, "run_minutes": 90, "interruptible": False}],
         penalties={"reserve_per_kwh": 5},
     )  # fmt: skip
+    return data
 
 
 def test_scalars_are_repeated_over_the_horizon(hourly: Any) -> None:

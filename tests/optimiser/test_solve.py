@@ -308,3 +308,17 @@ def test_fallback_plan_runs_the_battery_on_self_consumption(hourly: Any) -> None
     assert plan.battery_discharge_w.tolist() == pytest.approx([0, 1000, 0])
     assert plan.grid_import_w.tolist() == pytest.approx([0, 0, 1000])
     assert plan.to_dict()["battery_mode"] == ["auto"] * 3
+
+
+def test_branch_and_bound_proves_the_rounded_plan_when_given_time(hourly: Any) -> None:
+    prices = [0.30, 0.10, 0.30, 0.05, 0.30, 0.30]
+    ev = {"id": "car", "capacity_wh": 40000, "soc_pct": 50, "target_soc_pct": 60,
+          "departure_slot": 5, "efficiency": 1.0}  # fmt: skip
+    problem = Problem.from_dict(hourly(6, grid={"import_price": prices}, evs=[ev]))
+    quick = solve(problem)
+    assert quick.status == "feasible"  # the relaxation alone cannot prove the 6 A minimum
+    assert "proven within" in quick.reason
+    proven = solve(problem, search_time_s=5.0)
+    assert proven.status == "optimal"
+    assert proven.cost.total == pytest.approx(quick.cost.total)
+    assert proven.ev_power_w["car"].tolist() == pytest.approx([0, 1380, 0, 2620, 0, 0])

@@ -76,10 +76,6 @@ class ModelBuilder:
         """Whether any column is integer or semi-continuous (the model is then a MILP)."""
         return bool(self._kinds)
 
-    def integer_columns(self) -> list[tuple[int, int, int]]:
-        """The (first, end, kind) ranges of non-continuous columns."""
-        return list(self._kinds)
-
     def arrays(self) -> dict[str, Any]:
         """Return the model as plain numpy arrays (bounds, costs, CSC matrix, integrality)."""
         col_lower = _cat([p[0] for p in self._col_parts])

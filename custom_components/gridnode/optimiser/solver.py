@@ -4,8 +4,8 @@ The model is solved as its LP relaxation first. Without integer decisions that i
 them (EV minimum current, heat-pump minimum power, unbroken runs, import/export switches), the
 decisions are rounded (``rounding.py``), fixed, and the LP re-solved from the same basis; the
 relaxation's objective bounds how far that plan can be from the optimum. When the gap exceeds
-``mip_gap``, HiGHS's branch and bound starts from the rounded plan within the time limit. Marginal
-values come from the duals of the LP with every integer decision fixed.
+``mip_gap`` and ``search_time_s`` allows it, HiGHS's branch and bound starts from the rounded plan.
+Marginal values come from the duals of the LP with every integer decision fixed.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def _solve(
         gap = (value - bound) / _scale(problem, form, x, value)
         if gap > mip_gap and search_time_s > 0:
             until = min(deadline, time.perf_counter() + search_time_s)
-            x, gap = _branch_and_bound(form, arrays, x, value, bound, until, problem)
+            x, bound = _branch_and_bound(form, arrays, x, value, bound, until)
             highs.changeColsBounds(cols.size, cols.astype(np.int32), *_fixed(arrays, cols, x))
             x, duals, value = _run_lp(highs, problem, rounded=True)
             gap = max(0.0, (value - bound) / _scale(problem, form, x, value))
@@ -159,9 +159,8 @@ def _branch_and_bound(
     start_value: float,
     bound: float,
     deadline: float,
-    problem: Problem,
 ) -> tuple[FloatArray, float]:
-    """Run HiGHS's MILP search from the rounded plan; keep whichever plan is better."""
+    """Run HiGHS's MILP search from the rounded plan; return the better plan and the best bound."""
     highs = _highs(deadline)
     highs.setOptionValue("mip_rel_gap", 1e-4)
     highs.passModel(to_highs_lp(arrays, form.builder.integrality()))
@@ -171,9 +170,7 @@ def _branch_and_bound(
     highs.setSolution(solution)
     highs.run()
     info = highs.getInfo()
+    x = start
     if info.primal_solution_status == 2 and info.objective_function_value < start_value:
         x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-        value = float(info.objective_function_value)
-    else:
-        x, value = start, start_value
-    return x, max(0.0, (value - bound) / _scale(problem, form, x, value))
+    return x, max(bound, float(info.mip_dual_bound))
