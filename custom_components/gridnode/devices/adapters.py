@@ -27,6 +27,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
+from custom_components.gridnode.core.evse import ChargerState, LimitOutOfRangeError
 from custom_components.gridnode.core.heatpump import (
     SgReadyState,
     ThermalParameters,
@@ -38,6 +39,7 @@ from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
 
 from .base import (
     BatteryHandle,
+    ChargerHandle,
     DeviceCommandError,
     DeviceHandle,
     DeviceRole,
@@ -46,11 +48,14 @@ from .base import (
     LoadHandle,
     MeterHandle,
 )
+from .chargers import limits_from
 from .const import (
+    CHARGING_THRESHOLD_W,
     CONF_CHARGE_POWER_ENTITY,
     CONF_CLIMATE_ENTITY,
     CONF_COMFORT_MAX_C,
     CONF_COMFORT_MIN_C,
+    CONF_CURRENT_ENTITY,
     CONF_DEADLINE,
     CONF_DISCHARGE_POWER_ENTITY,
     CONF_EARLIEST_START,
@@ -69,6 +74,7 @@ from .const import (
     CONF_MODE_HOLD,
     CONF_OFF_SCRIPT,
     CONF_ON_SCRIPT,
+    CONF_PLUGGED_ENTITY,
     CONF_POWER_ENTITY,
     CONF_RATED_POWER_W,
     CONF_RELAY_1,
@@ -87,6 +93,7 @@ from .const import (
     KIND_CLIMATE,
     KIND_SG_READY,
     MAX_OFFSET_K,
+    ROLE_CHARGER,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -487,6 +494,98 @@ class EntityHeatPump(EntityAdapter, HeatPumpHandle):
             _LOGGER.warning("%s: could not hand back: %s", self.name, err)
 
 
+class EntityCharger(EntityAdapter, ChargerHandle):
+    """An EV charger made of the user's entities: power/energy sensors, a current number, a switch.
+
+    Pausing (below 6 A, or stop) turns the switch off; charging sets the current (whole amps, within
+    the circuit and the number's own bounds, read back) and turns the switch on.
+    """
+
+    def __init__(self, hass: HomeAssistant, subentry: ConfigSubentry) -> None:
+        """Read the picked entities and the circuit's limits."""
+        super().__init__(hass, subentry)
+        data = subentry.data
+        self.limits = limits_from(data)
+        self.current: str = data[CONF_CURRENT_ENTITY]
+        self.switch: str | None = data.get(CONF_SWITCH_ENTITY) or None
+        self.required = (data[CONF_POWER_ENTITY], self.current)
+        keys = {"state", "plugged", "power_w", "current_limit_a"}
+        if data.get(CONF_ENERGY_IN_ENTITY):
+            keys.add("total_energy_wh")
+        if data.get(CONF_SOC_ENTITY):
+            keys.add("ev_soc_pct")
+        self.keys = frozenset(keys)
+
+    def _on(self, entity_id: str | None) -> bool | None:
+        state = self.hass.states.get(entity_id) if entity_id else None
+        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            return None
+        return state.state == STATE_ON
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """Power, energy, current limit (0 while switched off), state and plug."""
+        data = self.data
+        power = _number(self.hass, data[CONF_POWER_ENTITY], scaled=True)
+        enabled = self._on(self.switch) if self.switch else True
+        plugged = self._on(data.get(CONF_PLUGGED_ENTITY))
+        current = _number(self.hass, self.current)
+        state: ChargerState | None
+        if power is None:
+            state = None
+        elif power > CHARGING_THRESHOLD_W:
+            state = ChargerState.CHARGING
+        elif plugged is False:
+            state = ChargerState.AVAILABLE
+        elif enabled is False:
+            state = ChargerState.SUSPENDED_EVSE if plugged else ChargerState.AVAILABLE
+        else:
+            state = ChargerState.SUSPENDED_EV if plugged else ChargerState.AVAILABLE
+        values: dict[str, Any] = {
+            "state": None if state is None else str(state),
+            "plugged": plugged if plugged is not None else state is ChargerState.CHARGING,
+            "power_w": power,
+            "current_limit_a": 0.0 if enabled is False else current,
+            "total_energy_wh": _number(self.hass, data.get(CONF_ENERGY_IN_ENTITY), scaled=True),
+        }
+        if data.get(CONF_SOC_ENTITY):
+            values["ev_soc_pct"] = _number(self.hass, data[CONF_SOC_ENTITY])
+        return values
+
+    async def async_set_power(self, w: float) -> None:
+        """Charge at ``w`` W: whole amps on the number, switch on; below 6 A pauses."""
+        if w > self.max_power_w + 1e-6:
+            raise DeviceCommandError("out_of_range", self.name, f"{w} W > {self.max_power_w} W")
+        try:
+            amps = self.limits.current_for_power(w)
+        except LimitOutOfRangeError as err:
+            raise DeviceCommandError("out_of_range", self.name, str(err)) from err
+        if amps == 0:
+            await self.async_stop()
+            return
+        await self._set_number(self.current, float(math.floor(amps + 1e-6)))
+        if self.switch:
+            await self._switch(self.switch, True)
+        self.notify()
+
+    async def async_stop(self) -> None:
+        """Switch charging off (refused without a switch: the number cannot go below 6 A)."""
+        if not self.switch:
+            raise DeviceCommandError("unsupported", self.name, "pause needs a switch")
+        await self._switch(self.switch, False)
+        self.notify()
+
+    async def async_release(self) -> None:
+        """Lift GridNode's limit: the circuit's maximum (within the number's), switch on."""
+        try:
+            high = min(self.limits.max_current_a, self._bounds(self.current)[1])
+            await self._set_number(self.current, float(math.floor(high)))
+            if self.switch:
+                await self._switch(self.switch, True)
+        except DeviceCommandError as err:
+            _LOGGER.warning("%s: could not hand back: %s", self.name, err)
+
+
 async def _started(handle: EntityAdapter, ctx: Any) -> EntityAdapter:
     ctx.runtime.closers.append(handle.start())
     return handle
@@ -495,7 +594,9 @@ async def _started(handle: EntityAdapter, ctx: Any) -> EntityAdapter:
 async def build_entity_device(
     hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, ctx: Any
 ) -> DeviceHandle:
-    """A battery/inverter/meter from entities."""
+    """A battery/inverter/meter/charger from entities."""
+    if subentry.data.get(CONF_ROLE) == ROLE_CHARGER:
+        return await _started(EntityCharger(hass, subentry), ctx)
     return await _started(EntityDevice(hass, subentry), ctx)
 
 

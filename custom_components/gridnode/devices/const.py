@@ -83,6 +83,10 @@ CONF_MODE_HOLD: Final = "mode_hold"
 CONF_MODE_CHARGE: Final = "mode_charge"
 CONF_MODE_DISCHARGE: Final = "mode_discharge"
 CONF_ENABLE_ENTITY: Final = "enable_entity"  # switch
+CONF_CURRENT_ENTITY: Final = "current_entity"  # number, A (charger)
+CONF_PLUGGED_ENTITY: Final = "plugged_entity"  # binary sensor: on = a car is plugged in
+ROLE_CHARGER: Final = "charger"
+CHARGING_THRESHOLD_W: Final = 50.0  # an entity charger drawing more than this is charging
 
 POLL_INTERVAL: Final = timedelta(seconds=10)
 REVERT_SECONDS: Final = 600

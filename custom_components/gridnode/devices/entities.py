@@ -227,6 +227,16 @@ SENSORS: tuple[DeviceSensorDescription, ...] = (
     _temperature("outdoor_temperature"),
     _temperature("dhw_temperature"),
     _temperature("current_temperature"),
+    DeviceSensorDescription(
+        key="sg_ready_state",
+        translation_key="sg_ready_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[str(s) for s in SgReadyState],
+        value_fn=_value("sg_ready"),
+        exists_fn=lambda h: (
+            isinstance(h, HeatPumpHandle) and "sg_ready" in h.keys and not h.supports_sg_ready
+        ),
+    ),
 )
 
 

@@ -13,13 +13,18 @@ from custom_components.gridnode.drivers.modbus import Endpoint
 
 from .base import DeviceHandle, DeviceRuntime
 from .const import (
+    CONF_PROFILE,
+    PROFILE_SUNSPEC,
     SUBENTRY_CHARGER,
     SUBENTRY_ENTITY_DEVICE,
     SUBENTRY_HEAT_PUMP,
     SUBENTRY_LOAD,
     SUBENTRY_MODBUS,
 )
-from .modbus import ModbusEndpointCoordinator, ModbusHandle, endpoint_config
+from .grid_poll import GridFastPoller
+from .modbus import ModbusEndpointCoordinator, ModbusHandle, ModbusHandleBase, endpoint_config
+from .modbus_appliances import ModbusHeatPump, ModbusWallbox
+from .modbus_roles import HEAT_PUMPS, WALLBOXES
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,7 +60,14 @@ async def _build_modbus(
     hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, ctx: FactoryContext
 ) -> DeviceHandle:
     coordinator = ctx.modbus_coordinator(hass, entry, subentry.data)
-    handle = ModbusHandle(coordinator, subentry)
+    profile = str(subentry.data.get(CONF_PROFILE, PROFILE_SUNSPEC))
+    handle: ModbusHandleBase
+    if profile in WALLBOXES:
+        handle = ModbusWallbox(coordinator, subentry)
+    elif profile in HEAT_PUMPS:
+        handle = ModbusHeatPump(coordinator, subentry)
+    else:
+        handle = ModbusHandle(coordinator, subentry)
     coordinator.handles.append(handle)
     return handle
 
@@ -88,6 +100,9 @@ async def async_build_runtime(hass: HomeAssistant, entry: ConfigEntry) -> Device
             handles.append(handle)
     for coordinator in ctx.coordinators.values():
         await coordinator.async_refresh()
+        poller = GridFastPoller(hass, entry, coordinator)
+        if poller.handles:
+            runtime.closers.append(poller.start())
     for handle in handles:
         runtime.add(handle)
     for start in ctx.shared.get("starters", []):

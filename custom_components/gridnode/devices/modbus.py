@@ -22,14 +22,23 @@ from custom_components.gridnode.drivers.modbus import (
     NotSunSpec,
     OutOfBounds,
     ProfileDevice,
+    SunSpecDevice,
     UnsupportedControl,
     WriteNotVerified,
     discover_sunspec,
     load_profile,
 )
+from custom_components.gridnode.drivers.modbus.sunspec import INVERTERS, METERS
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
 
-from .base import BatteryHandle, DeviceCommandError, DeviceRole, InverterHandle, MeterHandle
+from .base import (
+    BatteryHandle,
+    DeviceCommandError,
+    DeviceHandle,
+    DeviceRole,
+    InverterHandle,
+    MeterHandle,
+)
 from .const import (
     CONF_BAUDRATE,
     CONF_CONTROLS,
@@ -46,6 +55,7 @@ from .const import (
     PROFILE_SUNSPEC,
     REVERT_SECONDS,
 )
+from .modbus_roles import appliance_map
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,7 +106,7 @@ class ModbusEndpointCoordinator(DataUpdateCoordinator[dict[int, dict[str, Any]]]
             update_interval=POLL_INTERVAL,
         )
         self.endpoint = endpoint
-        self.handles: list[ModbusHandle] = []
+        self.handles: list[ModbusHandleBase] = []
 
     async def _async_update_data(self) -> dict[int, dict[str, Any]]:
         """Read every unit; a silent unit is left out, a silent endpoint fails the update."""
@@ -106,23 +116,19 @@ class ModbusEndpointCoordinator(DataUpdateCoordinator[dict[int, dict[str, Any]]]
             try:
                 await handle.async_connect()
                 reading = await handle.device_or_raise().read()
-            except ModbusDriverError as err:
+            except (ModbusDriverError, DeviceCommandError) as err:
                 errors.append(str(err))
                 continue
-            data[handle.unit] = {str(key): value for key, value in reading.items()}
+            data[handle.unit] = handle.convert(reading)
         if errors and not data:
             raise UpdateFailed(f"{self.endpoint.config.label}: {errors[0]}")
         return data
 
 
-class ModbusHandle(BatteryHandle, InverterHandle, MeterHandle):
-    """A Modbus device (SunSpec or profile); its roles follow the quantities it reports."""
+class ModbusHandleBase(DeviceHandle):
+    """What every Modbus handle shares: its endpoint's coordinator, discovery, command errors."""
 
-    def __init__(
-        self,
-        coordinator: ModbusEndpointCoordinator,
-        subentry: ConfigSubentry,
-    ) -> None:
+    def __init__(self, coordinator: ModbusEndpointCoordinator, subentry: ConfigSubentry) -> None:
         """Tie the handle to its endpoint's coordinator; the device is found on first poll."""
         super().__init__(subentry_id=subentry.subentry_id, name=subentry.title)
         self.coordinator = coordinator
@@ -161,6 +167,10 @@ class ModbusHandle(BatteryHandle, InverterHandle, MeterHandle):
             raise DeviceCommandError("unavailable", self.name)
         return self.device
 
+    def convert(self, reading: Mapping[Any, Any]) -> dict[str, Any]:
+        """The handle's values from one poll of the device (register keys kept)."""
+        return {str(key): value for key, value in reading.items()}
+
     @property
     def available(self) -> bool:
         """Whether the last poll read this unit."""
@@ -175,24 +185,9 @@ class ModbusHandle(BatteryHandle, InverterHandle, MeterHandle):
             return {}
         return data[self.unit]
 
-    def limits(self, control: Control) -> tuple[float, float] | None:
-        """The (min, max) a control accepts, or None if the device does not offer it."""
-        return self._controls.get(str(control))
-
     def control_limits(self, control: str) -> tuple[float, float] | None:
         """The (min, max) of a named control (see the base class)."""
         return self._controls.get(control)
-
-    @property
-    def max_charge_w(self) -> float | None:
-        """The battery command's power ceiling."""
-        limits = self.limits(Control.BATTERY)
-        return None if limits is None else limits[1]
-
-    @property
-    def max_discharge_w(self) -> float | None:
-        """The battery command's power ceiling (the same both ways)."""
-        return self.max_charge_w
 
     async def _command(self, coro: Any) -> None:
         try:
@@ -208,6 +203,97 @@ class ModbusHandle(BatteryHandle, InverterHandle, MeterHandle):
         except (DeviceRejected, ModbusDriverError) as err:
             raise DeviceCommandError("refused", self.name, str(err)) from err
         await self.coordinator.async_request_refresh()
+
+
+# the value each control's number shows, where the device's reading has no quantity for it
+_CONTROL_VALUES: dict[Control, str] = {
+    Control.RESERVE_SOC: Quantity.BATTERY_RESERVE_SOC,
+    Control.EXPORT_LIMIT: Quantity.EXPORT_LIMIT,
+    Control.CHARGE_LIMIT: "charge_limit",
+    Control.DISCHARGE_LIMIT: "discharge_limit",
+}
+_SUNSPEC_CONTROL_REGISTERS: dict[Control, str] = {
+    Control.RESERVE_SOC: "124.MinRsvPct",
+    Control.CHARGE_LIMIT: "124.WChaMax",
+}
+
+
+class ModbusHandle(ModbusHandleBase, BatteryHandle, InverterHandle, MeterHandle):
+    """A Modbus inverter/battery/meter (SunSpec or profile); its roles follow its quantities."""
+
+    def convert(self, reading: Mapping[Any, Any]) -> dict[str, Any]:
+        """Register values, quantities, and each control's present setting."""
+        values = super().convert(reading)
+        device = self.device
+        if device is None:  # pragma: no cover - convert follows a read of a found device
+            return values
+        for control in device.capabilities.controls:
+            key = _CONTROL_VALUES.get(control)
+            register = _control_register(device, control)
+            if key is not None and values.get(key) is None and register in values:
+                values[key] = values[register]
+        return values
+
+    def limits(self, control: Control) -> tuple[float, float] | None:
+        """The (min, max) a control accepts, or None if the device does not offer it."""
+        return self._controls.get(str(control))
+
+    @property
+    def max_charge_w(self) -> float | None:
+        """The battery command's power ceiling."""
+        limits = self.limits(Control.BATTERY)
+        return None if limits is None else limits[1]
+
+    @property
+    def max_discharge_w(self) -> float | None:
+        """The battery command's power ceiling (the same both ways)."""
+        return self.max_charge_w
+
+    def grid_keys(self) -> list[str]:
+        """The registers that tell the grid's state (connection, alarms, mode, voltage, frequency)."""
+        device = self.device
+        if isinstance(device, SunSpecDevice):
+            inverter = device.model(*INVERTERS)
+            models = [inverter, device.model(701)]
+            if inverter is None:
+                models.append(device.model(*METERS))
+            keys: list[str] = []
+            for model in dict.fromkeys(m for m in models if m is not None):
+                points = _SUNSPEC_GRID_POINTS[701 if model == device.model(701) else 0]
+                keys.extend(f"{model}.{p}" for p in points if device.has(f"{model}.{p}"))
+            return keys
+        if isinstance(device, ProfileDevice):
+            rules = device.profile.quantities
+            return sorted({k for q in GRID_QUANTITIES if q in rules for k in rules[q].keys})
+        return []
+
+    async def async_poll_grid(self) -> bool:
+        """Read only the grid-state registers and publish what changed; True when something did.
+
+        Cheap enough to run every second (one or two block reads); a silent device is left to the
+        full poll, which decides availability.
+        """
+        device = self.device
+        data = self.coordinator.data
+        if device is None or not data or self.unit not in data:
+            return False
+        keys = self.grid_keys()
+        if not keys:
+            return False
+        try:
+            raw = await device.regmap.read(keys)
+        except ModbusDriverError as err:
+            _LOGGER.debug("%s: fast grid poll failed: %s", self.name, err)
+            return False
+        current = data[self.unit]
+        fresh = device._quantities({**current, **raw})  # noqa: SLF001 - the driver's own mapping
+        before = {q: current.get(str(q)) for q in GRID_QUANTITIES}
+        current.update(raw)
+        current.update({str(q): fresh[q] for q in GRID_QUANTITIES if q in fresh})
+        changed = any(current.get(str(q)) != before[q] for q in GRID_QUANTITIES)
+        if changed:
+            self.notify()
+        return changed
 
     async def async_apply_battery(self, cmd: BatteryCommand) -> None:
         """Apply a battery command with the device's revert timer (heartbeat refreshed too)."""
@@ -249,8 +335,31 @@ class ModbusHandle(BatteryHandle, InverterHandle, MeterHandle):
             _LOGGER.warning("%s: could not hand the device back: %s", self.name, err)
 
 
+GRID_QUANTITIES = (
+    Quantity.GRID_CONNECTED,
+    Quantity.GRID_FORMING,
+    Quantity.GRID_VOLTAGE,
+    Quantity.GRID_FREQUENCY,
+)
+# SunSpec points that tell the grid's state: DER model 701, else any inverter or meter (0);
+# their scale factors are read with them
+_SUNSPEC_GRID_POINTS: dict[int, tuple[str, ...]] = {
+    701: ("ConnSt", "Alrm", "DERMode", "Hz", "LNV"),
+    0: ("Hz", "PhVphA"),
+}
+
+
+def _control_register(device: ModbusDevice, control: Control) -> str | None:
+    if isinstance(device, ProfileDevice):
+        rule = device.profile.controls.get(control)
+        return None if rule is None else rule.key
+    return _SUNSPEC_CONTROL_REGISTERS.get(control)
+
+
 def describe(device: ModbusDevice) -> dict[str, Any]:
     """What a subentry stores about a found device: roles, value keys and control limits."""
+    if isinstance(device, ProfileDevice) and (appliance := appliance_map(device.profile.name)):
+        return appliance.describe(device.profile)
     handle_roles: set[str] = set()
     quantities = {str(q) for q in device.capabilities.quantities}
     if quantities & BATTERY_KEYS or Control.BATTERY in device.capabilities.controls:
@@ -259,12 +368,16 @@ def describe(device: ModbusDevice) -> dict[str, Any]:
         handle_roles.add(DeviceRole.INVERTER)
     if quantities & METER_KEYS:
         handle_roles.add(DeviceRole.METER)
+    controls = {
+        str(c): [lim.minimum, lim.maximum] for c, lim in device.capabilities.controls.items()
+    }
+    for control in device.capabilities.controls:
+        if (key := _CONTROL_VALUES.get(control)) is not None:
+            quantities.add(key)
     return {
         CONF_ROLES: sorted(handle_roles),
         CONF_KEYS: sorted(quantities),
-        CONF_CONTROLS: {
-            str(c): [lim.minimum, lim.maximum] for c, lim in device.capabilities.controls.items()
-        },
+        CONF_CONTROLS: controls,
     }
 
 
@@ -280,8 +393,10 @@ async def async_probe(data: Mapping[str, Any]) -> tuple[ModbusDevice, dict[str, 
 
 
 __all__ = [
+    "GRID_QUANTITIES",
     "ModbusEndpointCoordinator",
     "ModbusHandle",
+    "ModbusHandleBase",
     "NotSunSpec",
     "async_connect_device",
     "async_probe",

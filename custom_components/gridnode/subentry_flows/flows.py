@@ -15,6 +15,7 @@ import voluptuous as vol
 
 from custom_components.gridnode.core.evse import ChargerError
 from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
+from custom_components.gridnode.devices.base import DeviceRole
 from custom_components.gridnode.devices.chargers import limits_from
 from custom_components.gridnode.devices.const import (
     CONF_ALLOW_UNKNOWN,
@@ -23,6 +24,7 @@ from custom_components.gridnode.devices.const import (
     CONF_CLIMATE_ENTITY,
     CONF_COMFORT_MAX_C,
     CONF_COMFORT_MIN_C,
+    CONF_CURRENT_ENTITY,
     CONF_DEADLINE,
     CONF_DISCHARGE_POWER_ENTITY,
     CONF_EARLIEST_START,
@@ -47,6 +49,7 @@ from custom_components.gridnode.devices.const import (
     CONF_ON_SCRIPT,
     CONF_PASSWORD,
     CONF_PHASES,
+    CONF_PLUGGED_ENTITY,
     CONF_PORT,
     CONF_POWER_ENTITY,
     CONF_PROFILE,
@@ -56,6 +59,7 @@ from custom_components.gridnode.devices.const import (
     CONF_RELAY_2,
     CONF_RESERVE_ENTITY,
     CONF_ROLE,
+    CONF_ROLES,
     CONF_RUN_TIME_MIN,
     CONF_SERIAL_PORT,
     CONF_SOC_ENTITY,
@@ -75,6 +79,7 @@ from custom_components.gridnode.devices.const import (
     PROFILE_SUNSPEC,
     PROTOCOL_GOE,
     PROTOCOL_OCPP,
+    ROLE_CHARGER,
 )
 from custom_components.gridnode.devices.modbus import async_probe, describe
 from custom_components.gridnode.drivers.http.goe import GoeCharger
@@ -227,16 +232,41 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Show what was found before creating the device."""
+        errors: dict[str, str] = {}
+        wallbox = DeviceRole.CHARGER in self._found[CONF_ROLES]
         if user_input is not None:
-            return self._finish(self._found)
+            if wallbox:
+                user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+                try:
+                    limits_from(user_input)
+                except ValueError:
+                    errors[CONF_MAX_CURRENT_A] = "invalid_current"
+            if not errors:
+                return self._finish({**self._found, **user_input})
+        d = self._data if user_input is None else {**self._data, **user_input}
+        schema = vol.Schema(_circuit(d, soc=False) if wallbox else {})
         return self.async_show_form(
             step_id="confirm",
+            data_schema=schema,
+            errors=errors,
             description_placeholders={
                 "source": self._source,
                 "roles": ", ".join(self._found["roles"]),
                 "values": self._summary,
             },
         )
+
+
+def _circuit(d: Mapping[str, Any], *, soc: bool = True) -> dict[Any, Any]:
+    """The charger's circuit (maximum current, phases) and optionally the car's SoC sensor."""
+    phases = {CONF_PHASES: str(d.get(CONF_PHASES, 3))}
+    fields: dict[Any, Any] = {
+        _req(CONF_MAX_CURRENT_A, d, DEFAULT_MAX_CURRENT_A): _box(1, "A", 6),
+        _req(CONF_PHASES, phases): _choice(["1", "3"], CONF_PHASES),
+    }
+    if soc:
+        fields[_opt(CONF_SOC_ENTITY, d)] = _entity("sensor", "number", "input_number")
+    return fields
 
 
 def _summary(manufacturer: str, model: str, reading: Mapping[str, Any]) -> str:
@@ -279,11 +309,7 @@ class ChargerSubentryFlow(_GridNodeSubentryFlow):
         )
 
     def _circuit(self, d: Mapping[str, Any]) -> dict[Any, Any]:
-        return {
-            _req(CONF_MAX_CURRENT_A, d, DEFAULT_MAX_CURRENT_A): _box(1, "A", 6),
-            _req(CONF_PHASES, d, "3"): _choice(["1", "3"], CONF_PHASES),
-            _opt(CONF_SOC_ENTITY, d): _entity("sensor", "number", "input_number"),
-        }
+        return _circuit(d)
 
     def _check_circuit(self, user_input: dict[str, Any], errors: dict[str, str]) -> None:
         user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
@@ -485,6 +511,15 @@ _ROLE_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "inverter": (CONF_ENERGY_OUT_ENTITY, CONF_GRID_ENTITY, CONF_EXPORT_LIMIT_ENTITY),
     "meter": (CONF_ENERGY_IN_ENTITY, CONF_ENERGY_OUT_ENTITY, CONF_GRID_ENTITY),
+    ROLE_CHARGER: (
+        CONF_ENERGY_IN_ENTITY,
+        CONF_CURRENT_ENTITY,
+        CONF_SWITCH_ENTITY,
+        CONF_PLUGGED_ENTITY,
+        CONF_SOC_ENTITY,
+        CONF_MAX_CURRENT_A,
+        CONF_PHASES,
+    ),
 }
 _FIELD_SELECTORS: dict[str, Any] = {
     CONF_POWER_ENTITY: lambda: _entity("sensor"),
@@ -497,6 +532,9 @@ _FIELD_SELECTORS: dict[str, Any] = {
     CONF_DISCHARGE_POWER_ENTITY: lambda: _entity("number", "input_number"),
     CONF_EXPORT_LIMIT_ENTITY: lambda: _entity("number", "input_number"),
     CONF_MODE_ENTITY: lambda: _entity("select", "input_select"),
+    CONF_CURRENT_ENTITY: lambda: _entity("number", "input_number"),
+    CONF_SWITCH_ENTITY: lambda: _entity("switch", "input_boolean"),
+    CONF_PLUGGED_ENTITY: lambda: _entity("binary_sensor", "input_boolean"),
 }
 
 
@@ -519,27 +557,43 @@ class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
             ),
         )
 
+    def _check_entities(self, user_input: dict[str, Any]) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if self._data[CONF_ROLE] == ROLE_CHARGER:
+            user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+            try:
+                limits_from(user_input)
+            except ValueError:
+                errors[CONF_MAX_CURRENT_A] = "invalid_current"
+        if user_input.get(CONF_MODE_ENTITY) and not user_input.get(CONF_MODE_AUTO):
+            errors[CONF_MODE_AUTO] = "mode_option_required"
+        if self.hass.states.get(user_input[CONF_POWER_ENTITY]) is None:
+            errors[CONF_POWER_ENTITY] = "entity_not_found"
+        return errors
+
     async def async_step_entities(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Pick the sensors and controls."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            if user_input.get(CONF_MODE_ENTITY) and not user_input.get(CONF_MODE_AUTO):
-                errors[CONF_MODE_AUTO] = "mode_option_required"
-            elif (state := self.hass.states.get(user_input[CONF_POWER_ENTITY])) is None:
-                errors[CONF_POWER_ENTITY] = "entity_not_found"
-            else:
-                del state
+            errors = self._check_entities(user_input)
+            if not errors:
                 for key in _ROLE_FIELDS[self._data[CONF_ROLE]]:
                     self._data.pop(key, None)
                 self._data.update(user_input)
                 return self._finish()
         d = self._data if user_input is None else {**self._data, **user_input}
         fields: dict[Any, Any] = {_req(CONF_POWER_ENTITY, d): _entity("sensor")}
-        for key in _ROLE_FIELDS[self._data[CONF_ROLE]]:
-            make = _FIELD_SELECTORS.get(key, _text)
-            fields[_opt(key, d)] = make()
+        role = self._data[CONF_ROLE]
+        for key in _ROLE_FIELDS[role]:
+            if role == ROLE_CHARGER and key == CONF_CURRENT_ENTITY:
+                fields[_req(key, d)] = _FIELD_SELECTORS[key]()
+            elif key not in (CONF_MAX_CURRENT_A, CONF_PHASES):
+                make = _FIELD_SELECTORS.get(key, _text)
+                fields[_opt(key, d)] = make()
+        if role == ROLE_CHARGER:
+            fields.update(_circuit(d, soc=False))
         return self.async_show_form(
             step_id="entities", data_schema=vol.Schema(fields), errors=errors
         )
