@@ -1,7 +1,8 @@
 """Keep time for the house and serve it: SunSpec inverter on Modbus, JSON control channel, chargers.
 
-``Simulation`` is what the CLI, the demo and the tests share. Ports: the inverter on ``port_base``,
-the control channel on ``port_base + 1``, both on 127.0.0.1.
+``Simulation`` is what the CLI, the demo and the tests share. Ports on 127.0.0.1: the SunSpec
+inverter on ``port_base``, the control channel on ``port_base + 1``, the Sungrow SHx view of the same
+inverter on ``port_base + 2`` and the NIBE S heat pump on ``port_base + 3``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from dataclasses import replace
 import time
 from typing import TYPE_CHECKING, Any
 
-from simulator.modbus_server import ModbusDeviceServer
+from simulator.modbus_server import ModbusDeviceServer, RegisterDevice
 from simulator.physics import Commands, House, SgReady, StepResult
 from simulator.scenario import ChargerSpec, Scenario
 from simulator.sunspec.inverter import HybridInverter
+from simulator.vendor.heat_pump import NibeHeatPump
+from simulator.vendor.sungrow import SungrowInverter
 
 if TYPE_CHECKING:
     from simulator.ocpp_common import ChargePointClient
@@ -68,6 +71,10 @@ class Simulation:
         self.inverter = HybridInverter(
             self.house, clock=clock, heartbeat_timeout_s=heartbeat_timeout_s
         )
+        self.sungrow = SungrowInverter(self.house)
+        self.heat_pump = (
+            None if self.house.heat_pump is None else NibeHeatPump(self.house, clock=clock)
+        )
         self.overrides = Commands()  # heat pump and EV controls set over the control channel
         self.ev_limits_w: dict[str, float] = {}  # set by the charge points' profiles
         self.ev_stopped: set[str] = set()  # chargers whose transaction was stopped remotely
@@ -92,12 +99,27 @@ class Simulation:
         """The JSON control channel's port."""
         return self.port_base + 1
 
+    @property
+    def sungrow_port(self) -> int:
+        """The Sungrow SHx view of the inverter (Modbus TCP)."""
+        return self.port_base + 2
+
+    @property
+    def heat_pump_port(self) -> int:
+        """The NIBE S heat pump (Modbus TCP), when the scenario has a heat pump."""
+        return self.port_base + 3
+
     def addresses(self) -> dict[str, str]:
         """What this simulation serves, by name."""
         out = {
             "sunspec_inverter": f"modbus-tcp://{self.host}:{self.modbus_port} (unit 1, SunSpec at 40000)",
             "control": f"http://{self.host}:{self.control_port}/state",
+            "sungrow_inverter": f"modbus-tcp://{self.host}:{self.sungrow_port} (unit 1, profile sungrow_shx)",
         }
+        if self.heat_pump is not None:
+            out["heat_pump"] = (
+                f"modbus-tcp://{self.host}:{self.heat_pump_port} (unit 1, profile nibe_s)"
+            )
         for charger in self.scenario.chargers:
             cid = charger.config.charger_id
             target = f"{self.central_system}/{cid}" if self.central_system else "not connected"
@@ -109,12 +131,20 @@ class Simulation:
         limits = dict(self.overrides.ev_limits_w)
         limits.update(self.ev_limits_w)
         limits.update(dict.fromkeys(self.ev_stopped, 0.0))
-        return self.inverter.commands(replace(self.overrides, ev_limits_w=limits))
+        cmds = replace(self.overrides, ev_limits_w=limits)
+        if self.heat_pump is not None:
+            cmds = self.heat_pump.commands(cmds)
+        # the SunSpec view sets every battery control; the Sungrow view only those written to it
+        return self.sungrow.commands(self.inverter.commands(cmds))
 
     def step(self) -> StepResult:
         """Advance one step of the scenario and refresh every device."""
-        result = self.house.step(self.step_s, self.commands())
+        cmds = self.commands()
+        result = self.house.step(self.step_s, cmds)
         self.inverter.refresh()
+        self.sungrow.refresh()
+        if self.heat_pump is not None:
+            self.heat_pump.refresh(cmds.heat_pump_sg_ready)
         self.steps += 1
         for listener in self.listeners:
             listener(result)
@@ -140,9 +170,16 @@ class Simulation:
         """Start the servers, and the clock unless ``run_clock`` is False (tests step by hand)."""
         from simulator.control import ControlServer
 
-        modbus = ModbusDeviceServer(self.inverter, self.host, self.modbus_port)
-        await modbus.start()
-        self._servers.append(modbus)
+        devices: list[tuple[RegisterDevice, int]] = [
+            (self.inverter, self.modbus_port),
+            (self.sungrow, self.sungrow_port),
+        ]
+        if self.heat_pump is not None:
+            devices.append((self.heat_pump, self.heat_pump_port))
+        for device, port in devices:
+            modbus = ModbusDeviceServer(device, self.host, port)
+            await modbus.start()
+            self._servers.append(modbus)
         control = ControlServer(self, self.host, self.control_port)
         await control.start()
         self._servers.append(control)
@@ -194,6 +231,7 @@ class Simulation:
                 "indoor_c": h.heat_pump.indoor_c,
                 "sg_ready": int(self.overrides.heat_pump_sg_ready),
                 "limit_w": self.overrides.heat_pump_limit_w,
+                "hot_water_c": None if self.heat_pump is None else self.heat_pump.tank_c,
             },
             "evs": {
                 cid: {
@@ -222,4 +260,6 @@ def _commands_json(c: Commands) -> dict[str, Any]:
         "ev_limits_w": dict(c.ev_limits_w),
         "heat_pump_sg_ready": int(c.heat_pump_sg_ready),
         "heat_pump_limit_w": c.heat_pump_limit_w,
+        "heat_pump_shift_k": c.heat_pump_shift_k,
+        "heat_pump_extra_w": c.heat_pump_extra_w,
     }

@@ -33,3 +33,5 @@ class Commands:
     ev_limits_w: Mapping[str, float] = field(default_factory=dict)  # charger id -> W
     heat_pump_sg_ready: SgReady = SgReady.NORMAL
     heat_pump_limit_w: float | None = None  # electrical W cap
+    heat_pump_shift_k: float = 0.0  # room setpoint raised (or lowered) by this much, K
+    heat_pump_extra_w: float = 0.0  # electrical W for hot water on top of space heating

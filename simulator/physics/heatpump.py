@@ -46,19 +46,22 @@ class HeatPump:
         dt_s: float,
         sg_ready: SgReady,
         limit_w: float | None,
+        shift_k: float = 0.0,
     ) -> float:
-        """The electrical power it wants this step (W); call :meth:`advance` after."""
+        """The electrical power it wants this step (W); call :meth:`advance` after.
+
+        ``shift_k`` moves the room setpoint (a heating-curve offset).
+        """
         cfg = self.config
         cop, heat_max_w = cfg.cop_curve.at(outdoor_c)
         gains = cfg.internal_gain_w + cfg.solar_aperture_m2 * irradiance_w_m2
         heat = 0.0
         if sg_ready is not SgReady.BLOCKED:
+            target = cfg.setpoint_c + shift_k
             if sg_ready is SgReady.FORCED:
-                target = cfg.setpoint_c + cfg.forced_k
+                target += cfg.forced_k
             elif sg_ready is SgReady.BOOST:
-                target = cfg.setpoint_c + cfg.boost_k
-            else:
-                target = cfg.setpoint_c
+                target += cfg.boost_k
             horizon = max(cfg.control_horizon_s, dt_s)
             heat = (
                 cfg.heat_loss_w_per_k * (target - outdoor_c)
@@ -75,11 +78,14 @@ class HeatPump:
         self._pending = (heat, gains, outdoor_c, cop)
         return electric
 
-    def advance(self, dt_s: float, electric_w: float) -> None:
-        """Integrate the room temperature exactly over ``dt_s`` with ``electric_w`` delivered."""
+    def advance(self, dt_s: float, electric_w: float, hot_water_w: float = 0.0) -> None:
+        """Integrate the room temperature exactly over ``dt_s`` with ``electric_w`` delivered.
+
+        ``hot_water_w`` of it went to the hot-water tank, not the rooms (it counts as electric).
+        """
         cfg = self.config
         _, gains, outdoor_c, cop = self._pending
-        heat = electric_w * cop
+        heat = max(electric_w - hot_water_w, 0.0) * cop
         ua = cfg.heat_loss_w_per_k
         equilibrium = outdoor_c + (heat + gains) / ua
         decay = math.exp(-dt_s * ua / cfg.thermal_mass_j_per_k)

@@ -9,7 +9,7 @@ from custom_components.gridnode.drivers.model import BatteryMode
 from simulator.series import RegularSeries
 
 from .battery import Battery, BatteryConfig
-from .commands import Commands
+from .commands import Commands, SgReady
 from .ev import Ev
 from .grid import Grid
 from .heatpump import HeatPump
@@ -127,6 +127,7 @@ class House:
             cid: ev.demand(t, dt_s, commands.ev_limits_w.get(cid)) for cid, ev in self.evs.items()
         }
         hp_want = 0.0
+        hot_water_w = 0.0
         if self.heat_pump is not None:
             hp_want = self.heat_pump.demand(
                 outdoor,
@@ -134,7 +135,11 @@ class House:
                 dt_s,
                 commands.heat_pump_sg_ready,
                 commands.heat_pump_limit_w,
+                commands.heat_pump_shift_k,
             )
+            if commands.heat_pump_sg_ready is not SgReady.BLOCKED:
+                hot_water_w = max(commands.heat_pump_extra_w, 0.0)
+                hp_want += hot_water_w
         demand = load + sum(ev_want.values()) + hp_want
 
         bat = self.battery
@@ -197,7 +202,7 @@ class House:
             ev_w += p
         hp_w = 0.0 if blackout else hp_want
         if self.heat_pump is not None:
-            self.heat_pump.advance(dt_s, hp_w)
+            self.heat_pump.advance(dt_s, hp_w, 0.0 if blackout else hot_water_w)
         load_served = 0.0 if blackout else load
 
         h = dt_s / 3600

@@ -217,6 +217,14 @@ class HybridInverter:
             self._reset_wset()
             im.encode_raw(802, "SetOp", 1)
 
+    def writable(self, address: int, count: int) -> bool:
+        """Whether ``[address, address + count)`` covers whole writable points only."""
+        points = self.image.points_at(address, count)
+        end = address + count
+        return bool(points) and all(
+            p.writable and address <= p.address and p.address + p.size <= end for p in points
+        )
+
     def write(self, address: int, values: list[int]) -> bool:
         """A Modbus write of ``values`` at ``address``; False (refused) unless all writable."""
         im = self.image

@@ -15,19 +15,22 @@ def at(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
-def free_port_pair() -> int:
-    """A port p such that p and p + 1 are free on 127.0.0.1 now."""
+def free_port_pair(n: int = 4) -> int:
+    """A port p such that p .. p + n - 1 are free on 127.0.0.1 now (a simulation uses four)."""
     for _ in range(50):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+            port = int(s.getsockname()[1])
+        if port + n > 65535:
+            continue
         try:
-            with socket.socket() as s2:
-                s2.bind(("127.0.0.1", port + 1))
+            for i in range(1, n):
+                with socket.socket() as s2:
+                    s2.bind(("127.0.0.1", port + i))
         except OSError:
             continue
-        return int(port)
-    raise RuntimeError("no free port pair")
+        return port
+    raise RuntimeError("no free block of ports")
 
 
 @pytest.fixture(scope="session")

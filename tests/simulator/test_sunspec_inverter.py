@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 from pymodbus.client import AsyncModbusTcpClient
 import pytest
 
+from custom_components.gridnode.drivers.modbus.compat import unit_kwargs
 from simulator.runner import Simulation
 from simulator.scenario import Scenario
 from simulator.sunspec.layout import RegisterImage
@@ -17,6 +19,7 @@ from .conftest import at, free_port_pair
 MODELS = [1, 103, 160, 203, 124, 802, 701, 704]
 LAYOUT = RegisterImage(MODELS, {160: {"module": 2}})  # the client's map, from the same JSON
 SIGNED = {"int16", "sunssf", "int32"}
+UNIT: dict[str, Any] = dict(unit_kwargs(1))  # slave= before pymodbus 3.10, device_id= after
 
 
 class SunSpecClient:
@@ -27,7 +30,7 @@ class SunSpecClient:
 
     async def raw(self, model: int, name: str) -> int:
         p = LAYOUT.point(model, name)
-        rr = await self.client.read_holding_registers(p.address, count=p.size, device_id=1)
+        rr = await self.client.read_holding_registers(p.address, count=p.size, **UNIT)
         assert not rr.isError()
         value = 0
         for reg in rr.registers:
@@ -46,7 +49,7 @@ class SunSpecClient:
         sf = 0 if p.sf is None else await self.raw(model, p.sf)
         raw = round(value / 10**sf) & ((1 << (16 * p.size)) - 1)
         regs = [(raw >> (16 * (p.size - 1 - i))) & 0xFFFF for i in range(p.size)]
-        rr = await self.client.write_registers(p.address, regs, device_id=1)
+        rr = await self.client.write_registers(p.address, regs, **UNIT)
         return not rr.isError()
 
 
@@ -76,12 +79,12 @@ async def ss(sim: Simulation) -> AsyncIterator[SunSpecClient]:
 
 
 async def test_discovery_walks_the_model_chain_from_suns(ss: SunSpecClient) -> None:
-    rr = await ss.client.read_holding_registers(40000, count=2, device_id=1)
+    rr = await ss.client.read_holding_registers(40000, count=2, **UNIT)
     assert rr.registers == [0x5375, 0x6E53]
     found = []
     addr = 40002
     while True:
-        rr = await ss.client.read_holding_registers(addr, count=2, device_id=1)
+        rr = await ss.client.read_holding_registers(addr, count=2, **UNIT)
         model_id, length = rr.registers
         if model_id == 0xFFFF:
             break
