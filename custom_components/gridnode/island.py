@@ -66,6 +66,28 @@ def _number(value: Any) -> float | None:
     return result if math.isfinite(result) else None
 
 
+def present_load_w(devices: DeviceRuntime) -> float | None:
+    """The house's load now: reported by a device, else from the energy balance of the site.
+
+    load = PV + battery (+ discharge) + grid (+ import), when every term is known.
+    """
+    for handle in [*devices.inverters, *devices.meters]:
+        value = _number(handle.value(Quantity.LOAD_POWER)) if handle.available else None
+        if value is not None:
+            return max(0.0, value)
+    terms: dict[Quantity, float] = {}
+    for handle in devices.devices:
+        if not handle.available:
+            continue
+        for quantity in (Quantity.PV_POWER, Quantity.BATTERY_POWER, Quantity.GRID_POWER):
+            value = _number(handle.value(quantity))
+            if value is not None and quantity not in terms:
+                terms[quantity] = value
+    if Quantity.GRID_POWER not in terms:
+        return None
+    return max(0.0, sum(terms.values()))
+
+
 class IslandWatch:
     """Grid-loss detection and islanded operation for one site."""
 
@@ -200,11 +222,9 @@ class IslandWatch:
         devices = self.devices
         if devices is None:
             return None
-        load_w = None
+        load_w = present_load_w(devices)
         pv_w = 0.0
-        for handle in [*devices.inverters, *devices.meters]:
-            if handle.available and load_w is None:
-                load_w = _number(handle.value(Quantity.LOAD_POWER))
+        for handle in devices.inverters:
             pv_w = max(pv_w, _number(handle.value(Quantity.PV_POWER)) or 0.0)
         for battery in devices.batteries:
             soc = _number(battery.value(Quantity.BATTERY_SOC))

@@ -38,6 +38,7 @@ from .core.planning import (
 from .core.slots import Horizon
 from .core.windows import Window, next_cheap_window, next_clean_window
 from .drivers.model import Quantity
+from .island import present_load_w
 from .optimiser import Plan, Problem, fallback_plan, solve
 from .site_inputs import CollectedInputs, InputCollector
 
@@ -134,6 +135,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         self.dispatcher: Dispatcher | None = None
         self.job_switches: dict[str, str | None] = {}
         self.outage_prep: tuple[float, datetime] | None = None
+        self.load_runs: dict[str, tuple[datetime, float]] = {}
+        self._last_refresh: datetime | None = None
         self.storm: StormWatch | None = None
 
     @callback
@@ -278,14 +281,52 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         return getattr(self.config_entry.runtime_data, "devices", None)
 
     def _present_load_w(self) -> float | None:
+        """The household's base load now: what the house draws less the loads GridNode plans."""
+        devices = self._devices()
+        total = None if devices is None else present_load_w(devices)
+        if devices is None or total is None:
+            return None
+        controlled = sum(c.power_w or 0.0 for c in devices.chargers if c.available)
+        controlled += sum(
+            float(h.value("power_w") or 0.0) for h in devices.heat_pumps if h.available
+        )
+        controlled += sum(
+            load.spec.rated_power_w for load in devices.loads if load.available and load.is_on
+        )
+        return max(0.0, total - controlled)
+
+    def _load_jobs(self, now: datetime) -> list[tuple[JobGoal, str]]:
+        """The flexible loads' runs still due in their window, less what already ran."""
         devices = self._devices()
         if devices is None:
-            return None
-        for handle in [*devices.inverters, *devices.meters]:
-            value = handle.value(Quantity.LOAD_POWER)
-            if handle.available and value is not None:
-                return float(value)
-        return None
+            return []
+        out: list[tuple[JobGoal, str]] = []
+        for load in devices.loads:
+            spec = load.spec
+            window = spec.earliest_start or now
+            previous = self.load_runs.get(load.subentry_id)
+            done = previous[1] if previous and previous[0] == window else 0.0
+            if previous and previous[0] == window and load.is_on and self._last_refresh:
+                done += spec.rated_power_w * (now - self._last_refresh).total_seconds() / 3600
+            self.load_runs[load.subentry_id] = (window, done)
+            remaining = spec.required_energy_wh - done
+            if remaining <= 1.0 or (spec.deadline is not None and spec.deadline <= now):
+                continue
+            out.append(
+                (
+                    JobGoal(
+                        id=load.subentry_id,
+                        power_w=spec.rated_power_w,
+                        energy_wh=remaining,
+                        earliest=spec.earliest_start,
+                        deadline=spec.deadline,
+                        interruptible=spec.interruptible,
+                    ),
+                    load.name,
+                )
+            )
+        self._last_refresh = now
+        return out
 
     def _battery(self) -> BatteryState | None:
         devices = self._devices()

@@ -84,13 +84,15 @@ def uk_scenario() -> Scenario:
     return Scenario.load("uk_2023_agile")
 
 
-@pytest.fixture
-async def house(
-    hass: HomeAssistant, socket_enabled: None, uk_scenario: Scenario
-) -> AsyncIterator[House]:
-    """A site with the simulator's SunSpec hybrid inverter and negative prices right now."""
+async def start_house(
+    hass: HomeAssistant,
+    scenario: Scenario,
+    extra_subentries: list[ConfigSubentryData] | None = None,
+    extra_options: dict[str, Any] | None = None,
+) -> House:
+    """Start the simulator and a site driving its SunSpec hybrid inverter, prices negative now."""
     sim = Simulation(
-        uk_scenario,
+        scenario,
         speed=0,
         start_s=datetime.fromisoformat("2023-06-14T10:00:00+00:00").timestamp(),
         port_base=free_port_pair(),
@@ -99,12 +101,16 @@ async def house(
     sim.house.battery.stored_wh = sim.house.battery.config.capacity_wh * 0.3
     await sim.start(run_clock=False)
     set_prices(hass, octopus_rates({0: -0.05, 1: -0.05}))
-    options = dict(SITE_OPTIONS) | {
-        "tariff_source": "octopus",
-        "price_entities": PRICE_ENTITIES,
-        "export_price": 0.15,
-        "pv_source": "none",
-    }
+    options = (
+        dict(SITE_OPTIONS)
+        | {
+            "tariff_source": "octopus",
+            "price_entities": PRICE_ENTITIES,
+            "export_price": 0.15,
+            "pv_source": "none",
+        }
+        | (extra_options or {})
+    )
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Home",
@@ -123,14 +129,25 @@ async def house(
                 subentry_type="modbus",
                 title="Hybrid",
                 unique_id=None,
-            )
+            ),
+            *(extra_subentries or []),
         ],
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    return House(sim, entry)
+
+
+@pytest.fixture
+async def house(
+    hass: HomeAssistant, socket_enabled: None, uk_scenario: Scenario
+) -> AsyncIterator[House]:
+    """A site with the simulator's SunSpec hybrid inverter and negative prices right now."""
+    started = await start_house(hass, uk_scenario)
+    sim, entry = started.sim, started.entry
     try:
-        yield House(sim, entry)
+        yield started
     finally:
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
