@@ -18,7 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.event import (
+    async_call_later,
+    async_track_state_change_event,
+    async_track_time_interval,
+)
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -110,6 +114,7 @@ class IslandWatch:
         self._listeners: list[Callable[[], None]] = []
         self._off_grid_applied = False
         self._busy = False
+        self._recheck_unsub: CALLBACK_TYPE | None = None
 
     @property
     def devices(self) -> DeviceRuntime | None:
@@ -146,6 +151,9 @@ class IslandWatch:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        if self._recheck_unsub is not None:
+            self._recheck_unsub()
+            self._recheck_unsub = None
         await self._store.async_save(self.guard.to_dict())
 
     def add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
@@ -162,6 +170,11 @@ class IslandWatch:
         self.entry.async_create_background_task(
             self.hass, self.async_step(), "gridnode island step", eager_start=True
         )
+
+    @callback
+    def _recheck(self, _now: datetime) -> None:
+        self._recheck_unsub = None
+        self._schedule_step()
 
     async def _async_tick(self, _now: datetime) -> None:
         await self.async_step()
@@ -277,6 +290,12 @@ class IslandWatch:
                     "energy_served_kwh": round(output.energy_served_wh / 1000, 3),
                 },
             )
+        if output.state is GridState.ON_GRID and self.guard.machine.lost_pending_since is not None:
+            # A source says the grid is gone: look again as soon as the debounce allows.
+            if self._recheck_unsub is None:
+                self._recheck_unsub = async_call_later(
+                    self.hass, self.settings.lost_debounce_s + 0.05, self._recheck
+                )
         off_grid = output.state is not GridState.ON_GRID
         dispatcher = self.entry.runtime_data.dispatcher
         if dispatcher is not None:

@@ -293,7 +293,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         controlled += sum(
             load.spec.rated_power_w for load in devices.loads if load.available and load.is_on
         )
-        return max(0.0, total - controlled)
+        return max(0.0, float(total - controlled))
 
     def _load_jobs(self, now: datetime) -> list[tuple[JobGoal, str]]:
         """The flexible loads' runs still due in their window, less what already ran."""
