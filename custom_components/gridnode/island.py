@@ -290,12 +290,12 @@ class IslandWatch:
                     "energy_served_kwh": round(output.energy_served_wh / 1000, 3),
                 },
             )
-        if output.state is GridState.ON_GRID and self.guard.machine.lost_pending_since is not None:
+        pending = self.guard.machine.lost_pending_since is not None
+        if output.state is GridState.ON_GRID and pending and self._recheck_unsub is None:
             # A source says the grid is gone: look again as soon as the debounce allows.
-            if self._recheck_unsub is None:
-                self._recheck_unsub = async_call_later(
-                    self.hass, self.settings.lost_debounce_s + 0.05, self._recheck
-                )
+            self._recheck_unsub = async_call_later(
+                self.hass, self.settings.lost_debounce_s + 0.05, self._recheck
+            )
         off_grid = output.state is not GridState.ON_GRID
         dispatcher = self.entry.runtime_data.dispatcher
         if dispatcher is not None:
