@@ -232,23 +232,15 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Show what was found before creating the device."""
-        errors: dict[str, str] = {}
         wallbox = DeviceRole.CHARGER in self._found[CONF_ROLES]
         if user_input is not None:
-            if wallbox:
+            if wallbox:  # the selector keeps the current at 6 A or more
                 user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
-                try:
-                    limits_from(user_input)
-                except ValueError:
-                    errors[CONF_MAX_CURRENT_A] = "invalid_current"
-            if not errors:
-                return self._finish({**self._found, **user_input})
-        d = self._data if user_input is None else {**self._data, **user_input}
-        schema = vol.Schema(_circuit(d, soc=False) if wallbox else {})
+            return self._finish({**self._found, **user_input})
+        schema = vol.Schema(_circuit(self._data, soc=False) if wallbox else {})
         return self.async_show_form(
             step_id="confirm",
             data_schema=schema,
-            errors=errors,
             description_placeholders={
                 "source": self._source,
                 "roles": ", ".join(self._found["roles"]),
@@ -559,12 +551,8 @@ class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
 
     def _check_entities(self, user_input: dict[str, Any]) -> dict[str, str]:
         errors: dict[str, str] = {}
-        if self._data[CONF_ROLE] == ROLE_CHARGER:
+        if self._data[CONF_ROLE] == ROLE_CHARGER:  # the selector keeps the current at 6 A or more
             user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
-            try:
-                limits_from(user_input)
-            except ValueError:
-                errors[CONF_MAX_CURRENT_A] = "invalid_current"
         if user_input.get(CONF_MODE_ENTITY) and not user_input.get(CONF_MODE_AUTO):
             errors[CONF_MODE_AUTO] = "mode_option_required"
         if self.hass.states.get(user_input[CONF_POWER_ENTITY]) is None:
