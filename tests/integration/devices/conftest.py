@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from itertools import pairwise
 from typing import Any
 
 from aiohttp import web
@@ -52,7 +53,7 @@ def profile_image(profile: str, values: Mapping[str, Any]) -> dict[str, dict[int
         image[table].update({reg.address + i: w for i, w in enumerate(words)})
     for table in image.values():  # the gaps a profile lets one read span answer too, as on a device
         addresses = sorted(table)
-        for low, high in zip(addresses, addresses[1:], strict=False):
+        for low, high in pairwise(addresses):
             if high - low - 1 <= loaded.max_gap:
                 table.update(dict.fromkeys(range(low + 1, high), 0))
     return image
