@@ -12,6 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .devices import async_setup_devices, async_unload_devices
 from .dispatcher import Dispatcher
+from .frontend import async_register_card
 from .island import IslandWatch
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
@@ -19,6 +20,7 @@ from .services import async_setup_services
 
 PLATFORMS: tuple[Platform, ...] = (
     Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
@@ -30,8 +32,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register GridNode's actions (they answer with a clear error while no site is loaded)."""
+    """Register GridNode's actions and its plan card (no manual resource step needed)."""
     async_setup_services(hass)
+    await async_register_card(hass)
     return True
 
 

@@ -177,7 +177,10 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         jobs = [
             job for job in self.extra_jobs.values() if job.deadline is None or job.deadline > now
         ]
-        job_names = {job.id: job.id for job in jobs}
+        job_names = {job.id: job.id.removeprefix("job_") for job in jobs}
+        for job, name in self._load_jobs(now):
+            jobs.append(job)
+            job_names[job.id] = name
         problem: Problem | None = None
         if inputs.import_prices is None or inputs.export_prices is None:
             err = inputs.problems.get("tariff")

@@ -134,3 +134,36 @@ async def test_get_plan_and_schedule_load_answer_with_the_plan(
     start = dt_util.parse_datetime(str(answer["planned_start"]))
     assert start is not None
     assert start < deadline
+
+
+async def test_calendar_shows_the_forced_charge_and_a_scheduled_job(
+    hass: HomeAssistant, house: House
+) -> None:
+    deadline = dt_util.now() + timedelta(hours=20)
+    await hass.services.async_call(
+        DOMAIN,
+        "schedule_load",
+        {"name": "backup job", "power_kw": 1, "duration": {"hours": 1}, "deadline": deadline},
+        blocking=True,
+        return_response=True,
+    )
+    calendar = hass.states.get("calendar.home_planned_runs")
+    assert calendar is not None
+    assert calendar.attributes["message"] in {"Charge battery from the grid", "Run backup job"}
+    start = dt_util.utcnow() - timedelta(hours=1)
+    end = dt_util.utcnow() + timedelta(hours=24)
+    response = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {"entity_id": "calendar.home_planned_runs", "start_date_time": start, "end_date_time": end},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    events = response["calendar.home_planned_runs"]["events"]  # type: ignore[index]
+    summaries = [event["summary"] for event in events]
+    assert "Charge battery from the grid" in summaries
+    assert "Run backup job" in summaries
+    job = next(event for event in events if event["summary"] == "Run backup job")
+    assert dt_util.parse_datetime(job["end"]) <= deadline
+    assert "1.0 kWh" in job["description"]

@@ -1,0 +1,106 @@
+"""The plan as a calendar: each planned run (car charging, a job, a forced battery charge) is an event."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .core.planning import DEADBAND_W
+from .plan_coordinator import PlanSnapshot
+from .plan_entities import PlanEntity
+
+if TYPE_CHECKING:
+    from .runtime import GridNodeConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+def _runs(
+    snapshot: PlanSnapshot, series: list[float], summary: str, description: str
+) -> list[CalendarEvent]:
+    """Merge consecutive slots above the deadband into events."""
+    plan = snapshot.plan
+    step = timedelta(minutes=plan.slot_minutes)
+    events: list[CalendarEvent] = []
+    start: datetime | None = None
+    energy = 0.0
+    for i, power in enumerate([*series, 0.0]):
+        if power > DEADBAND_W:
+            if start is None:
+                start, energy = plan.slot_start(i), 0.0
+            energy += power * step.total_seconds() / 3600
+        elif start is not None:
+            events.append(
+                CalendarEvent(
+                    start=start,
+                    end=plan.slot_start(i),
+                    summary=summary,
+                    description=f"{description}: {energy / 1000:.1f} kWh",
+                )
+            )
+            start = None
+    return events
+
+
+def plan_events(snapshot: PlanSnapshot) -> list[CalendarEvent]:
+    """Every planned run of the snapshot, earliest first."""
+    plan = snapshot.plan
+    if not plan.ok:
+        return []
+    events: list[CalendarEvent] = []
+    for ev_id, power in plan.ev_power_w.items():
+        name = snapshot.ev_names.get(ev_id, ev_id)
+        events += _runs(snapshot, [float(p) for p in power], f"Charge {name}", "Planned charge")
+    for job_id, power in plan.load_power_w.items():
+        name = snapshot.job_names.get(job_id, job_id)
+        events += _runs(snapshot, [float(p) for p in power], f"Run {name}", "Planned run")
+    grid_charge = [
+        min(float(c), float(g))
+        for c, g in zip(plan.battery_charge_w, plan.grid_import_w, strict=True)
+    ]
+    events += _runs(snapshot, grid_charge, "Charge battery from the grid", "Forced charge")
+    return sorted(events, key=lambda e: e.start_datetime_local)
+
+
+class PlanCalendar(PlanEntity, CalendarEntity):
+    """What GridNode plans to run, as events automations and the UI can see."""
+
+    _attr_translation_key = "plan_calendar"
+
+    def __init__(self, entry: GridNodeConfigEntry) -> None:
+        """Create the calendar of the site's plan."""
+        assert entry.runtime_data.plan is not None
+        super().__init__(entry, entry.runtime_data.plan, "plan_calendar")
+
+    @property
+    def event(self) -> CalendarEvent | None:
+        """The run in progress, else the next one."""
+        now = dt_util.utcnow()
+        for event in plan_events(self.coordinator.data):
+            if event.end > now:
+                return event
+        return None
+
+    async def async_get_events(
+        self, hass: HomeAssistant, start_date: datetime, end_date: datetime
+    ) -> list[CalendarEvent]:
+        """The planned runs between two instants."""
+        return [
+            event
+            for event in plan_events(self.coordinator.data)
+            if event.end > start_date and event.start < end_date
+        ]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GridNodeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the plan calendar."""
+    async_add_entities([PlanCalendar(entry)])
