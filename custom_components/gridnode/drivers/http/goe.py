@@ -202,8 +202,9 @@ class GoeCharger:
         self._paused = False
 
     async def stop(self) -> None:
-        """Force charging off (``frc`` = 1)."""
+        """Force charging off (``frc`` = 1); a later limit of 6 A or more lifts it again."""
         await self._set({"frc": int(ForceState.OFF)})
+        self._paused = True
 
     async def release(self) -> None:
         """Hand control back to the charger's own logic (``frc`` = 0)."""
