@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from contextlib import suppress
 from datetime import UTC, datetime
 import re
 import sys
+from typing import TYPE_CHECKING
 
-from simulator.physics import StepResult
-from simulator.runner import Simulation
-from simulator.scenario import Scenario, list_scenarios, parse_time
+from simulator.catalog import list_scenarios
+
+if TYPE_CHECKING:  # the physics and servers load only for ``run``: ``scenarios`` stays quick
+    from simulator.physics import StepResult
+    from simulator.runner import Simulation
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 UNITS = {"s": 1, "": 60, "m": 60, "h": 3600, "d": 86400}
@@ -38,6 +42,8 @@ def outage_start(start: str, sim: Simulation) -> float:
         return sim.house.now_s
     if DURATION.match(start):
         return sim.house.now_s + parse_duration(start)
+    from simulator.scenario import parse_time
+
     return parse_time(start)
 
 
@@ -54,6 +60,9 @@ def live_line(r: StepResult) -> str:
 
 
 async def _run(args: argparse.Namespace) -> None:
+    from simulator.runner import Simulation
+    from simulator.scenario import Scenario
+
     scenario = Scenario.load(args.scenario)
     sim = Simulation(
         scenario,
@@ -70,10 +79,25 @@ async def _run(args: argparse.Namespace) -> None:
     print(f"scenario {scenario.name} at {sim.speed:g}x, step {sim.step_s:g} s", flush=True)
     for name, address in sim.addresses().items():
         print(f"  {name}: {address}", flush=True)
+    done = asyncio.Event()
+    if args.steps is not None:
+        target = sim.steps + args.steps
+
+        def count(_: StepResult) -> None:
+            if sim.steps >= target:
+                done.set()
+
+        sim.listeners.append(count)
     try:
-        await asyncio.Event().wait()
-    finally:
+        if args.duration is not None:
+            with suppress(TimeoutError):
+                async with asyncio.timeout(args.duration):
+                    await done.wait()
+        else:
+            await done.wait()
+    finally:  # also on Ctrl+C, which cancels this task
         await sim.stop()
+        print(f"stopped after {sim.steps} steps", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="START+DURATION, e.g. now+30m, 2h+90m (from the start) or 2023-03-20T18:00Z+1h",
     )
-    run.add_argument("--port-base", type=int, default=5020, help="Modbus port; control is +1")
+    run.add_argument(
+        "--port-base",
+        type=int,
+        default=5020,
+        help="SunSpec Modbus port; control +1, Sungrow SHx +2, heat pump +3",
+    )
     run.add_argument(
         "--device-clock",
         choices=["wall", "sim"],
@@ -100,9 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--central-system",
         default=None,
-        help="OCPP central system URL the OCPP 1.6J charge points connect to (ws://host:port/path)",
+        help="OCPP central system URL the charge points connect to, as ws://host:port/path "
+        "(default: the scenario's central_system, else none)",
     )
     run.add_argument("--quiet", action="store_true", help="no live line per step")
+    run.add_argument(
+        "--steps", type=int, default=None, help="stop after this many steps (default: run on)"
+    )
+    run.add_argument(
+        "--duration",
+        type=parse_duration,
+        default=None,
+        help="stop after this much wall time, e.g. 30s or 2m (default: run on)",
+    )
     sub.add_parser("scenarios", help="list the ready scenarios")
     args = parser.parse_args(argv)
     if args.command == "scenarios":

@@ -83,7 +83,7 @@ class Simulation:
         self._servers: list[Any] = []
         self._loop_task: asyncio.Task[None] | None = None
         self.steps = 0
-        self.central_system = central_system
+        self.central_system = central_system or scenario.central_system
 
     def sim_time(self) -> float:
         """The simulated time, UTC epoch seconds."""

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from . import loaders
+from .catalog import SCENARIO_DIR, list_scenarios
 from .loaders import EvSession
 from .physics import (
     Battery,
@@ -27,8 +28,8 @@ from .physics import (
 )
 from .series import RegularSeries
 
-SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 DAY = 86400
+__all__ = ["SCENARIO_DIR", "ChargerSpec", "Scenario", "list_scenarios", "parse_time"]
 
 
 def parse_time(value: str | datetime) -> float:
@@ -107,6 +108,7 @@ class Scenario:
     chargers: tuple[ChargerSpec, ...]
     outages: tuple[Outage, ...]
     raw: Mapping[str, Any]
+    central_system: str | None = None  # OCPP central system URL the chargers connect to
 
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
@@ -174,6 +176,9 @@ class Scenario:
             chargers=tuple(chargers),
             outages=outages,
             raw=raw,
+            central_system=None
+            if raw.get("central_system") is None
+            else str(raw["central_system"]),
         )
 
     def build_house(self, start_s: float | None = None) -> House:
@@ -187,12 +192,3 @@ class Scenario:
             evs={c.config.charger_id: Ev(c.config, c.sessions) for c in self.chargers},
             grid=Grid(list(self.outages)),
         )
-
-
-def list_scenarios() -> list[tuple[str, str]]:
-    """``(name, first line of description)`` of the ready scenarios."""
-    out = []
-    for p in sorted(SCENARIO_DIR.glob("*.yaml")):
-        raw = yaml.safe_load(p.read_text())
-        out.append((p.stem, str(raw.get("description", "")).strip().splitlines()[0]))
-    return out
