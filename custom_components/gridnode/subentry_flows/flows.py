@@ -567,8 +567,9 @@ class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
         if user_input is not None:
             errors = self._check_entities(user_input)
             if not errors:
-                for key in _ROLE_FIELDS[self._data[CONF_ROLE]]:
-                    self._data.pop(key, None)
+                for fields in _ROLE_FIELDS.values():  # a changed role drops the old picks
+                    for key in fields:
+                        self._data.pop(key, None)
                 self._data.update(user_input)
                 return self._finish()
         d = self._data if user_input is None else {**self._data, **user_input}
