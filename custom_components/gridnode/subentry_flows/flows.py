@@ -567,8 +567,8 @@ class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
         if user_input is not None:
             errors = self._check_entities(user_input)
             if not errors:
-                for fields in _ROLE_FIELDS.values():  # a changed role drops the old picks
-                    for key in fields:
+                for picks in _ROLE_FIELDS.values():  # a changed role drops the old picks
+                    for key in picks:
                         self._data.pop(key, None)
                 self._data.update(user_input)
                 return self._finish()
