@@ -186,7 +186,9 @@ def gridnode_problem(sc: dict[str, Any]) -> dict[str, Any]:
             "discharge_efficiency": b["discharge_efficiency"],
             "min_soc_pct": b["min_soc_pct"],
             "max_soc_pct": b["max_soc_pct"],
+            # EMHASS holds the final SoC to its target (both ways): so does GridNode here.
             "final_soc_min_pct": b["final_soc_pct"],
+            "final_soc_max_pct": b["final_soc_pct"],
             "allow_export": False,
         },
         "loads": [

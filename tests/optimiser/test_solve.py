@@ -199,6 +199,11 @@ def test_final_soc_and_end_value_keep_energy_for_after_the_horizon(hourly: Any) 
     data["battery"].update(final_soc_min_pct=100, max_charge_w=1000)
     short = solve(Problem.from_dict(data))
     assert [v.kind for v in short.violations] == ["final_soc"]
+    data["battery"].update(final_soc_min_pct=None, final_soc_max_pct=20, max_discharge_w=500)
+    full = solve(Problem.from_dict(data))
+    # It can only shed 500 Wh into the house in the hour: it ends at 45%, above 20%, and says so.
+    assert full.battery_soc_pct[-1] == pytest.approx(45)
+    assert "above 20.0%" in full.violations[0].message
 
 
 def test_battery_that_may_not_charge_from_grid_or_export_stays_in_its_lane(hourly: Any) -> None:

@@ -94,6 +94,10 @@ def extract(
             missing = x[index.final_short] / spec.capacity_wh * 100.0
             notes.add("final_soc", f"battery ends at {soc[-1]:.1f}% instead of "
                       f"{spec.final_soc_min_pct:.1f}%", missing, "%")  # fmt: skip
+        if index.final_over is not None and x[index.final_over] > 1.0:
+            extra = x[index.final_over] / spec.capacity_wh * 100.0
+            notes.add("final_soc", f"battery ends at {soc[-1]:.1f}%, above "
+                      f"{spec.final_soc_max_pct:.1f}%", extra, "%")  # fmt: skip
     plan_ev, plan_v2h, plan_ev_soc = _evs(problem, form, x, notes)
     hp = form.heat_pump
     heat: Array = np.zeros(0)

@@ -29,6 +29,7 @@ class BatteryIndex:
     reserve_short: IntArray
     reserve_slots: IntArray
     final_short: int | None
+    final_over: int | None = None
 
 
 @dataclass(slots=True)
@@ -230,6 +231,12 @@ def _add_battery(ctx: Context, slots: IntArray, negative: BoolArray) -> BatteryI
         ctx.penalised.append(np.array([final_short]))
         row = b.rows(1, cap * spec.final_soc_min_pct / 100.0, INF)
         b.add(row, [energy[-1], final_short], 1.0)
+    final_over = None
+    if spec.final_soc_max_pct is not None:
+        final_over = int(b.cols(1, 0.0, INF, per_wh)[0])
+        ctx.penalised.append(np.array([final_over]))
+        row = b.rows(1, -INF, cap * spec.final_soc_max_pct / 100.0)
+        b.add(row, [energy[-1], final_over], [1.0, -1.0])
     both = np.flatnonzero(negative)
     if both.size:
         # With negative prices, wasting energy by charging and discharging at once would pay.
@@ -241,4 +248,4 @@ def _add_battery(ctx: Context, slots: IntArray, negative: BoolArray) -> BatteryI
         b.add(rows, discharge[both], 1.0)
         b.add(rows, z, spec.max_discharge_w)
         ctx.switches.append((z, charge[both], discharge[both]))
-    return BatteryIndex(charge, discharge, energy, short, reserve_slots, final_short)
+    return BatteryIndex(charge, discharge, energy, short, reserve_slots, final_short, final_over)

@@ -63,6 +63,7 @@ class BatterySpec:
     allow_export: bool = True
     end_value_per_kwh: float = 0.0
     final_soc_min_pct: float | None = None
+    final_soc_max_pct: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -356,7 +357,8 @@ def _parse_battery(data: Mapping[str, Any], path: str, slots: int) -> BatterySpe
         data,
         {"capacity_wh", "soc_pct", "max_charge_w", "max_discharge_w", "min_soc_pct", "max_soc_pct"}
         | {"reserve_pct", "charge_efficiency", "discharge_efficiency", "degradation_cost_per_kwh"}
-        | {"allow_grid_charge", "allow_export", "end_value_per_kwh", "final_soc_min_pct"},
+        | {"allow_grid_charge", "allow_export", "end_value_per_kwh", "final_soc_min_pct"}
+        | {"final_soc_max_pct"},
         path,
     )
     min_soc = number(data, "min_soc_pct", path, 0.0, minimum=0.0, maximum=100.0)
@@ -364,6 +366,7 @@ def _parse_battery(data: Mapping[str, Any], path: str, slots: int) -> BatterySpe
     if min_soc > max_soc:
         raise ValueError(f"{path}min_soc_pct: {min_soc} is above max_soc_pct {max_soc}")
     final = data.get("final_soc_min_pct")
+    final_max = data.get("final_soc_max_pct")
     return BatterySpec(
         capacity_wh=number(data, "capacity_wh", path, minimum=1.0),
         soc_pct=number(data, "soc_pct", path, minimum=0.0, maximum=100.0),
@@ -383,6 +386,9 @@ def _parse_battery(data: Mapping[str, Any], path: str, slots: int) -> BatterySpe
         final_soc_min_pct=None
         if final is None
         else number(data, "final_soc_min_pct", path, minimum=0.0, maximum=100.0),
+        final_soc_max_pct=None
+        if final_max is None
+        else number(data, "final_soc_max_pct", path, minimum=0.0, maximum=100.0),
     )
 
 

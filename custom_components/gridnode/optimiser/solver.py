@@ -10,6 +10,7 @@ Marginal values come from the duals of the LP with every integer decision fixed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 import time
 from typing import Any
 
@@ -59,8 +60,7 @@ def solve(
         return fallback_plan(problem, str(stop), elapsed_ms())
     except Exception as err:  # noqa: BLE001 - the contract is a plan, never an exception
         return fallback_plan(problem, f"the optimiser failed: {err!r}", elapsed_ms())
-    object.__setattr__(plan, "solve_time_ms", elapsed_ms())
-    return plan
+    return replace(plan, solve_time_ms=elapsed_ms())
 
 
 def _solve(
