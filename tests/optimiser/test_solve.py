@@ -327,3 +327,12 @@ def test_branch_and_bound_proves_the_rounded_plan_when_given_time(hourly: Any) -
     assert proven.status == "optimal"
     assert proven.cost.total == pytest.approx(quick.cost.total)
     assert proven.ev_power_w["car"].tolist() == pytest.approx([0, 1380, 0, 2620, 0, 0])
+
+
+def test_nearly_full_ev_is_left_alone_rather_than_failing_the_plan(hourly: Any) -> None:
+    # 400 Wh of room is less than one hour at the 6 A minimum (1380 W): no charge is possible.
+    ev = {"id": "car", "capacity_wh": 40000, "soc_pct": 99, "target_soc_pct": 100}
+    plan = solve(Problem.from_dict(hourly(3, evs=[ev])))
+    assert plan.ok
+    assert plan.ev_power_w["car"].tolist() == [0, 0, 0]
+    assert [v.kind for v in plan.violations] == ["ev_target"]

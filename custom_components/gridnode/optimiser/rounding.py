@@ -78,9 +78,19 @@ def thermostat(
 
 
 def rounded_bounds(
-    problem: Problem, form: Formulation, arrays: dict[str, Any], x: FloatArray, duals: FloatArray
+    problem: Problem,
+    form: Formulation,
+    arrays: dict[str, Any],
+    x: FloatArray,
+    duals: FloatArray,
+    *,
+    lead: bool = True,
 ) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Column indices and the bounds that fix every integer decision of the model."""
+    """Column indices and the bounds that fix every integer decision of the model.
+
+    With ``lead`` false, semi-continuous slots are on only where the relaxation reached their
+    minimum: the cautious rounding used when leading ones leave no feasible plan (a full EV).
+    """
     cols: list[IntArray] = []
     lows: list[FloatArray] = []
     highs: list[FloatArray] = []
@@ -88,7 +98,9 @@ def rounded_bounds(
         minimum = arrays["col_lower"][block]
         maximum = arrays["col_upper"][block]
         values = x[block]
-        if rule == "thermal" and problem.heat_pump is not None and form.heat_pump is not None:
+        if not lead:
+            on = values >= minimum - 1e-6
+        elif rule == "thermal" and problem.heat_pump is not None and form.heat_pump is not None:
             temp = x[form.heat_pump.temp]
             on = thermostat(problem.heat_pump, problem.slot_hours, values, temp, minimum)
         else:

@@ -79,9 +79,17 @@ def _solve(
     x, duals, bound = _run_lp(highs, problem)
     status, reason = STATUS_OPTIMAL, "optimal"
     if form.builder.has_integers:
+        relaxed, relaxed_duals = x, duals
         cols, low, high = rounded_bounds(problem, form, arrays, x, duals)
         highs.changeColsBounds(cols.size, cols.astype(np.int32), low, high)
-        x, duals, value = _run_lp(highs, problem, rounded=True)
+        try:
+            x, duals, value = _run_lp(highs, problem, rounded=True)
+        except _Stop:
+            cols, low, high = rounded_bounds(
+                problem, form, arrays, relaxed, relaxed_duals, lead=False
+            )
+            highs.changeColsBounds(cols.size, cols.astype(np.int32), low, high)
+            x, duals, value = _run_lp(highs, problem, rounded=True)
         gap = (value - bound) / _scale(problem, form, x, value)
         if gap > mip_gap and search_time_s > 0:
             until = min(deadline, time.perf_counter() + search_time_s)
