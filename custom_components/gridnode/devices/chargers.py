@@ -57,8 +57,8 @@ def limits_from(data: Mapping[str, Any]) -> EvseLimits:
 
 
 def snapshot_values(snapshot: ChargerSnapshot) -> dict[str, Any]:
-    """A charger snapshot as handle values."""
-    return {
+    """A charger snapshot as handle values (the car's SoC only where the charger reports one)."""
+    values: dict[str, Any] = {
         "state": str(snapshot.state),
         "plugged": snapshot.plugged,
         "power_w": snapshot.power_w,
@@ -66,8 +66,10 @@ def snapshot_values(snapshot: ChargerSnapshot) -> dict[str, Any]:
         "total_energy_wh": snapshot.total_energy_wh,
         "current_limit_a": snapshot.current_limit_a,
         "phases": snapshot.phases,
-        "ev_soc_pct": snapshot.ev_soc_pct,
     }
+    if snapshot.ev_soc_pct is not None:
+        values["ev_soc_pct"] = snapshot.ev_soc_pct
+    return values
 
 
 class _ChargerBase(ChargerHandle):
@@ -145,10 +147,7 @@ class OcppCharger(_ChargerBase):
     @property
     def values(self) -> Mapping[str, Any]:
         """The charge point's latest report."""
-        values = snapshot_values(self.cp.snapshot())
-        if values.get("ev_soc_pct") is None:
-            values.pop("ev_soc_pct")
-        return self._with_soc(values)
+        return self._with_soc(snapshot_values(self.cp.snapshot()))
 
     async def async_set_power(self, w: float) -> None:
         """Charge at ``w`` W (0 pauses, below 6 A pauses, above the maximum refused)."""
@@ -215,10 +214,7 @@ class GoeHandle(_ChargerBase):
         data: ChargerSnapshot | None = self.coordinator.data
         if data is None:
             return {}
-        values = snapshot_values(data)
-        if values.get("ev_soc_pct") is None:
-            values.pop("ev_soc_pct")
-        return self._with_soc(values)
+        return self._with_soc(snapshot_values(data))
 
     async def async_set_power(self, w: float) -> None:
         """Charge at ``w`` W (0 pauses, below 6 A pauses, above the maximum refused)."""
@@ -284,16 +280,10 @@ async def _start(central: CentralSystem) -> None:
 async def build_charger(
     hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, ctx: Any
 ) -> ChargerHandle | None:
-    """Build the charger a subentry describes."""
+    """Build the charger a subentry describes (the charger form offers OCPP and go-e only)."""
     data = subentry.data
-    protocol = data.get(CONF_PROTOCOL, PROTOCOL_OCPP)
     handle: _ChargerBase
-    if protocol == PROTOCOL_OCPP:
-        central = _central(entry, ctx, int(data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)))
-        cp = central.get(str(data[CONF_CHARGE_POINT_ID]))
-        assert cp is not None
-        handle = OcppCharger(hass, subentry, cp)
-    elif protocol == PROTOCOL_GOE:
+    if data.get(CONF_PROTOCOL, PROTOCOL_OCPP) == PROTOCOL_GOE:
         charger = GoeCharger(
             async_get_clientsession(hass), str(data[CONF_HOST]), limits=limits_from(data)
         )
@@ -301,6 +291,9 @@ async def build_charger(
         await coordinator.async_refresh()
         handle = GoeHandle(hass, subentry, coordinator)
     else:
-        return None
+        central = _central(entry, ctx, int(data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)))
+        cp = central.get(str(data[CONF_CHARGE_POINT_ID]))
+        assert cp is not None
+        handle = OcppCharger(hass, subentry, cp)
     ctx.runtime.closers.append(handle.track_soc())
     return handle
