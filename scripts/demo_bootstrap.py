@@ -39,7 +39,9 @@ async def wait_for_api(session: aiohttp.ClientSession, timeout_s: float = 240) -
         except aiohttp.ClientError:
             pass
         await asyncio.sleep(1)
-    raise SystemExit("Home Assistant did not answer on http://127.0.0.1:8123 (see config/home-assistant.log)")
+    raise SystemExit(
+        "Home Assistant did not answer on http://127.0.0.1:8123 (see config/home-assistant.log)"
+    )
 
 
 async def token_from_code(session: aiohttp.ClientSession, code: str) -> str:
@@ -93,7 +95,11 @@ async def onboard(session: aiohttp.ClientSession) -> str:
 
 
 async def run_flow(
-    session: aiohttp.ClientSession, headers: dict[str, str], url: str, start: dict[str, Any], data: dict[str, Any]
+    session: aiohttp.ClientSession,
+    headers: dict[str, str],
+    url: str,
+    start: dict[str, Any],
+    data: dict[str, Any],
 ) -> dict[str, Any]:
     """Start a config (or subentry) flow and submit one form."""
     async with session.post(url, json=start, headers=headers) as resp:
@@ -104,7 +110,220 @@ async def run_flow(
         return dict(await resp.json())
 
 
-async def gridnode_entry(session: aiohttp.ClientSession, headers: dict[str, str]) -> dict[str, Any] | None:
+OPTIONS_PAGES: list[tuple[str, list[dict[str, Any]]]] = [
+    (
+        "tariff",
+        [
+            {"tariff_source": "generic"},
+            {
+                "price_entities": ["sensor.simulated_agile_price"],
+                "generic_attribute": "slots",
+                "generic_start_key": "start",
+                "generic_end_key": "",
+                "generic_price_key": "import",
+                "generic_scale": 1.0,
+                "export_price": 0.15,
+            },
+        ],
+    ),
+    ("forecasts", [{"pv_source": "estimate", "pv_kwp": 4.0, "pv_tilt": 35, "pv_azimuth": 180}]),
+    ("islanding", [{"storm_reserve": 80, "restore_stable_s": 30, "restore_stagger_s": 5}]),
+]
+
+SUBENTRIES: list[tuple[str, list[dict[str, Any]]]] = [
+    (
+        "modbus",
+        [
+            {
+                "name": "Hybrid inverter",
+                "link": "tcp",
+                "host": "127.0.0.1",
+                "port": 5020,
+                "unit": 1,
+                "profile": "sunspec",
+            },
+            {},
+        ],
+    ),
+    (
+        "modbus",
+        [
+            {
+                "name": "Heat pump",
+                "link": "tcp",
+                "host": "127.0.0.1",
+                "port": 5023,
+                "unit": 1,
+                "profile": "nibe_s",
+            },
+            {},
+        ],
+    ),
+    (
+        "charger",
+        [
+            {"name": "Wallbox", "protocol": "ocpp"},
+            {
+                "charge_point_id": "CP-DEMO-1",
+                "ocpp_port": 9000,
+                "allow_unknown": False,
+                "max_current_a": 32,
+                "phases": "1",
+            },
+        ],
+    ),
+    (
+        "load",
+        [
+            {
+                "name": "Dishwasher",
+                "switch_entity": "input_boolean.dishwasher",
+                "rated_power_w": 2000,
+                "energy_kwh": 1.2,
+                "earliest_start": "00:00:00",
+                "deadline": "23:30:00",
+                "interruptible": False,
+                "tier": "3",
+            }
+        ],
+    ),
+    (
+        "load",
+        [
+            {
+                "name": "Freezer",
+                "switch_entity": "input_boolean.freezer",
+                "rated_power_w": 120,
+                "run_time_min": 5,
+                "interruptible": True,
+                "tier": "1",
+            }
+        ],
+    ),
+]
+
+
+async def walk_flow(
+    session: aiohttp.ClientSession,
+    headers: dict[str, str],
+    url: str,
+    start: dict[str, Any],
+    pages: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Start a flow and submit its pages in turn; return the last result."""
+    async with session.post(url, json=start, headers=headers) as resp:
+        result: dict[str, Any] = await resp.json()
+    for page in pages:
+        if result.get("type") not in ("form", "menu"):
+            break
+        async with session.post(f"{url}/{result['flow_id']}", json=page, headers=headers) as resp:
+            result = await resp.json()
+    return result
+
+
+async def configure_site(
+    session: aiohttp.ClientSession, headers: dict[str, str], entry_id: str
+) -> None:
+    """Set the tariff, forecasts and islanding options, then add the simulated devices."""
+    options_url = f"{BASE}/api/config/config_entries/options/flow"
+    for page, forms in OPTIONS_PAGES:
+        result = await walk_flow(
+            session, headers, options_url, {"handler": entry_id}, [{"next_step_id": page}, *forms]
+        )
+        if result.get("type") != "create_entry":
+            raise SystemExit(f"GridNode's {page} options did not save: {result}")
+    sub_url = f"{BASE}/api/config/config_entries/subentries/flow"
+    for kind, pages in SUBENTRIES:
+        result = await walk_flow(session, headers, sub_url, {"handler": [entry_id, kind]}, pages)
+        if result.get("type") != "create_entry":
+            print(f"demo: could not add {pages[0]['name']}: {result}", file=sys.stderr)
+
+
+async def energy_dashboard(session: aiohttp.ClientSession, token: str) -> None:
+    """Point the Energy dashboard at GridNode's counters (grid, solar, battery, charger)."""
+    async with session.ws_connect(f"{BASE}/api/websocket") as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": token})
+        await ws.receive_json()
+        await ws.send_json({"id": 1, "type": "config/entity_registry/list"})
+        entities = (await ws.receive_json())["result"]
+        by_suffix: dict[str, str] = {}
+        for ent in entities:
+            if ent["platform"] == "gridnode" and ent["entity_id"].startswith("sensor."):
+                for suffix in (
+                    "_grid_import_energy",
+                    "_grid_export_energy",
+                    "_pv_energy",
+                    "_battery_charge_energy",
+                    "_battery_discharge_energy",
+                    "_total_energy_wh",
+                    "_energy_wh",
+                ):
+                    if ent["unique_id"].endswith(suffix) and suffix not in by_suffix:
+                        by_suffix[suffix] = ent["entity_id"]
+        sources: list[dict[str, Any]] = []
+        if "_grid_import_energy" in by_suffix:
+            sources.append(
+                {
+                    "type": "grid",
+                    "flow_from": [
+                        {
+                            "stat_energy_from": by_suffix["_grid_import_energy"],
+                            "stat_cost": None,
+                            "entity_energy_price": "sensor.simulated_agile_price",
+                            "number_energy_price": None,
+                        }
+                    ],
+                    "flow_to": [
+                        {
+                            "stat_energy_to": by_suffix["_grid_export_energy"],
+                            "stat_compensation": None,
+                            "entity_energy_price": None,
+                            "number_energy_price": 0.15,
+                        }
+                    ]
+                    if "_grid_export_energy" in by_suffix
+                    else [],
+                    "cost_adjustment_day": 0,
+                }
+            )
+        if "_pv_energy" in by_suffix:
+            sources.append(
+                {
+                    "type": "solar",
+                    "stat_energy_from": by_suffix["_pv_energy"],
+                    "config_entry_solar_forecast": None,
+                }
+            )
+        if "_battery_discharge_energy" in by_suffix and "_battery_charge_energy" in by_suffix:
+            sources.append(
+                {
+                    "type": "battery",
+                    "stat_energy_from": by_suffix["_battery_discharge_energy"],
+                    "stat_energy_to": by_suffix["_battery_charge_energy"],
+                }
+            )
+        devices = [
+            {"stat_consumption": entity_id}
+            for suffix, entity_id in by_suffix.items()
+            if suffix in ("_total_energy_wh",)
+        ]
+        await ws.send_json(
+            {
+                "id": 2,
+                "type": "energy/save_prefs",
+                "energy_sources": sources,
+                "device_consumption": devices,
+            }
+        )
+        answer = await ws.receive_json()
+        if not answer.get("success"):
+            print(f"demo: the Energy dashboard was not configured: {answer}", file=sys.stderr)
+
+
+async def gridnode_entry(
+    session: aiohttp.ClientSession, headers: dict[str, str]
+) -> dict[str, Any] | None:
     """Return GridNode's config entry as the API lists it, if there is one."""
     async with session.get(
         f"{BASE}/api/config/config_entries/entry", params={"domain": "gridnode"}, headers=headers
@@ -122,11 +341,18 @@ async def main(check: bool) -> int:
         entry = await gridnode_entry(session, headers)
         if entry is None:
             result = await run_flow(
-                session, headers, f"{BASE}/api/config/config_entries/flow", {"handler": "gridnode"}, SITE
+                session,
+                headers,
+                f"{BASE}/api/config/config_entries/flow",
+                {"handler": "gridnode"},
+                SITE,
             )
             if result.get("type") != "create_entry":
                 print(f"GridNode's config flow did not finish: {result}", file=sys.stderr)
                 return 1
+            await configure_site(session, headers, result["result"]["entry_id"])
+            await asyncio.sleep(5)  # let the reloaded site find its devices
+            await energy_dashboard(session, token)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             entry = await gridnode_entry(session, headers)
@@ -138,8 +364,18 @@ async def main(check: bool) -> int:
             return 1
         async with session.get(f"{BASE}/api/states", headers=headers) as resp:
             states = await resp.json()
-        gridnode_states = [s["entity_id"] for s in states if "gridnode" in s["entity_id"]]
-        print(f"demo: GridNode is loaded with {len(gridnode_states)} entities")
+        async with session.get(
+            f"{BASE}/api/config/config_entries/entry",
+            params={"domain": "gridnode"},
+            headers=headers,
+        ) as resp:
+            entry = (await resp.json())[0]
+        ids = {s["entity_id"] for s in states}
+        print(f"demo: GridNode is loaded; {len(ids)} entities in Home Assistant")
+        print(
+            f"demo: plan: {next((s['state'] for s in states if s['entity_id'] == 'sensor.gridnode_demo_plan'), 'missing')}"
+        )
+        print(f"demo: devices: {entry.get('num_subentries', 0)} subentries")
         if check:
             print("demo check: ok (HTTP API answers, GridNode config entry loaded)")
     return 0

@@ -1,7 +1,8 @@
 """The JSON control channel on 127.0.0.1: read the truth, trigger outages, step by hand.
 
 - ``GET /state``: the house now (last step, SoC, meters, EVs, heat pump, controls in force).
-- ``GET /prices?hours=24``: import/export prices and carbon per step ahead, from the scenario.
+- ``GET /prices?hours=24[&clock=wall]``: import/export prices and carbon per half hour ahead, from
+  the scenario; ``clock=wall`` stamps them on the wall clock instead of the simulated one.
 - ``POST /outage`` ``{"duration_s": 3600}`` (optional ``"start_s"``): drop the grid.
 - ``POST /restore``: end the outage now.
 - ``POST /step`` ``{"n": 10}``: advance n steps now (also while the clock is paused).
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -68,13 +70,20 @@ class ControlServer:
         now = self.sim.house.now_s
         step = 1800
         slots = [now - now % step + i * step for i in range(int(hours * 3600 / step))]
+        # clock=wall lays the scenario's coming prices onto the wall clock (for a live Home
+        # Assistant next to an accelerated or historical house): slot i starts at the current
+        # wall-clock half hour + i * 30 min.
+        offset = 0.0
+        if request.query.get("clock") == "wall":
+            wall = time.time()
+            offset = (wall - wall % step) - (now - now % step)
         return web.json_response(
             {
                 "currency": self.sim.scenario.currency,
                 "unit": "per kWh",
                 "slots": [
                     {
-                        "start": t,
+                        "start": t + offset,
                         "import": data.price_import.at(t),
                         "export": data.price_export.at(t),
                         "carbon_g_per_kwh": data.carbon_g_per_kwh.at(t),

@@ -12,6 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .devices import async_setup_devices, async_unload_devices
 from .dispatcher import Dispatcher
+from .drivers.modbus import preload_model_definitions, preload_profiles
 from .frontend import async_register_card
 from .island import IslandWatch
 from .plan_coordinator import PlanCoordinator
@@ -35,7 +36,14 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register GridNode's actions and its plan card (no manual resource step needed)."""
     async_setup_services(hass)
     await async_register_card(hass)
+    # Device profiles and SunSpec model definitions are data files: read them once, off the loop.
+    await hass.async_add_executor_job(_preload_device_data)
     return True
+
+
+def _preload_device_data() -> None:
+    preload_profiles()
+    preload_model_definitions()
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:

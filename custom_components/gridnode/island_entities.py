@@ -16,7 +16,6 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
-    SensorStateClass,
 )
 from homeassistant.const import UnitOfEnergy, UnitOfTime
 
@@ -70,7 +69,6 @@ ISLAND_SENSORS: tuple[IslandSensorDescription, ...] = (
         key="outage_energy",
         translation_key="outage_energy",
         device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
         value_fn=lambda w: round(w.output.energy_served_wh / 1000, 3) if w.output else 0.0,

@@ -159,6 +159,7 @@ PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.MILLISECONDS,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         suggested_display_precision=0,
         value_fn=lambda s: round(s.plan.solve_time_ms, 1),
     ),

@@ -25,10 +25,11 @@ from .errors import (
     WriteRefused,
 )
 from .planner import Block, Table, plan_reads
-from .profile import Profile, list_profiles, load_profile
+from .profile import Profile, list_profiles, load_profile, preload_profiles
 from .profile_device import ProfileDevice
 from .registers import Bounds, Register, Value
 from .sunspec import SunSpecDevice, discover_sunspec
+from .sunspec_models import preload_model_definitions
 from .transport import Endpoint, EndpointConfig, Link
 
 __all__ = [
@@ -67,4 +68,6 @@ __all__ = [
     "list_profiles",
     "load_profile",
     "plan_reads",
+    "preload_model_definitions",
+    "preload_profiles",
 ]

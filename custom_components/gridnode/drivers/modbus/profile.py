@@ -312,11 +312,22 @@ def _battery(raw: object, where: str, keys: Mapping[str, Register]) -> BatteryRu
 
 
 def list_profiles() -> list[str]:
-    """Return the names of the shipped profiles."""
+    """Return the names of the shipped profiles (read from disk once)."""
+    return list(_profile_names())
+
+
+@cache
+def _profile_names() -> tuple[str, ...]:
     folder = resources.files(__package__).joinpath("profiles")
-    return sorted(
-        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    return tuple(
+        sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
     )
+
+
+def preload_profiles() -> None:
+    """Read and validate every shipped profile now (call it off the event loop, once)."""
+    for name in list_profiles():
+        load_profile(name)
 
 
 @cache

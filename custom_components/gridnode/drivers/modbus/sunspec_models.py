@@ -58,6 +58,15 @@ def model_definition(model_id: int) -> dict[str, Any] | None:
     return data
 
 
+def preload_model_definitions() -> None:
+    """Read every model definition pysunspec2 ships now (call it off the event loop, once)."""
+    folder = resources.files("sunspec2").joinpath("models", "json")
+    for path in folder.iterdir():
+        stem = path.name.removesuffix(".json").removeprefix("model_")
+        if path.name.startswith("model_") and stem.isdigit():
+            model_definition(int(stem))
+
+
 def _size(point: dict[str, Any]) -> int:
     return int(point.get("size", 1))
 

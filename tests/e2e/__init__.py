@@ -1,0 +1,1 @@
+"""End-to-end: the demo in a real browser."""

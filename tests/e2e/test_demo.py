@@ -1,0 +1,110 @@
+"""The one-command demo: Home Assistant with GridNode on the simulated house, seen in Chromium.
+
+Runs ``scripts/demo`` exactly as a new user would (in a fresh configuration folder), logs in through
+Home Assistant's own login page as the documented demo user, opens the GridNode dashboard, checks
+what renders, and saves the screenshot the README shows (docs/images/dashboard.png).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import os
+from pathlib import Path
+import signal
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import REPO_ROOT, SHARED_DATA
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = REPO_ROOT / "docs" / "images" / "dashboard.png"
+BASE = "http://127.0.0.1:8123"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start scripts/demo in a fresh configuration folder; stop it afterwards."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (scripts/install-browser installs it)")
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not beside this checkout")
+    if _answers(f"{BASE}/api/"):
+        pytest.skip("something already serves http://127.0.0.1:8123")
+    config = tmp_path_factory.mktemp("demo-config")
+    log = (config / "demo.log").open("w")
+    process = subprocess.Popen(
+        [str(REPO_ROOT / "scripts" / "demo")],
+        cwd=REPO_ROOT,
+        env=os.environ | {"GRIDNODE_DEMO_CONFIG": str(config)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if "GridNode demo is running" in (config / "demo.log").read_text():
+                break
+            if process.poll() is not None:
+                pytest.fail(f"scripts/demo stopped: {(config / 'demo.log').read_text()[-3000:]}")
+            time.sleep(1)
+        else:
+            pytest.fail(
+                f"scripts/demo did not come up: {(config / 'demo.log').read_text()[-3000:]}"
+            )
+        yield (config / "demo.log").read_text()
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_demo_dashboard_shows_the_plan_after_logging_in(demo: str, socket_enabled: None) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert "demo: plan: optimal" in demo
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{BASE}/gridnode-demo/house")
+            page.get_by_label("Username").fill("demo")
+            page.get_by_label("Password").fill("demo")
+            page.keyboard.press("Enter")
+            card = page.locator("gridnode-plan-card")
+            card.wait_for(timeout=90_000)
+            bars = card.locator("svg rect")
+            bars.first.wait_for(timeout=60_000)
+            assert bars.count() > 10
+            page.wait_for_timeout(3000)
+            text = page.locator("body").inner_text()
+            assert "Grid and islanding" in text
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
