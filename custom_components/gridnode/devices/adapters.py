@@ -609,8 +609,6 @@ async def build_load(
 
 async def build_heat_pump(
     hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, ctx: Any
-) -> DeviceHandle | None:
-    """An SG-Ready or climate heat pump (Modbus heat pumps: not yet)."""
-    if subentry.data.get(CONF_KIND, KIND_SG_READY) not in (KIND_SG_READY, KIND_CLIMATE):
-        return None
+) -> DeviceHandle:
+    """An SG-Ready or climate heat pump (the form's two kinds; Modbus ones are Modbus subentries)."""
     return await _started(EntityHeatPump(hass, subentry), ctx)

@@ -279,7 +279,7 @@ async def _start(central: CentralSystem) -> None:
 
 async def build_charger(
     hass: HomeAssistant, entry: ConfigEntry, subentry: ConfigSubentry, ctx: Any
-) -> ChargerHandle | None:
+) -> ChargerHandle:
     """Build the charger a subentry describes (the charger form offers OCPP and go-e only)."""
     data = subentry.data
     handle: _ChargerBase

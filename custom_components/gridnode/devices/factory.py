@@ -30,7 +30,7 @@ _LOGGER = logging.getLogger(__name__)
 
 type Builder = Callable[
     [HomeAssistant, ConfigEntry, ConfigSubentry, "FactoryContext"],
-    Coroutine[Any, Any, DeviceHandle | None],
+    Coroutine[Any, Any, DeviceHandle],
 ]
 
 
@@ -91,13 +91,9 @@ async def async_build_runtime(hass: HomeAssistant, entry: ConfigEntry) -> Device
     ctx = FactoryContext(runtime)
     builders = _builders()
     handles: list[DeviceHandle] = []
-    for subentry in entry.subentries.values():
-        builder = builders.get(subentry.subentry_type)
-        if builder is None:
-            continue
-        handle = await builder(hass, entry, subentry, ctx)
-        if handle is not None:
-            handles.append(handle)
+    for subentry in entry.subentries.values():  # every subentry type the site offers has one
+        builder = builders[subentry.subentry_type]
+        handles.append(await builder(hass, entry, subentry, ctx))
     for coordinator in ctx.coordinators.values():
         await coordinator.async_refresh()
         poller = GridFastPoller(hass, entry, coordinator)
