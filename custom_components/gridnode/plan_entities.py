@@ -91,9 +91,20 @@ def _cost(offset_days: int) -> Callable[[PlanSnapshot], float | None]:
 
 
 def _savings_today(snapshot: PlanSnapshot) -> float | None:
-    if snapshot.inputs.import_prices is None or not snapshot.plan.ok:
+    """What the plan saves over its horizon against running the house unplanned.
+
+    Energy the plan leaves in (or takes from) the battery is counted at the value the planner
+    gives stored energy, so filling the battery for tomorrow is not shown as a loss.
+    """
+    plan, problem = snapshot.plan, snapshot.problem
+    if snapshot.inputs.import_prices is None or not plan.ok or problem is None:
         return None
-    return round(snapshot.baseline_cost - snapshot.plan.cost.total, 2)
+    stored_change = 0.0
+    battery = problem.battery
+    if battery is not None and len(plan.battery_soc_pct):
+        delta_kwh = (float(plan.battery_soc_pct[-1]) - battery.soc_pct) / 100 * battery.capacity_wh
+        stored_change = delta_kwh / 1000 * battery.end_value_per_kwh
+    return round(snapshot.baseline_cost - plan.cost.total + stored_change, 2)
 
 
 @dataclass(frozen=True, kw_only=True)
