@@ -72,6 +72,17 @@ class Dispatcher:
         self._sent: dict[str, tuple[Any, datetime]] = {}
         self._released = True
         self._unsubs: list[CALLBACK_TYPE] = []
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``listener`` whenever the current action of a device changes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _notify(self, before: dict[str, str]) -> None:
+        if before != self.actions:
+            for listener in list(self._listeners):
+                listener()
 
     def start(self) -> None:
         """Apply each new plan at once and the current slot every tick."""
@@ -126,6 +137,13 @@ class Dispatcher:
 
     async def async_apply(self, now: datetime | None = None) -> SlotCommands | None:
         """Apply the current slot; return the commands sent (None when nothing was due)."""
+        before = dict(self.actions)
+        try:
+            return await self._async_apply(now)
+        finally:
+            self._notify(before)
+
+    async def _async_apply(self, now: datetime | None = None) -> SlotCommands | None:
         now = now or dt_util.utcnow()
         data = self.entry.runtime_data
         devices = data.devices
@@ -151,8 +169,10 @@ class Dispatcher:
                 _describe(command) + (" (override)" if override else ""),
                 now,
             )
-            if commands.export_limit_w is not None or battery.subentry_id in self._sent:
-                limit = commands.export_limit_w
+            limit = commands.export_limit_w
+            previous = self._sent.get(battery.subentry_id + ":export")
+            if limit is not None or (previous is not None and previous[0][1] is not None):
+                # Limit export while the plan curtails; lift the limit once it no longer does.
                 await self._send(
                     battery,
                     ("export", limit),

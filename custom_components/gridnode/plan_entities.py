@@ -230,6 +230,13 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
         """Create the plan sensor."""
         super().__init__(entry, coordinator, "plan")
 
+    async def async_added_to_hass(self) -> None:
+        """Also refresh when the dispatcher's current actions change."""
+        await super().async_added_to_hass()
+        dispatcher = self.coordinator.dispatcher
+        if dispatcher is not None:
+            self.async_on_remove(dispatcher.add_listener(self.async_write_ha_state))
+
     @property
     def native_value(self) -> str:
         """Optimal, feasible (stopped by the time limit) or fallback (devices on their own)."""

@@ -80,6 +80,7 @@ class HeatPumpGoal:
     cop: Sequence[float]
     min_power_w: float = 0.0
     on_off: bool = False
+    gains_w: Sequence[float] = ()  # solar and internal heat gains per slot (W), if known
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -178,7 +179,8 @@ def build_problem(
             soc_pct=min(100.0, max(0.0, ev.soc_pct)),
             target_soc_pct=min(100.0, max(0.0, ev.target_soc_pct)),
             arrival_slot=0,
-            departure_slot=_slot_of(horizon, ev.departure, n) if ev.departure else None,
+            # A car leaving within the current slot still gets that slot.
+            departure_slot=max(1, _slot_of(horizon, ev.departure, n)) if ev.departure else None,
             phases=ev.phases,
             voltage_v=ev.voltage_v,
             min_current_a=ev.min_current_a,
@@ -186,6 +188,7 @@ def build_problem(
             solar_only=ev.solar_only,
         )
         for ev in evs
+        if ev.departure is None or ev.departure > horizon.start
     )
     hp_spec = None
     if heat_pump is not None:
@@ -200,6 +203,7 @@ def build_problem(
             outdoor_temp_c=tuple(heat_pump.outdoor_temp_c),
             comfort_min_c=(heat_pump.comfort_min_c,) * n,
             comfort_max_c=(heat_pump.comfort_max_c,) * n,
+            gains_w=tuple(heat_pump.gains_w),
         )
     load_specs = tuple(
         DeferrableLoadSpec(
@@ -252,7 +256,14 @@ def commands_at(plan: Plan, slot: int) -> SlotCommands:
     charge = float(plan.battery_charge_w[slot]) if len(plan.battery_charge_w) else 0.0
     discharge = float(plan.battery_discharge_w[slot]) if len(plan.battery_discharge_w) else 0.0
     net = discharge - charge
-    if not plan.ok:
+    balanced = (
+        float(plan.grid_import_w[slot]) < DEADBAND_W
+        and float(plan.grid_export_w[slot]) < DEADBAND_W
+    )
+    if not plan.ok or balanced:
+        # With no grid exchange planned, the battery only covers the house's deficit or stores
+        # its surplus: the inverter's own self-consumption control does that, and follows the
+        # real load and sun minute by minute instead of the forecast's.
         battery = BatteryCommand(mode=BatteryMode.AUTO)
     elif net > DEADBAND_W:
         battery = BatteryCommand(mode=BatteryMode.DISCHARGE, power_w=round(net))

@@ -51,6 +51,7 @@ from .base import (
 from .chargers import limits_from
 from .const import (
     CHARGING_THRESHOLD_W,
+    CONF_CAPACITY_KWH,
     CONF_CHARGE_POWER_ENTITY,
     CONF_CLIMATE_ENTITY,
     CONF_COMFORT_MAX_C,
@@ -67,6 +68,7 @@ from .const import (
     CONF_HEAT_LOSS_W_PER_K,
     CONF_INTERRUPTIBLE,
     CONF_KIND,
+    CONF_MAX_POWER_W,
     CONF_MODE_AUTO,
     CONF_MODE_CHARGE,
     CONF_MODE_DISCHARGE,
@@ -251,6 +253,23 @@ class EntityDevice(EntityAdapter, BatteryHandle, InverterHandle, MeterHandle):
                 scaled = quantity not in (Quantity.BATTERY_SOC, Quantity.BATTERY_RESERVE_SOC)
                 out[quantity] = _number(self.hass, entity_id, scaled=scaled)
         return out
+
+    @property
+    def capacity_wh(self) -> float | None:
+        """Usable capacity: as configured, else as a sensor reports it."""
+        configured = self.data.get(CONF_CAPACITY_KWH)
+        return float(configured) * 1000 if configured else super().capacity_wh
+
+    @property
+    def max_charge_w(self) -> float | None:
+        """The configured power limit of the battery."""
+        configured = self.data.get(CONF_MAX_POWER_W)
+        return float(configured) if configured else None
+
+    @property
+    def max_discharge_w(self) -> float | None:
+        """The configured power limit of the battery."""
+        return self.max_charge_w
 
     def control_limits(self, control: str) -> tuple[float, float] | None:
         """Bounds of the picked control entities."""

@@ -19,6 +19,7 @@ from custom_components.gridnode.devices.base import DeviceRole
 from custom_components.gridnode.devices.chargers import limits_from
 from custom_components.gridnode.devices.const import (
     CONF_ALLOW_UNKNOWN,
+    CONF_CAPACITY_KWH,
     CONF_CHARGE_POINT_ID,
     CONF_CHARGE_POWER_ENTITY,
     CONF_CLIMATE_ENTITY,
@@ -39,6 +40,7 @@ from custom_components.gridnode.devices.const import (
     CONF_KIND,
     CONF_LINK,
     CONF_MAX_CURRENT_A,
+    CONF_MAX_POWER_W,
     CONF_MODE_AUTO,
     CONF_MODE_CHARGE,
     CONF_MODE_DISCHARGE,
@@ -500,6 +502,8 @@ _ROLE_FIELDS: dict[str, tuple[str, ...]] = {
         CONF_MODE_HOLD,
         CONF_MODE_CHARGE,
         CONF_MODE_DISCHARGE,
+        CONF_CAPACITY_KWH,
+        CONF_MAX_POWER_W,
     ),
     "inverter": (CONF_ENERGY_OUT_ENTITY, CONF_GRID_ENTITY, CONF_EXPORT_LIMIT_ENTITY),
     "meter": (CONF_ENERGY_IN_ENTITY, CONF_ENERGY_OUT_ENTITY, CONF_GRID_ENTITY),
@@ -527,6 +531,8 @@ _FIELD_SELECTORS: dict[str, Any] = {
     CONF_CURRENT_ENTITY: lambda: _entity("number", "input_number"),
     CONF_SWITCH_ENTITY: lambda: _entity("switch", "input_boolean"),
     CONF_PLUGGED_ENTITY: lambda: _entity("binary_sensor", "input_boolean"),
+    CONF_CAPACITY_KWH: lambda: _box(0.1, "kWh", 0.1),
+    CONF_MAX_POWER_W: lambda: _box(50, "W", 50),
 }
 
 

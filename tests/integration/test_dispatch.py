@@ -1,0 +1,314 @@
+"""The dispatcher drives every kind of device a user can build from their own entities."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+
+from custom_components.gridnode.const import DOMAIN, SiteMode
+from custom_components.gridnode.core.heatpump import SgReadyState, state_for_relays
+from custom_components.gridnode.drivers.model import BatteryMode
+
+from .conftest import SITE_DATA, SITE_OPTIONS
+
+BATTERY = {
+    "role": "battery",
+    "power_entity": "input_number.batt_w",
+    "soc_entity": "input_number.soc",
+    "reserve_entity": "input_number.reserve",
+    "charge_power_entity": "input_number.charge_w",
+    "discharge_power_entity": "input_number.discharge_w",
+    "mode_entity": "input_select.mode",
+    "mode_auto": "Self use",
+    "mode_charge": "Force charge",
+    "mode_discharge": "Force discharge",
+    "mode_hold": "Stop",
+    "capacity_kwh": 10,
+    "max_power_w": 5000,
+}
+CHARGER = {
+    "role": "charger",
+    "power_entity": "sensor.ev_w",
+    "current_entity": "input_number.ev_amps",
+    "switch_entity": "input_boolean.ev_enable",
+    "plugged_entity": "binary_sensor.ev_plug",
+    "soc_entity": "input_number.car_soc",
+    "max_current_a": 16,
+    "phases": 1,
+}
+
+
+def _sub(kind: str, title: str, data: dict[str, object]) -> ConfigSubentryData:
+    return ConfigSubentryData(data=data, subentry_type=kind, title=title, unique_id=None)
+
+
+@pytest.fixture
+async def site(hass: HomeAssistant) -> MockConfigEntry:
+    """A house of helper entities, on a tariff that is cheap only in the current hour."""
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {
+            "input_number": {
+                "batt_w": {"min": -5000, "max": 5000, "step": 1, "initial": 0},
+                "soc": {"min": 0, "max": 100, "step": 1, "initial": 40},
+                "reserve": {"min": 0, "max": 100, "step": 1, "initial": 20},
+                "charge_w": {"min": 0, "max": 5000, "step": 1, "initial": 0},
+                "discharge_w": {"min": 0, "max": 5000, "step": 1, "initial": 0},
+                "ev_amps": {"min": 6, "max": 32, "step": 1, "initial": 16},
+                "car_soc": {"min": 0, "max": 100, "step": 1, "initial": 30},
+            }
+        },
+    )
+    assert await async_setup_component(
+        hass,
+        "input_select",
+        {
+            "input_select": {
+                "mode": {"options": ["Self use", "Force charge", "Force discharge", "Stop"]}
+            }
+        },
+    )
+    assert await async_setup_component(
+        hass,
+        "input_boolean",
+        {"input_boolean": {name: {} for name in ("ev_enable", "sg1", "sg2", "dishwasher")}},
+    )
+    hass.states.async_set("sensor.ev_w", "0", {"unit_of_measurement": "W"})
+    hass.states.async_set("binary_sensor.ev_plug", "on")
+    now = dt_util.now()
+    cheap = f"{now.hour:02d}:00-{(now.hour + 1) % 24:02d}:00 = 0.01"
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id=DOMAIN,
+        data=dict(SITE_DATA),
+        options=dict(SITE_OPTIONS)
+        | {
+            "tariff_source": "time_of_use",
+            "import_price": 0.60,
+            "export_price": 0.0,
+            "import_periods": cheap,
+        },
+        subentries_data=[
+            _sub("entity_device", "Battery", BATTERY),
+            _sub("entity_device", "Wallbox", CHARGER),
+            _sub(
+                "heat_pump",
+                "Heat pump",
+                {
+                    "kind": "sg_ready",
+                    "relay_1": "input_boolean.sg1",
+                    "relay_2": "input_boolean.sg2",
+                },
+            ),
+            _sub(
+                "load",
+                "Dishwasher",
+                {
+                    "switch_entity": "input_boolean.dishwasher",
+                    "rated_power_w": 1000,
+                    "energy_kwh": 0.5,
+                    "deadline": (now + timedelta(hours=3)).strftime("%H:%M:00"),
+                    "interruptible": True,
+                    "tier": 3,
+                },
+            ),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def _on(hass: HomeAssistant, entity_id: str) -> bool:
+    return hass.states.get(entity_id).state == "on"
+
+
+async def test_cheap_hour_charges_battery_and_car_and_runs_the_dishwasher(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    dispatcher = site.runtime_data.dispatcher
+    assert dispatcher is not None
+    assert site.runtime_data.plan is not None
+    assert site.runtime_data.plan.data.plan.ok
+    commands = await dispatcher.async_apply()
+    await hass.async_block_till_done()
+    assert commands is not None
+    assert commands.battery.mode is BatteryMode.CHARGE
+    assert hass.states.get("input_select.mode").state == "Force charge"
+    assert float(hass.states.get("input_number.charge_w").state) == commands.battery.power_w
+    assert _on(hass, "input_boolean.ev_enable")
+    assert float(hass.states.get("input_number.ev_amps").state) >= 6
+    assert _on(hass, "input_boolean.dishwasher")
+    state = state_for_relays(_on(hass, "input_boolean.sg1"), _on(hass, "input_boolean.sg2"))
+    assert state in (SgReadyState.NORMAL, SgReadyState.RECOMMENDED, SgReadyState.FORCED)
+    assert dispatcher.actions["Dishwasher"] == "running"
+    plan_state = hass.states.get("sensor.home_plan")
+    assert plan_state.attributes["current_actions"]["Battery"].startswith("charge")
+
+    # Nothing changed: nothing is sent again until the re-assert interval.
+    await hass.services.async_call(
+        "input_select",
+        "select_option",
+        {"entity_id": "input_select.mode", "option": "Self use"},
+        blocking=True,
+    )
+    await dispatcher.async_apply()
+    assert hass.states.get("input_select.mode").state == "Self use"
+    await dispatcher.async_apply(dt_util.utcnow() + timedelta(seconds=61))
+    assert hass.states.get("input_select.mode").state == "Force charge"
+
+
+async def test_manual_mode_hands_every_device_back(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    dispatcher = site.runtime_data.dispatcher
+    assert dispatcher is not None
+    await dispatcher.async_apply()
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.home_mode", "option": SiteMode.MANUAL},
+        blocking=True,
+    )
+    assert await dispatcher.async_apply() is None
+    assert hass.states.get("input_select.mode").state == "Self use"
+    assert dispatcher.actions["Battery"] == "auto"
+
+
+async def test_device_refusing_a_command_is_reported_not_retried_blindly(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    dispatcher = site.runtime_data.dispatcher
+    assert dispatcher is not None
+    dispatcher.actions.clear()
+    dispatcher._sent.clear()
+    hass.states.async_remove("input_select.mode")
+    await dispatcher.async_apply()
+    assert dispatcher.errors["Battery"] in {"unavailable", "refused", "unsupported"}
+    assert "Battery" not in dispatcher.actions  # never shown as doing what it did not take
+    assert dispatcher.actions["Dishwasher"] == "running"  # the other devices still follow the plan
+
+
+async def test_actions_refuse_what_they_cannot_do(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    registry = dr.async_get(hass)
+    devices = site.runtime_data.devices
+    assert devices is not None
+    charger_device = registry.async_get_device(
+        {(DOMAIN, f"{site.entry_id}_{devices.chargers[0].subentry_id}")}
+    )
+    battery_device = registry.async_get_device(
+        {(DOMAIN, f"{site.entry_id}_{devices.batteries[0].subentry_id}")}
+    )
+    assert charger_device is not None
+    assert battery_device is not None
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "override", {"device_id": charger_device.id, "action": "charge"}, blocking=True
+        )
+    assert err.value.translation_key == "not_a_battery"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "override", {"device_id": battery_device.id, "action": "charge"}, blocking=True
+        )
+    assert err.value.translation_key == "power_required"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "set_ev_goal", {"device_id": battery_device.id, "target_soc": 80}, blocking=True
+        )
+    assert err.value.translation_key == "not_a_charger"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "set_ev_goal", {"device_id": "nope", "target_soc": 80}, blocking=True
+        )
+    assert err.value.translation_key == "unknown_device"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "schedule_load", {"name": "x", "power_kw": 1}, blocking=True
+        )
+    assert err.value.translation_key == "energy_or_duration"
+    soon = (dt_util.now() + timedelta(minutes=30)).isoformat()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "schedule_load",
+            {"name": "x", "power_kw": 1, "energy_kwh": 5, "deadline": soon},
+            blocking=True,
+        )
+    assert err.value.translation_key == "window_too_short"
+    past = (dt_util.now() - timedelta(hours=1)).isoformat()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "prepare_for_outage", {"target_soc": 90, "by": past}, blocking=True
+        )
+    assert err.value.translation_key == "time_in_past"
+
+
+async def test_ev_goal_reserve_and_outage_preparation_change_the_plan(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    registry = dr.async_get(hass)
+    devices = site.runtime_data.devices
+    assert devices is not None
+    charger = devices.chargers[0]
+    device = registry.async_get_device({(DOMAIN, f"{site.entry_id}_{charger.subentry_id}")})
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN,
+        "set_ev_goal",
+        {"device_id": device.id, "target_soc": 90, "departure": "07:30:00"},
+        blocking=True,
+    )
+    coordinator = site.runtime_data.plan
+    assert coordinator is not None
+    problem = coordinator.data.problem
+    assert problem is not None
+    assert problem.evs[0].target_soc_pct == 90
+    assert problem.evs[0].departure_slot is not None
+
+    await hass.services.async_call(DOMAIN, "set_reserve", {"reserve": 55}, blocking=True)
+    assert site.runtime_data.reserve == 55
+    assert min(coordinator.data.problem.battery.reserve_pct) == 55  # type: ignore[union-attr]
+
+    by = dt_util.now() + timedelta(hours=6)
+    answer = await hass.services.async_call(
+        DOMAIN,
+        "prepare_for_outage",
+        {"target_soc": 95, "by": by.isoformat()},
+        blocking=True,
+        return_response=True,
+    )
+    assert answer is not None
+    assert answer["planned_soc"] is not None
+    assert float(answer["planned_soc"]) >= 94  # type: ignore[arg-type]
+    assert max(coordinator.data.problem.battery.reserve_pct) == 95  # type: ignore[union-attr]
+    await hass.services.async_call(DOMAIN, "replan", {}, blocking=True)
+    assert not ir.async_get(hass).async_get_issue(DOMAIN, "input_tariff")
+
+
+async def test_island_drill_is_for_administrators_only(
+    hass: HomeAssistant, site: MockConfigEntry, hass_read_only_user: MockUser
+) -> None:
+    from homeassistant.core import Context
+
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN,
+            "island_drill",
+            {},
+            blocking=True,
+            return_response=True,
+            context=Context(user_id=hass_read_only_user.id),
+        )
