@@ -1,0 +1,172 @@
+"""Solar, weather and carbon inputs: read from real integration shapes, or replaced and reported."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from homeassistant.core import HomeAssistant, ServiceCall, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+import pytest
+
+from custom_components.gridnode.const import DOMAIN
+from custom_components.gridnode.core.slots import Horizon
+from custom_components.gridnode.runtime import SiteSettings
+from custom_components.gridnode.site_inputs import InputCollector
+
+FIXTURES = Path(__file__).resolve().parents[1] / "core" / "fixtures"
+SITE = SiteSettings(
+    name="Home",
+    import_limit_w=17000,
+    export_limit_w=5000,
+    currency="GBP",
+    latitude=55.83,
+    longitude=-4.28,
+    plan_interval_min=5,
+    slot_minutes=60,
+    horizon_hours=24,
+)
+
+
+def _fixture(name: str) -> dict[str, Any]:
+    return dict(json.loads((FIXTURES / f"{name}.json").read_text()))
+
+
+def _horizon(start: str) -> Horizon:
+    return Horizon(start=datetime.fromisoformat(start).astimezone(UTC), count=24, minutes=60)
+
+
+def _weather_service(hass: HomeAssistant, response: dict[str, Any] | Exception) -> None:
+    async def handler(call: ServiceCall) -> dict[str, Any]:
+        if isinstance(response, Exception):
+            raise response
+        return response
+
+    hass.services.async_register(
+        "weather", "get_forecasts", handler, supports_response=SupportsResponse.ONLY
+    )
+
+
+async def test_solcast_and_open_meteo_forecasts_are_read(hass: HomeAssistant) -> None:
+    hass.states.async_set(
+        "sensor.solcast_today", "20", _fixture("solcast_forecast_today_attributes")
+    )
+    hass.states.async_set("sensor.open_meteo", "20", _fixture("open_meteo_solar_attributes"))
+    solcast = InputCollector(
+        hass, SITE, {"pv_source": "solcast", "pv_entity": "sensor.solcast_today"}
+    )
+    got = await solcast.async_collect(_horizon("2024-06-17T00:00:00+00:00"), 400)
+    assert max(got.pv_w) > 1000
+    assert got.pv_estimated is False
+    assert got.base_load_w == [400] * 24
+    meteo = InputCollector(
+        hass, SITE, {"pv_source": "open_meteo", "pv_entity": "sensor.open_meteo"}
+    )
+    got = await meteo.async_collect(_horizon("2023-06-10T00:00:00+00:00"), None)
+    assert max(got.pv_w) > 100
+    assert got.base_load_w == [500] * 24  # nothing measured yet: the documented default
+
+
+async def test_missing_solar_forecast_falls_back_to_own_estimate_and_raises_a_repair(
+    hass: HomeAssistant,
+) -> None:
+    _weather_service(hass, _fixture("weather_get_forecasts_hourly"))
+    hass.states.async_set(
+        "weather.forecast_home", "sunny", {"temperature_unit": "°C", "wind_speed_unit": "km/h"}
+    )
+    options = {
+        "pv_source": "solcast",
+        "pv_entity": "sensor.solcast_gone",
+        "pv_kwp": 4.0,
+        "weather_entity": "weather.forecast_home",
+    }
+    got = await InputCollector(hass, SITE, options).async_collect(
+        _horizon("2023-06-16T00:00:00+00:00"), 300
+    )
+    assert got.pv_estimated is True
+    assert max(got.pv_w) > 1000  # a June day in Glasgow with a 4 kWp array
+    assert got.pv_w[0] == 0  # no sun at 01:00 local
+    assert got.outdoor_c[0] != 10.0  # temperatures come from the weather forecast
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "input_pv_forecast")
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.WARNING
+
+    hass.states.async_set(
+        "sensor.solcast_gone", "20", _fixture("solcast_forecast_today_attributes")
+    )
+    await InputCollector(hass, SITE, options).async_collect(
+        _horizon("2024-06-17T00:00:00+00:00"), 0
+    )
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "input_pv_forecast") is None
+
+
+async def test_broken_weather_uses_mild_defaults_and_says_so(hass: HomeAssistant) -> None:
+    hass.states.async_set("weather.home", "rainy", {})
+    _weather_service(hass, HomeAssistantError("no forecast"))
+    got = await InputCollector(
+        hass, SITE, {"pv_source": "none", "weather_entity": "weather.home"}
+    ).async_collect(_horizon("2024-01-10T00:00:00+00:00"), 800)
+    assert got.outdoor_c == [10.0] * 24
+    assert got.pv_w == [0.0] * 24
+    assert "weather" in got.problems
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "input_weather") is not None
+
+
+@pytest.mark.parametrize(
+    ("attributes", "state", "expected_first"),
+    [
+        ({}, "312", 312.0),
+        (
+            {
+                "forecast": [
+                    {
+                        "from": "2024-01-10T00:00:00+00:00",
+                        "to": "2024-01-10T12:00:00+00:00",
+                        "intensity": 120,
+                    },
+                    {
+                        "from": "2024-01-10T12:00:00+00:00",
+                        "to": "2024-01-11T00:00:00+00:00",
+                        "intensity": 250,
+                    },
+                ]
+            },
+            "120",
+            120.0,
+        ),
+    ],
+)
+async def test_carbon_intensity_from_a_sensor_or_its_forecast(
+    hass: HomeAssistant, attributes: dict[str, Any], state: str, expected_first: float
+) -> None:
+    hass.states.async_set("sensor.co2", state, attributes)
+    got = await InputCollector(hass, SITE, {"carbon_entity": "sensor.co2"}).async_collect(
+        _horizon("2024-01-10T00:00:00+00:00"), 500
+    )
+    assert got.carbon is not None
+    assert got.carbon[0] == expected_first
+    assert len(got.carbon) == 24
+
+
+async def test_unreadable_carbon_is_ignored_with_a_repair(hass: HomeAssistant) -> None:
+    hass.states.async_set("sensor.co2", "lots", {})
+    got = await InputCollector(hass, SITE, {"carbon_entity": "sensor.co2"}).async_collect(
+        _horizon("2024-01-10T00:00:00+00:00"), 500
+    )
+    assert got.carbon is None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "input_carbon") is not None
+
+
+async def test_forecast_solar_entry_that_is_gone_falls_back_to_the_estimate(
+    hass: HomeAssistant,
+) -> None:
+    options = {"pv_source": "forecast_solar", "forecast_solar_entry": "removed", "pv_kwp": 3.0}
+    got = await InputCollector(hass, SITE, options).async_collect(
+        _horizon("2024-06-21T00:00:00+00:00"), 500
+    )
+    assert got.pv_estimated is True
+    assert got.problems["pv_forecast"].source == "forecast_solar"
+    assert max(got.pv_w) > 500
