@@ -19,6 +19,7 @@ from homeassistant.components.weather.const import (
     ATTR_WEATHER_TEMPERATURE_UNIT,
     ATTR_WEATHER_WIND_SPEED_UNIT,
 )
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -185,11 +186,17 @@ class InputCollector:
 
     async def _async_pv_forecast(self, source: str) -> PvForecast:
         if source == PvSource.FORECAST_SOLAR:
+            entry_id = self.options.get(CONF_FORECAST_SOLAR_ENTRY, "")
+            entry = self.hass.config_entries.async_get_entry(entry_id)
+            if entry is None or entry.state is not ConfigEntryState.LOADED:
+                # Its library is only installed once the integration is set up: check first.
+                raise InputError(
+                    InputErrorReason.MISSING, "forecast_solar", "Forecast.Solar is not loaded"
+                )
             from homeassistant.components.forecast_solar.energy import (
                 async_get_solar_forecast,
             )
 
-            entry_id = self.options.get(CONF_FORECAST_SOLAR_ENTRY, "")
             data = await async_get_solar_forecast(self.hass, entry_id)
             if data is None:
                 raise InputError(InputErrorReason.MISSING, "forecast_solar", "no forecast")
