@@ -129,7 +129,13 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             request_refresh_debouncer=Debouncer(hass, _LOGGER, cooldown=10.0, immediate=False),
             always_update=True,
         )
-        self.collector = InputCollector(hass, site, entry.options)
+        self.collector = InputCollector(
+            hass,
+            site,
+            entry.options,
+            entry_id=entry.entry_id,
+            devices=lambda: entry.runtime_data.devices,
+        )
         self.extra_jobs: dict[str, JobGoal] = {}
         self.ev_goals: dict[str, dict[str, Any]] = {}
         self.dispatcher: Dispatcher | None = None

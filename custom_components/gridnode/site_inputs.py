@@ -6,14 +6,18 @@ naming it and falls back to a documented substitute, so one bad integration neve
 - solar forecast: GridNode's own estimate from the weather (marked estimated);
 - weather: 10 degC and half cloud assumed;
 - carbon: ignored;
-- household load: the present load held flat, else 500 W.
+- household load: a forecast from the recorder's statistics of the house's consumption sensor
+  (weighted same-weekday profiles, less what GridNode itself plans); without one, the present
+  load held flat, else 500 W.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timedelta
+import math
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.weather.const import (
     ATTR_WEATHER_TEMPERATURE_UNIT,
@@ -24,10 +28,12 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_CARBON_ENTITY,
     CONF_FORECAST_SOLAR_ENTRY,
+    CONF_LOAD_ENTITY,
     CONF_PV_AZIMUTH,
     CONF_PV_ENTITY,
     CONF_PV_KWP,
@@ -51,13 +57,19 @@ from .core.forecasts import (
     temperature_segments,
 )
 from .core.input_errors import InputError, InputErrorReason
-from .core.slots import Horizon, resample
+from .core.load_forecast import HourlySeries, forecast_base_load
+from .core.slots import Horizon, floor_slot, resample
 from .core.tariffs import PriceSeries
+from .load_history import async_load_history
 from .runtime import SiteSettings
+
+if TYPE_CHECKING:
+    from .devices.base import DeviceRuntime
 from .tariff_input import async_read_prices
 
 DEFAULT_OUTDOOR_C = 10.0
 DEFAULT_LOAD_W = 500.0
+HOUR = timedelta(hours=1)
 
 
 @dataclass(kw_only=True)
@@ -97,12 +109,22 @@ class InputCollector:
     """Reads the site's configured inputs; one instance per loaded site."""
 
     def __init__(
-        self, hass: HomeAssistant, settings: SiteSettings, options: Mapping[str, Any]
+        self,
+        hass: HomeAssistant,
+        settings: SiteSettings,
+        options: Mapping[str, Any],
+        *,
+        entry_id: str = "",
+        devices: Callable[[], DeviceRuntime | None] = lambda: None,
     ) -> None:
         """Remember where each input comes from."""
         self.hass = hass
         self.settings = settings
         self.options = options
+        self.entry_id = entry_id
+        self.devices = devices
+        self._history: HourlySeries | None = None
+        self._history_read: datetime | None = None
 
     async def async_collect(
         self, horizon: Horizon, present_load_w: float | None
@@ -130,13 +152,19 @@ class InputCollector:
         except InputError as err:
             problems["carbon"] = err
         load = DEFAULT_LOAD_W if present_load_w is None else max(0.0, present_load_w)
+        base_load = [load] * horizon.count
+        if self.options.get(CONF_LOAD_ENTITY):
+            try:
+                base_load = await self._async_load_forecast(horizon)
+            except InputError as err:
+                problems["load_history"] = err
         collected = CollectedInputs(
             horizon=horizon,
             import_prices=import_prices,
             export_prices=export_prices,
             pv_w=pv,
             pv_estimated=pv_estimated,
-            base_load_w=[load] * horizon.count,
+            base_load_w=base_load,
             outdoor_c=outdoor,
             carbon=carbon,
             weather=weather,
@@ -144,6 +172,22 @@ class InputCollector:
         )
         self._sync_repairs(problems)
         return collected
+
+    async def _async_load_forecast(self, horizon: Horizon) -> list[float]:
+        """The base load per slot from the house's history (read at most once an hour)."""
+        now = dt_util.utcnow()
+        if self._history is None or self._history_read is None or now - self._history_read > HOUR:
+            self._history = await async_load_history(
+                self.hass,
+                self.options[CONF_LOAD_ENTITY],
+                now,
+                entry_id=self.entry_id,
+                devices=self.devices(),
+            )
+            self._history_read = now
+        hours = math.ceil((horizon.end - floor_slot(horizon.start, 60)).total_seconds() / 3600)
+        forecast = forecast_base_load(self._history, floor_slot(horizon.start, 60), hours)
+        return _filled(resample(list(forecast.segments), horizon), DEFAULT_LOAD_W)
 
     async def _async_weather(self) -> list[WeatherPoint]:
         entity_id = self.options.get(CONF_WEATHER_ENTITY)

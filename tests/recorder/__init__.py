@@ -1,0 +1,1 @@
+"""Tests that need Home Assistant's recorder (set up before hass, so outside tests/integration)."""

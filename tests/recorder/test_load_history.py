@@ -1,0 +1,76 @@
+"""The base-load forecast learned from the recorder's statistics of the house's consumption."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import async_import_statistics
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.gridnode.const import DOMAIN
+from custom_components.gridnode.core.slots import Horizon, floor_slot
+from custom_components.gridnode.site_inputs import InputCollector
+from tests.integration.test_site_inputs import SITE
+
+
+def _evening_peak(hour: int) -> float:
+    return 2500.0 if 17 <= hour < 21 else 300.0
+
+
+async def test_base_load_follows_the_house_history(
+    recorder_mock: Recorder, hass: HomeAssistant
+) -> None:
+    now = dt_util.utcnow()
+    first = floor_slot(now - timedelta(days=21), 60)
+    hass.states.async_set("sensor.house_power", "300", {"unit_of_measurement": "W"})
+    async_import_statistics(
+        hass,
+        {
+            "has_mean": True,
+            "has_sum": False,
+            "name": "House power",
+            "source": "recorder",
+            "statistic_id": "sensor.house_power",
+            "unit_of_measurement": "W",
+        },
+        [
+            {
+                "start": first + timedelta(hours=h),
+                "mean": _evening_peak((first + timedelta(hours=h)).hour),
+                "min": 0,
+                "max": 3000,
+            }
+            for h in range(21 * 24)
+        ],
+    )
+    await async_wait_recording_done(hass)
+    horizon = Horizon.covering(now, 24, 60)
+    collector = InputCollector(hass, SITE, {"load_entity": "sensor.house_power"})
+    got = await collector.async_collect(horizon, present_load_w=900)
+    assert "load_history" not in got.problems
+    by_hour = {
+        start.astimezone(UTC).hour: w
+        for start, w in zip(horizon.starts(), got.base_load_w, strict=True)
+    }
+    assert by_hour[18] > 2000  # the evening peak the house always has
+    assert by_hour[3] < 500
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "input_load_history") is None
+
+
+async def test_no_history_yet_holds_the_present_load_and_says_why(
+    recorder_mock: Recorder, hass: HomeAssistant
+) -> None:
+    hass.states.async_set("sensor.new_meter", "1.2", {"unit_of_measurement": "kWh"})
+    horizon = Horizon.covering(datetime.now(UTC), 12, 30)
+    got = await InputCollector(hass, SITE, {"load_entity": "sensor.new_meter"}).async_collect(
+        horizon, present_load_w=650
+    )
+    assert got.base_load_w == [650] * horizon.count
+    assert got.problems["load_history"].reason == "too_short"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "input_load_history") is not None
