@@ -18,9 +18,12 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
 )
 from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
+from .const import DOMAIN
+from .devices.base import DeviceHandle
 from .entity import site_device_info
 from .plan_coordinator import PlanCoordinator, PlanSnapshot
 
@@ -311,6 +314,50 @@ class PlanBinarySensor(PlanEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """Whether the fact holds now."""
         return self.entity_description.is_on_fn(self.coordinator.data, dt_util.utcnow())
+
+
+class PlanActionSensor(PlanEntity, SensorEntity):
+    """What GridNode is telling one device to do now (as the dispatcher last applied it)."""
+
+    _attr_translation_key = "planned_action"
+
+    def __init__(
+        self, entry: GridNodeConfigEntry, coordinator: PlanCoordinator, handle: DeviceHandle
+    ) -> None:
+        """Follow the dispatcher's action for ``handle``."""
+        super().__init__(entry, coordinator, f"{handle.subentry_id}_planned_action")
+        self._handle = handle
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{entry.entry_id}_{handle.subentry_id}")}
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Refresh when the dispatcher acts."""
+        await super().async_added_to_hass()
+        dispatcher = self.coordinator.dispatcher
+        if dispatcher is not None:
+            self.async_on_remove(dispatcher.add_listener(self.async_write_ha_state))
+
+    @property
+    def native_value(self) -> str:
+        """The action in force, e.g. "charge 3.0 kW", "paused", "running", "auto"."""
+        dispatcher = self.coordinator.dispatcher
+        action = dispatcher.actions.get(self._handle.name) if dispatcher else None
+        return action or "auto"
+
+
+def plan_action_sensors(entry: GridNodeConfigEntry) -> list[tuple[str, SensorEntity]]:
+    """One 'planned action' sensor per device GridNode controls, with its subentry id."""
+    coordinator, devices = entry.runtime_data.plan, entry.runtime_data.devices
+    if coordinator is None or devices is None:
+        return []
+    seen: set[str] = set()
+    out: list[tuple[str, SensorEntity]] = []
+    for handle in [*devices.batteries, *devices.chargers, *devices.heat_pumps, *devices.loads]:
+        if handle.subentry_id not in seen:
+            seen.add(handle.subentry_id)
+            out.append((handle.subentry_id, PlanActionSensor(entry, coordinator, handle)))
+    return out
 
 
 def plan_sensors(entry: GridNodeConfigEntry) -> list[SensorEntity]:

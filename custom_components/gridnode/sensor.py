@@ -7,7 +7,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .devices.platforms import add_device_entities, build_sensors
 from .island_entities import island_sensors
-from .plan_entities import plan_sensors
+from .plan_entities import plan_action_sensors, plan_sensors
 from .runtime import GridNodeConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -21,3 +21,5 @@ async def async_setup_entry(
     """Add the plan's entities and every device's sensor entities."""
     async_add_entities([*plan_sensors(entry), *island_sensors(entry)])
     add_device_entities(entry, async_add_entities, build_sensors)
+    for subentry_id, entity in plan_action_sensors(entry):
+        async_add_entities([entity], config_subentry_id=subentry_id)

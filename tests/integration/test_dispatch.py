@@ -155,6 +155,8 @@ async def test_cheap_hour_charges_battery_and_car_and_runs_the_dishwasher(
     assert dispatcher.actions["Dishwasher"] == "running"
     plan_state = hass.states.get("sensor.home_plan")
     assert plan_state.attributes["current_actions"]["Battery"].startswith("charge")
+    assert hass.states.get("sensor.battery_planned_action").state.startswith("charge")
+    assert hass.states.get("sensor.dishwasher_planned_action").state == "running"
 
     # Nothing changed: nothing is sent again until the re-assert interval.
     await hass.services.async_call(
