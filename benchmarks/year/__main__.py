@@ -13,10 +13,10 @@ from pathlib import Path
 import sys
 
 from .controllers import CONTROLLERS
-from .emhass import EMHASS_NAME, emhass_unavailable
+from .emhass import EMHASS_MPC_NAME, EMHASS_NAME, EMHASS_NAMES, EmhassUnavailable, make
 from .loop import RunResult, run
 from .report import gap_pct, write
-from .scenario import list_names, load_scenario
+from .scenario import YearScenario, list_names, load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT = (
@@ -25,9 +25,10 @@ DEFAULT = (
     "time_of_use",
     "gridnode_mpc",
     "gridnode_mpc_follow",
+    EMHASS_NAME,
     "perfect_foresight",
 )
-OTHERS = ("no_battery", "self_consumption", "time_of_use", EMHASS_NAME)
+OTHERS = ("no_battery", "self_consumption", "time_of_use", EMHASS_NAME, EMHASS_MPC_NAME)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,18 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     results: list[RunResult] = []
     skipped: dict[str, str] = {}
     for name in args.controllers.split(","):
-        if name == EMHASS_NAME:
-            skipped[name] = emhass_unavailable()
+        if name in EMHASS_NAMES:
+            result = run_emhass(scn, name, skipped)
+        else:
+            result = run(scn, CONTROLLERS[name](scn))
+        if result is None:
             print(f"{name}: skipped: {skipped[name]}", flush=True)
             continue
-        result = run(scn, CONTROLLERS[name](scn))
         results.append(result)
         print(
             f"{name}: net cost {result.net_cost:.2f} {scn.sim.currency}, runtime {result.runtime_s:.1f} s",
             flush=True,
         )
-    if EMHASS_NAME not in args.controllers.split(","):
-        skipped[EMHASS_NAME] = emhass_unavailable()
     out = args.out or RESULTS / scn.name
     write(scn, results, skipped, out, plots=not args.no_plots)
     print((out / "results.md").read_text())
@@ -73,6 +74,24 @@ def main(argv: list[str] | None = None) -> int:
         f" runtime_s={_fmt(mpc.runtime_s if mpc else None, 1)}"
     )
     return 0
+
+
+def run_emhass(
+    scn: YearScenario, name: str, skipped: dict[str, str], venv: Path | None = None
+) -> RunResult | None:
+    """Run an EMHASS controller; None (with the reason in ``skipped``) when it cannot be driven."""
+    try:
+        controller = make(name, scn, venv)
+    except EmhassUnavailable as err:
+        skipped[name] = str(err)
+        return None
+    try:
+        return run(scn, controller)
+    except EmhassUnavailable as err:
+        skipped[name] = f"failed during the run: {err}"
+        return None
+    finally:
+        controller.close()
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:

@@ -120,7 +120,7 @@ def run(scn: YearScenario, controller: Controller) -> RunResult:
                 ev.session = None  # counted; demand() picks the next session up at its plug-in
                 ev.delivered_wh = 0.0
     runtime = time.perf_counter() - began
-    cpu = time.process_time() - cpu0
+    cpu = time.process_time() - cpu0 + float(getattr(controller, "worker_cpu_s", 0.0))
     m = house.meters
     cfg = house.battery.config
     stored_value = (

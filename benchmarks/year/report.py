@@ -20,10 +20,11 @@ NAMES = {
     "time_of_use": "Fixed time-of-use",
     "gridnode_mpc": "GridNode MPC",
     "gridnode_mpc_follow": "GridNode MPC, load-following dispatch",
-    "emhass": "EMHASS",
+    "emhass": "EMHASS day-ahead, rolled daily",
+    "emhass_mpc": "EMHASS MPC",
     "perfect_foresight": "Perfect foresight",
 }
-PLANNERS = {"gridnode_mpc", "gridnode_mpc_follow", "perfect_foresight"}
+PLANNERS = {"gridnode_mpc", "gridnode_mpc_follow", "emhass", "emhass_mpc", "perfect_foresight"}
 
 
 def gap_pct(result: RunResult, perfect: RunResult | None) -> float | None:
@@ -211,7 +212,14 @@ def _week(
     )
     a.legend(fontsize=8, ncol=4)
     b = axes[1]
-    for name in ("gridnode_mpc", "gridnode_mpc_follow", "perfect_foresight", "self_consumption"):
+    for name in (
+        "gridnode_mpc",
+        "gridnode_mpc_follow",
+        "emhass",
+        "emhass_mpc",
+        "perfect_foresight",
+        "self_consumption",
+    ):
         if name in by:
             b.plot(x, by[name].soc_pct[sl], label=NAMES[name])
     b.set_ylabel("battery SoC %")
