@@ -362,8 +362,14 @@ async def main(check: bool) -> int:
         if entry is None or entry["state"] != "loaded":
             print(f"GridNode's config entry is not loaded: {entry}", file=sys.stderr)
             return 1
-        async with session.get(f"{BASE}/api/states", headers=headers) as resp:
-            states = await resp.json()
+        deadline = time.monotonic() + 120
+        while True:  # the first plans fall back until the simulated prices have been read
+            async with session.get(f"{BASE}/api/states", headers=headers) as resp:
+                states = await resp.json()
+            plan = next((s for s in states if s["entity_id"] == "sensor.gridnode_demo_plan"), None)
+            if (plan and plan["state"] == "optimal") or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(2)
         async with session.get(
             f"{BASE}/api/config/config_entries/entry",
             params={"domain": "gridnode"},
