@@ -105,7 +105,7 @@ def test_demo_dashboard_shows_the_plan_after_logging_in(demo: str, socket_enable
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             assert card.locator("svg rect").count() > 10  # the plan's bars and windows
-            assert page.get_by_text("Grid and islanding").is_visible()
-            assert page.get_by_text("Plan for the next 24 hours").is_visible()
+            assert page.get_by_text("Grid and islanding").first.is_visible()
+            assert page.get_by_text("Plan for the next 24 hours").first.is_visible()
         finally:
             browser.close()
