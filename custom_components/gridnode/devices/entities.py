@@ -432,6 +432,14 @@ def _sg_ready_value(h: DeviceHandle) -> str | None:
     return None if value is None else str(value)
 
 
+async def _select_dhw_boost(h: DeviceHandle, option: str) -> None:
+    await h.async_set_dhw_boost(option)  # type: ignore[attr-defined]
+
+
+def _has_dhw_boost(h: DeviceHandle) -> bool:
+    return "dhw_boost" in h.keys
+
+
 SELECTS: tuple[DeviceSelectDescription, ...] = (
     DeviceSelectDescription(
         key="charge_mode",
@@ -449,6 +457,14 @@ SELECTS: tuple[DeviceSelectDescription, ...] = (
         value_fn=_sg_ready_value,
         select_fn=_select_sg_ready,
         exists_fn=lambda h: isinstance(h, HeatPumpHandle) and h.supports_sg_ready,
+    ),
+    DeviceSelectDescription(
+        key="dhw_boost",
+        translation_key="dhw_boost",
+        options=["off", "three_hours", "six_hours", "twelve_hours", "one_time"],
+        value_fn=lambda h: None if h.value("dhw_boost") is None else str(h.value("dhw_boost")),
+        select_fn=_select_dhw_boost,
+        exists_fn=_has_dhw_boost,
     ),
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigSubentry
 
 from custom_components.gridnode.core.evse import ChargerState, EvseLimits, is_plugged
-from custom_components.gridnode.drivers.modbus import ModbusDriverError, ProfileDevice
+from custom_components.gridnode.drivers.modbus import ModbusDriverError, ProfileDevice, load_profile
 
 from .base import ChargerHandle, DeviceCommandError, HeatPumpHandle
 from .chargers import limits_from
@@ -121,6 +121,8 @@ class ModbusHeatPump(ModbusHandleBase, HeatPumpHandle):
             values[key] = values.get(register)
         if self.map.offset:
             values["offset_k"] = values.get(self.map.offset)
+        if self.map.dhw_boost:
+            values["dhw_boost"] = values.get(self.map.dhw_boost)
         if self.map.sg_ready:
             symbol = values.get(self.map.sg_ready)
             state = self.map.sg_ready_symbols.get(str(symbol))
@@ -137,6 +139,20 @@ class ModbusHeatPump(ModbusHandleBase, HeatPumpHandle):
                 "out_of_range", self.name, f"{k} K not in {limits[0]}..{limits[1]}"
             )
         await self._command(self.device_or_raise().write(self.map.offset, round(k)))
+
+    @property
+    def dhw_boost_options(self) -> list[str]:
+        """The hot-water boost settings the pump offers (empty when it has none)."""
+        if self.map.dhw_boost is None:
+            return []
+        profile = load_profile(str(self.data[CONF_PROFILE]))  # cached, read at start-up
+        return list(profile.register(self.map.dhw_boost).symbols.values())
+
+    async def async_set_dhw_boost(self, option: str) -> None:
+        """Start (or stop, with "off") a hot-water boost; refused unless the pump offers it."""
+        if option not in self.dhw_boost_options or self.map.dhw_boost is None:
+            raise DeviceCommandError("out_of_range", self.name, f"hot-water boost {option!r}")
+        await self._command(self.device_or_raise().write(self.map.dhw_boost, option))
 
     async def async_release(self) -> None:
         """Back to the pump's own curve (offset 0)."""

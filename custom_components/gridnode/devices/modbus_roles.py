@@ -52,6 +52,7 @@ class HeatPumpMap:
 
     values: Mapping[str, str]  # handle key -> register key
     offset: str | None = None  # writable heating offset in K
+    dhw_boost: str | None = None  # writable hot-water boost (its symbols are the options)
     sg_ready: str | None = None  # the SG-Ready state the pump reports (read only)
     sg_ready_symbols: Mapping[str, SgReadyState] = field(default_factory=dict)
 
@@ -74,6 +75,8 @@ class HeatPumpMap:
             controls["offset"] = list(bounds)
         if self.sg_ready:
             keys.add("sg_ready")
+        if self.dhw_boost:
+            keys.add("dhw_boost")
         return {
             CONF_ROLES: [DeviceRole.HEAT_PUMP.value],
             CONF_KEYS: sorted(keys),
@@ -110,6 +113,7 @@ HEAT_PUMPS: dict[str, HeatPumpMap] = {
             "total_energy_wh": "energy_total",
         },
         offset="heating_offset",
+        dhw_boost="dhw_boost",
         sg_ready="operating_mode",
         sg_ready_symbols={
             "blocked": SgReadyState.BLOCKED,

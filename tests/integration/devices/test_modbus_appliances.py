@@ -186,5 +186,16 @@ async def test_user_adds_a_modbus_heat_pump_and_shifts_its_curve_within_bounds(
         assert err.value.reason == "out_of_range"
         assert await _registers(server.port, 30) == [0xFFFE]
 
+        boost = entity_id(hass, "select", "dhw_boost")
+        assert hass.states.get(boost).state == "off"
+        await hass.services.async_call(
+            "select", "select_option", {"entity_id": boost, "option": "three_hours"}, blocking=True
+        )
+        assert await _registers(server.port, 161) == [1]  # a 3-hour boost on the pump
+        with pytest.raises(DeviceCommandError) as err:
+            await pump.async_set_dhw_boost("forever")  # type: ignore[attr-defined]
+        assert err.value.reason == "out_of_range"
+        assert await _registers(server.port, 161) == [1]
+
         assert await hass.config_entries.async_unload(site_entry.entry_id)
         assert await _registers(server.port, 30) == [0]  # back to its own curve
