@@ -154,6 +154,18 @@ async def test_solax_remote_control_is_one_block_and_settings_read_back_elsewher
         await endpoint.close()
 
 
+@pytest.mark.parametrize(("run_mode", "connected"), [("normal", True), ("off_grid", False)])
+async def test_solax_reports_the_grid_from_its_run_mode(
+    socket_enabled: None, run_mode: str, connected: bool
+) -> None:
+    profile = load_profile("solax_gen4")
+    async with ModbusTestServer(image_of(profile, {"run_mode": run_mode})) as server:
+        endpoint = Endpoint.tcp("127.0.0.1", server.port, timeout=1.0, retries=0)
+        reading = await ProfileDevice(endpoint, profile).read()
+        assert reading[Quantity.GRID_CONNECTED] is connected
+        await endpoint.close()
+
+
 async def test_victron_spans_units_and_reports_islanding(socket_enabled: None) -> None:
     profile = load_profile("victron_gx")
     values = {"grid_l1": -300, "grid_l2": 100, "active_input": "not_connected", "ess_min_soc": 20}
