@@ -42,12 +42,35 @@ async def island_house(
     hass: HomeAssistant, socket_enabled: None, uk_scenario: Scenario
 ) -> AsyncIterator[House]:
     assert await async_setup_component(
-        hass, "input_boolean", {"input_boolean": {name: {"initial": True} for name in LOADS}}
+        hass,
+        "input_boolean",
+        {"input_boolean": {name: {"initial": True} for name in [*LOADS, "ev_enable"]}},
+    )
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {"input_number": {"ev_amps": {"min": 6, "max": 32, "step": 1, "initial": 16}}},
+    )
+    hass.states.async_set("sensor.ev_w", "3680", {"unit_of_measurement": "W"})
+    hass.states.async_set("binary_sensor.ev_plug", "on")
+    charger = ConfigSubentryData(
+        data={
+            "role": "charger",
+            "power_entity": "sensor.ev_w",
+            "current_entity": "input_number.ev_amps",
+            "switch_entity": "input_boolean.ev_enable",
+            "plugged_entity": "binary_sensor.ev_plug",
+            "max_current_a": 16,
+            "phases": 1,
+        },
+        subentry_type="entity_device",
+        title="Wallbox",
+        unique_id=None,
     )
     house = await start_house(
         hass,
         uk_scenario,
-        [_load(name, tier) for name, tier in LOADS.items()],
+        [*(_load(name, tier) for name, tier in LOADS.items()), charger],
         {"restore_stable_s": 30, "restore_stagger_s": 5},
     )
     try:
@@ -94,6 +117,7 @@ async def test_outage_is_detected_and_loads_are_shed_by_tier(
     assert hass.states.get("sensor.home_grid_state").state == "islanded"
     assert not _on(hass, "pool_pump")  # tier 3: shed at once
     assert _on(hass, "freezer")  # tier 1: essential, never shed
+    assert not _on(hass, "ev_enable")  # no EV charging from the battery
     dispatcher = island_house.entry.runtime_data.dispatcher
     assert dispatcher is not None
     assert dispatcher.suspended
