@@ -24,12 +24,12 @@ power; the export limit only where EMHASS curtails.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 import json
 from pathlib import Path
 import subprocess
 import threading
-import time
 from typing import IO, Any
 import weakref
 
@@ -100,7 +100,8 @@ class EmhassWorker:
             raise EmhassUnavailable(f"the EMHASS worker did not start: {err}") from err
         self._finalizer = weakref.finalize(self, _stop, self.proc)
         assert self.proc.stderr is not None
-        threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True)
+        self._drainer.start()
         hello = self.request({"op": "hello"}, START_TIMEOUT_S)
         self.version = str(hello.get("version", "?"))
 
@@ -108,9 +109,19 @@ class EmhassWorker:
         for line in stream:
             self._stderr = [*self._stderr[-30:], line.rstrip()]
 
-    def _tail(self) -> str:
+    def _exited(self) -> EmhassUnavailable:
+        """The error for a worker that stopped, with the end of what it wrote to stderr."""
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()  # unsent data would fail again when collected
+        try:
+            code = self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._drainer.join(2)
         lines = [ln for ln in self._stderr if ln.strip()]
-        return " | ".join(lines[-3:])[-400:] or "no message"
+        tail = " | ".join(lines[-3:])[-400:] or "no message"
+        return EmhassUnavailable(f"the EMHASS worker exited (code {code}): {tail}")
 
     def request(
         self, message: dict[str, Any], timeout_s: float = SOLVE_TIMEOUT_S
@@ -123,7 +134,7 @@ class EmhassWorker:
             proc.stdin.write(json.dumps(message) + "\n")
             proc.stdin.flush()
         except OSError as err:
-            raise EmhassUnavailable(f"the EMHASS worker stopped: {self._tail()}") from err
+            raise self._exited() from err
         box: list[str] = []
         reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
         reader.start()
@@ -132,10 +143,7 @@ class EmhassWorker:
             self.close()
             raise EmhassUnavailable(f"the EMHASS worker did not answer within {timeout_s:.0f} s")
         if not box or not box[0]:
-            time.sleep(0.2)  # let stderr drain
-            raise EmhassUnavailable(
-                f"the EMHASS worker exited (code {proc.poll()}): {self._tail()}"
-            )
+            raise self._exited()
         try:
             answer: dict[str, Any] = json.loads(box[0])
         except json.JSONDecodeError as err:
