@@ -46,6 +46,14 @@ class Override:
     until: datetime
 
 
+OFFSET_FOR_STATE: dict[SgReadyState, float] = {
+    SgReadyState.BLOCKED: 0.0,
+    SgReadyState.NORMAL: 0.0,
+    SgReadyState.RECOMMENDED: 1.0,
+    SgReadyState.FORCED: 2.0,
+}
+
+
 def sg_ready_for(planned_w: float, max_w: float) -> SgReadyState:
     """The SG-Ready state that asks the heat pump for roughly the planned power."""
     if max_w <= 0 or planned_w <= 0.05 * max_w:
@@ -196,14 +204,26 @@ class Dispatcher:
                 now,
             )
         for heat_pump in devices.heat_pumps:
-            if heat_pump.supports_sg_ready and commands.heat_pump_w is not None:
-                max_w = float(getattr(heat_pump, "max_power_w", DEFAULT_HEAT_PUMP_W))
-                state = sg_ready_for(commands.heat_pump_w, max_w)
+            if commands.heat_pump_w is None:
+                continue
+            max_w = float(getattr(heat_pump, "max_power_w", DEFAULT_HEAT_PUMP_W))
+            state = sg_ready_for(commands.heat_pump_w, max_w)
+            if heat_pump.supports_sg_ready:
                 await self._send(
                     heat_pump,
                     ("sg", state),
                     partial(heat_pump.async_set_sg_ready, state),
                     f"SG-Ready {state.value}",
+                    now,
+                )
+            elif heat_pump.supports_offset:
+                # Without SG-Ready inputs, pre-heat by raising the heating curve a little.
+                offset = OFFSET_FOR_STATE[state]
+                await self._send(
+                    heat_pump,
+                    ("offset", offset),
+                    partial(heat_pump.async_set_offset, offset),
+                    f"heating offset {offset:+.0f} K",
                     now,
                 )
         for load in devices.loads:

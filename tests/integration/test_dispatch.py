@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -314,3 +314,45 @@ async def test_island_drill_is_for_administrators_only(
             return_response=True,
             context=Context(user_id=hass_read_only_user.id),
         )
+
+
+async def test_heat_pump_without_sg_ready_preheats_by_raising_its_setpoint(
+    hass: HomeAssistant,
+) -> None:
+    attrs = {"temperature": 21.0, "current_temperature": 19.6, "min_temp": 7, "max_temp": 30}
+    hass.states.async_set("climate.living", "heat", attrs)
+
+    async def set_temperature(call: ServiceCall) -> None:
+        hass.states.async_set("climate.living", "heat", {**attrs, **call.data})
+
+    hass.services.async_register("climate", "set_temperature", set_temperature)
+    now = dt_util.now()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id=DOMAIN,
+        data=dict(SITE_DATA),
+        options=dict(SITE_OPTIONS)
+        | {
+            "tariff_source": "time_of_use",
+            "import_price": 0.60,
+            "import_periods": f"{now.hour:02d}:00-{(now.hour + 1) % 24:02d}:00 = 0.01",
+        },
+        subentries_data=[
+            _sub("heat_pump", "Living", {"kind": "climate", "climate_entity": "climate.living"})
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    dispatcher = entry.runtime_data.dispatcher
+    assert dispatcher is not None
+    commands = await dispatcher.async_apply()
+    assert commands is not None
+    assert commands.heat_pump_w is not None
+    assert commands.heat_pump_w > 0  # heat while it is cheap
+    setpoint = hass.states.get("climate.living").attributes["temperature"]
+    assert setpoint in (22.0, 23.0)  # 21 degC raised by 1 or 2 K, never more
+    assert dispatcher.actions["Living"].startswith("heating offset +")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert hass.states.get("climate.living").attributes["temperature"] == 21.0  # handed back
