@@ -24,4 +24,7 @@ async def test_diagnostics_redact_location(
     assert diag["site"]["latitude"] == "**REDACTED**"
     assert diag["entry"]["data"]["import_limit_kw"] == 17.0
     assert diag["mode"] == "auto"
+    assert diag["plan"]["status"] == "optimal"
+    assert diag["island"]["machine"]["state"] == "on_grid"
+    assert diag["dispatcher"]["errors"] == {}
     assert "55.83" not in str(diag)
