@@ -14,7 +14,7 @@ from .devices import async_setup_devices, async_unload_devices
 from .dispatcher import Dispatcher
 from .drivers.modbus import preload_model_definitions, preload_profiles
 from .frontend import async_register_card
-from .island import IslandWatch
+from .island import IslandWatch, async_remove_island_store
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
@@ -50,17 +50,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
     """Set up the GridNode site from its config entry."""
     entry.runtime_data = GridNodeData(site=SiteSettings.from_entry(entry))
     entry.runtime_data.devices = await async_setup_devices(hass, entry)
-    coordinator = PlanCoordinator(hass, entry)
-    entry.runtime_data.plan = coordinator
-    await coordinator.async_config_entry_first_refresh()
-    dispatcher = Dispatcher(hass, entry, coordinator)
-    coordinator.dispatcher = dispatcher
-    entry.runtime_data.dispatcher = dispatcher
-    island = IslandWatch(hass, entry)
-    entry.runtime_data.island = island
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    await island.async_start()
-    dispatcher.start()
+    try:
+        coordinator = PlanCoordinator(hass, entry)
+        entry.runtime_data.plan = coordinator
+        await coordinator.async_config_entry_first_refresh()
+        dispatcher = Dispatcher(hass, entry, coordinator)
+        coordinator.dispatcher = dispatcher
+        entry.runtime_data.dispatcher = dispatcher
+        island = IslandWatch(hass, entry)
+        entry.runtime_data.island = island
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+        await island.async_start()
+        dispatcher.start()
+    except Exception:
+        # Close what was opened (Modbus connections, the OCPP server) so a retry can bind again.
+        if entry.runtime_data.island is not None:
+            await entry.runtime_data.island.async_stop()
+        if entry.runtime_data.dispatcher is not None:
+            await entry.runtime_data.dispatcher.async_stop()
+        await async_unload_devices(hass, entry, entry.runtime_data.devices)
+        raise
     entry.async_on_unload(
         entry.runtime_data.devices.add_listener(_replan_on_device_change(coordinator))
     )
@@ -79,6 +88,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) ->
     if unloaded and entry.runtime_data.devices is not None:
         await async_unload_devices(hass, entry, entry.runtime_data.devices)
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:
+    """Remove what the site stored beside its config entry (the islanding state)."""
+    await async_remove_island_store(hass, entry.entry_id)
 
 
 async def _async_reload_on_update(hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:

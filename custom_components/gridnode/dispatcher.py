@@ -10,6 +10,7 @@ Rules a user can rely on:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,6 +82,11 @@ class Dispatcher:
         self._released = True
         self._unsubs: list[CALLBACK_TYPE] = []
         self._listeners: list[Callable[[], None]] = []
+        # One command sequence at a time: plan ticks, actions and the island watch take turns.
+        self.lock = asyncio.Lock()
+        self._stopped = False
+        self._warned: set[str] = set()
+        self._job_on: dict[str, bool] = {}
 
     def add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call ``listener`` whenever the current action of a device changes."""
@@ -102,7 +108,15 @@ class Dispatcher:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
-        await self.async_release_all()
+        async with self.lock:
+            self._stopped = True
+            self._released = False  # hand back whatever the plan last set
+            await self._release_all()
+
+    def mark_dirty(self) -> None:
+        """Forget what was sent (e.g. after the island watch commanded the devices itself)."""
+        self._sent.clear()
+        self._released = False
 
     @callback
     def _schedule(self) -> None:
@@ -133,6 +147,10 @@ class Dispatcher:
 
     async def async_release_all(self) -> None:
         """Hand every device back to autonomous mode (once per takeover)."""
+        async with self.lock:
+            await self._release_all()
+
+    async def _release_all(self) -> None:
         devices = self.entry.runtime_data.devices
         self._sent.clear()
         if self._released or devices is None:
@@ -141,13 +159,17 @@ class Dispatcher:
         for handle in devices.devices:
             await handle.async_release()
             self.actions[handle.name] = "auto"
+        for job_id, entity_id in self.coordinator.job_switches.items():
+            if entity_id and self._job_on.pop(job_id, False):
+                await self._call_switch(entity_id, on=False)
         self._released = True
 
     async def async_apply(self, now: datetime | None = None) -> SlotCommands | None:
         """Apply the current slot; return the commands sent (None when nothing was due)."""
         before = dict(self.actions)
         try:
-            return await self._async_apply(now)
+            async with self.lock:
+                return await self._async_apply(now)
         finally:
             self._notify(before)
 
@@ -155,20 +177,23 @@ class Dispatcher:
         now = now or dt_util.utcnow()
         data = self.entry.runtime_data
         devices = data.devices
-        if devices is None or self.suspended:
+        if devices is None or self.suspended or self._stopped:
             return None
         snapshot = self.coordinator.data
         if data.mode == SiteMode.MANUAL or snapshot is None or snapshot.stale(now):
-            await self.async_release_all()
+            await self._release_all()
             return None
         slot = slot_index(snapshot.plan, now)
         if slot is None or not snapshot.plan.ok:
-            await self.async_release_all()
+            await self._release_all()
             return None
         commands = commands_at(snapshot.plan, slot)
         self._released = False
+        planned = self.coordinator.planned_battery
         for battery in devices.batteries:
             override = self._active_override(battery.subentry_id, now)
+            if battery.subentry_id != planned and override is None:
+                continue  # the plan sized its power for one battery: the others run on their own
             command = override.command if override else commands.battery
             await self._send(
                 battery,
@@ -203,7 +228,7 @@ class Dispatcher:
                 f"charge {power / 1000:.1f} kW" if power > 0 else "paused",
                 now,
             )
-        for heat_pump in devices.heat_pumps:
+        for heat_pump in devices.heat_pumps[:1]:  # the plan models the first heat pump
             if commands.heat_pump_w is None:
                 continue
             max_w = float(getattr(heat_pump, "max_power_w", DEFAULT_HEAT_PUMP_W))
@@ -227,9 +252,9 @@ class Dispatcher:
                     now,
                 )
         for load in devices.loads:
-            if load.subentry_id not in commands.loads_on:
-                continue
-            on = commands.loads_on[load.subentry_id]
+            on = commands.loads_on.get(load.subentry_id, False)
+            if load.subentry_id not in commands.loads_on and not self._was_on(load.subentry_id):
+                continue  # not GridNode's to switch now: its run is done or not due
             await self._send(
                 load,
                 ("load", on),
@@ -238,18 +263,26 @@ class Dispatcher:
                 now,
             )
         for job_id, entity_id in self.coordinator.job_switches.items():
-            if entity_id and job_id in commands.loads_on:
-                await self._switch_job(job_id, entity_id, commands.loads_on[job_id], now)
+            if entity_id and (job_id in commands.loads_on or self._job_on.get(job_id)):
+                await self._switch_job(job_id, entity_id, commands.loads_on.get(job_id, False), now)
         return commands
+
+    def _was_on(self, subentry_id: str) -> bool:
+        previous = self._sent.get(subentry_id)
+        return previous is not None and previous[0] == ("load", True)
+
+    async def _call_switch(self, entity_id: str, *, on: bool) -> None:
+        await self.hass.services.async_call(
+            "homeassistant", "turn_on" if on else "turn_off", {"entity_id": entity_id}
+        )
 
     async def _switch_job(self, job_id: str, entity_id: str, on: bool, now: datetime) -> None:
         """Run or pause the switch or script of a job scheduled through the action."""
         previous = self._sent.get(job_id)
         if previous is not None and previous[0] == ("job", on):
             return
-        await self.hass.services.async_call(
-            "homeassistant", "turn_on" if on else "turn_off", {"entity_id": entity_id}
-        )
+        await self._call_switch(entity_id, on=on)
+        self._job_on[job_id] = on
         self._sent[job_id] = (("job", on), now)
         self.actions[job_id.removeprefix("job_")] = "running" if on else "waiting"
 
@@ -276,11 +309,14 @@ class Dispatcher:
         try:
             await action()
         except DeviceCommandError as err:
-            _LOGGER.warning("%s did not take the plan's command: %s", handle.name, err)
+            if key not in self._warned:  # once per device and command, not every minute
+                self._warned.add(key)
+                _LOGGER.warning("%s did not take the plan's command: %s", handle.name, err)
             self.errors[handle.name] = err.reason
             self._sent.pop(key, None)
             return
         self.errors.pop(handle.name, None)
+        self._warned.discard(key)
         self._sent[key] = (what, now)
         if description is not None:
             self.actions[handle.name] = description

@@ -11,6 +11,7 @@ control back to the plan. Its state is stored, so a restart mid-outage resumes w
 from __future__ import annotations
 
 from collections.abc import Callable
+import contextlib
 from datetime import datetime, timedelta
 import logging
 import math
@@ -70,6 +71,15 @@ def _number(value: Any) -> float | None:
     return result if math.isfinite(result) else None
 
 
+def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.island")
+
+
+async def async_remove_island_store(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete a removed site's stored islanding state."""
+    await _store(hass, entry_id).async_remove()
+
+
 def present_load_w(devices: DeviceRuntime) -> float | None:
     """The house's load now: reported by a device, else from the energy balance of the site.
 
@@ -107,9 +117,7 @@ class IslandWatch:
         self.guard = IslandGuard(loads=(), settings=self.settings)
         self.output: GuardOutput | None = None
         self.runtime_s: float | None = None
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.island"
-        )
+        self._store = _store(hass, entry.entry_id)
         self._unsubs: list[CALLBACK_TYPE] = []
         self._listeners: list[Callable[[], None]] = []
         self._off_grid_applied = False
@@ -298,15 +306,19 @@ class IslandWatch:
             )
         off_grid = output.state is not GridState.ON_GRID
         dispatcher = self.entry.runtime_data.dispatcher
-        if dispatcher is not None:
-            dispatcher.suspended = off_grid
-        if off_grid and not self._off_grid_applied:
-            await self._async_enter_island(output)
-            self._off_grid_applied = True
-        await self._async_apply(output.actions)
-        if not off_grid and self._off_grid_applied:
-            self._off_grid_applied = False
-            await self._async_leave_island()
+        async with dispatcher.lock if dispatcher is not None else contextlib.nullcontext():
+            # The dispatcher waits while the island takes (or hands back) the devices.
+            if dispatcher is not None:
+                dispatcher.suspended = off_grid
+            if off_grid and not self._off_grid_applied:
+                await self._async_enter_island(output)
+                self._off_grid_applied = True
+            await self._async_apply(output.actions)
+            if not off_grid and self._off_grid_applied:
+                self._off_grid_applied = False
+                await self._async_leave_island()
+                if dispatcher is not None:
+                    dispatcher.mark_dirty()  # resend the plan's commands over the island's
         if output.events or before is not output.state:
             await self._store.async_save(self.guard.to_dict())
         for listener in list(self._listeners):

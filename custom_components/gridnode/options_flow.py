@@ -121,14 +121,19 @@ class GridNodeOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """How often, how finely and how far ahead to plan."""
         options = self._options
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self._save(
-                {
-                    CONF_PLAN_INTERVAL_MIN: int(user_input[CONF_PLAN_INTERVAL_MIN]),
-                    CONF_SLOT_MINUTES: int(user_input[CONF_SLOT_MINUTES]),
-                    CONF_HORIZON_HOURS: int(user_input[CONF_HORIZON_HOURS]),
-                }
-            )
+            changes = {
+                CONF_PLAN_INTERVAL_MIN: int(user_input[CONF_PLAN_INTERVAL_MIN]),
+                CONF_SLOT_MINUTES: int(user_input[CONF_SLOT_MINUTES]),
+                CONF_HORIZON_HOURS: int(user_input[CONF_HORIZON_HOURS]),
+            }
+            # A plan is only run while its first slot lasts: replan at least that often.
+            if changes[CONF_PLAN_INTERVAL_MIN] > changes[CONF_SLOT_MINUTES]:
+                errors[CONF_PLAN_INTERVAL_MIN] = "interval_longer_than_slot"
+            else:
+                return self._save(changes)
+            options |= changes
         schema = vol.Schema(
             {
                 vol.Required(
@@ -145,7 +150,7 @@ class GridNodeOptionsFlow(OptionsFlow):
                 ): _number(6, 48, 1, "h"),
             }
         )
-        return self.async_show_form(step_id="planning", data_schema=schema)
+        return self.async_show_form(step_id="planning", data_schema=schema, errors=errors)
 
     async def async_step_tariff(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick where prices come from."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from .core.planning import (
     SiteLimits,
     baseline_cost,
     build_problem,
+    slot_index,
 )
 from .core.slots import Horizon
 from .core.windows import Window, next_cheap_window, next_clean_window
@@ -52,6 +53,7 @@ SOLVE_TIME_LIMIT_S = 10.0
 DEFAULT_BATTERY_POWER_W = 3000.0
 DEFAULT_EV_CAPACITY_WH = 60_000.0
 DEFAULT_HEAT_PUMP_W = 3000.0
+EXPIRY_GRACE = timedelta(seconds=30)
 
 
 @dataclass(kw_only=True)
@@ -141,7 +143,10 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         self.dispatcher: Dispatcher | None = None
         self.job_switches: dict[str, str | None] = {}
         self.outage_prep: tuple[float, datetime] | None = None
-        self.load_runs: dict[str, tuple[datetime, float]] = {}
+        # energy each job (or load, per window) has run so far, from the plans in force
+        self.delivered_wh: dict[str, float] = {}
+        self.planned_battery: str | None = None  # the battery the plan's power is for
+        self._run_keys: dict[str, str] = {}
         self._last_refresh: datetime | None = None
         self.storm: StormWatch | None = None
 
@@ -180,10 +185,17 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         battery = self._battery()
         evs, ev_names = self._evs()
         heat_pump = self._heat_pump(inputs)
-        jobs = [
-            job for job in self.extra_jobs.values() if job.deadline is None or job.deadline > now
-        ]
-        job_names = {job.id: job.id.removeprefix("job_") for job in jobs}
+        self._count_delivered(now)
+        jobs: list[JobGoal] = []
+        job_names: dict[str, str] = {}
+        for job_id, job in list(self.extra_jobs.items()):
+            goal = self._remaining(job, self.delivered_wh.get(job_id, 0.0), now)
+            if goal is None:  # done, or past its deadline
+                del self.extra_jobs[job_id]
+                self.delivered_wh.pop(job_id, None)
+                continue
+            jobs.append(goal)
+            job_names[job_id] = job_id.removeprefix("job_")
         for job, name in self._load_jobs(now):
             jobs.append(job)
             job_names[job.id] = name
@@ -243,6 +255,12 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             clean = next_clean_window(windows_horizon, list(inputs.carbon), now)
         baseline = 0.0
         if inputs.import_prices is not None and inputs.export_prices is not None:
+            # The unplanned house runs the same cars, heat and jobs, just without the plan.
+            flexible = [0.0] * horizon.count
+            for series in [*plan.ev_power_w.values(), *plan.load_power_w.values()]:
+                flexible = [a + float(b) for a, b in zip(flexible, series, strict=False)]
+            for i, hp in enumerate(plan.heat_pump_power_w[: horizon.count]):
+                flexible[i] += float(hp)
             baseline = baseline_cost(
                 SiteForecast(
                     horizon=horizon,
@@ -250,14 +268,16 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                     export_price=inputs.export_prices.prices,
                     pv_w=inputs.pv_w,
                     base_load_w=inputs.base_load_w,
-                )
+                ),
+                extra_load_w=flexible,
             )
         return PlanSnapshot(
             plan=plan,
             problem=problem,
             inputs=inputs,
             created=created,
-            expires=created + timedelta(minutes=max(site.slot_minutes, 2 * site.plan_interval_min)),
+            # Never run a plan older than one slot; a short grace covers the next solve.
+            expires=created + timedelta(minutes=site.slot_minutes) + EXPIRY_GRACE,
             baseline_cost=baseline,
             cheap_window=cheap,
             clean_window=clean,
@@ -281,7 +301,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             self.outage_prep = None
             return None
         return [
-            max(base, target) if start + horizon.step > by else base for start in horizon.starts()
+            max(base, target) if start + horizon.step >= by else base for start in horizon.starts()
         ]
 
     # --- device states as the planner needs them ------------------------------------------
@@ -304,41 +324,73 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         )
         return max(0.0, float(total - controlled))
 
+    def _count_delivered(self, now: datetime) -> None:
+        """Credit each job and load with the energy the plan in force ran since the last plan."""
+        previous, since = self.data, self._last_refresh
+        self._last_refresh = now
+        if previous is None or since is None or not previous.plan.ok:
+            return
+        plan = previous.plan
+        step = timedelta(minutes=plan.slot_minutes)
+        for job_id, power in plan.load_power_w.items():
+            moment, energy = since, 0.0
+            while moment < now:
+                slot = slot_index(plan, moment)
+                if slot is None:
+                    break
+                until = min(now, plan.slot_start(slot) + step)
+                energy += float(power[slot]) * (until - moment).total_seconds() / 3600
+                moment = until
+            key = self._run_keys.get(job_id, job_id)
+            self.delivered_wh[key] = self.delivered_wh.get(key, 0.0) + energy
+
+    @staticmethod
+    def _remaining(job: JobGoal, done_wh: float, now: datetime) -> JobGoal | None:
+        """The part of a job still to run; a started unbroken run is pinned to continue now."""
+        remaining = job.energy_wh - done_wh
+        if remaining <= 1.0 or (job.deadline is not None and job.deadline <= now):
+            return None
+        if done_wh > 1.0 and not job.interruptible:
+            hours = remaining / job.power_w
+            return replace(
+                job,
+                energy_wh=remaining,
+                earliest=None,
+                deadline=now + timedelta(hours=hours) + timedelta(minutes=60),
+            )
+        return replace(job, energy_wh=remaining)
+
     def _load_jobs(self, now: datetime) -> list[tuple[JobGoal, str]]:
-        """The flexible loads' runs still due in their window, less what already ran."""
+        """The flexible loads' runs still due in their current (or next) window."""
         devices = self._devices()
         if devices is None:
             return []
         out: list[tuple[JobGoal, str]] = []
         for load in devices.loads:
-            spec = load.spec
-            window = spec.earliest_start or now
-            previous = self.load_runs.get(load.subentry_id)
-            done = previous[1] if previous and previous[0] == window else 0.0
-            if previous and previous[0] == window and load.is_on and self._last_refresh:
-                done += spec.rated_power_w * (now - self._last_refresh).total_seconds() / 3600
-            self.load_runs[load.subentry_id] = (window, done)
-            remaining = spec.required_energy_wh - done
-            if remaining <= 1.0 or (spec.deadline is not None and spec.deadline <= now):
+            try:
+                spec = load.spec
+            except ValueError as err:
+                _LOGGER.warning("%s cannot be planned: %s", load.name, err)
                 continue
-            out.append(
-                (
-                    JobGoal(
-                        id=load.subentry_id,
-                        power_w=spec.rated_power_w,
-                        energy_wh=remaining,
-                        earliest=spec.earliest_start,
-                        deadline=spec.deadline,
-                        interruptible=spec.interruptible,
-                    ),
-                    load.name,
-                )
+            window = spec.earliest_start or dt_util.start_of_local_day()
+            key = f"{load.subentry_id}@{window.isoformat()}"
+            self._run_keys[load.subentry_id] = key
+            job = JobGoal(
+                id=load.subentry_id,
+                power_w=spec.rated_power_w,
+                energy_wh=spec.required_energy_wh,
+                earliest=spec.earliest_start,
+                deadline=spec.deadline,
+                interruptible=spec.interruptible,
             )
-        self._last_refresh = now
+            goal = self._remaining(job, self.delivered_wh.get(key, 0.0), now)
+            if goal is not None:
+                out.append((goal, load.name))
         return out
 
     def _battery(self) -> BatteryState | None:
         devices = self._devices()
+        self.planned_battery = None
         if devices is None:
             return None
         for handle in devices.batteries:
@@ -346,6 +398,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             capacity = handle.capacity_wh
             if not handle.available or soc is None or not capacity:
                 continue
+            self.planned_battery = handle.subentry_id
             return BatteryState(
                 capacity_wh=float(capacity),
                 soc_pct=float(soc),
@@ -376,7 +429,11 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             else:
                 soc_value = float(soc)
                 target_value = float(target if target is not None else 80.0)
-            departure = goal.get("departure", charger.departure)
+            departure = goal.get("departure")
+            if departure is None or departure <= dt_util.utcnow():
+                goal.pop("departure", None)  # a departure set by the action, now passed
+                departure = charger.departure
+            limits = charger.limits
             goals.append(
                 EvGoal(
                     id=charger.subentry_id,
@@ -384,8 +441,10 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                     soc_pct=soc_value,
                     target_soc_pct=target_value,
                     departure=departure,
-                    min_current_a=6.0,
-                    max_current_a=max(6.0, charger.max_power_w / 230.0),
+                    phases=limits.phases,
+                    voltage_v=limits.voltage_v,
+                    min_current_a=limits.min_current_a,
+                    max_current_a=limits.max_current_a,
                     solar_only=charger.mode == "solar_only",
                 )
             )

@@ -75,12 +75,19 @@ class GridNodeData:
     island: IslandWatch | None = None
 
     def set_reserve(self, value: float) -> None:
-        """Set the backup reserve (%), bounded to 0..100."""
-        self.reserve = min(100.0, max(0.0, float(value)))
+        """Set the backup reserve (%), bounded to 0..100; the plan follows soon."""
+        reserve = min(100.0, max(0.0, float(value)))
+        changed = reserve != self.reserve
+        self.reserve = reserve
+        if changed and self.plan is not None:
+            self.plan.async_request_refresh_soon()
 
     def set_mode(self, mode: SiteMode) -> None:
-        """Set the site's operating mode."""
+        """Set the site's operating mode; the plan follows soon."""
+        changed = mode != self.mode
         self.mode = mode
+        if changed and self.plan is not None:
+            self.plan.async_request_refresh_soon()
 
 
 type GridNodeConfigEntry = ConfigEntry[GridNodeData]

@@ -93,6 +93,11 @@ async def test_options_change_planning_and_reload_site(
         result["flow_id"], {"next_step_id": "planning"}
     )
     assert result["step_id"] == "planning"
+    bad = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"plan_interval_min": 20, "slot_minutes": "15", "horizon_hours": 24},
+    )
+    assert bad["errors"] == {"plan_interval_min": "interval_longer_than_slot"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {"plan_interval_min": 10, "slot_minutes": "15", "horizon_hours": 24},

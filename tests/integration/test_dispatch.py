@@ -85,7 +85,7 @@ async def site(hass: HomeAssistant) -> MockConfigEntry:
     hass.states.async_set("sensor.ev_w", "0", {"unit_of_measurement": "W"})
     hass.states.async_set("binary_sensor.ev_plug", "on")
     now = dt_util.now()
-    cheap = f"{now.hour:02d}:00-{(now.hour + 1) % 24:02d}:00 = 0.01"
+    cheap = f"{now.hour:02d}:00-{(now.hour + 2) % 24:02d}:00 = 0.01"
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Home",

@@ -125,6 +125,14 @@ def _slot_of(horizon: Horizon, moment: datetime | None, default: int) -> int:
     return max(0, min(horizon.count, math.floor(offset)))
 
 
+def _first_slot_from(horizon: Horizon, moment: datetime | None) -> int:
+    """The first slot that starts at or after ``moment`` (a job never starts early)."""
+    if moment is None or moment <= horizon.start:
+        return 0
+    offset = (moment - horizon.start).total_seconds() / 60 / horizon.minutes
+    return min(horizon.count, math.ceil(offset - 1e-9))
+
+
 def build_problem(
     forecast: SiteForecast,
     limits: SiteLimits,
@@ -210,7 +218,7 @@ def build_problem(
             id=job.id,
             power_w=job.power_w,
             energy_wh=job.energy_wh,
-            earliest_slot=_slot_of(horizon, job.earliest, 0),
+            earliest_slot=_first_slot_from(horizon, job.earliest),
             deadline_slot=_slot_of(horizon, job.deadline, n) if job.deadline else None,
             interruptible=job.interruptible,
         )

@@ -325,6 +325,24 @@ class EntityDevice(EntityAdapter, BatteryHandle, InverterHandle, MeterHandle):
                 _LOGGER.warning("%s: could not hand back: %s", self.name, err)
 
 
+def _window(
+    earliest: time | None, deadline: time | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """The open window around ``now``, else the next one, from daily times of day."""
+    if deadline is None:
+        if earliest is None:
+            return None, None
+        start = datetime.combine(now.date(), earliest, tzinfo=now.tzinfo)
+        return (start if start <= now else start - timedelta(days=1)), None
+    end = _next(deadline, now)
+    if earliest is None:
+        return None, end
+    start = datetime.combine(end.date(), earliest, tzinfo=now.tzinfo)
+    if start >= end:
+        start -= timedelta(days=1)
+    return start, end  # start <= now: the window is open now
+
+
 def _next(at: time, after: datetime) -> datetime:
     candidate = datetime.combine(after.date(), at, tzinfo=after.tzinfo)
     return candidate if candidate > after else candidate + timedelta(days=1)
@@ -344,26 +362,33 @@ class SwitchLoad(EntityAdapter, LoadHandle):
 
     @property
     def spec(self) -> DeferrableLoad:
-        """The load for the next window (times of day turned into the next occurrences)."""
+        """The load for its current window, or the next one (times of day made into instants).
+
+        While a window is open (after its earliest start, before its deadline) that window is
+        kept, so a run in progress is not moved to tomorrow.
+        """
         data = self.data
         now = dt_util.now()
-        start = end = None
-        if data.get(CONF_EARLIEST_START):
-            start = _next(time.fromisoformat(data[CONF_EARLIEST_START]), now)
-        if data.get(CONF_DEADLINE):
-            end = _next(time.fromisoformat(data[CONF_DEADLINE]), start or now)
+        earliest = (
+            time.fromisoformat(data[CONF_EARLIEST_START]) if data.get(CONF_EARLIEST_START) else None
+        )
+        deadline = time.fromisoformat(data[CONF_DEADLINE]) if data.get(CONF_DEADLINE) else None
+        start, end = _window(earliest, deadline, now)
         energy = data.get(CONF_ENERGY_KWH)
         run = data.get(CONF_RUN_TIME_MIN)
-        return DeferrableLoad(
-            name=self.name,
-            rated_power_w=float(data[CONF_RATED_POWER_W]),
-            energy_wh=float(energy) * 1000.0 if energy else None,
-            run_time=None if energy else timedelta(minutes=float(run or 60)),
-            earliest_start=start,
-            deadline=end,
-            interruptible=bool(data.get(CONF_INTERRUPTIBLE, False)),
-            tier=self.tier,
-        )
+        fields: dict[str, Any] = {
+            "name": self.name,
+            "rated_power_w": float(data[CONF_RATED_POWER_W]),
+            "energy_wh": float(energy) * 1000.0 if energy else None,
+            "run_time": None if energy else timedelta(minutes=float(run or 60)),
+            "interruptible": bool(data.get(CONF_INTERRUPTIBLE, False)),
+            "tier": self.tier,
+        }
+        try:
+            return DeferrableLoad(**fields, earliest_start=start, deadline=end)
+        except ValueError:
+            # e.g. a window shortened by a daylight-saving change: keep the start, drop the end
+            return DeferrableLoad(**fields, earliest_start=start, deadline=None)
 
     @property
     def values(self) -> Mapping[str, Any]:
