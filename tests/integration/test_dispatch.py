@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from homeassistant.config_entries import ConfigSubentryData
@@ -15,7 +16,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 
 from custom_components.gridnode.const import DOMAIN, SiteMode
 from custom_components.gridnode.core.heatpump import SgReadyState, state_for_relays
+from custom_components.gridnode.core.planning import JobGoal
 from custom_components.gridnode.drivers.model import BatteryMode
+from custom_components.gridnode.plan_coordinator import PlanCoordinator
 
 from .conftest import SITE_DATA, SITE_OPTIONS
 
@@ -85,7 +88,10 @@ async def site(hass: HomeAssistant) -> MockConfigEntry:
     hass.states.async_set("sensor.ev_w", "0", {"unit_of_measurement": "W"})
     hass.states.async_set("binary_sensor.ev_plug", "on")
     now = dt_util.now()
-    cheap = f"{now.hour:02d}:00-{(now.hour + 2) % 24:02d}:00 = 0.01"
+    cheap = (
+        f"{now.hour:02d}:00-{(now.hour + 1) % 24:02d}:00 = 0.01\n"
+        f"{(now.hour + 1) % 24:02d}:00-{(now.hour + 2) % 24:02d}:00 = 0.02"
+    )
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Home",
@@ -356,3 +362,28 @@ async def test_heat_pump_without_sg_ready_preheats_by_raising_its_setpoint(
     assert dispatcher.actions["Living"].startswith("heating offset +")
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert hass.states.get("climate.living").attributes["temperature"] == 21.0  # handed back
+
+
+def test_jobs_shrink_as_they_run_and_a_started_unbroken_run_continues_now() -> None:
+    now = dt_util.utcnow()
+    job = JobGoal(
+        id="job_wash",
+        power_w=2000,
+        energy_wh=1500,
+        earliest=now + timedelta(hours=3),
+        deadline=now + timedelta(hours=8),
+        interruptible=False,
+    )
+    assert PlanCoordinator._remaining(job, 0.0, now) == job
+    assert PlanCoordinator._remaining(job, 1500.0, now) is None  # done
+    assert PlanCoordinator._remaining(job, 0.0, now + timedelta(hours=9)) is None  # too late
+    started = PlanCoordinator._remaining(job, 500.0, now)
+    assert started is not None
+    assert started.energy_wh == 1000
+    assert started.earliest is None  # it carries on at once, not later in the window
+    assert started.deadline is not None
+    assert started.deadline < job.deadline
+    interruptible = replace(job, interruptible=True)
+    assert PlanCoordinator._remaining(interruptible, 500.0, now) == replace(
+        interruptible, energy_wh=1000
+    )

@@ -162,6 +162,10 @@ def add_heat_pump(ctx: Context) -> HeatPumpIndex | None:
     return index
 
 
+# A tie-breaker, in currency per kWh per slot of delay: far below any real price difference.
+EARLIER_PER_KWH_SLOT = 1e-5
+
+
 def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
     """Add deferrable loads: continuous power if interruptible, else one run chosen by start binaries."""
     b, dt = ctx.builder, ctx.dt
@@ -172,7 +176,8 @@ def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
         end = ctx.problem.slots if load.deadline_slot is None else load.deadline_slot
         if load.interruptible:
             slots = np.arange(first, end)
-            power = b.cols(slots.size, 0.0, load.power_w)
+            # Of equally cheap slots, prefer the earliest: plans stay put between replans.
+            power = b.cols(slots.size, 0.0, load.power_w, EARLIER_PER_KWH_SLOT * dt / 1000 * slots)
             ctx.consume(slots, power)
             short = int(b.cols(1, 0.0, INF, per_wh)[0])
             ctx.penalised.append(np.array([short]))
@@ -190,7 +195,8 @@ def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
             notes.append(
                 f"load {load.id}: a run of {run} slots does not fit between slot {first} and {end}"
             )
-        starts = b.cols(starts_n, 0.0, 1.0, 0.0, INTEGER)
+        early = EARLIER_PER_KWH_SLOT * load.energy_wh / 1000 * np.arange(starts_n)
+        starts = b.cols(starts_n, 0.0, 1.0, early, INTEGER)
         short = int(b.cols(1, 0.0, 1.0, per_wh * load.energy_wh)[0])
         ctx.penalised.append(np.array([short]))
         row = b.rows(1, 1.0, 1.0)
