@@ -162,8 +162,8 @@ def add_heat_pump(ctx: Context) -> HeatPumpIndex | None:
     return index
 
 
-# A tie-breaker, in currency per kWh per slot of delay: far below any real price difference.
-EARLIER_PER_KWH_SLOT = 1e-5
+# A tie-breaker, in currency per kWh per hour of delay: far below any real price difference.
+EARLIER_PER_KWH_HOUR = 1e-5
 
 
 def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
@@ -177,7 +177,10 @@ def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
         if load.interruptible:
             slots = np.arange(first, end)
             # Of equally cheap slots, prefer the earliest: plans stay put between replans.
-            power = b.cols(slots.size, 0.0, load.power_w, EARLIER_PER_KWH_SLOT * dt / 1000 * slots)
+            delay_h = slots * dt
+            power = b.cols(
+                slots.size, 0.0, load.power_w, EARLIER_PER_KWH_HOUR * dt / 1000 * delay_h
+            )
             ctx.consume(slots, power)
             short = int(b.cols(1, 0.0, INF, per_wh)[0])
             ctx.penalised.append(np.array([short]))
@@ -195,7 +198,7 @@ def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
             notes.append(
                 f"load {load.id}: a run of {run} slots does not fit between slot {first} and {end}"
             )
-        early = EARLIER_PER_KWH_SLOT * load.energy_wh / 1000 * np.arange(starts_n)
+        early = EARLIER_PER_KWH_HOUR * load.energy_wh / 1000 * np.arange(starts_n) * dt
         starts = b.cols(starts_n, 0.0, 1.0, early, INTEGER)
         short = int(b.cols(1, 0.0, 1.0, per_wh * load.energy_wh)[0])
         ctx.penalised.append(np.array([short]))
