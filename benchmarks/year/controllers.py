@@ -19,7 +19,7 @@ from bisect import bisect_right
 from dataclasses import replace
 from datetime import datetime
 import math
-from typing import Protocol
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -184,7 +184,7 @@ class _Planner:
             comfort_min_c=self.scn.comfort_min_c,
             comfort_max_c=self.scn.comfort_max_c,
             outdoor_temp_c=[float(t) for t in effective],
-            cop=cop.tolist(),
+            cop=cast("list[float]", cop.tolist()),
         )
 
     def ev_goals(self, house: House, now_s: float) -> list[EvGoal]:
@@ -294,13 +294,13 @@ class GridNodeMpc(_Planner):
         n = self.slots
         imp, exp = self.info.prices(now_s, idx, n)
         pv = self.info.pv(idx, n)
-        irradiance = pv / max(1e-6, self.kwp * 0.86)
+        irradiance: FloatArray = np.asarray(pv / max(1e-6, self.kwp * 0.86), dtype=np.float64)
         forecast = SiteForecast(
             horizon=Horizon(start=utc(now_s), count=n, minutes=self.scn.slot_minutes),
-            import_price=imp.tolist(),
-            export_price=exp.tolist(),
-            pv_w=pv.tolist(),
-            base_load_w=self.info.load(now_s, idx, n).tolist(),
+            import_price=cast("list[float]", imp.tolist()),
+            export_price=cast("list[float]", exp.tolist()),
+            pv_w=cast("list[float]", pv.tolist()),
+            base_load_w=cast("list[float]", self.info.load(now_s, idx, n).tolist()),
         )
         problem = build_problem(
             forecast,
@@ -356,10 +356,10 @@ class PerfectForesight(_Planner):
         sl = slice(idx, idx + n)
         forecast = SiteForecast(
             horizon=Horizon(start=utc(now_s), count=n, minutes=self.scn.slot_minutes),
-            import_price=d.import_price[sl].tolist(),
-            export_price=d.export_price[sl].tolist(),
-            pv_w=d.pv_w[sl].tolist(),
-            base_load_w=d.load_w[sl].tolist(),
+            import_price=cast("list[float]", d.import_price[sl].tolist()),
+            export_price=cast("list[float]", d.export_price[sl].tolist()),
+            pv_w=cast("list[float]", d.pv_w[sl].tolist()),
+            base_load_w=cast("list[float]", d.load_w[sl].tolist()),
         )
         problem = build_problem(
             forecast,

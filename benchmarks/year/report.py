@@ -158,7 +158,7 @@ def _plots(scn: YearScenario, results: Sequence[RunResult], out: Path) -> None:
     zone = ZoneInfo(scn.timezone)
     first = results[0]
     months = np.array([datetime.fromtimestamp(t, zone).strftime("%Y-%m") for t in first.times_s])
-    labels = sorted(set(months.tolist()))
+    labels = sorted({str(m) for m in months})
     fig, ax = plt.subplots(figsize=(11, 4.5))
     width = 0.8 / len(results)
     for k, r in enumerate(results):

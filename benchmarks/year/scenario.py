@@ -188,7 +188,8 @@ def _slot_means(series: RegularSeries, times: FloatArray, slot_s: int) -> FloatA
         return series.sample(times)
     per = slot_s // series.step_s
     offsets = np.arange(per) * series.step_s
-    return series.sample(times[:, None] + offsets[None, :]).mean(axis=1)
+    means: FloatArray = series.sample(times[:, None] + offsets[None, :]).mean(axis=1)
+    return means
 
 
 def _published(
@@ -256,7 +257,7 @@ def _pv_estimate(
 ) -> FloatArray:
     """GridNode's own PV estimate from a weather 'forecast' (block-mean cloud cover, real temps)."""
     hours_n = math.ceil(n * slot_s / 3600) + 1
-    hours = start_s + 3600.0 * np.arange(hours_n)
+    hours: FloatArray = np.asarray(start_s + 3600.0 * np.arange(hours_n), dtype=np.float64)
     if spec.get("cloud") == "dwd_okta":
         cloud = _cloud_from_okta(spec, hours)
     else:
