@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
@@ -74,6 +74,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
         entry.runtime_data.devices.add_listener(_replan_on_device_change(coordinator))
     )
     entry.async_on_unload(coordinator.async_track_inputs())
+
+    async def _hand_back_on_stop(_event: Event) -> None:
+        """Home Assistant is stopping (entries are not unloaded): hand every device back."""
+        await island.async_stop()
+        await dispatcher.async_stop()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _hand_back_on_stop))
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
     return True
 

@@ -346,6 +346,9 @@ class IslandWatch:
                     await self._guarded(
                         heat_pump.name, heat_pump.async_set_sg_ready(SgReadyState.BLOCKED)
                     )
+                elif (limits := heat_pump.control_limits("offset")) is not None:
+                    # No blocking input: run it at the lowest curve it allows.
+                    await self._guarded(heat_pump.name, heat_pump.async_set_offset(limits[0]))
 
     async def _async_leave_island(self) -> None:
         """Hand devices back and let the plan resume."""
@@ -359,6 +362,8 @@ class IslandWatch:
                     await self._guarded(
                         heat_pump.name, heat_pump.async_set_sg_ready(SgReadyState.NORMAL)
                     )
+                elif heat_pump.control_limits("offset") is not None:
+                    await self._guarded(heat_pump.name, heat_pump.async_set_offset(0.0))
         plan = self.entry.runtime_data.plan
         if plan is not None:
             plan.async_request_refresh_soon()

@@ -23,6 +23,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
+from .core.islanding import GridState
 from .devices.base import DeviceHandle
 from .entity import site_device_info
 from .plan_coordinator import PlanCoordinator, PlanSnapshot
@@ -31,8 +32,13 @@ if TYPE_CHECKING:
     from .runtime import GridNodeConfigEntry
 
 
-def plan_slots(snapshot: PlanSnapshot, now: datetime) -> list[dict[str, Any]]:
-    """The plan slot by slot, from the current slot on, in the shape the plan card reads."""
+def plan_slots(
+    snapshot: PlanSnapshot, now: datetime, islanded: bool = False
+) -> list[dict[str, Any]]:
+    """The plan slot by slot, from the current slot on, in the shape the plan card reads.
+
+    While the house runs as an island, the current slot is marked as an outage.
+    """
     plan, inputs = snapshot.plan, snapshot.inputs
     step = timedelta(minutes=plan.slot_minutes)
     cheap, clean = snapshot.cheap_window, snapshot.clean_window
@@ -72,7 +78,7 @@ def plan_slots(snapshot: PlanSnapshot, now: datetime) -> list[dict[str, Any]]:
                 "jobs": jobs,
                 "cheap": bool(cheap and cheap.start <= start < cheap.end),
                 "clean": bool(clean and clean.start <= start < clean.end),
-                "outage": False,
+                "outage": islanded and start <= now < start + step,
             }
         )
     return slots
@@ -234,16 +240,30 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
         super().__init__(entry, coordinator, "plan")
 
     async def async_added_to_hass(self) -> None:
-        """Also refresh when the dispatcher's current actions change."""
+        """Also refresh when the dispatcher acts or the grid is lost or back."""
         await super().async_added_to_hass()
         dispatcher = self.coordinator.dispatcher
         if dispatcher is not None:
             self.async_on_remove(dispatcher.add_listener(self.async_write_ha_state))
+        island = self._entry.runtime_data.island
+        if island is not None:
+            seen = [self._islanded()]
+
+            def _grid_changed() -> None:
+                if self._islanded() != seen[0]:
+                    seen[0] = self._islanded()
+                    self.async_write_ha_state()
+
+            self.async_on_remove(island.add_listener(_grid_changed))
 
     @property
     def native_value(self) -> str:
         """Optimal, feasible (stopped by the time limit) or fallback (devices on their own)."""
         return self.coordinator.data.plan.status
+
+    def _islanded(self) -> bool:
+        island = self._entry.runtime_data.island
+        return island is not None and island.state is not GridState.ON_GRID
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
@@ -262,7 +282,7 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
             "fallback_inputs": sorted(snapshot.inputs.problems),
             "violations": [v.message for v in snapshot.plan.violations],
             "current_actions": dict(dispatcher.actions) if dispatcher else {},
-            "slots": plan_slots(snapshot, dt_util.utcnow()),
+            "slots": plan_slots(snapshot, dt_util.utcnow(), self._islanded()),
         }
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
@@ -387,3 +388,16 @@ def test_jobs_shrink_as_they_run_and_a_started_unbroken_run_continues_now() -> N
     assert PlanCoordinator._remaining(interruptible, 500.0, now) == replace(
         interruptible, energy_wh=1000
     )
+
+
+async def test_devices_are_handed_back_when_home_assistant_stops(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    dispatcher = site.runtime_data.dispatcher
+    assert dispatcher is not None
+    await dispatcher.async_apply()
+    assert hass.states.get("input_select.mode").state == "Force charge"
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert hass.states.get("input_select.mode").state == "Self use"
+    assert await dispatcher.async_apply() is None  # nothing is sent once stopped

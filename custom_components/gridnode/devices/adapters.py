@@ -184,6 +184,12 @@ class EntityAdapter(DeviceHandle):
         if read is None or abs(read - value) > _TOLERANCE:
             raise DeviceCommandError("not_verified", self.name, f"{entity_id} reads {read}")
 
+    async def _set_power(self, entity_id: str, watts: float) -> None:
+        """Set a power number in its own unit (W or kW), within its bounds, read back."""
+        state = self.hass.states.get(entity_id)
+        unit = str(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT, "")) if state else ""
+        await self._set_number(entity_id, watts / _SCALE.get(unit, 1.0))
+
     async def _select(self, entity_id: str, option: str) -> None:
         """Select an option, then read it back."""
         state = self.hass.states.get(entity_id)
@@ -302,9 +308,9 @@ class EntityDevice(EntityAdapter, BatteryHandle, InverterHandle, MeterHandle):
         mode_entity = self._require(CONF_MODE_ENTITY)
         option = self._require(option_conf)
         if cmd.mode is BatteryMode.CHARGE:
-            await self._set_number(self._require(CONF_CHARGE_POWER_ENTITY), cmd.power_w)
+            await self._set_power(self._require(CONF_CHARGE_POWER_ENTITY), cmd.power_w)
         elif cmd.mode is BatteryMode.DISCHARGE:
-            await self._set_number(self._require(CONF_DISCHARGE_POWER_ENTITY), cmd.power_w)
+            await self._set_power(self._require(CONF_DISCHARGE_POWER_ENTITY), cmd.power_w)
         await self._select(mode_entity, option)
 
     async def async_set_reserve(self, pct: float) -> None:
@@ -314,7 +320,10 @@ class EntityDevice(EntityAdapter, BatteryHandle, InverterHandle, MeterHandle):
     async def async_set_export_limit(self, w: float | None) -> None:
         """Set the export limit number (None: its maximum)."""
         entity_id = self._require(CONF_EXPORT_LIMIT_ENTITY)
-        await self._set_number(entity_id, self._bounds(entity_id)[1] if w is None else w)
+        if w is None:
+            await self._set_number(entity_id, self._bounds(entity_id)[1])
+        else:
+            await self._set_power(entity_id, w)
 
     async def async_release(self) -> None:
         """Select the device's own (auto) mode, where one was picked."""

@@ -42,6 +42,8 @@ from .const import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+
+OCPP_PROFILE_DURATION_S = 300
 GOE_POLL = timedelta(seconds=10)
 CHARGER_KEYS = frozenset(
     {"state", "plugged", "power_w", "session_energy_wh", "total_energy_wh", "current_limit_a"}
@@ -257,7 +259,10 @@ def _central(entry: ConfigEntry, ctx: Any, port: int) -> CentralSystem:
                 port=port,
                 charge_points={
                     str(sub.data[CONF_CHARGE_POINT_ID]): ChargePointConfig(
-                        password=sub.data.get(CONF_PASSWORD) or None, limits=limits_from(sub.data)
+                        password=sub.data.get(CONF_PASSWORD) or None,
+                        limits=limits_from(sub.data),
+                        # GridNode re-sends limits every minute; if it stops, they lapse.
+                        profile_duration_s=OCPP_PROFILE_DURATION_S,
                     )
                     for sub in subs
                 },

@@ -115,6 +115,7 @@ async def test_outage_is_detected_and_loads_are_shed_by_tier(
     assert "runtime_min" in lost[0].data
     assert hass.states.get("binary_sensor.home_grid").state == "off"
     assert hass.states.get("sensor.home_grid_state").state == "islanded"
+    assert hass.states.get("sensor.home_plan").attributes["slots"][0]["outage"] is True
     assert not _on(hass, "pool_pump")  # tier 3: shed at once
     assert _on(hass, "freezer")  # tier 1: essential, never shed
     assert not _on(hass, "ev_enable")  # no EV charging from the battery
