@@ -202,6 +202,7 @@ class GoeHandle(_ChargerBase):
         self.coordinator = coordinator
         self.manufacturer = "go-e"
         self.model = "go-eCharger"
+        self.phase_mode: str | None = None  # what the user last chose; the charger's own until then
         coordinator.async_add_listener(self.notify)
 
     @property
@@ -228,6 +229,16 @@ class GoeHandle(_ChargerBase):
     async def async_stop(self) -> None:
         """Force charging off."""
         await self._run(self.coordinator.charger.stop())
+        await self.coordinator.async_request_refresh()
+
+    async def async_set_phase_mode(self, mode: str) -> None:
+        """Charge on one or three phases, or let the charger choose ("auto")."""
+        phases = {"auto": None, "one": 1, "three": 3}
+        if mode not in phases:
+            raise DeviceCommandError("out_of_range", self.name, f"phase mode {mode!r}")
+        await self._run(self.coordinator.charger.set_phases(phases[mode]))
+        self.limits = self.coordinator.charger.limits
+        self.phase_mode = mode
         await self.coordinator.async_request_refresh()
 
     async def async_release(self) -> None:

@@ -432,6 +432,10 @@ def _sg_ready_value(h: DeviceHandle) -> str | None:
     return None if value is None else str(value)
 
 
+async def _select_phase_mode(h: DeviceHandle, option: str) -> None:
+    await h.async_set_phase_mode(option)  # type: ignore[attr-defined]
+
+
 async def _select_dhw_boost(h: DeviceHandle, option: str) -> None:
     await h.async_set_dhw_boost(option)  # type: ignore[attr-defined]
 
@@ -457,6 +461,14 @@ SELECTS: tuple[DeviceSelectDescription, ...] = (
         value_fn=_sg_ready_value,
         select_fn=_select_sg_ready,
         exists_fn=lambda h: isinstance(h, HeatPumpHandle) and h.supports_sg_ready,
+    ),
+    DeviceSelectDescription(
+        key="phase_mode",
+        translation_key="phase_mode",
+        options=["auto", "one", "three"],
+        value_fn=lambda h: getattr(h, "phase_mode", None),
+        select_fn=_select_phase_mode,
+        exists_fn=lambda h: hasattr(h, "async_set_phase_mode"),
     ),
     DeviceSelectDescription(
         key="dhw_boost",

@@ -70,6 +70,14 @@ async def test_go_e_charger_is_added_read_driven_and_follows_its_availability(
     assert device.state["frc"] == 1  # forced off
     await charger.async_set_power(4140)  # 6 A on three phases: running again
     assert (device.state["amp"], device.state["frc"]) == (6, 0)
+    phases = entity_id(hass, "select", "phase_mode")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": phases, "option": "one"}, blocking=True
+    )
+    assert device.state["psm"] == 1  # switched to one phase on the charger
+    assert charger.max_power_w == pytest.approx(16 * 230)  # the planner now sees 1-phase limits
+    await hass.async_block_till_done()
+    assert hass.states.get(phases).state == "one"
 
     device.broken = True
     await charger.coordinator.async_refresh()
