@@ -43,6 +43,7 @@ from .core.islanding import (
     Load,
     LoadAction,
     SiteSnapshot,
+    combine_verdicts,
     estimate_runtime_s,
     inverter_grid_ok,
     meter_grid_ok,
@@ -190,15 +191,19 @@ class IslandWatch:
     # --- inputs ---------------------------------------------------------------------------
 
     def verdicts(self) -> dict[str, bool | None]:
-        """Each grid source's verdict: True present, False lost, None unknown."""
-        verdicts: dict[str, bool | None] = {}
+        """Each grid source's verdict: True present, False lost, None unknown.
+
+        A device that is both inverter and meter (a hybrid) is one source: its own readings
+        agreeing must not count as two independent sources confirming a loss.
+        """
+        per_device: dict[str, dict[str, bool | None]] = {}
         devices = self.devices
         if devices is not None:
             for inverter in devices.inverters:
                 if not inverter.available:
                     continue
                 connected = inverter.value(Quantity.GRID_CONNECTED)
-                verdicts[f"inverter:{inverter.subentry_id}"] = inverter_grid_ok(
+                per_device.setdefault(inverter.subentry_id, {})["inverter"] = inverter_grid_ok(
                     conn_st=None if connected is None else (1 if connected else 0),
                     grid_forming=inverter.value(Quantity.GRID_FORMING),
                 )
@@ -212,7 +217,11 @@ class IslandWatch:
                 )
                 if connected is False:
                     verdict = False
-                verdicts[f"meter:{meter.subentry_id}"] = verdict
+                per_device.setdefault(meter.subentry_id, {})["meter"] = verdict
+        verdicts: dict[str, bool | None] = {
+            f"device:{subentry_id}": combine_verdicts(found)
+            for subentry_id, found in per_device.items()
+        }
         sensor = self.entry.options.get(CONF_GRID_SENSOR)
         if sensor:
             state = self.hass.states.get(sensor)
