@@ -21,6 +21,7 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .core.planning import JobGoal
+from .core.slots import parse_utc
 from .drivers.model import BatteryCommand, BatteryMode
 
 if TYPE_CHECKING:
@@ -115,9 +116,8 @@ def _subentry_of_device(hass: HomeAssistant, entry: GridNodeConfigEntry, device_
 
 
 def _as_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt_util.get_default_time_zone())
-    return dt_util.as_utc(value)
+    """A time the user entered (naive means Home Assistant's zone) in UTC."""
+    return parse_utc(value, local_tz=dt_util.get_default_time_zone())
 
 
 async def _replan(call: ServiceCall) -> None:
