@@ -75,8 +75,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def test_demo_dashboard_shows_the_plan_after_logging_in(demo: str, socket_enabled: None) -> None:
-    from playwright.sync_api import sync_playwright
+def test_demo_dashboard_shows_the_plan_after_logging_in(
+    demo: str, socket_enabled: None, tmp_path: Path
+) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
 
     assert "demo: plan: optimal" in demo
     with sync_playwright() as pw:
@@ -98,8 +100,17 @@ def test_demo_dashboard_shows_the_plan_after_logging_in(demo: str, socket_enable
             page.locator("input[name=username]").fill("demo")
             page.locator("input[name=password]").fill("demo")
             page.keyboard.press("Enter")
+            page.wait_for_url(f"{BASE}/gridnode-demo/house**", timeout=60_000)
             card = page.locator("gridnode-plan-card")
-            card.wait_for(timeout=90_000)
+            try:
+                card.wait_for(timeout=90_000)
+            except PlaywrightTimeoutError:
+                shot = tmp_path / "no-card.png"
+                page.screenshot(path=str(shot), full_page=True)
+                pytest.fail(
+                    f"no plan card on the dashboard (screenshot {shot}); the page shows: "
+                    f"{page.locator('body').inner_text()[:1500]!r}"
+                )
             card.locator("svg").first.wait_for(state="visible", timeout=60_000)
             page.wait_for_timeout(3000)
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -107,5 +118,6 @@ def test_demo_dashboard_shows_the_plan_after_logging_in(demo: str, socket_enable
             assert card.locator("svg rect").count() > 10  # the plan's bars and windows
             assert page.get_by_text("Grid and islanding").first.is_visible()
             assert page.get_by_text("Plan for the next 24 hours").first.is_visible()
+            assert page.get_by_text("Custom element doesn't exist").count() == 0
         finally:
             browser.close()

@@ -80,6 +80,36 @@ HARNESS_HTML = """<!doctype html>
 """
 
 
+# Home Assistant's page: a <home-assistant> element, the card imported as an extra module, and an
+# app that, once it boots, swaps window.customElements for a registry of its own (as the frontend's
+# scoped-registry polyfill does) and defines <home-assistant>. Dashboards look cards up there.
+HA_BOOT_HTML = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Home Assistant boot order</title></head>
+<body>
+<home-assistant></home-assistant>
+<script type="module">
+  import "/gridnode-plan-card.js";
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const native = window.customElements;
+  const own = new Map();
+  const scoped = {
+    define(name, cls) {
+      own.set(name, cls);
+      if (!native.get(name)) native.define(name, class extends cls {});
+    },
+    get: (name) => own.get(name),
+    whenDefined: (name) => native.whenDefined(name),
+  };
+  Object.defineProperty(window, "customElements", { value: scoped, configurable: true, writable: true });
+  scoped.define("home-assistant", class extends HTMLElement {});
+  window.appBooted = true;
+</script>
+</body>
+</html>
+"""
+
+
 def _price(hour: float) -> float:
     """A day-ahead price curve in EUR/kWh: cheap at night and midday, dear in the evening."""
     if 0 <= hour < 5:
@@ -251,7 +281,12 @@ class BrowserSession:
             )
 
         app = web.Application()
+
+        async def ha_boot(_request: web.Request) -> web.Response:
+            return web.Response(text=HA_BOOT_HTML, content_type="text/html")
+
         app.router.add_get("/", harness)
+        app.router.add_get("/home-assistant", ha_boot)
         app.router.add_get("/gridnode-plan-card.js", card)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -305,8 +340,14 @@ class Harness:
         self.errors: list[str] = []
         self._contexts: list[Any] = []
 
-    async def __call__(self, width: int = 900, height: int = 900) -> Any:
-        """Open the harness in a fresh browser context; return the page."""
+    async def __call__(
+        self,
+        width: int = 900,
+        height: int = 900,
+        path: str = "/",
+        ready: str = "window.harnessReady === true",
+    ) -> Any:
+        """Open a page (the harness unless told) in a fresh browser context; return it."""
         context = await self.session.browser.new_context(
             viewport={"width": width, "height": height},
             locale="en-GB",
@@ -319,8 +360,8 @@ class Harness:
             "console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None
         )
         await page.clock.set_fixed_time(NOW)
-        await page.goto(self.session.base_url + "/")
-        await page.wait_for_function("window.harnessReady === true")
+        await page.goto(self.session.base_url + path)
+        await page.wait_for_function(ready)
         return page
 
     async def close(self) -> None:

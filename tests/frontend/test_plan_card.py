@@ -341,6 +341,26 @@ async def test_card_is_offered_in_the_card_picker_with_a_working_stub(open_harne
 
 
 @in_browser
+async def test_card_is_found_by_dashboards_after_home_assistant_swaps_its_registry(
+    open_harness: Any,
+) -> None:
+    """Loaded before Home Assistant's app boots, the card still exists for dashboards.
+
+    The app replaces window.customElements when it starts; a card defined before that would show
+    "Custom element doesn't exist" until the user reloads the page.
+    """
+    page = await open_harness(path="/home-assistant", ready="window.appBooted === true")
+    await page.wait_for_function("window.customElements.get('gridnode-plan-card') !== undefined")
+    assert await page.evaluate("!!window.customElements.get('gridnode-plan-card-editor')")
+    assert (
+        await page.evaluate(
+            "window.customCards.filter(c => c.type === 'gridnode-plan-card').length"
+        )
+        == 1
+    )
+
+
+@in_browser
 async def test_editor_shows_the_options_and_reports_each_change(open_harness: Any) -> None:
     """Changing entity, hours, title or a series in the editor emits config-changed."""
     plan = make_plan()

@@ -842,18 +842,34 @@ class GridNodePlanCardEditor extends HTMLElement {
   }
 }
 
-if (!customElements.get(CARD_TAG)) customElements.define(CARD_TAG, GridNodePlanCard);
-if (!customElements.get(EDITOR_TAG)) customElements.define(EDITOR_TAG, GridNodePlanCardEditor);
+/** Define the card and its editor, and list the card in the card picker (idempotent). */
+function registerElements() {
+  if (!customElements.get(CARD_TAG)) customElements.define(CARD_TAG, GridNodePlanCard);
+  if (!customElements.get(EDITOR_TAG)) customElements.define(EDITOR_TAG, GridNodePlanCardEditor);
 
-window.customCards = window.customCards || [];
-if (!window.customCards.some((card) => card.type === CARD_TAG)) {
-  window.customCards.push({
-    type: CARD_TAG,
-    name: "GridNode plan",
-    description: "The energy plan for the next hours: prices, solar, load, battery, EV, heat pump, outages and planned jobs.",
-    preview: true,
-  });
-  console.info(`%c GRIDNODE-PLAN-CARD %c ${CARD_VERSION} `, "color: white; background: #2e7d32", "");
+  window.customCards = window.customCards || [];
+  if (!window.customCards.some((card) => card.type === CARD_TAG)) {
+    window.customCards.push({
+      type: CARD_TAG,
+      name: "GridNode plan",
+      description: "The energy plan for the next hours: prices, solar, load, battery, EV, heat pump, outages and planned jobs.",
+      preview: true,
+    });
+    console.info(`%c GRIDNODE-PLAN-CARD %c ${CARD_VERSION} `, "color: white; background: #2e7d32", "");
+  }
+}
+
+/*
+ * Home Assistant loads this module beside its own app. When the app boots it may replace
+ * window.customElements with a scoped registry; an element defined on the browser's registry
+ * before that moment is invisible to dashboards ("Custom element doesn't exist"), until the
+ * page is reloaded. On Home Assistant's page (it holds a <home-assistant> element) wait for the
+ * app to define that element, then define ours on whatever registry is current.
+ */
+if (document.querySelector("home-assistant") && !customElements.get("home-assistant")) {
+  customElements.whenDefined("home-assistant").then(registerElements);
+} else {
+  registerElements();
 }
 
 export { GridNodePlanCard, GridNodePlanCardEditor, normaliseConfig, visiblePlan, CARD_VERSION };
