@@ -202,14 +202,15 @@ class Dispatcher:
                 _describe(command) + (" (override)" if override else ""),
                 now,
             )
-            limit = commands.export_limit_w
-            previous = self._sent.get(battery.subentry_id + ":export")
+        limit = commands.export_limit_w
+        for limiter in devices.export_limiters:
+            previous = self._sent.get(limiter.subentry_id + ":export")
             if limit is not None or (previous is not None and previous[0][1] is not None):
                 # Limit export while the plan curtails; lift the limit once it no longer does.
                 await self._send(
-                    battery,
+                    limiter,
                     ("export", limit),
-                    partial(battery.async_set_export_limit, limit),
+                    partial(limiter.async_set_export_limit, limit),
                     None,
                     now,
                     key_suffix=":export",

@@ -375,6 +375,16 @@ class DeviceRuntime:
         if isinstance(handle, LoadHandle):
             self.loads.append(handle)
 
+    @property
+    def export_limiters(self) -> list[BatteryHandle | InverterHandle]:
+        """Every device that can limit the site's export, once each (a hybrid holds several roles)."""
+        found: dict[int, BatteryHandle | InverterHandle] = {}
+        handles: list[BatteryHandle | InverterHandle] = [*self.batteries, *self.inverters]
+        for handle in handles:
+            if handle.control_limits("export_limit") is not None:
+                found.setdefault(id(handle), handle)
+        return list(found.values())
+
     def by_subentry(self, subentry_id: str) -> list[DeviceHandle]:
         """The handle(s) of one subentry."""
         return [h for h in self.devices if h.subentry_id == subentry_id]
