@@ -344,8 +344,9 @@ class IslandWatch:
             await self._guarded(
                 battery.name, battery.async_apply_battery(BatteryCommand(mode=BatteryMode.AUTO))
             )
-            if output.forbid_export:
-                await self._guarded(battery.name, battery.async_set_export_limit(0.0))
+        if output.forbid_export:
+            for limiter in devices.export_limiters:
+                await self._guarded(limiter.name, limiter.async_set_export_limit(0.0))
         if output.stop_ev:
             for charger in devices.chargers:
                 await self._guarded(charger.name, charger.async_set_power(0.0))
@@ -364,8 +365,8 @@ class IslandWatch:
         _LOGGER.info("Grid restored and stable: the plan resumes")
         devices = self.devices
         if devices is not None:
-            for battery in devices.batteries:
-                await self._guarded(battery.name, battery.async_set_export_limit(None))
+            for limiter in devices.export_limiters:
+                await self._guarded(limiter.name, limiter.async_set_export_limit(None))
             for heat_pump in devices.heat_pumps:
                 if heat_pump.supports_sg_ready:
                     await self._guarded(
