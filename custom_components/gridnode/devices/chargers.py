@@ -131,6 +131,7 @@ class OcppCharger(_ChargerBase):
         super().__init__(hass, subentry)
         self.cp = cp
         self.model = "OCPP charge point"
+        self.phase_mode: str | None = None  # what the user last chose; as configured until then
         cp.add_listener(lambda _cp: self._changed())
 
     def _changed(self) -> None:
@@ -156,6 +157,16 @@ class OcppCharger(_ChargerBase):
         if w > self.max_power_w + 1e-6:
             raise DeviceCommandError("out_of_range", self.name, f"{w} W > {self.max_power_w} W")
         await self._run(self.cp.set_power_limit(w))
+
+    async def async_set_phase_mode(self, mode: str) -> None:
+        """Charge on one or three phases (the profile's numberPhases), or as configured ("auto")."""
+        phases = {"auto": None, "one": 1, "three": 3}
+        if mode not in phases:
+            raise DeviceCommandError("out_of_range", self.name, f"phase mode {mode!r}")
+        await self._run(self.cp.set_phases(phases[mode]))
+        self.limits = self.cp.limits
+        self.phase_mode = mode
+        self.notify()
 
     async def async_stop(self) -> None:
         """Pause (limit 0) and end the transaction if one runs."""

@@ -352,6 +352,63 @@ async def test_refused_profile_raises_and_keeps_the_old_limit(start_central, ope
     assert handle.current_limit_a == 8
 
 
+def _period(profile: dict) -> dict:
+    return profile["charging_schedule"]["charging_schedule_period"][0]
+
+
+async def test_switching_to_one_phase_resends_the_limit_on_one_phase(
+    start_central, open_charger
+) -> None:
+    """Solar-only charging at low power: 6 A on one phase is 1380 W instead of 4140 W."""
+    central = await start_central(charge_points=KNOWN)
+    handle = central.get("CP_1")
+    charger = await open_charger(central, "CP_1")
+    await boot(charger)
+    await handle.set_current_limit(10)
+    await handle.set_phases(1)
+    assert (
+        _period(charger.profiles[-1])["number_phases"],
+        _period(charger.profiles[-1])["limit"],
+    ) == (
+        1,
+        10,
+    )
+    assert handle.phases == 1
+    assert await handle.set_power_limit(2000) == 2000  # paused on three phases, runs on one
+    assert _period(charger.profiles[-1])["number_phases"] == 1
+    assert handle.current_limit_a == pytest.approx(2000 / 230)
+    assert await handle.set_power_limit(11000) == pytest.approx(16 * 230)  # one phase's maximum
+    await handle.set_phases(None)  # back to the configured three phases
+    assert _period(charger.profiles[-1])["number_phases"] == 3
+    assert handle.phases == 3
+
+
+async def test_phase_switch_the_circuit_or_charger_cannot_take_is_refused(
+    start_central, open_charger
+) -> None:
+    central = await start_central(
+        charge_points={"CP_1": ChargePointConfig(limits=EvseLimits(max_current_a=32, phases=1))}
+    )
+    handle = central.get("CP_1")
+    charger = await open_charger(central, "CP_1")
+    await boot(charger)
+    with pytest.raises(LimitOutOfRangeError):
+        await handle.set_phases(3)  # a one-phase circuit
+    with pytest.raises(LimitOutOfRangeError):
+        await handle.set_phases(2)
+
+    three = await start_central(charge_points=KNOWN)
+    handle = three.get("CP_1")
+    charger = await open_charger(three, "CP_1")
+    await boot(charger)
+    await handle.set_current_limit(16)
+    charger.answer = "Rejected"
+    with pytest.raises(ChargerCommandError):
+        await handle.set_phases(1)
+    assert handle.phase_choice is None  # the refused switch did not stick
+    assert handle.phases == 3
+
+
 async def test_remote_start_and_stop_reach_the_charger(start_central, open_charger) -> None:
     central = await start_central(
         charge_points={"CP_1": ChargePointConfig(limits=CIRCUIT, id_tag="gridnode-tag")}

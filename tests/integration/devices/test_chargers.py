@@ -84,6 +84,21 @@ async def test_ocpp_charger_is_shown_and_controlled_within_its_circuit(hass: Hom
     await charger.async_set_power(2000)  # below 6 A on three phases: a pause
     assert cp.profiles[-1]["charging_schedule"]["charging_schedule_period"][0]["limit"] == 0
 
+    # One phase: 2 kW of sun can charge the car (6 A on one phase is 1.38 kW).
+    phases = _entity(hass, "select", "phase_mode")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": phases, "option": "one"}, blocking=True
+    )
+    assert hass.states.get(phases).state == "one"
+    assert charger.min_power_w == pytest.approx(6 * 230)  # what the planner now plans with
+    await charger.async_set_power(2000)
+    period = cp.profiles[-1]["charging_schedule"]["charging_schedule_period"][0]
+    assert (period["number_phases"], period["limit"]) == (1, 2000)
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": phases, "option": "auto"}, blocking=True
+    )
+    assert cp.profiles[-1]["charging_schedule"]["charging_schedule_period"][0]["number_phases"] == 3
+
     mode = _entity(hass, "select", "charge_mode")
     await hass.services.async_call(
         "select", "select_option", {"entity_id": mode, "option": "now"}, blocking=True

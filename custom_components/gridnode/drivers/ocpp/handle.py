@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from custom_components.gridnode.core.evse import (
     ChargerCommandError,
+    ChargerError,
     ChargerSnapshot,
     ChargerState,
     ChargerUnavailableError,
     EvseLimits,
+    LimitOutOfRangeError,
     SessionTracker,
     is_plugged,
 )
@@ -96,6 +98,7 @@ class ChargePointHandle:
         self.transaction_id: str | None = None
         self.last_seen: datetime | None = None
         self._measured_phases: int | None = None
+        self.phase_choice: int | None = None  # 1 or 3 chosen by the user; None: as configured
         self._session: OcppSession | None = None
         self._tracker = SessionTracker()
         self._listeners: list[Listener] = []
@@ -120,11 +123,17 @@ class ChargePointHandle:
         return self._tracker.energy_wh
 
     @property
+    def limits(self) -> EvseLimits:
+        """The circuit's limits on the phases GridNode charges on (the user's choice, if any)."""
+        limits = self.config.limits
+        return limits if self.phase_choice is None else limits.with_phases(self.phase_choice)
+
+    @property
     def phases(self) -> int:
-        """Phases in use: measured while charging, else the configured phase count."""
+        """Phases in use: measured while charging, else the phases GridNode asks for."""
         if self.state is ChargerState.CHARGING and self._measured_phases:
             return self._measured_phases
-        return self.config.limits.phases
+        return self.limits.phases
 
     def snapshot(self) -> ChargerSnapshot:
         """Return the current values in the driver-independent shape."""
@@ -156,10 +165,10 @@ class ChargePointHandle:
         Below 6 A pauses (0 A is sent). Above the circuit maximum the command is refused, or
         lowered to the maximum when ``clamp`` is true.
         """
-        limits = self.config.limits
+        limits = self.limits
         value = limits.clamp_current(amps) if clamp else limits.check_current(amps)
         session = self._require_session()
-        await session.send_limit(value, "A", self.config.limits.phases, self.transaction_id)
+        await session.send_limit(value, "A", limits.phases, self.transaction_id)
         self.current_limit_a = value
         self.power_limit_w = limits.power_for_current(value)
         self._notify()
@@ -171,7 +180,7 @@ class ChargePointHandle:
         Below the power of 6 A on the configured phases pauses (0 W); above the circuit maximum it
         is lowered to the maximum.
         """
-        limits = self.config.limits
+        limits = self.limits
         value = limits.clamp_power(watts)
         session = self._require_session()
         await session.send_limit(value, "W", limits.phases, self.transaction_id)
@@ -179,6 +188,27 @@ class ChargePointHandle:
         self.current_limit_a = limits.current_for_power(value)
         self._notify()
         return value
+
+    async def set_phases(self, phases: int | None) -> None:
+        """Charge on 1 or 3 phases from now on (None: the configured count).
+
+        The charging profile carries the phase count (``numberPhases``); the limit in force is
+        sent again at once on the new phases, keeping its current per phase. A one-phase circuit
+        never gets three phases. If the charge point refuses, the previous choice stays.
+        """
+        if phases not in (None, 1, 3):
+            raise LimitOutOfRangeError(f"phases must be 1, 3 or None, not {phases}")
+        if phases == 3 and self.config.limits.phases == 1:
+            raise LimitOutOfRangeError("a one-phase circuit cannot charge on three phases")
+        previous = self.phase_choice
+        self.phase_choice = phases
+        if self.current_limit_a is not None and self._session is not None:
+            try:
+                await self.set_current_limit(self.current_limit_a, clamp=True)
+            except ChargerError:
+                self.phase_choice = previous
+                raise
+        self._notify()
 
     async def start(self) -> None:
         """Ask the charge point to start a transaction (RemoteStart / RequestStartTransaction)."""
