@@ -6,6 +6,9 @@
 - ``gridnode_mpc``: GridNode's planner (``core.planning.build_problem`` + ``optimiser.solve``) on what
   it could know at each replan (``information.py``); the dispatcher applies ``commands_at`` of the
   current slot, as the integration's dispatcher does.
+- ``gridnode_mpc_known_pv``, ``gridnode_mpc_known_load``, ``gridnode_mpc_known_ev`` (not run by
+  default): GridNode MPC told one piece of the future it cannot know (the measured PV, the measured
+  base load, or the car sessions starting within the look-ahead), to measure what each forecast costs.
 - ``perfect_foresight``: the optimiser with the real future (prices, PV, load, EV sessions, solar
   gains), solved once a day over the day plus the controllers' look-ahead.
 
@@ -36,7 +39,7 @@ from custom_components.gridnode.core.planning import (
 )
 from custom_components.gridnode.core.slots import Horizon
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
-from custom_components.gridnode.optimiser import EVSpec, Plan, solve
+from custom_components.gridnode.optimiser import EVSpec, Plan, Problem, solve
 from simulator.loaders import EvSession
 from simulator.physics import Commands, House, SgReady
 
@@ -137,8 +140,8 @@ class _Planner:
         self.fallbacks = 0
         self.reasons: dict[str, int] = {}
         self.solve_s = 0.0
-        self._sessions = {c.config.charger_id: c.sessions for c in scn.sim.chargers}
-        self._starts = {cid: [s.plug_in_s for s in ss] for cid, ss in self._sessions.items()}
+        self.sessions = {c.config.charger_id: c.sessions for c in scn.sim.chargers}
+        self._starts = {cid: [s.plug_in_s for s in ss] for cid, ss in self.sessions.items()}
         self.ev_map: dict[str, str] = {}  # plan EV id -> charger id
         self.follow_load = False
 
@@ -191,7 +194,7 @@ class _Planner:
         """Plugged cars; the driver gives the departure; targets account for the planner's 0.9."""
         goals = []
         self.ev_map = {}
-        for cid, sessions in self._sessions.items():
+        for cid, sessions in self.sessions.items():
             session = current_session(sessions, now_s)
             if session is None:
                 continue
@@ -293,14 +296,14 @@ class GridNodeMpc(_Planner):
         idx = self.data.index(now_s)
         n = self.slots
         imp, exp = self.info.prices(now_s, idx, n)
-        pv = self.info.pv(idx, n)
+        pv = self.pv(idx, n)
         irradiance: FloatArray = np.asarray(pv / max(1e-6, self.kwp * 0.86), dtype=np.float64)
         forecast = SiteForecast(
             horizon=Horizon(start=utc(now_s), count=n, minutes=self.scn.slot_minutes),
             import_price=cast("list[float]", imp.tolist()),
             export_price=cast("list[float]", exp.tolist()),
             pv_w=cast("list[float]", pv.tolist()),
-            base_load_w=cast("list[float]", self.info.load(now_s, idx, n).tolist()),
+            base_load_w=cast("list[float]", self.load(now_s, idx, n).tolist()),
         )
         problem = build_problem(
             forecast,
@@ -309,11 +312,60 @@ class GridNodeMpc(_Planner):
             evs=self.ev_goals(house, now_s),
             heat_pump=self.heat_pump(house, idx, n, irradiance),
         )
+        problem = self.with_known_evs(problem, house, now_s)
         plan = solve(problem, time_limit_s=self.time_limit_s)
         self.solves += 1
         self.solve_s += plan.solve_time_ms / 1000.0
         self._count(plan)
         self.plan, self.plan_start_s = plan, now_s
+
+    def pv(self, idx: int, count: int) -> FloatArray:
+        """The PV the planner expects: the forecast."""
+        return self.info.pv(idx, count)
+
+    def load(self, now_s: float, idx: int, count: int) -> FloatArray:
+        """The base load the planner expects: its own forecast from past data."""
+        return self.info.load(now_s, idx, count)
+
+    def with_known_evs(self, problem: Problem, house: House, now_s: float) -> Problem:
+        """The problem as built: cars are planned once they are plugged in."""
+        return problem
+
+
+class GridNodeMpcKnownPv(GridNodeMpc):
+    """GridNode MPC told the measured PV instead of the forecast (attribution only)."""
+
+    name = "gridnode_mpc_known_pv"
+
+    def pv(self, idx: int, count: int) -> FloatArray:
+        """The measured PV."""
+        return self.data.pv_w[idx : idx + count]
+
+
+class GridNodeMpcKnownLoad(GridNodeMpc):
+    """GridNode MPC told the measured base load instead of its forecast (attribution only)."""
+
+    name = "gridnode_mpc_known_load"
+
+    def load(self, now_s: float, idx: int, count: int) -> FloatArray:
+        """The measured base load."""
+        return self.data.load_w[idx : idx + count]
+
+
+class GridNodeMpcKnownEv(GridNodeMpc):
+    """GridNode MPC told the car sessions that start within its look-ahead (attribution only):
+    arrival, departure and energy, as perfect foresight plans them."""
+
+    name = "gridnode_mpc_known_ev"
+
+    def with_known_evs(self, problem: Problem, house: House, now_s: float) -> Problem:
+        """Every session in the look-ahead at its real slots, in place of the plugged-in goals."""
+        return replace(problem, evs=tuple(session_specs(self, house, now_s, problem.slots)))
+
+    def dispatch(self, now_s: float, house: House) -> Commands:
+        """Map the session now plugged in to its plan id, then dispatch."""
+        self.ev_map = session_map(self.sessions, now_s)
+        return _Planner.dispatch(self, now_s, house)
 
 
 class GridNodeMpcFollow(GridNodeMpc):
@@ -367,56 +419,61 @@ class PerfectForesight(_Planner):
             battery=self.battery(house),
             heat_pump=self.heat_pump(house, idx, n, d.irradiance_w_m2[sl]),
         )
-        problem = replace(problem, evs=tuple(self._ev_specs(house, now_s, n)))
+        problem = replace(problem, evs=tuple(session_specs(self, house, now_s, n)))
         plan = solve(problem, time_limit_s=self.time_limit_s)
         self.solves += 1
         self.solve_s += plan.solve_time_ms / 1000.0
         self._count(plan)
         self.plan, self.plan_start_s = plan, now_s
 
-    def _ev_specs(self, house: House, now_s: float, n: int) -> list[EVSpec]:
-        """Every session in the window, at its real arrival and departure slots, lossless (AC)."""
-        slot_s = self.scn.slot_s
-        end_s = now_s + n * slot_s
-        specs = []
-        self.ev_map = {}
-        for cid, sessions in self._sessions.items():
-            ev = house.evs[cid].config
-            for k, s in enumerate(sessions):
-                if s.plug_out_s <= now_s or s.plug_in_s >= end_s:
-                    continue
-                arrival = max(0, math.ceil((s.plug_in_s - now_s) / slot_s))
-                departure = min(n, math.ceil((s.plug_out_s - now_s) / slot_s))
-                want = wanted_wh(house, cid, s) if s.plug_in_s <= now_s else s.energy_wh
-                if departure <= arrival or want <= 0:
-                    continue
-                capacity = max(self.scn.ev_capacity_wh, 2.0 * want)
-                pid = f"{cid}#{k}"
-                specs.append(
-                    EVSpec(
-                        id=pid,
-                        capacity_wh=capacity,
-                        soc_pct=40.0,
-                        target_soc_pct=min(100.0, 40.0 + 100.0 * want / capacity),
-                        arrival_slot=arrival,
-                        departure_slot=departure,
-                        phases=ev.phases,
-                        voltage_v=ev.voltage_v,
-                        min_current_a=ev.min_power_w / (ev.phases * ev.voltage_v),
-                        max_current_a=ev.max_power_w / (ev.phases * ev.voltage_v),
-                        efficiency=1.0,
-                    )
-                )
-        return specs
-
     def dispatch(self, now_s: float, house: House) -> Commands:
         """Map the session now plugged in to its plan id, then dispatch."""
-        self.ev_map = {}
-        for cid, sessions in self._sessions.items():
-            session = current_session(sessions, now_s)
-            if session is not None:
-                self.ev_map[f"{cid}#{sessions.index(session)}"] = cid
+        self.ev_map = session_map(self.sessions, now_s)
         return super().dispatch(now_s, house)
+
+
+def session_specs(planner: _Planner, house: House, now_s: float, n: int) -> list[EVSpec]:
+    """Every session in the next ``n`` slots at its real arrival and departure slots, lossless (AC)."""
+    slot_s = planner.scn.slot_s
+    end_s = now_s + n * slot_s
+    specs = []
+    for cid, sessions in planner.sessions.items():
+        ev = house.evs[cid].config
+        for k, s in enumerate(sessions):
+            if s.plug_out_s <= now_s or s.plug_in_s >= end_s:
+                continue
+            arrival = max(0, math.ceil((s.plug_in_s - now_s) / slot_s))
+            departure = min(n, math.ceil((s.plug_out_s - now_s) / slot_s))
+            want = wanted_wh(house, cid, s) if s.plug_in_s <= now_s else s.energy_wh
+            if departure <= arrival or want <= 0:
+                continue
+            capacity = max(planner.scn.ev_capacity_wh, 2.0 * want)
+            specs.append(
+                EVSpec(
+                    id=f"{cid}#{k}",
+                    capacity_wh=capacity,
+                    soc_pct=40.0,
+                    target_soc_pct=min(100.0, 40.0 + 100.0 * want / capacity),
+                    arrival_slot=arrival,
+                    departure_slot=departure,
+                    phases=ev.phases,
+                    voltage_v=ev.voltage_v,
+                    min_current_a=ev.min_power_w / (ev.phases * ev.voltage_v),
+                    max_current_a=ev.max_power_w / (ev.phases * ev.voltage_v),
+                    efficiency=1.0,
+                )
+            )
+    return specs
+
+
+def session_map(sessions: dict[str, tuple[EvSession, ...]], now_s: float) -> dict[str, str]:
+    """Plan EV id (``charger#session``) -> charger, for the session plugged in now."""
+    out = {}
+    for cid, charger_sessions in sessions.items():
+        session = current_session(charger_sessions, now_s)
+        if session is not None:
+            out[f"{cid}#{charger_sessions.index(session)}"] = cid
+    return out
 
 
 type AnyController = NoBattery | SelfConsumption | TimeOfUse | GridNodeMpc | PerfectForesight
@@ -428,6 +485,9 @@ CONTROLLERS: dict[str, type[AnyController]] = {
         TimeOfUse,
         GridNodeMpc,
         GridNodeMpcFollow,
+        GridNodeMpcKnownPv,
+        GridNodeMpcKnownLoad,
+        GridNodeMpcKnownEv,
         PerfectForesight,
     )
 }

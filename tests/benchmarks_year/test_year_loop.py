@@ -14,7 +14,16 @@ from benchmarks.year.loop import RunResult, run
 from benchmarks.year.scenario import YearScenario, load_scenario
 
 START = datetime(2023, 1, 26, tzinfo=UTC)  # a car arrives on the first evening
-NAMES = ("no_battery", "self_consumption", "time_of_use", "gridnode_mpc", "perfect_foresight")
+NAMES = (
+    "no_battery",
+    "self_consumption",
+    "time_of_use",
+    "gridnode_mpc",
+    "gridnode_mpc_known_pv",
+    "gridnode_mpc_known_load",
+    "gridnode_mpc_known_ev",
+    "perfect_foresight",
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +65,24 @@ def test_gridnode_beats_the_rules_and_keeps_the_house_warm(results: dict[str, Ru
     assert mpc.ev_short_kwh <= results["no_battery"].ev_short_kwh + 1.0
     assert mpc.comfort_kh < 1.0
     assert mpc.fallbacks == 0
+
+
+def test_attribution_runs_differ_from_gridnode_only_in_what_they_are_told(
+    results: dict[str, RunResult], scenario: YearScenario
+) -> None:
+    """Told the real PV, load or car sessions, the planner's expectations match the truth."""
+    mpc = CONTROLLERS["gridnode_mpc"](scenario)
+    known_pv = CONTROLLERS["gridnode_mpc_known_pv"](scenario)
+    known_load = CONTROLLERS["gridnode_mpc_known_load"](scenario)
+    data = scenario.data
+    assert np.array_equal(known_pv.pv(10, 48), data.pv_w[10:58])
+    assert np.array_equal(
+        known_load.load(data.start_s + 10 * data.slot_s, 10, 48), data.load_w[10:58]
+    )
+    assert not np.array_equal(mpc.load(data.start_s + 10 * data.slot_s, 10, 48), data.load_w[10:58])
+    for name in ("gridnode_mpc_known_pv", "gridnode_mpc_known_load", "gridnode_mpc_known_ev"):
+        assert results[name].fallbacks == 0, name
+        assert results[name].ev_short_kwh <= results["gridnode_mpc"].ev_short_kwh + 1.0, name
 
 
 def test_prices_are_not_known_before_publication(scenario: YearScenario) -> None:
