@@ -170,3 +170,43 @@ async def test_forecast_solar_entry_that_is_gone_falls_back_to_the_estimate(
     assert got.pv_estimated is True
     assert got.problems["pv_forecast"].source == "forecast_solar"
     assert max(got.pv_w) > 500
+
+
+async def test_forecast_solar_estimate_is_planned_with(hass: HomeAssistant) -> None:
+    """A loaded Forecast.Solar entry's hourly energy becomes the plan's PV, hour by hour."""
+    from forecast_solar import Estimate
+    from homeassistant.components.forecast_solar.coordinator import (
+        ForecastSolarDataUpdateCoordinator,
+    )
+    from homeassistant.config_entries import ConfigEntryState
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    entry = MockConfigEntry(
+        domain="forecast_solar",
+        data={"latitude": 55.83, "longitude": -4.28},
+        options={"declination": 30, "azimuth": 180, "modules_power": 4000},
+    )
+    entry.add_to_hass(hass)
+    coordinator = ForecastSolarDataUpdateCoordinator(hass, entry)
+    start = datetime(2024, 6, 21, tzinfo=UTC)
+    wh_period = {start.replace(hour=h): (0 if h < 4 or h > 20 else 100 * h) for h in range(24)}
+    coordinator.async_set_updated_data(
+        Estimate(
+            watts={},
+            wh_period=wh_period,
+            wh_days={start: sum(wh_period.values())},
+            api_rate_limit=12,
+            api_timezone="UTC",
+        )
+    )
+    entry.runtime_data = coordinator
+    entry.mock_state(hass, ConfigEntryState.LOADED)
+
+    options = {"pv_source": "forecast_solar", "forecast_solar_entry": entry.entry_id}
+    got = await InputCollector(hass, SITE, options).async_collect(
+        _horizon("2024-06-21T00:00:00+00:00"), 500
+    )
+    assert got.pv_estimated is False
+    assert "pv_forecast" not in got.problems
+    # An hour's Wh is that hour's mean W (the period is the hour the energy is counted for).
+    assert got.pv_w == pytest.approx([wh_period[start.replace(hour=h)] for h in range(24)])
