@@ -25,7 +25,7 @@ from homeassistant.util import dt as dt_util
 from .const import SiteMode
 from .core.heatpump import SgReadyState
 from .core.planning import SlotCommands, commands_at, slot_index
-from .devices.base import DeviceCommandError, DeviceHandle
+from .devices.base import BatteryHandle, DeviceCommandError, DeviceHandle, InverterHandle
 from .drivers.model import BatteryCommand, BatteryMode
 
 if TYPE_CHECKING:
@@ -202,19 +202,7 @@ class Dispatcher:
                 _describe(command) + (" (override)" if override else ""),
                 now,
             )
-        limit = commands.export_limit_w
-        for limiter in devices.export_limiters:
-            previous = self._sent.get(limiter.subentry_id + ":export")
-            if limit is not None or (previous is not None and previous[0][1] is not None):
-                # Limit export while the plan curtails; lift the limit once it no longer does.
-                await self._send(
-                    limiter,
-                    ("export", limit),
-                    partial(limiter.async_set_export_limit, limit),
-                    None,
-                    now,
-                    key_suffix=":export",
-                )
+        await self._limit_export(devices.export_limiters, commands.export_limit_w, planned, now)
         for charger in devices.chargers:
             if charger.mode == "now":
                 power = charger.max_power_w
@@ -267,6 +255,35 @@ class Dispatcher:
             if entity_id and (job_id in commands.loads_on or self._job_on.get(job_id)):
                 await self._switch_job(job_id, entity_id, commands.loads_on.get(job_id, False), now)
         return commands
+
+    async def _limit_export(
+        self,
+        limiters: list[BatteryHandle | InverterHandle],
+        limit: float | None,
+        planned: str | None,
+        now: datetime,
+    ) -> None:
+        """Limit the site's export through one device while the plan curtails; lift it after.
+
+        The limit is the site's, so one device holds it (the planned battery when it can); any
+        other device still holding a limit of GridNode's gets it lifted.
+        """
+        holder = next((h for h in limiters if h.subentry_id == planned), None)
+        if holder is None and limiters:
+            holder = limiters[0]
+        for limiter in limiters:
+            wanted = limit if limiter is holder else None
+            previous = self._sent.get(limiter.subentry_id + ":export")
+            if wanted is None and (previous is None or previous[0][1] is None):
+                continue  # never limited by GridNode, or already lifted
+            await self._send(
+                limiter,
+                ("export", wanted),
+                partial(limiter.async_set_export_limit, wanted),
+                None,
+                now,
+                key_suffix=":export",
+            )
 
     def _was_on(self, subentry_id: str) -> bool:
         previous = self._sent.get(subentry_id)

@@ -223,7 +223,6 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 import_limit_w=site.import_limit_w,
                 export_limit_w=site.export_limit_w,
                 reserve_pct=self.storm.reserve_pct,
-                can_curtail=self._can_curtail(),
             )
             mode = PlanMode.ECO if data.mode == "eco" else PlanMode.AUTO
             problem = build_problem(
@@ -309,11 +308,6 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
 
     def _devices(self) -> Any:
         return getattr(self.config_entry.runtime_data, "devices", None)
-
-    def _can_curtail(self) -> bool:
-        """True when a device can limit export, so curtailing PV is something the plan can do."""
-        devices = self._devices()
-        return devices is not None and bool(devices.export_limiters)
 
     def _present_load_w(self) -> float | None:
         """The household's base load now: what the house draws less the loads GridNode plans."""

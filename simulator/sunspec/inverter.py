@@ -14,8 +14,10 @@ Writable controls and how they revert, as a real device does:
 - 802 ``CtrlHb``: once a controller writes it, it must write a new value at least every
   ``heartbeat_timeout_s``; if it stops, every remote control (124 rates, 704 limit, 802 ``SetOp``)
   returns to the device default. 802 ``SetOp`` DISCONNECT (2) holds the battery idle.
-- 704 ``WSetEna``/``WSetMod`` WATTS/``WSet``: a limit on the power injected into the grid (the export
-  limit); ``WSetRvrtTms`` seconds after the last write it falls back to ``WSetEnaRvrt``/``WSetRvrt``.
+- 704 ``WSetEna``/``WSetMod`` WATTS/``WSet``: a simplification: the simulator caps the power injected
+  into the grid with it, where the standard makes it the inverter's own AC output setpoint (GridNode's
+  driver does not use it for that reason); ``WSetRvrtTms`` seconds after the last write it falls back
+  to ``WSetEnaRvrt``/``WSetRvrt``.
 
 Timers run on the device's own clock (wall time by default), like firmware would.
 """

@@ -116,7 +116,6 @@ class SiteLimits:
     reserve_pct: float
     carbon_price_per_kg: float = 0.0
     end_value_ratio: float = 0.9  # stored energy at the end is worth this share of the mean price
-    can_curtail: bool = True  # a device can limit export, so the plan may curtail PV
 
 
 def _slot_of(horizon: Horizon, moment: datetime | None, default: int) -> int:
@@ -158,7 +157,6 @@ def build_problem(
         export_price=tuple(float(p) for p in forecast.export_price),
         import_limit_w=limits.import_limit_w,
         export_limit_w=limits.export_limit_w,
-        can_curtail=limits.can_curtail,
         carbon_intensity=tuple(float(c) for c in forecast.carbon) if forecast.carbon else None,
         carbon_price_per_kg=limits.carbon_price_per_kg if forecast.carbon else 0.0,
     )

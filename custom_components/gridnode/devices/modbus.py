@@ -319,7 +319,7 @@ class ModbusHandle(ModbusHandleBase, BatteryHandle, InverterHandle, MeterHandle)
             if limits is None:
                 return
             w = limits[1]
-        await self._command(device.set_export_limit(w, REVERT_SECONDS))
+        await self._command(device.set_export_limit(w))
 
     async def async_release(self) -> None:
         """Hand the device back to its own control; never raises."""

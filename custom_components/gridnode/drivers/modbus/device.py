@@ -17,9 +17,6 @@ from .errors import DeviceUnavailable, OutOfBounds, UnsupportedControl
 from .registers import Bounds, Value
 from .regmap import RegisterMap
 
-DEFAULT_REVERT_S = 600
-"""How long a timed command lasts when the caller does not say (10 minutes)."""
-
 Reading = dict[Quantity | str, Value]
 """What a poll returns: shared quantities and register keys mapped to values (None: unknown)."""
 
@@ -158,15 +155,9 @@ class ModbusDevice(ABC):
         self.limits(Control.DISCHARGE_LIMIT).check(watts)
         await self._set(Control.DISCHARGE_LIMIT, watts)
 
-    async def set_export_limit(self, watts: float, revert_s: int = DEFAULT_REVERT_S) -> None:
-        """Limit export to the grid, in W; where the device has a revert timer it lapses after ``revert_s``."""
+    async def set_export_limit(self, watts: float) -> None:
+        """Limit export to the grid, in W."""
         self.limits(Control.EXPORT_LIMIT).check(watts)
-        if revert_s < 1:
-            raise OutOfBounds("revert_s must be at least 1 second")
-        await self._set_export_limit(watts, revert_s)
-
-    async def _set_export_limit(self, watts: float, revert_s: int) -> None:
-        """Write a checked export limit (devices without a revert timer ignore ``revert_s``)."""
         await self._set(Control.EXPORT_LIMIT, watts)
 
     async def heartbeat(self) -> None:

@@ -81,7 +81,6 @@ class SunSpecDevice(ModbusDevice):
         self._ids = {m.key: m.model_id for m in models}
         self._heartbeat = 0
         self._battery_max: float = 0.0
-        self._own_export_setting: dict[str, Value] | None = None  # 704, before GridNode wrote it
         self.info = DeviceInfo(manufacturer="SunSpec", model="unknown", source="sunspec")
         self.capabilities = Capabilities()
 
@@ -110,18 +109,7 @@ class SunSpecDevice(ModbusDevice):
             firmware=None if values.get("1.Vr") is None else str(values["1.Vr"]),
             source="sunspec",
         )
-        ratings = [
-            k
-            for k in (
-                "124.WChaMax",
-                "802.WChaRteMax",
-                "802.WDisChaRteMax",
-                "702.WMaxRtg",
-                *_EXPORT_SETPOINT,
-                "704.WSetRvrt",
-            )
-            if self.has(k)
-        ]
+        ratings = [k for k in ("124.WChaMax", "802.WChaRteMax", "802.WDisChaRteMax") if self.has(k)]
         rating = await self.regmap.read(ratings) if ratings else {}
         self.capabilities = self._capabilities(rating)
         return self.info
@@ -147,14 +135,6 @@ class SunSpecDevice(ModbusDevice):
                 revert = Revert.TIMER
             elif self.has("802.CtrlHb"):
                 revert = Revert.HEARTBEAT
-        export_max = _export_ceiling(rating)
-        if all(self.has(k) for k in (*_EXPORT_SETPOINT, "704.WSetRvrtTms")) and export_max:
-            controls[Control.EXPORT_LIMIT] = ControlLimits(minimum=0.0, maximum=export_max, uom="W")
-            own = {k: rating.get(k) for k in _EXPORT_SETPOINT}
-            known = (
-                str(own["704.WSetEna"]) in _ENUM_CODES and str(own["704.WSetMod"]) in _ENUM_CODES
-            )
-            self._own_export_setting = own if known and own["704.WSet"] is not None else None
         probe: dict[str, Value] = dict.fromkeys(self.regmap.registers)
         quantities = frozenset(self._quantities(probe))
         writable = {
@@ -222,9 +202,6 @@ class SunSpecDevice(ModbusDevice):
             if inv is None:
                 put(Quantity.GRID_FREQUENCY, f"{meter}.Hz")
                 put(Quantity.GRID_VOLTAGE, f"{meter}.PhVphA")
-        if "704.WSetEna" in values:
-            enabled = values["704.WSetEna"] == "enabled" and values.get("704.WSetMod") == "watts"
-            out[Quantity.EXPORT_LIMIT] = values.get("704.WSet") if enabled else None
         if self.model(124) is not None:
             put(Quantity.BATTERY_SOC, "124.ChaState")
             put(Quantity.BATTERY_RESERVE_SOC, "124.MinRsvPct")
@@ -273,38 +250,10 @@ class SunSpecDevice(ModbusDevice):
         key = {Control.RESERVE_SOC: "124.MinRsvPct", Control.CHARGE_LIMIT: "124.WChaMax"}[control]
         await self.regmap.write(key, value)
 
-    async def _set_export_limit(self, watts: float, revert_s: int) -> None:
-        """704: the timer first, then a setpoint in watts, then enable it; each read back."""
-        regmap = self.regmap
-        await regmap.write("704.WSetRvrtTms", revert_s)
-        await regmap.write("704.WSetMod", 1)  # WATTS
-        await regmap.write("704.WSet", watts)
-        await regmap.write("704.WSetEna", 1)
-        await self.heartbeat()
-
     async def release(self) -> None:
-        """Drop any charge/discharge and export limits: the device returns to its own control."""
+        """Drop any charge/discharge limits: the storage returns to its own control."""
         if self.has("124.StorCtl_Mod"):
             await self.regmap.write("124.StorCtl_Mod", 0)
-        own = self._own_export_setting
-        if own is not None:
-            # Put back the installer's setting as GridNode found it at discovery.
-            await self.regmap.write("704.WSetMod", _ENUM_CODES[str(own["704.WSetMod"])])
-            await self.regmap.write("704.WSet", own["704.WSet"])
-            await self.regmap.write("704.WSetEna", _ENUM_CODES[str(own["704.WSetEna"])])
-
-
-_EXPORT_SETPOINT = ("704.WSetEna", "704.WSetMod", "704.WSet")
-_ENUM_CODES = {"disabled": 0, "enabled": 1, "w_max_pct": 0, "watts": 1}
-
-
-def _export_ceiling(rating: Mapping[str, Value]) -> float | None:
-    """The largest export limit GridNode may set: the DER rating, else the device's fallback limit."""
-    for key in ("702.WMaxRtg", "704.WSetRvrt"):
-        value = rating.get(key)
-        if isinstance(value, int | float) and value > 0:
-            return float(value)
-    return None
 
 
 def _battery_power(watts: Value, state: Value) -> Value:
