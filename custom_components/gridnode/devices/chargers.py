@@ -131,7 +131,7 @@ class OcppCharger(_ChargerBase):
         super().__init__(hass, subentry)
         self.cp = cp
         self.model = "OCPP charge point"
-        self.phase_mode: str | None = None  # what the user last chose; as configured until then
+        self.phase_mode = "auto"  # the circuit's configured phases until the user picks
         cp.add_listener(lambda _cp: self._changed())
 
     def _changed(self) -> None:

@@ -86,6 +86,7 @@ async def test_ocpp_charger_is_shown_and_controlled_within_its_circuit(hass: Hom
 
     # One phase: 2 kW of sun can charge the car (6 A on one phase is 1.38 kW).
     phases = _entity(hass, "select", "phase_mode")
+    assert hass.states.get(phases).state == "auto"  # the circuit's three phases
     await hass.services.async_call(
         "select", "select_option", {"entity_id": phases, "option": "one"}, blocking=True
     )

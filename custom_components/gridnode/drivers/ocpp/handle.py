@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from custom_components.gridnode.core.evse import (
     ChargerCommandError,
-    ChargerError,
     ChargerSnapshot,
     ChargerState,
     ChargerUnavailableError,
@@ -165,7 +164,9 @@ class ChargePointHandle:
         Below 6 A pauses (0 A is sent). Above the circuit maximum the command is refused, or
         lowered to the maximum when ``clamp`` is true.
         """
-        limits = self.limits
+        return await self._send_current(amps, self.limits, clamp=clamp)
+
+    async def _send_current(self, amps: float, limits: EvseLimits, *, clamp: bool) -> float:
         value = limits.clamp_current(amps) if clamp else limits.check_current(amps)
         session = self._require_session()
         await session.send_limit(value, "A", limits.phases, self.transaction_id)
@@ -200,14 +201,12 @@ class ChargePointHandle:
             raise LimitOutOfRangeError(f"phases must be 1, 3 or None, not {phases}")
         if phases == 3 and self.config.limits.phases == 1:
             raise LimitOutOfRangeError("a one-phase circuit cannot charge on three phases")
-        previous = self.phase_choice
-        self.phase_choice = phases
+        configured = self.config.limits
+        limits = configured if phases is None else configured.with_phases(phases)
         if self.current_limit_a is not None and self._session is not None:
-            try:
-                await self.set_current_limit(self.current_limit_a, clamp=True)
-            except ChargerError:
-                self.phase_choice = previous
-                raise
+            # The limit in force, on the new phases; the choice sticks only once it is accepted.
+            await self._send_current(self.current_limit_a, limits, clamp=True)
+        self.phase_choice = phases
         self._notify()
 
     async def start(self) -> None:
