@@ -45,6 +45,7 @@ _LOGGER = logging.getLogger(__name__)
 
 OCPP_PROFILE_DURATION_S = 300
 GOE_POLL = timedelta(seconds=10)
+PHASE_MODES: dict[str, int | None] = {"auto": None, "one": 1, "three": 3}
 CHARGER_KEYS = frozenset(
     {"state", "plugged", "power_w", "session_energy_wh", "total_energy_wh", "current_limit_a"}
 )
@@ -110,6 +111,12 @@ class _ChargerBase(ChargerHandle):
             values["ev_soc_pct"] = soc
         return values
 
+    def _phases_for(self, mode: str) -> int | None:
+        """The phase count of a Phases select option (None: the charger's or circuit's own)."""
+        if mode not in PHASE_MODES:
+            raise DeviceCommandError("out_of_range", self.name, f"phase mode {mode!r}")
+        return PHASE_MODES[mode]
+
     async def _run(self, coro: Any) -> Any:
         try:
             return await coro
@@ -160,10 +167,7 @@ class OcppCharger(_ChargerBase):
 
     async def async_set_phase_mode(self, mode: str) -> None:
         """Charge on one or three phases (the profile's numberPhases), or as configured ("auto")."""
-        phases = {"auto": None, "one": 1, "three": 3}
-        if mode not in phases:
-            raise DeviceCommandError("out_of_range", self.name, f"phase mode {mode!r}")
-        await self._run(self.cp.set_phases(phases[mode]))
+        await self._run(self.cp.set_phases(self._phases_for(mode)))
         self.limits = self.cp.limits
         self.phase_mode = mode
         self.notify()
@@ -244,10 +248,7 @@ class GoeHandle(_ChargerBase):
 
     async def async_set_phase_mode(self, mode: str) -> None:
         """Charge on one or three phases, or let the charger choose ("auto")."""
-        phases = {"auto": None, "one": 1, "three": 3}
-        if mode not in phases:
-            raise DeviceCommandError("out_of_range", self.name, f"phase mode {mode!r}")
-        await self._run(self.coordinator.charger.set_phases(phases[mode]))
+        await self._run(self.coordinator.charger.set_phases(self._phases_for(mode)))
         self.limits = self.coordinator.charger.limits
         self.phase_mode = mode
         await self.coordinator.async_request_refresh()
