@@ -7,6 +7,7 @@ import asyncio
 from contextlib import suppress
 from datetime import UTC, datetime
 import re
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,12 @@ async def _run(args: argparse.Namespace) -> None:
     from simulator.runner import Simulation
     from simulator.scenario import Scenario
 
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Ctrl+C and a service manager's stop end the run cleanly, even where the shell that
+        # started it made the process ignore SIGINT (a background job without job control).
+        loop.add_signal_handler(sig, done.set)
     scenario = Scenario.load(args.scenario)
     sim = Simulation(
         scenario,
@@ -79,7 +86,6 @@ async def _run(args: argparse.Namespace) -> None:
     print(f"scenario {scenario.name} at {sim.speed:g}x, step {sim.step_s:g} s", flush=True)
     for name, address in sim.addresses().items():
         print(f"  {name}: {address}", flush=True)
-    done = asyncio.Event()
     if args.steps is not None:
         target = sim.steps + args.steps
 
@@ -95,7 +101,7 @@ async def _run(args: argparse.Namespace) -> None:
                     await done.wait()
         else:
             await done.wait()
-    finally:  # also on Ctrl+C, which cancels this task
+    finally:  # also on Ctrl+C or SIGTERM
         await sim.stop()
         print(f"stopped after {sim.steps} steps", flush=True)
 
