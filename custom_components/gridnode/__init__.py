@@ -6,13 +6,14 @@ from collections.abc import Callable
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .devices import async_setup_devices, async_unload_devices
 from .dispatcher import Dispatcher
 from .drivers.modbus import preload_model_definitions, preload_profiles
+from .entity import site_device_info
 from .frontend import async_register_card
 from .island import IslandWatch, async_remove_island_store
 from .plan_coordinator import PlanCoordinator
@@ -48,7 +49,13 @@ def _preload_device_data() -> None:
 
 async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:
     """Set up the GridNode site from its config entry."""
-    entry.runtime_data = GridNodeData(site=SiteSettings.from_entry(entry))
+    # The site device first: every device of the site names it as the device it is reached via.
+    site_device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **site_device_info(entry)
+    )
+    entry.runtime_data = GridNodeData(
+        site=SiteSettings.from_entry(entry), site_device_id=site_device.id
+    )
     entry.runtime_data.devices = await async_setup_devices(hass, entry)
     try:
         coordinator = PlanCoordinator(hass, entry)

@@ -14,7 +14,6 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers import config_validation as cv, selector
-import voluptuous as vol
 
 from .const import (
     CONF_CURRENCY,
@@ -35,6 +34,7 @@ from .const import (
 )
 from .options_flow import GridNodeOptionsFlow
 from .subentry_flows import SUBENTRY_FLOWS
+from .validation import vol
 
 
 def _kw_selector() -> selector.NumberSelector:

@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
 from homeassistant.helpers import selector
-import voluptuous as vol
 
 from .const import (
     CONF_CARBON_ENTITY,
@@ -49,6 +48,7 @@ from .const import (
 )
 from .core.input_errors import InputError
 from .tariff_input import DEFAULT_EXPORT_PRICE, DEFAULT_IMPORT_PRICE, parse_periods
+from .validation import vol
 
 _OPTIONAL_ENTITY_KEYS = (
     CONF_PV_ENTITY,

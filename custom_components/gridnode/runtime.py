@@ -67,6 +67,7 @@ class GridNodeData:
     """Everything a loaded site holds."""
 
     site: SiteSettings
+    site_device_id: str  # the site's own device in the registry; every device links to it
     mode: SiteMode = SiteMode.AUTO
     reserve: float = DEFAULT_RESERVE_SOC
     devices: DeviceRuntime | None = None

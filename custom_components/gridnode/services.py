@@ -17,12 +17,12 @@ from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
-import voluptuous as vol
 
 from .const import DOMAIN
 from .core.planning import JobGoal
 from .core.slots import parse_utc
 from .drivers.model import BatteryCommand, BatteryMode
+from .validation import vol
 
 if TYPE_CHECKING:
     from .runtime import GridNodeConfigEntry

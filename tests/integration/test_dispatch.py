@@ -9,7 +9,7 @@ from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -20,6 +20,7 @@ from custom_components.gridnode.core.heatpump import SgReadyState, state_for_rel
 from custom_components.gridnode.core.planning import JobGoal
 from custom_components.gridnode.drivers.model import BatteryMode
 from custom_components.gridnode.plan_coordinator import PlanCoordinator
+from tests.ha_compat import device_of
 
 from .conftest import SITE_DATA, SITE_OPTIONS
 
@@ -212,15 +213,10 @@ async def test_device_refusing_a_command_is_reported_not_retried_blindly(
 async def test_actions_refuse_what_they_cannot_do(
     hass: HomeAssistant, site: MockConfigEntry
 ) -> None:
-    registry = dr.async_get(hass)
     devices = site.runtime_data.devices
     assert devices is not None
-    charger_device = registry.async_get_device(
-        {(DOMAIN, f"{site.entry_id}_{devices.chargers[0].subentry_id}")}
-    )
-    battery_device = registry.async_get_device(
-        {(DOMAIN, f"{site.entry_id}_{devices.batteries[0].subentry_id}")}
-    )
+    charger_device = device_of(hass, site, devices.chargers[0].subentry_id)
+    battery_device = device_of(hass, site, devices.batteries[0].subentry_id)
     assert charger_device is not None
     assert battery_device is not None
     with pytest.raises(ServiceValidationError) as err:
@@ -268,11 +264,10 @@ async def test_actions_refuse_what_they_cannot_do(
 async def test_ev_goal_reserve_and_outage_preparation_change_the_plan(
     hass: HomeAssistant, site: MockConfigEntry
 ) -> None:
-    registry = dr.async_get(hass)
     devices = site.runtime_data.devices
     assert devices is not None
     charger = devices.chargers[0]
-    device = registry.async_get_device({(DOMAIN, f"{site.entry_id}_{charger.subentry_id}")})
+    device = device_of(hass, site, charger.subentry_id)
     assert device is not None
     await hass.services.async_call(
         DOMAIN,

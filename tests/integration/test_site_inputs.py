@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant, ServiceCall, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -175,17 +176,30 @@ async def test_forecast_solar_entry_that_is_gone_falls_back_to_the_estimate(
 async def test_forecast_solar_estimate_is_planned_with(hass: HomeAssistant) -> None:
     """A loaded Forecast.Solar entry's hourly energy becomes the plan's PV, hour by hour."""
     from forecast_solar import Estimate
+    from homeassistant.components.forecast_solar import const as forecast_solar_const
     from homeassistant.components.forecast_solar.coordinator import (
         ForecastSolarDataUpdateCoordinator,
     )
     from homeassistant.config_entries import ConfigEntryState
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-    entry = MockConfigEntry(
-        domain="forecast_solar",
-        data={"latitude": 55.83, "longitude": -4.28},
-        options={"declination": 30, "azimuth": 180, "modules_power": 4000},
-    )
+    plane = {"declination": 30, "azimuth": 180, "modules_power": 4000}
+    plane_type = getattr(forecast_solar_const, "SUBENTRY_TYPE_PLANE", None)
+    if plane_type is None:  # Home Assistant before 2026: the one plane is in the options
+        entry = MockConfigEntry(
+            domain="forecast_solar", data={"latitude": 55.83, "longitude": -4.28}, options=plane
+        )
+    else:  # each plane is a config subentry
+        entry = MockConfigEntry(
+            domain="forecast_solar",
+            version=3,
+            data={"latitude": 55.83, "longitude": -4.28},
+            subentries_data=[
+                ConfigSubentryData(
+                    data=plane, subentry_type=plane_type, title="South", unique_id=None
+                )
+            ],
+        )
     entry.add_to_hass(hass)
     coordinator = ForecastSolarDataUpdateCoordinator(hass, entry)
     start = datetime(2024, 6, 21, tzinfo=UTC)

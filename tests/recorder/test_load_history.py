@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.models import StatisticMeanType, StatisticMetaData
 from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -29,16 +30,19 @@ async def test_base_load_follows_the_house_history(
     now = dt_util.utcnow()
     first = floor_slot(now - timedelta(days=21), 60)
     hass.states.async_set("sensor.house_power", "300", {"unit_of_measurement": "W"})
+    metadata: StatisticMetaData = {
+        "mean_type": StatisticMeanType.ARITHMETIC,
+        "has_sum": False,
+        "name": "House power",
+        "source": "recorder",
+        "statistic_id": "sensor.house_power",
+        "unit_of_measurement": "W",
+    }
+    if "unit_class" in StatisticMetaData.__annotations__:  # Home Assistant 2025.10 and later
+        metadata["unit_class"] = "power"  # type: ignore[typeddict-unknown-key]
     async_import_statistics(
         hass,
-        {
-            "has_mean": True,
-            "has_sum": False,
-            "name": "House power",
-            "source": "recorder",
-            "statistic_id": "sensor.house_power",
-            "unit_of_measurement": "W",
-        },
+        metadata,
         [
             {
                 "start": first + timedelta(hours=h),

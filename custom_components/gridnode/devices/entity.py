@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -12,15 +13,35 @@ from custom_components.gridnode.const import DOMAIN
 
 from .base import DeviceHandle
 
+# Home Assistant 2026.x links a device to its parent by registry id (``via_device`` stops working
+# in 2027.8); 2025.4 knows only ``via_device``, the parent's identifier.
+VIA_DEVICE_ID = "via_device_id" in DeviceInfo.__optional_keys__
 
-def device_info(entry_id: str, handle: DeviceHandle) -> DeviceInfo:
+
+@dataclass(frozen=True, slots=True)
+class SiteLink:
+    """The site a device belongs to: its config entry and the site device's registry id."""
+
+    entry_id: str
+    device_id: str
+
+
+def device_info(site: SiteLink, handle: DeviceHandle) -> DeviceInfo:
     """The registry entry of a device: string values only, under the site device."""
-    info = DeviceInfo(
-        identifiers={(DOMAIN, f"{entry_id}_{handle.subentry_id}")},
-        name=handle.name,
-        manufacturer=handle.manufacturer,
-        model=handle.model or None,
-        via_device=(DOMAIN, entry_id),
+    parent: dict[str, Any] = (
+        {"via_device_id": site.device_id}
+        if VIA_DEVICE_ID
+        else {"via_device": (DOMAIN, site.entry_id)}
+    )
+    info = cast(
+        "DeviceInfo",
+        {
+            "identifiers": {(DOMAIN, f"{site.entry_id}_{handle.subentry_id}")},
+            "name": handle.name,
+            "manufacturer": handle.manufacturer,
+            "model": handle.model or None,
+            **parent,
+        },
     )
     if handle.serial:
         info["serial_number"] = str(handle.serial)
@@ -35,12 +56,14 @@ class GridNodeDeviceEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, entry_id: str, handle: DeviceHandle, description: EntityDescription) -> None:
+    def __init__(
+        self, site: SiteLink, handle: DeviceHandle, description: EntityDescription
+    ) -> None:
         """Name the entity after its description and tie it to the handle's device."""
         self.handle = handle
         self.entity_description = description
-        self._attr_unique_id = f"{entry_id}_{handle.subentry_id}_{description.key}"
-        self._attr_device_info = device_info(entry_id, handle)
+        self._attr_unique_id = f"{site.entry_id}_{handle.subentry_id}_{description.key}"
+        self._attr_device_info = device_info(site, handle)
 
     @property
     def available(self) -> bool:

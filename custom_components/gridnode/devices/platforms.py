@@ -30,7 +30,7 @@ from .entities import (
     DeviceSensorDescription,
     DeviceTimeDescription,
 )
-from .entity import GridNodeDeviceEntity, GridNodeSettingEntity
+from .entity import GridNodeDeviceEntity, GridNodeSettingEntity, SiteLink
 
 if TYPE_CHECKING:
     from custom_components.gridnode.runtime import GridNodeConfigEntry
@@ -39,52 +39,53 @@ if TYPE_CHECKING:
 def add_device_entities(
     entry: GridNodeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    build: Callable[[str, DeviceHandle], Iterable[Entity]],
+    build: Callable[[SiteLink, DeviceHandle], Iterable[Entity]],
 ) -> None:
     """Add each device's entities under its own config subentry."""
     runtime = entry.runtime_data.devices
     if runtime is None:
         return
+    site = SiteLink(entry.entry_id, entry.runtime_data.site_device_id)
     for handle in runtime.devices:
-        entities = list(build(entry.entry_id, handle))
+        entities = list(build(site, handle))
         if entities:
             async_add_entities(entities, config_subentry_id=handle.subentry_id)
 
 
-def build_sensors(entry_id: str, handle: DeviceHandle) -> Iterable[Entity]:
+def build_sensors(site: SiteLink, handle: DeviceHandle) -> Iterable[Entity]:
     """Sensors of one device."""
-    return [DeviceSensor(entry_id, handle, d) for d in SENSORS if d.exists_fn(handle)]
+    return [DeviceSensor(site, handle, d) for d in SENSORS if d.exists_fn(handle)]
 
 
-def build_binary_sensors(entry_id: str, handle: DeviceHandle) -> Iterable[Entity]:
+def build_binary_sensors(site: SiteLink, handle: DeviceHandle) -> Iterable[Entity]:
     """Binary sensors of one device."""
-    return [DeviceBinarySensor(entry_id, handle, d) for d in BINARY_SENSORS if d.exists_fn(handle)]
+    return [DeviceBinarySensor(site, handle, d) for d in BINARY_SENSORS if d.exists_fn(handle)]
 
 
-def build_numbers(entry_id: str, handle: DeviceHandle) -> Iterable[Entity]:
+def build_numbers(site: SiteLink, handle: DeviceHandle) -> Iterable[Entity]:
     """Numbers of one device: only the controls it really offers."""
     out: list[Entity] = []
     for description in NUMBERS:
         if description.limits_fn(handle) is None:
             continue
         cls = DeviceSettingNumber if description.setting else DeviceNumber
-        out.append(cls(entry_id, handle, description))
+        out.append(cls(site, handle, description))
     return out
 
 
-def build_selects(entry_id: str, handle: DeviceHandle) -> Iterable[Entity]:
+def build_selects(site: SiteLink, handle: DeviceHandle) -> Iterable[Entity]:
     """Selects of one device."""
     out: list[Entity] = []
     for description in SELECTS:
         if description.exists_fn(handle):
             cls = DeviceSettingSelect if description.setting else DeviceSelect
-            out.append(cls(entry_id, handle, description))
+            out.append(cls(site, handle, description))
     return out
 
 
-def build_times(entry_id: str, handle: DeviceHandle) -> Iterable[Entity]:
+def build_times(site: SiteLink, handle: DeviceHandle) -> Iterable[Entity]:
     """Time entities of one device."""
-    return [DepartureTime(entry_id, handle, d) for d in TIMES if d.exists_fn(handle)]
+    return [DepartureTime(site, handle, d) for d in TIMES if d.exists_fn(handle)]
 
 
 class DeviceSensor(GridNodeDeviceEntity, SensorEntity):

@@ -6,13 +6,22 @@ decisions are rounded (``rounding.py``), fixed, and the LP re-solved from the sa
 relaxation's objective bounds how far that plan can be from the optimum. When the gap exceeds
 ``mip_gap`` and ``search_time_s`` allows it, HiGHS's branch and bound starts from the rounded plan.
 Marginal values come from the duals of the LP with every integer decision fixed.
+
+HiGHS keeps a task scheduler per calling thread, sized by the first solve on that thread, and
+refuses (model status "Not Set") a later solve there that asks for another number of threads.
+Home Assistant runs every integration's jobs on one shared pool of executor threads, so each
+solve runs on a new thread of its own (``_on_own_thread``): GridNode's one-thread scheduler is
+built there and ends with it, whatever other HiGHS users asked for on the caller's thread, and
+theirs never meet GridNode's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import highspy
 import numpy as np
@@ -25,6 +34,7 @@ from .plan import STATUS_FEASIBLE, STATUS_OPTIMAL, Plan
 from .problem import Problem
 from .rounding import rounded_bounds
 
+_T = TypeVar("_T")
 _Status = highspy.HighsModelStatus
 _INFEASIBLE = {_Status.kInfeasible, _Status.kUnboundedOrInfeasible}
 
@@ -55,12 +65,24 @@ def solve(
         form = formulate(problem)
         arrays = form.builder.arrays()
         _refuse_nan(arrays)
-        plan = _solve(problem, form, arrays, began + time_limit_s, (mip_gap, search_time_s))
+        search = (mip_gap, search_time_s)
+        plan = _on_own_thread(lambda: _solve(problem, form, arrays, began + time_limit_s, search))
     except _Stop as stop:
         return fallback_plan(problem, str(stop), elapsed_ms())
     except Exception as err:  # noqa: BLE001 - the contract is a plan, never an exception
         return fallback_plan(problem, f"the optimiser failed: {err!r}", elapsed_ms())
     return replace(plan, solve_time_ms=elapsed_ms())
+
+
+def _on_own_thread(work: Callable[[], _T]) -> _T:
+    """Run ``work`` on a new thread and wait for it: its result, or its exception raised here.
+
+    A new thread has no HiGHS scheduler yet, so the ``threads`` option is always honoured and
+    the solve stays on one core; the scheduler goes when the thread ends. Resetting HiGHS's
+    scheduler on the caller's thread instead is documented as unsafe while any other solve runs.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridnode-highs") as pool:
+        return pool.submit(work).result()
 
 
 def _solve(

@@ -11,7 +11,6 @@ from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-import voluptuous as vol
 
 from custom_components.gridnode.core.evse import ChargerError
 from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
@@ -93,6 +92,7 @@ from custom_components.gridnode.drivers.modbus import (
     list_profiles,
 )
 from custom_components.gridnode.drivers.model import Quantity
+from custom_components.gridnode.validation import vol
 
 _LOGGER = logging.getLogger(__name__)
 

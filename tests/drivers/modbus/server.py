@@ -59,12 +59,14 @@ def _server(units: Mapping[int, Mapping[str, Image]], port: int) -> Any:
         context = ds.ModbusServerContext(slaves=devices, single=False)
         return ModbusTcpServer(context, address=("127.0.0.1", port))
 
+    # Register images hold unsigned words; REGISTERS is packed as signed by pymodbus 3.13.
+    words = getattr(DataType, "UINT16", DataType.REGISTERS)
+
     def blocks(image: Image, bits: bool = False) -> list[Any]:
         if bits:
             return [SimData(0, count=1, values=False, datatype=DataType.BITS)]
         return [
-            SimData(address, values=values, datatype=DataType.REGISTERS)
-            for address, values in _runs(image)
+            SimData(address, values=values, datatype=words) for address, values in _runs(image)
         ] or [SimData(0, count=1, datatype=DataType.INVALID)]
 
     sims = [

@@ -9,13 +9,13 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
 from tests.drivers.modbus.server import ModbusTestServer, free_port, hybrid_image
+from tests.ha_compat import device_of
 
 from .conftest import setup_site
 
@@ -64,9 +64,7 @@ async def test_user_adds_a_sunspec_inverter_after_seeing_what_was_found(
         assert soc.attributes["unit_of_measurement"] == "%"
         assert soc.attributes["device_class"] == "battery"
         assert float(soc.state) > 0
-        device = dr.async_get(hass).async_get_device(
-            {(DOMAIN, f"{site_entry.entry_id}_{runtime.batteries[0].subentry_id}")}
-        )
+        device = device_of(hass, site_entry, runtime.batteries[0].subentry_id)
         assert device is not None
         assert device.via_device_id is not None
         await hass.config_entries.async_unload(site_entry.entry_id)

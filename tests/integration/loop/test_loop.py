@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.drivers.model import BatteryMode
+from tests.ha_compat import device_of
 
 from .conftest import PRICE_ENTITIES, House, octopus_rates, set_prices
 
@@ -86,9 +87,7 @@ async def test_override_forces_discharge_then_expires(hass: HomeAssistant, house
     runtime = house.entry.runtime_data
     battery = runtime.devices.batteries[0] if runtime.devices else None
     assert battery is not None
-    device = dr.async_get(hass).async_get_device(
-        {(DOMAIN, f"{house.entry.entry_id}_{battery.subentry_id}")}
-    )
+    device = device_of(hass, house.entry, battery.subentry_id)
     assert device is not None
     await hass.services.async_call(
         DOMAIN,
