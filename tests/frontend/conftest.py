@@ -1,8 +1,13 @@
 """A real browser for the plan card: headless Debian chromium driven by Playwright.
 
 The card's JavaScript and a small harness page are served from an aiohttp server on 127.0.0.1 (one
-server and one browser for the whole session, see BrowserSession). The harness offers `window.mountCard(config, hass)` and `window.mountEditor(config, hass)`; the tests feed
+server and one browser for the whole session, see BrowserSession). The harness offers
+`window.mountCard(config, hass, options)` and `window.mountEditor(config, hass)`; the tests feed
 them a fake `hass` object built here, the way Home Assistant's frontend would.
+
+The harness page renders in one pinned font, DejaVu Sans from Debian's fonts-dejavu-core (which
+scripts/install-browser installs beside chromium), named explicitly so that what the tests measure
+does not depend on the other fonts a machine happens to have.
 """
 
 from __future__ import annotations
@@ -22,6 +27,14 @@ import pytest_socket  # type: ignore[import-untyped,unused-ignore]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CARD_JS = REPO_ROOT / "custom_components" / "gridnode" / "frontend" / "gridnode-plan-card.js"
 CHROMIUM = Path("/usr/bin/chromium")
+# The one font the harness page renders with, and where Debian's fonts-dejavu-core puts its files.
+PINNED_FONT = "DejaVu Sans"
+FONT_PACKAGE = "fonts-dejavu-core"
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+# Served to the page as a web font (see /fonts/): a wide face that loads late, as Home Assistant's
+# own web fonts may, after the card has drawn with the fallback font.
+WEB_FONT_FILE = FONT_DIR / "DejaVuSansMono-Bold.ttf"
+WEB_FONT_DELAY = 0.3
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -45,7 +58,8 @@ HARNESS_HTML = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>GridNode plan card harness</title>
 <style>
-  body { margin: 0; padding: 8px; font-family: sans-serif; background: #fafafa;
+  /* Pinned: the font fonts-dejavu-core installs, by name, with no generic fallback to pick others. */
+  body { margin: 0; padding: 8px; font-family: "DejaVu Sans"; background: #fafafa;
          --primary-text-color: rgb(33, 33, 33); --secondary-text-color: rgb(114, 114, 114);
          --card-background-color: rgb(255, 255, 255); --primary-color: rgb(3, 169, 244); }
   body.dark { background: #111; --primary-text-color: rgb(225, 225, 225);
@@ -58,11 +72,20 @@ HARNESS_HTML = """<!doctype html>
 <script type="module">
   import "/gridnode-plan-card.js";
   window.configEvents = [];
-  window.mountCard = (config, hass) => {
+  // options.css: extra styles inside the card's shadow root (as card-mod or a theme would add);
+  // options.hidden: mount it in a hidden host, as in a dashboard view that is not shown.
+  window.mountCard = (config, hass, options = {}) => {
     const card = document.createElement("gridnode-plan-card");
+    if (options.css) {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(options.css);
+      card.shadowRoot.adoptedStyleSheets = [sheet];
+    }
     card.setConfig(config);
     card.hass = hass;
-    document.getElementById("host").replaceChildren(card);
+    const host = document.getElementById("host");
+    host.style.display = options.hidden ? "none" : "";
+    host.replaceChildren(card);
     return true;
   };
   window.mountEditor = (config, hass) => {
@@ -280,6 +303,14 @@ class BrowserSession:
                 headers={"Cache-Control": "no-store"},
             )
 
+        async def web_font(_request: web.Request) -> web.Response:
+            await asyncio.sleep(WEB_FONT_DELAY)
+            return web.Response(
+                body=WEB_FONT_FILE.read_bytes(),
+                content_type="font/ttf",
+                headers={"Cache-Control": "no-store"},
+            )
+
         app = web.Application()
 
         async def ha_boot(_request: web.Request) -> web.Response:
@@ -288,6 +319,7 @@ class BrowserSession:
         app.router.add_get("/", harness)
         app.router.add_get("/home-assistant", ha_boot)
         app.router.add_get("/gridnode-plan-card.js", card)
+        app.router.add_get("/fonts/wide.ttf", web_font)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -377,6 +409,24 @@ def open_harness(browser_session: BrowserSession, socket_enabled: None) -> Itera
     yield harness
     browser_session.loop.run_until_complete(harness.close())
     assert harness.errors == [], f"the page reported errors: {harness.errors}"
+
+
+async def rendered_fonts(page: Any, expression: str) -> dict[str, int]:
+    """The fonts chromium drew an element's text with: {family name: glyph count}.
+
+    `expression` is JavaScript that evaluates to the element. Asks the DevTools protocol, which
+    reports the font files actually used to draw the text, not the font-family CSS asked for.
+    """
+    cdp = await page.context.new_cdp_session(page)
+    try:
+        await cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})
+        await cdp.send("CSS.enable")
+        found = await cdp.send("Runtime.evaluate", {"expression": expression})
+        node = await cdp.send("DOM.requestNode", {"objectId": found["result"]["objectId"]})
+        fonts = await cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
+    finally:
+        await cdp.detach()
+    return {font["familyName"]: int(font["glyphCount"]) for font in fonts["fonts"]}
 
 
 def in_browser[**P](test: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:

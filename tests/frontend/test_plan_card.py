@@ -2,16 +2,77 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 import re
 from typing import Any
 
-from .conftest import PLAN_ENTITY, in_browser, make_hass, make_plan, runs
+import pytest
+
+from .conftest import (
+    FONT_PACKAGE,
+    NOW,
+    PINNED_FONT,
+    PLAN_ENTITY,
+    Plan,
+    in_browser,
+    make_hass,
+    make_plan,
+    rendered_fonts,
+    runs,
+)
 
 CARD = "gridnode-plan-card"
+ELLIPSIS = "\u2026"
+# What the card used to assume a character of a job label takes, in pixels.
+GUESSED_CHAR_PX = 6.5
+
+# Jobs close together on the first afternoon, and one just before the window ends (UTC hours from
+# the start of NOW's day): in a wide font their names cannot all be drawn in full.
+CROWDED_JOBS = {
+    "Compute batch": (11.0, 12.0),
+    "Washing machine": (12.0, 13.5),
+    "Pool pump filtration": (12.5, 14.0),
+    "Tumble dryer": (13.5, 14.5),
+    "Water heater boost": (14.0, 15.0),
+    "Bread maker": (15.0, 15.5),
+    "Dishwasher": (26.0, 27.0),
+    "Electric car pre-conditioning": (33.0, 33.5),
+}
+
+# A theme and card styles that make labels far wider than the old guess: a bold monospaced font,
+# spaced out, at 16 px.
+WIDE_FONT = '"DejaVu Sans Mono"'
+WIDE_CARD_CSS = "svg text { font-size: 16px; font-weight: bold; letter-spacing: 1px; }"
+
+JOB_MARKERS_JS = """() => {
+  const root = document.querySelector("gridnode-plan-card").shadowRoot;
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return { x: r.x, y: r.y, width: r.width, height: r.height };
+  };
+  return [...root.querySelectorAll("g.job-marker")].map((g) => {
+    const text = g.querySelector("text");
+    return {
+      job: g.dataset.job,
+      title: g.querySelector(":scope > title").textContent,
+      aria: g.getAttribute("aria-label"),
+      text: text ? text.textContent : null,
+      elided: text ? text.dataset.elided === "true" : false,
+      font: text ? getComputedStyle(text).fontFamily : null,
+      label: text ? box(text) : null,
+      marks: [box(g.querySelector("line")), box(g.querySelector("path"))],
+      at: text ? [text.getAttribute("x"), text.getAttribute("y")] : null,
+      svg: box(root.querySelector(".chart > svg")),
+    };
+  });
+}"""
 
 
-async def _mount(page: Any, config: dict[str, Any], hass: dict[str, Any]) -> None:
-    await page.evaluate("([config, hass]) => window.mountCard(config, hass)", [config, hass])
+async def _mount(page: Any, config: dict[str, Any], hass: dict[str, Any], **options: Any) -> None:
+    await page.evaluate(
+        "([config, hass, options]) => window.mountCard(config, hass, options)",
+        [config, hass, options],
+    )
 
 
 async def _count(page: Any, selector: str) -> int:
@@ -21,6 +82,73 @@ async def _count(page: Any, selector: str) -> int:
 def _points(d: str) -> int:
     """Number of points in an SVG path's d attribute."""
     return len(re.findall(r"[ML]", d))
+
+
+def _apart(a: dict[str, float], b: dict[str, float], slack: float = 0.0) -> bool:
+    """Whether two boxes do not overlap (touching, or overlapping by under `slack`, is apart)."""
+    return (
+        a["x"] + a["width"] <= b["x"] + slack
+        or b["x"] + b["width"] <= a["x"] + slack
+        or a["y"] + a["height"] <= b["y"] + slack
+        or b["y"] + b["height"] <= a["y"] + slack
+    )
+
+
+def _with_jobs(plan: Plan, jobs: dict[str, tuple[float, float]]) -> Plan:
+    """The plan with its jobs replaced: each runs from hour to hour, counted from NOW's midnight."""
+    midnight = NOW.replace(hour=0, minute=0)
+    slots = []
+    for slot in plan.slots:
+        hour = (datetime.fromisoformat(slot["start"]) - midnight) / timedelta(hours=1)
+        names = [name for name, (begin, end) in jobs.items() if begin <= hour < end]
+        slots.append(dict(slot, jobs=names))
+    return Plan(slots=slots, attributes=dict(plan.attributes, slots=slots))
+
+
+async def _job_markers(page: Any) -> list[dict[str, Any]]:
+    """Each job marker: its job, tooltip, label (text, box) and the boxes of its bar and diamond."""
+    return list(await page.evaluate(JOB_MARKERS_JS))
+
+
+def _assert_labels_clear(markers: list[dict[str, Any]]) -> None:
+    """No label overlaps another label or another run's marker, and all stay on the chart."""
+    for i, a in enumerate(markers):
+        if a["label"] is None:
+            continue
+        svg = a["svg"]
+        assert svg["x"] - 0.5 <= a["label"]["x"], f"label off the chart: {a}"
+        assert a["label"]["x"] + a["label"]["width"] <= svg["x"] + svg["width"] + 0.5, a
+        for j, b in enumerate(markers):
+            if j == i:
+                continue
+            if b["label"] is not None:
+                assert _apart(a["label"], b["label"]), f"job labels overlap: {a} {b}"
+            for mark in b["marks"]:
+                assert _apart(a["label"], mark), f"label {a['text']!r} covers {b['job']}: {a} {b}"
+
+
+def _assert_identifiable(markers: list[dict[str, Any]], plan: Plan, hours: int) -> None:
+    """Every run of every job has a marker that carries the job's full name; labels are the name
+    or its start with an ellipsis."""
+    visible = plan.visible(hours)
+    names = {name for s in visible for name in s["jobs"]}
+    for name in names:
+        expected = runs([name in s["jobs"] for s in visible])
+        assert [m["job"] for m in markers].count(name) == expected, name
+    for marker in markers:
+        name = marker["job"]
+        assert name in names
+        assert marker["title"].startswith(name + " ")
+        assert marker["aria"].startswith(f"Planned: {name} ")
+        text = marker["text"]
+        if text is None:
+            continue
+        if marker["elided"]:
+            assert text.endswith(ELLIPSIS)
+            assert len(text) > 1
+            assert name.startswith(text[: -len(ELLIPSIS)].rstrip())
+        else:
+            assert text == name
 
 
 @in_browser
@@ -124,14 +252,141 @@ async def test_planned_jobs_are_marked_once_per_run_with_readable_names(open_har
     boxes = [await labels.nth(i).bounding_box() for i in range(await labels.count())]
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
-            # Boxes include the line height; touching by under a pixel is not an overlap one sees.
-            apart = (
-                a["x"] + a["width"] <= b["x"] + 1
-                or b["x"] + b["width"] <= a["x"] + 1
-                or a["y"] + a["height"] <= b["y"] + 1
-                or b["y"] + b["height"] <= a["y"] + 1
-            )
-            assert apart, f"job labels overlap: {a} {b}"
+            # Boxes include the line height and the halo; touching by under a pixel is not an
+            # overlap one sees.
+            assert _apart(a, b, slack=1), f"job labels overlap: {a} {b}"
+    markers = await _job_markers(page)
+    _assert_labels_clear(markers)
+    _assert_identifiable(markers, plan, 24)
+    assert not any(m["elided"] for m in markers)
+
+
+@in_browser
+async def test_harness_renders_in_the_pinned_font(open_harness: Any) -> None:
+    """The test page draws the card's text in DejaVu Sans alone, whatever else is installed."""
+    plan = make_plan()
+    page = await open_harness()
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+    root = "document.querySelector('gridnode-plan-card').shadowRoot"
+    for element in (
+        f"{root}.querySelector('.title')",
+        f"{root}.querySelector('g.job-marker text')",
+    ):
+        fonts = await rendered_fonts(page, element)
+        assert set(fonts) == {PINNED_FONT}, (
+            f"{element} is drawn with {fonts}, not {PINNED_FONT}: run scripts/install-browser "
+            f"(it installs {FONT_PACKAGE})"
+        )
+
+
+@pytest.mark.parametrize(
+    "font_variable",
+    [
+        pytest.param("--ha-font-family-body", id="current-frontend-theme"),
+        pytest.param("--paper-font-body1_-_font-family", id="older-frontend-theme"),
+    ],
+)
+@in_browser
+async def test_job_labels_in_a_wide_font_are_stacked_or_shortened_never_overlapping(
+    open_harness: Any, font_variable: str
+) -> None:
+    """In a theme font far wider than the card could guess, crowded job labels go on more rows or
+    end in an ellipsis; none overlaps another, and each job keeps its full name in its tooltip."""
+    plan = _with_jobs(make_plan(), CROWDED_JOBS)
+    page = await open_harness()
+    await page.add_style_tag(content=f"#host {{ {font_variable}: {WIDE_FONT}; }}")
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes), css=WIDE_CARD_CSS)
+
+    markers = await _job_markers(page)
+    assert {m["font"] for m in markers if m["font"]} == {WIDE_FONT}
+    shown = [m for m in markers if m["label"] is not None]
+    # Far wider than a guess of 6.5 px a character: laid out by that guess, they would collide.
+    for marker in shown:
+        assert marker["label"]["width"] > 1.25 * GUESSED_CHAR_PX * len(marker["text"]), marker
+    _assert_labels_clear(markers)
+    _assert_identifiable(markers, plan, 24)
+    # The crowd was resolved both ways: several rows, and shortened names where rows ran out; a
+    # name that would run off the chart is shortened too.
+    assert len({m["at"][1] for m in shown}) > 1
+    edge = "Electric car pre-conditioning"
+    assert any(m["elided"] for m in markers if m["job"] != edge)
+    assert next(m for m in markers if m["job"] == edge)["text"] != edge
+    # A job with room to spare keeps its whole name.
+    assert next(m for m in markers if m["job"] == "Dishwasher")["text"] == "Dishwasher"
+    # Playwright's boxes include the label's halo: they stay apart as well.
+    labels = page.locator(f"{CARD} g.job-marker text")
+    boxes = [await labels.nth(i).bounding_box() for i in range(await labels.count())]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert _apart(a, b, slack=1), f"job labels overlap: {a} {b}"
+
+
+@in_browser
+async def test_labels_drawn_while_the_card_was_hidden_are_measured_once_it_is_shown(
+    open_harness: Any,
+) -> None:
+    """A plan that arrives while the dashboard view is not shown is laid out again on showing it,
+    exactly as a card that was visible all along."""
+    plan = make_plan()
+    later = _with_jobs(
+        plan, {"Compute batch": (11.0, 12.0), "Tumble dryer": (12.5, 13.5), "Dishwasher": (26, 27)}
+    )
+    reference = await open_harness()
+    await _mount(reference, {"hours": 24}, make_hass(later.attributes))
+    expected = [(m["job"], m["text"], m["at"]) for m in await _job_markers(reference)]
+
+    page = await open_harness()
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+    await page.evaluate("document.getElementById('host').style.display = 'none'")
+    await page.evaluate(
+        "(hass) => { document.querySelector('gridnode-plan-card').hass = hass; }",
+        make_hass(later.attributes),
+    )
+    hidden = [(m["job"], m["text"], m["at"]) for m in await _job_markers(page)]
+    # Hidden, the new name cannot be measured: it was placed by an estimate.
+    assert hidden != expected
+
+    await page.evaluate("document.getElementById('host').style.display = ''")
+    await page.wait_for_function(
+        "(expected) => { const root = document.querySelector('gridnode-plan-card').shadowRoot;"
+        " const at = [...root.querySelectorAll('g.job-marker text')]"
+        ".map((t) => [t.getAttribute('x'), t.getAttribute('y')]);"
+        " return JSON.stringify(at) === JSON.stringify(expected); }",
+        arg=[at for _, _, at in expected if at is not None],
+    )
+    assert [(m["job"], m["text"], m["at"]) for m in await _job_markers(page)] == expected
+    _assert_labels_clear(await _job_markers(page))
+
+
+@in_browser
+async def test_job_labels_are_laid_out_again_when_a_web_font_finishes_loading(
+    open_harness: Any,
+) -> None:
+    """The card draws before the theme's web font has loaded (as Home Assistant's may); once the
+    font is there the labels are measured again and still do not overlap."""
+    plan = make_plan()
+    page = await open_harness()
+    await page.add_style_tag(
+        content='@font-face { font-family: "GridNode Wide"; src: url(/fonts/wide.ttf); '
+        "size-adjust: 150%; } "
+        f'#host {{ --ha-font-family-body: "GridNode Wide", "{PINNED_FONT}"; }}'
+    )
+    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+    before = await _job_markers(page)
+    await page.evaluate("document.fonts.ready")
+    await page.wait_for_function(
+        "(before) => { const root = document.querySelector('gridnode-plan-card').shadowRoot;"
+        " const y = root.querySelector('g.job-marker text').getAttribute('y');"
+        " return y !== before; }",
+        arg=before[0]["at"][1],
+    )
+    label = (
+        "document.querySelector('gridnode-plan-card').shadowRoot.querySelector('g.job-marker text')"
+    )
+    assert "DejaVu Sans Mono" in await rendered_fonts(page, label)
+    markers = await _job_markers(page)
+    _assert_labels_clear(markers)
+    _assert_identifiable(markers, plan, 24)
 
 
 @in_browser

@@ -23,6 +23,13 @@ const MIN_HOURS = 6;
 const MAX_HOURS = 48;
 const COMPACT_BELOW_PX = 400;
 const SVG_NS = "http://www.w3.org/2000/svg";
+/* Planned-job rows between the price and power panels. Labels are measured as drawn, never guessed. */
+const JOB_ROW_PX = 18; /* least row height (12 in the compact layout, which has no labels) */
+const JOB_GAP_PX = 6; /* free space kept around a run's start marker (5 px wide each side) */
+const JOB_LABEL_OFFSET_PX = 8; /* a label starts this far right of its run's start */
+const JOB_LABEL_ROWS = 3; /* rows opened to fit labels; beyond, the label in the way is shortened */
+const JOB_LABEL_BAND_PX = 72; /* and those rows take at most this much of the chart's height */
+const ELLIPSIS = "\u2026";
 
 /* Every series the card can draw, in legend order. `bar` series are drawn side by side per slot. */
 const SERIES = [
@@ -108,6 +115,129 @@ function niceStep(span, count) {
     if (m * power >= raw) return m * power;
   }
   return 10 * power;
+}
+
+/**
+ * Measures job labels as the chart draws them: a hidden SVG <text> with the labels' class inside the
+ * card's own shadow root, so the card's styles, the theme's font and whatever font the browser falls
+ * back to all count. Where nothing can be measured (the card is not in the document yet, or sits in
+ * a hidden view), a width measured before in the same font is reused; otherwise the width is
+ * estimated generously and `estimated` is set, so that the card lays out again once it is shown.
+ */
+class LabelMeasure {
+  constructor(container, cache) {
+    this.cache = cache;
+    this.estimated = false;
+    this._text = null;
+    let style = null;
+    if (container && container.isConnected) {
+      const svg = document.createElementNS(SVG_NS, "svg");
+      svg.setAttribute("class", "gn-measure");
+      svg.setAttribute("aria-hidden", "true");
+      const group = document.createElementNS(SVG_NS, "g");
+      group.setAttribute("class", "job-marker");
+      this._text = document.createElementNS(SVG_NS, "text");
+      group.append(this._text);
+      svg.append(group);
+      container.append(svg);
+      style = getComputedStyle(this._text);
+    }
+    const px = (value, fallback) => {
+      const n = parseFloat(value);
+      return Number.isFinite(n) ? n : fallback;
+    };
+    this.fontSize = px(style?.fontSize, 11);
+    this.letterSpacing = Math.max(0, px(style?.letterSpacing, 0));
+    /* The label's halo (a stroke in the card's background colour) is part of what one sees. */
+    this.halo = style && style.stroke === "none" ? 0 : px(style?.strokeWidth, 3);
+    this._key = style
+      ? [style.fontStyle, style.fontVariant, style.fontWeight, style.fontStretch, style.fontSize,
+         style.fontFamily, style.letterSpacing, style.wordSpacing, style.fontKerning].join("|")
+      : null;
+  }
+
+  /** The extent of `str` drawn at (0, baseline 0), without the halo: {left, right, ascent, descent}. */
+  measure(str) {
+    if (!str.trim()) return { left: 0, right: 0, ascent: 0, descent: 0 };
+    const key = this._key === null ? null : `${this._key}\u0000${str}`;
+    if (key !== null && this.cache.has(key)) return this.cache.get(key);
+    if (this._text) {
+      this._text.textContent = str;
+      const advance = this._text.getComputedTextLength();
+      if (advance > 0) {
+        const box = this._text.getBBox();
+        const extent = {
+          left: Math.min(0, box.x),
+          right: Math.max(advance, box.x + box.width),
+          ascent: Math.max(0, -box.y),
+          descent: Math.max(0, box.y + box.height),
+        };
+        // While a web font loads, text is laid out in a fallback font: measure it, keep it not.
+        if (document.fonts?.status !== "loading") {
+          if (this.cache.size > 500) this.cache.clear();
+          this.cache.set(key, extent);
+        }
+        return extent;
+      }
+    }
+    this.estimated = true;
+    const size = this.fontSize;
+    return { left: 0, right: Array.from(str).length * (size * 0.75 + this.letterSpacing), ascent: size, descent: size * 0.3 };
+  }
+
+  /** The longest start of `str` that, ending in an ellipsis, is at most `room` wide; "" if none. */
+  elide(str, room) {
+    const chars = Array.from(str);
+    const candidate = (n) => chars.slice(0, n).join("").trimEnd() + ELLIPSIS;
+    let lo = 0;
+    let hi = chars.length - 1;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (this.measure(candidate(mid)).right <= room) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo > 0 ? candidate(lo) : "";
+  }
+}
+
+/**
+ * Give each job run a row. A run occupies [begin, end) of its row: its start marker and bar and,
+ * in the wide layout, its label. It goes on the first row that is free from `begin` on. When none
+ * is, a new row is opened while there are fewer than `labelRows` (or than the bars alone need);
+ * after that the label of the run in the way is shortened (its `labelLimit` moves left) on the row
+ * that leaves it the most room. Bars that would touch on every row always get a row of their own.
+ * Returns the number of rows.
+ */
+function placeJobRuns(runs, labelRows) {
+  const barEnds = [];
+  for (const run of runs) {
+    const row = barEnds.findIndex((end) => end <= run.begin);
+    barEnds[row < 0 ? barEnds.length : row] = run.barEnd;
+  }
+  const rows = Math.max(labelRows, barEnds.length);
+  const lastOnRow = [];
+  for (const run of runs) {
+    let row = lastOnRow.findIndex((last) => last.end <= run.begin);
+    if (row < 0 && lastOnRow.length >= rows) {
+      let room = -Infinity;
+      lastOnRow.forEach((last, i) => {
+        if (last.barEnd > run.begin || last.labelStart === undefined) return;
+        const left = run.begin - JOB_GAP_PX - last.labelStart;
+        if (left > room) {
+          room = left;
+          row = i;
+        }
+      });
+      if (row >= 0) {
+        const last = lastOnRow[row];
+        last.labelLimit = Math.min(last.labelLimit, run.begin - JOB_GAP_PX);
+      }
+    }
+    if (row < 0) row = lastOnRow.length;
+    run.row = row;
+    lastOnRow[row] = run;
+  }
+  return lastOnRow.length;
 }
 
 class Formatters {
@@ -200,7 +330,7 @@ const STYLE = `
     border-radius: var(--ha-card-border-radius, 12px);
     border: 1px solid var(--divider-color, #e0e0e0);
   }
-  .root { padding: 12px 16px 16px; color: var(--primary-text-color, #212121); font-family: var(--paper-font-body1_-_font-family, inherit); }
+  .root { padding: 12px 16px 16px; color: var(--primary-text-color, #212121); font-family: var(--ha-font-family-body, var(--paper-font-body1_-_font-family, inherit)); }
   .root.compact { padding: 8px 10px 12px; }
   .header { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: 4px 16px; }
   .title { margin: 0; font-size: 1.25em; font-weight: 500; color: var(--primary-text-color, #212121); }
@@ -209,7 +339,8 @@ const STYLE = `
   .savings { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 6px 0 2px; font-size: 0.95em; }
   .savings .value { font-weight: 600; }
   .savings .saved .value { color: var(--success-color, #43a047); }
-  .chart { margin-top: 8px; }
+  .chart { margin-top: 8px; position: relative; }
+  .chart svg.gn-measure { position: absolute; left: 0; top: 0; width: 0; height: 0; overflow: hidden; visibility: hidden; pointer-events: none; }
   svg { display: block; width: 100%; overflow: visible; }
   svg text { fill: var(--secondary-text-color, #727272); font-size: 11px; }
   .compact svg text { font-size: 10px; }
@@ -261,6 +392,18 @@ class GridNodePlanCard extends HTMLElement {
     this._width = 0;
     this._renderedKey = null;
     this._resizeObserver = null;
+    this._pendingChart = null;
+    this._labelCache = new Map();
+    /* Set when job labels were laid out with estimated widths (card hidden or not yet attached). */
+    this._labelsEstimated = false;
+    this._hasJobLabels = false;
+    /* A web font that finishes loading (Home Assistant loads its own) changes how wide labels are. */
+    this._onFontsLoaded = () => {
+      this._labelCache.clear();
+      if (!this._hasJobLabels) return;
+      this._renderedKey = null;
+      this._render();
+    };
   }
 
   setConfig(config) {
@@ -290,7 +433,7 @@ class GridNodePlanCard extends HTMLElement {
     if (!this._resizeObserver && typeof ResizeObserver !== "undefined") {
       this._resizeObserver = new ResizeObserver((entries) => {
         const width = Math.floor(entries[entries.length - 1].contentRect.width);
-        if (width > 0 && width !== this._width) {
+        if (width > 0 && (width !== this._width || this._labelsEstimated)) {
           this._width = width;
           this._renderedKey = null;
           this._render();
@@ -298,6 +441,7 @@ class GridNodePlanCard extends HTMLElement {
       });
     }
     this._resizeObserver?.observe(this);
+    document.fonts?.addEventListener?.("loadingdone", this._onFontsLoaded);
     const width = Math.floor(this.getBoundingClientRect().width);
     if (width > 0) this._width = width;
     this._renderedKey = null;
@@ -306,6 +450,7 @@ class GridNodePlanCard extends HTMLElement {
 
   disconnectedCallback() {
     this._resizeObserver?.disconnect();
+    document.fonts?.removeEventListener?.("loadingdone", this._onFontsLoaded);
   }
 
   _render() {
@@ -314,13 +459,14 @@ class GridNodePlanCard extends HTMLElement {
     const hass = this._hass;
     const stateObj = hass?.states?.[config.entity];
     const width = this._width || 600;
-    const key = [stateObj, width, hass?.themes?.darkMode, hass?.locale, hass?.language];
+    const key = [stateObj, width, hass?.themes?.darkMode, hass?.themes?.theme, hass?.locale, hass?.language];
     if (this._renderedKey && key.every((part, i) => part === this._renderedKey[i])) return;
     this._renderedKey = key;
 
     const compact = width < COMPACT_BELOW_PX;
     const title = config.title ?? "Energy plan";
     let body;
+    this._pendingChart = null;
     if (!hass) {
       body = "";
     } else if (!stateObj) {
@@ -339,6 +485,26 @@ class GridNodePlanCard extends HTMLElement {
           ${body}
         </div>
       </ha-card>`;
+    this._drawChart();
+  }
+
+  /**
+   * Draw the chart into its place in the card, now that the card's styles apply there: job labels
+   * are measured in the font they are drawn with, and the chart gets the width it is shown at.
+   */
+  _drawChart() {
+    const pending = this._pendingChart;
+    this._pendingChart = null;
+    this._labelsEstimated = false;
+    this._hasJobLabels = false;
+    const holder = pending && this.shadowRoot.querySelector(".chart");
+    if (!holder) return;
+    const measure = new LabelMeasure(holder, this._labelCache);
+    const shown = Math.floor(holder.clientWidth);
+    const width = shown >= 120 ? shown : pending.width;
+    holder.innerHTML = this._renderChart(pending.plan, width, pending.compact, pending.fmt, pending.present, measure);
+    this._hasJobLabels = !pending.compact && pending.present.has("jobs");
+    this._labelsEstimated = this._hasJobLabels && measure.estimated;
   }
 
   _updatedText(stateObj) {
@@ -367,9 +533,11 @@ class GridNodePlanCard extends HTMLElement {
     } else {
       const shown = new Set(config.series);
       const present = this._presentSeries(plan.slots, shown);
-      // The chart is drawn at its displayed size (card width less the padding), so text is never scaled.
+      // The chart is drawn at its displayed size (measured once in place; until then the card width
+      // less the padding), so text is never scaled.
       const chartWidth = Math.max(120, width - (compact ? 20 : 32));
-      parts.push(`<div class="chart">${this._renderChart(plan, chartWidth, compact, fmt, present)}</div>`);
+      this._pendingChart = { plan, width: chartWidth, compact, fmt, present };
+      parts.push(`<div class="chart"></div>`);
       parts.push(this._renderLegend(present));
     }
     if (config.show_actions) parts.push(this._renderActions(attributes.current_actions));
@@ -427,22 +595,32 @@ class GridNodePlanCard extends HTMLElement {
     return `<ul class="legend" aria-label="Legend">${items.join("")}</ul>`;
   }
 
-  _renderChart(plan, width, compact, fmt, present) {
+  _renderChart(plan, width, compact, fmt, present, measure = new LabelMeasure(null, new Map())) {
     const { slots, from, to } = plan;
     const height = compact ? 210 : 280;
     const m = { left: compact ? 34 : 50, right: present.has("soc") ? (compact ? 30 : 36) : 8, top: 6, bottom: 20 };
     const plotW = Math.max(10, width - m.left - m.right);
     const x = (ms) => m.left + ((ms - from) / (to - from)) * plotW;
     // Job runs share a row unless their bars or (in the wide layout) their labels would touch.
-    const jobRuns = present.has("jobs")
-      ? this._jobRuns(slots, (run) => {
-          const x0 = x(slots[run.first].startMs);
-          const x1 = x(slots[run.last].endMs);
-          return [x0 - 6, Math.max(x1, compact ? x1 : x0 + 12 + run.name.length * 6.5) + 6];
-        })
-      : [];
-    const jobRows = jobRuns.reduce((max, run) => Math.max(max, run.row + 1), 0);
-    const jobRowH = compact ? 12 : 18;
+    const jobRuns = present.has("jobs") ? this._jobRuns(slots) : [];
+    let jobRowH = compact ? 12 : JOB_ROW_PX;
+    for (const run of jobRuns) {
+      run.x0 = x(slots[run.first].startMs);
+      run.x1 = x(slots[run.last].endMs);
+      run.begin = run.x0 - JOB_GAP_PX;
+      run.barEnd = run.x1 + JOB_GAP_PX;
+      run.end = run.barEnd;
+      if (compact) continue;
+      // The label's box as drawn, halo included; it may run past the bar but not off the chart.
+      run.extent = measure.measure(run.name);
+      run.textX = run.x0 + JOB_LABEL_OFFSET_PX;
+      run.labelStart = run.textX + run.extent.left - measure.halo;
+      run.labelLimit = width - 1;
+      run.end = Math.max(run.barEnd, Math.min(run.textX + run.extent.right + measure.halo, run.labelLimit) + JOB_GAP_PX);
+      jobRowH = Math.max(jobRowH, Math.ceil(run.extent.ascent + run.extent.descent + 2 * measure.halo + 1));
+    }
+    const labelRows = compact ? Infinity : Math.max(1, Math.min(JOB_LABEL_ROWS, Math.floor(JOB_LABEL_BAND_PX / jobRowH)));
+    const jobRows = placeJobRuns(jobRuns, labelRows);
     const priceH = present.has("price") || present.has("cheap") || present.has("clean") ? (compact ? 46 : 64) : 0;
     const gap = priceH ? 10 : 0;
     const jobsH = jobRows * jobRowH;
@@ -488,13 +666,21 @@ class GridNodePlanCard extends HTMLElement {
       }
     }
 
-    // Job rows between the panels
+    // Job rows between the panels. A label that has no room for the whole name is shortened with an
+    // ellipsis or left out; the marker's tooltip and accessible name always carry the full name.
     jobRuns.forEach((run) => {
-      const x0 = x(slots[run.first].startMs);
-      const x1 = x(slots[run.last].endMs);
+      const { x0, x1 } = run;
       const yy = m.top + priceH + gap + run.row * jobRowH + jobRowH / 2;
       const label = `${run.name} ${fmt.time.format(slots[run.first].startMs)}–${fmt.time.format(slots[run.last].endMs)}`;
-      const text = compact ? "" : `<text x="${x0 + 8}" y="${yy + 4}">${escapeHtml(run.name)}</text>`;
+      let text = "";
+      if (!compact) {
+        const room = run.labelLimit - measure.halo - run.textX;
+        const shown = run.extent.right <= room ? run.name : measure.elide(run.name, room);
+        // Centre the text's box (ascent over descent) on the row.
+        const baseline = round1(yy + (run.extent.ascent - run.extent.descent) / 2);
+        const short = shown !== run.name ? ` data-elided="true"` : "";
+        if (shown) text = `<text class="job-label" x="${round1(run.textX)}" y="${baseline}"${short}>${escapeHtml(shown)}</text>`;
+      }
       out.push(`<g class="job-marker" data-job="${escapeHtml(run.name)}" role="img" aria-label="${escapeHtml("Planned: " + label)}"><title>${escapeHtml(label)}</title>
         <line x1="${x0}" x2="${x1}" y1="${yy}" y2="${yy}" stroke="${SERIES[11].color}" stroke-width="3" stroke-linecap="round"></line>
         <path d="M${x0} ${yy - 5} L${x0 + 5} ${yy} L${x0} ${yy + 5} L${x0 - 5} ${yy} Z" fill="${SERIES[11].color}"></path>${text}</g>`);
@@ -628,8 +814,8 @@ class GridNodePlanCard extends HTMLElement {
     return d.join(" ");
   }
 
-  /** Contiguous runs of each job, placed on rows so that their extents (pixels) do not collide. */
-  _jobRuns(slots, extent = (run) => [run.first, run.last + 1]) {
+  /** Contiguous runs of each job, in order of their start. */
+  _jobRuns(slots) {
     const names = [];
     for (const s of slots) {
       for (const name of Array.isArray(s.jobs) ? s.jobs : []) {
@@ -643,14 +829,6 @@ class GridNodePlanCard extends HTMLElement {
       }
     }
     runs.sort((a, b) => a.first - b.first);
-    const rowEnds = [];
-    for (const run of runs) {
-      const [begin, end] = extent(run);
-      let row = rowEnds.findIndex((taken) => taken <= begin);
-      if (row < 0) row = rowEnds.length;
-      rowEnds[row] = end;
-      run.row = row;
-    }
     return runs;
   }
 
