@@ -5,7 +5,10 @@ Rules a user can rely on:
   (the island guard is in charge then);
 - a stale plan is never executed: devices are handed back to their own control instead;
 - a command is re-sent only when it changes, or every ``REASSERT_S`` to renew the device's revert
-  timer or heartbeat, so small replans do not make devices flap.
+  timer or heartbeat, so small replans do not make devices flap;
+- every device is commanded on its own, at the same time as the others and within its own time
+  bound: a device that refuses, raises or stays silent gets an error of its own, and the plan goes
+  on for every other device (no lock is held across one device's I/O but that device's own).
 """
 
 from __future__ import annotations
@@ -25,7 +28,17 @@ from homeassistant.util import dt as dt_util
 from .const import SiteMode
 from .core.heatpump import SgReadyState
 from .core.planning import SlotCommands, commands_at, slot_index
-from .devices.base import BatteryHandle, DeviceCommandError, DeviceHandle, InverterHandle
+from .devices.base import (
+    COMMAND_TIMEOUT_S,
+    BatteryHandle,
+    ChargerHandle,
+    DeviceCommandError,
+    DeviceHandle,
+    HeatPumpHandle,
+    InverterHandle,
+    async_device_command,
+    read_device,
+)
 from .drivers.model import BatteryCommand, BatteryMode
 
 if TYPE_CHECKING:
@@ -82,8 +95,8 @@ class Dispatcher:
         self._released = True
         self._unsubs: list[CALLBACK_TYPE] = []
         self._listeners: list[Callable[[], None]] = []
-        # One command sequence at a time: plan ticks, actions and the island watch take turns.
-        self.lock = asyncio.Lock()
+        # No lock across devices: each device takes one command at a time (its command_lock), so
+        # plan ticks, actions and the island watch take turns per device, never behind a slow one.
         self._stopped = False
         self._warned: set[str] = set()
         self._job_on: dict[str, bool] = {}
@@ -108,10 +121,9 @@ class Dispatcher:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
-        async with self.lock:
-            self._stopped = True
-            self._released = False  # hand back whatever the plan last set
-            await self._release_all()
+        self._stopped = True  # commands not yet sent are dropped
+        self._released = False  # hand back whatever the plan last set
+        await self._release_all()
 
     def mark_dirty(self) -> None:
         """Forget what was sent (e.g. after the island watch commanded the devices itself)."""
@@ -147,8 +159,7 @@ class Dispatcher:
 
     async def async_release_all(self) -> None:
         """Hand every device back to autonomous mode (once per takeover)."""
-        async with self.lock:
-            await self._release_all()
+        await self._release_all()
 
     async def _release_all(self) -> None:
         devices = self.entry.runtime_data.devices
@@ -156,20 +167,31 @@ class Dispatcher:
         if self._released or devices is None:
             self._released = True
             return
-        for handle in devices.devices:
-            await handle.async_release()
-            self.actions[handle.name] = "auto"
-        for job_id, entity_id in self.coordinator.job_switches.items():
-            if entity_id and self._job_on.pop(job_id, False):
-                await self._call_switch(entity_id, on=False)
         self._released = True
+        jobs = [
+            self._switch_job_off(job_id, entity_id)
+            for job_id, entity_id in self.coordinator.job_switches.items()
+            if entity_id and self._job_on.pop(job_id, False)
+        ]
+        await asyncio.gather(*(self._release(handle) for handle in devices.devices), *jobs)
+
+    async def _release(self, handle: DeviceHandle) -> None:
+        """Hand one device back, within its bound; a failure is its own (logged once)."""
+        try:
+            await async_device_command(handle, handle.async_release)
+        except DeviceCommandError as err:
+            self._failed(handle.name, handle.subentry_id + ":release", err.reason, err)
+            return
+        self.actions[handle.name] = "auto"
+
+    async def _switch_job_off(self, job_id: str, entity_id: str) -> None:
+        await self._call_job_switch(job_id, entity_id, on=False)
 
     async def async_apply(self, now: datetime | None = None) -> SlotCommands | None:
         """Apply the current slot; return the commands sent (None when nothing was due)."""
         before = dict(self.actions)
         try:
-            async with self.lock:
-                return await self._async_apply(now)
+            return await self._async_apply(now)
         finally:
             self._notify(before)
 
@@ -189,80 +211,83 @@ class Dispatcher:
             return None
         commands = commands_at(snapshot.plan, slot)
         self._released = False
+        # per device (or job): its commands in order; the devices all at once
+        sends: dict[str, list[Awaitable[None]]] = {}
+
+        def send(key: str, command: Awaitable[None]) -> None:
+            sends.setdefault(key, []).append(command)
+
         planned = self.coordinator.planned_battery
         for battery in devices.batteries:
             override = self._active_override(battery.subentry_id, now)
             if battery.subentry_id != planned and override is None:
                 continue  # the plan sized its power for one battery: the others run on their own
             command = override.command if override else commands.battery
-            await self._send(
-                battery,
-                ("battery", command),
-                partial(battery.async_apply_battery, command),
-                _describe(command) + (" (override)" if override else ""),
-                now,
+            send(
+                battery.subentry_id,
+                self._send(
+                    battery,
+                    ("battery", command),
+                    partial(battery.async_apply_battery, command),
+                    _describe(command) + (" (override)" if override else ""),
+                    now,
+                ),
             )
-        await self._limit_export(devices.export_limiters, commands.export_limit_w, planned, now)
+        for limiter, limit in self._limit_export(
+            devices.export_limiters, commands.export_limit_w, planned, now
+        ):
+            send(limiter.subentry_id, limit)
         for charger in devices.chargers:
-            if charger.mode == "now":
-                power = charger.max_power_w
-            elif charger.mode == "off" or not charger.plugged:
-                power = 0.0
-            else:
-                power = commands.ev_power_w.get(charger.subentry_id, 0.0)
-            await self._send(
-                charger,
-                ("ev", round(power)),
-                partial(charger.async_set_power, power),
-                f"charge {power / 1000:.1f} kW" if power > 0 else "paused",
-                now,
+            power = read_device(charger, partial(_ev_power_w, charger, commands), None)
+            if power is None:
+                self.errors[charger.name] = "unavailable"
+                continue
+            send(
+                charger.subentry_id,
+                self._send(
+                    charger,
+                    ("ev", round(power)),
+                    partial(charger.async_set_power, power),
+                    f"charge {power / 1000:.1f} kW" if power > 0 else "paused",
+                    now,
+                ),
             )
         for heat_pump in devices.heat_pumps[:1]:  # the plan models the first heat pump
             if commands.heat_pump_w is None:
                 continue
-            max_w = float(getattr(heat_pump, "max_power_w", DEFAULT_HEAT_PUMP_W))
-            state = sg_ready_for(commands.heat_pump_w, max_w)
-            if heat_pump.supports_sg_ready:
-                await self._send(
-                    heat_pump,
-                    ("sg", state),
-                    partial(heat_pump.async_set_sg_ready, state),
-                    f"SG-Ready {state.value}",
-                    now,
-                )
-            elif heat_pump.supports_offset:
-                # Without SG-Ready inputs, pre-heat by raising the heating curve a little.
-                offset = OFFSET_FOR_STATE[state]
-                await self._send(
-                    heat_pump,
-                    ("offset", offset),
-                    partial(heat_pump.async_set_offset, offset),
-                    f"heating offset {offset:+.0f} K",
-                    now,
-                )
+            heat = read_device(heat_pump, partial(_heat_pump_command, heat_pump, commands), None)
+            if heat is not None:
+                what, action, description = heat
+                send(heat_pump.subentry_id, self._send(heat_pump, what, action, description, now))
         for load in devices.loads:
             on = commands.loads_on.get(load.subentry_id, False)
             if load.subentry_id not in commands.loads_on and not self._was_on(load.subentry_id):
                 continue  # not GridNode's to switch now: its run is done or not due
-            await self._send(
-                load,
-                ("load", on),
-                load.async_turn_on if on else load.async_turn_off,
-                "running" if on else "waiting",
-                now,
+            send(
+                load.subentry_id,
+                self._send(
+                    load,
+                    ("load", on),
+                    load.async_turn_on if on else load.async_turn_off,
+                    "running" if on else "waiting",
+                    now,
+                ),
             )
         for job_id, entity_id in self.coordinator.job_switches.items():
             if entity_id and (job_id in commands.loads_on or self._job_on.get(job_id)):
-                await self._switch_job(job_id, entity_id, commands.loads_on.get(job_id, False), now)
+                on = commands.loads_on.get(job_id, False)
+                send(job_id, self._switch_job(job_id, entity_id, on, now))
+        # Every device at once, each within its own bound: one slow device delays no other.
+        await asyncio.gather(*(_in_order(device_sends) for device_sends in sends.values()))
         return commands
 
-    async def _limit_export(
+    def _limit_export(
         self,
         limiters: list[BatteryHandle | InverterHandle],
         limit: float | None,
         planned: str | None,
         now: datetime,
-    ) -> None:
+    ) -> list[tuple[BatteryHandle | InverterHandle, Awaitable[None]]]:
         """Limit the site's export through one device while the plan curtails; lift it after.
 
         The limit is the site's, so one device holds it (the planned battery when it can); any
@@ -271,38 +296,75 @@ class Dispatcher:
         holder = next((h for h in limiters if h.subentry_id == planned), None)
         if holder is None and limiters:
             holder = limiters[0]
+        sends: list[tuple[BatteryHandle | InverterHandle, Awaitable[None]]] = []
         for limiter in limiters:
             wanted = limit if limiter is holder else None
             previous = self._sent.get(limiter.subentry_id + ":export")
             if wanted is None and (previous is None or previous[0][1] is None):
                 continue  # never limited by GridNode, or already lifted
-            await self._send(
-                limiter,
-                ("export", wanted),
-                partial(limiter.async_set_export_limit, wanted),
-                None,
-                now,
-                key_suffix=":export",
+            sends.append(
+                (
+                    limiter,
+                    self._send(
+                        limiter,
+                        ("export", wanted),
+                        partial(limiter.async_set_export_limit, wanted),
+                        None,
+                        now,
+                        key_suffix=":export",
+                    ),
+                )
             )
+        return sends
 
     def _was_on(self, subentry_id: str) -> bool:
         previous = self._sent.get(subentry_id)
         return previous is not None and previous[0] == ("load", True)
 
-    async def _call_switch(self, entity_id: str, *, on: bool) -> None:
-        await self.hass.services.async_call(
-            "homeassistant", "turn_on" if on else "turn_off", {"entity_id": entity_id}
-        )
+    async def _call_job_switch(self, job_id: str, entity_id: str, *, on: bool) -> bool:
+        """Switch a job's entity within the command bound; a failure is the job's own error."""
+        name = job_id.removeprefix("job_")
+        try:
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                await self.hass.services.async_call(
+                    "homeassistant", "turn_on" if on else "turn_off", {"entity_id": entity_id}
+                )
+        except TimeoutError as err:
+            self._failed(name, job_id, "unavailable", err)
+            return False
+        except Exception as err:  # noqa: BLE001 - the user's entity failing stays that job's
+            self._failed(name, job_id, "refused", err)
+            return False
+        self.errors.pop(name, None)
+        self._warned.discard(job_id)
+        return True
 
     async def _switch_job(self, job_id: str, entity_id: str, on: bool, now: datetime) -> None:
         """Run or pause the switch or script of a job scheduled through the action."""
         previous = self._sent.get(job_id)
         if previous is not None and previous[0] == ("job", on):
             return
-        await self._call_switch(entity_id, on=on)
+        if not await self._call_job_switch(job_id, entity_id, on=on):
+            return
         self._job_on[job_id] = on
         self._sent[job_id] = (("job", on), now)
         self.actions[job_id.removeprefix("job_")] = "running" if on else "waiting"
+
+    def _failed(self, name: str, key: str, reason: str, err: BaseException) -> None:
+        """Record a device's (or job's) error; log it once until it takes a command again."""
+        if key not in self._warned:  # once per device and command, not every minute
+            self._warned.add(key)
+            _LOGGER.warning("%s did not take the plan's command: %s", name, err)
+        self.errors[name] = reason
+
+    def _due(self, key: str, what: tuple[str, Any], now: datetime) -> bool:
+        """Whether a command is new, or old enough to be re-asserted."""
+        previous = self._sent.get(key)
+        return not (
+            previous is not None
+            and previous[0] == what
+            and (now - previous[1]).total_seconds() < REASSERT_S
+        )
 
     async def _send(
         self,
@@ -314,24 +376,28 @@ class Dispatcher:
         key_suffix: str = "",
     ) -> None:
         key = handle.subentry_id + key_suffix
-        previous = self._sent.get(key)
-        if (
-            previous is not None
-            and previous[0] == what
-            and (now - previous[1]).total_seconds() < REASSERT_S
-        ):
+        if not self._due(key, what, now):
             return
-        if not handle.available:
+        if not read_device(handle, lambda: handle.available, False):
             self.errors[handle.name] = "unavailable"
             return
+        if handle.command_lock.locked():
+            # A command to this device is still under way (a slow or silent device, or the
+            # island's): this one does not queue behind it; the next dispatch sends it if due.
+            return
+
+        def still_due() -> bool:
+            # checked in the device's turn: the island may have taken over, or another
+            # dispatch sent the same command meanwhile
+            return not (self.suspended or self._stopped) and self._due(key, what, now)
+
         try:
-            await action()
+            sent = await async_device_command(handle, action, due=still_due)
         except DeviceCommandError as err:
-            if key not in self._warned:  # once per device and command, not every minute
-                self._warned.add(key)
-                _LOGGER.warning("%s did not take the plan's command: %s", handle.name, err)
-            self.errors[handle.name] = err.reason
+            self._failed(handle.name, key, err.reason, err)
             self._sent.pop(key, None)
+            return
+        if not sent:
             return
         self.errors.pop(handle.name, None)
         self._warned.discard(key)
@@ -340,7 +406,47 @@ class Dispatcher:
             self.actions[handle.name] = description
 
 
+async def _in_order(commands: list[Awaitable[None]]) -> None:
+    """One device's commands, one after the other (a hybrid's battery, then its export limit)."""
+    for command in commands:
+        await command
+
+
 def _describe(command: BatteryCommand) -> str:
     if command.mode in (BatteryMode.CHARGE, BatteryMode.DISCHARGE):
         return f"{command.mode.value} {command.power_w / 1000:.1f} kW"
     return command.mode.value
+
+
+def _ev_power_w(charger: ChargerHandle, commands: SlotCommands) -> float:
+    """The power the plan (or the user's charger mode) asks of one charger now."""
+    if charger.mode == "now":
+        return charger.max_power_w
+    if charger.mode == "off" or not charger.plugged:
+        return 0.0
+    return commands.ev_power_w.get(charger.subentry_id, 0.0)
+
+
+def _heat_pump_command(
+    heat_pump: HeatPumpHandle, commands: SlotCommands
+) -> tuple[tuple[str, Any], Callable[[], Awaitable[None]], str] | None:
+    """What to send the heat pump for the planned power: SG-Ready, else a heating-curve offset."""
+    if commands.heat_pump_w is None:
+        return None
+    max_w = float(getattr(heat_pump, "max_power_w", DEFAULT_HEAT_PUMP_W))
+    state = sg_ready_for(commands.heat_pump_w, max_w)
+    if heat_pump.supports_sg_ready:
+        return (
+            ("sg", state),
+            partial(heat_pump.async_set_sg_ready, state),
+            f"SG-Ready {state.value}",
+        )
+    if heat_pump.supports_offset:
+        # Without SG-Ready inputs, pre-heat by raising the heating curve a little.
+        offset = OFFSET_FOR_STATE[state]
+        return (
+            ("offset", offset),
+            partial(heat_pump.async_set_offset, offset),
+            f"heating offset {offset:+.0f} K",
+        )
+    return None

@@ -10,9 +10,10 @@ control back to the plan. Its state is stored, so a restart mid-outage resumes w
 
 from __future__ import annotations
 
-from collections.abc import Callable
-import contextlib
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 import logging
 import math
 from typing import TYPE_CHECKING, Any
@@ -50,15 +51,31 @@ from .core.islanding import (
     plan_island_drill,
     sensor_grid_ok,
 )
-from .devices.base import DeviceCommandError, DeviceRuntime
+from .devices.base import (
+    BatteryHandle,
+    DeviceCommandError,
+    DeviceHandle,
+    DeviceRuntime,
+    HeatPumpHandle,
+    InverterHandle,
+    LoadHandle,
+    MeterHandle,
+    async_device_command,
+    read_device,
+)
 from .drivers.model import BatteryCommand, BatteryMode, Quantity
 
 if TYPE_CHECKING:
     from .runtime import GridNodeConfigEntry
 
+#: one command of the island watch: the device, what it is (for the log), and the call
+type IslandCommand = tuple[DeviceHandle, str, Callable[[], Awaitable[None]]]
+
 _LOGGER = logging.getLogger(__name__)
 
 STEP_INTERVAL = timedelta(seconds=1)
+# A command a device did not take is sent again this often while the grid state lasts.
+RETRY_INTERVAL = timedelta(seconds=10)
 STORAGE_VERSION = 1
 # Off grid the backup reserve is there to be used, down to the battery's own protective floor.
 ISLAND_FLOOR_PCT = 5.0
@@ -81,23 +98,38 @@ async def async_remove_island_store(hass: HomeAssistant, entry_id: str) -> None:
     await _store(hass, entry_id).async_remove()
 
 
+def _reported_load_w(handle: DeviceHandle) -> float | None:
+    return _number(handle.value(Quantity.LOAD_POWER)) if handle.available else None
+
+
+def _balance_terms(handle: DeviceHandle) -> dict[Quantity, float]:
+    if not handle.available:
+        return {}
+    found: dict[Quantity, float] = {}
+    for quantity in (Quantity.PV_POWER, Quantity.BATTERY_POWER, Quantity.GRID_POWER):
+        value = _number(handle.value(quantity))
+        if value is not None:
+            found[quantity] = value
+    return found
+
+
 def present_load_w(devices: DeviceRuntime) -> float | None:
     """The house's load now: reported by a device, else from the energy balance of the site.
 
-    load = PV + battery (+ discharge) + grid (+ import), when every term is known.
+    load = PV + battery (+ discharge) + grid (+ import), when every term is known. A device whose
+    state cannot be read is left out.
     """
     for handle in [*devices.inverters, *devices.meters]:
-        value = _number(handle.value(Quantity.LOAD_POWER)) if handle.available else None
+        value = read_device(handle, partial(_reported_load_w, handle), None)
         if value is not None:
             return max(0.0, value)
     terms: dict[Quantity, float] = {}
+    nothing: dict[Quantity, float] = {}
     for handle in devices.devices:
-        if not handle.available:
-            continue
-        for quantity in (Quantity.PV_POWER, Quantity.BATTERY_POWER, Quantity.GRID_POWER):
-            value = _number(handle.value(quantity))
-            if value is not None and quantity not in terms:
-                terms[quantity] = value
+        for quantity, value in read_device(
+            handle, partial(_balance_terms, handle), nothing
+        ).items():
+            terms.setdefault(quantity, value)
     if Quantity.GRID_POWER not in terms:
         return None
     return max(0.0, sum(terms.values()))
@@ -124,6 +156,12 @@ class IslandWatch:
         self._off_grid_applied = False
         self._busy = False
         self._recheck_unsub: CALLBACK_TYPE | None = None
+        #: device command keys already warned about (logged once until the device takes one)
+        self._warned: set[str] = set()
+        #: commands a device did not take in this grid state, sent again every RETRY_INTERVAL
+        self._retry: dict[str, IslandCommand] = {}
+        self._retry_at: datetime | None = None
+        self._now = dt_util.utcnow()  # the time of the step in progress
 
     @property
     def devices(self) -> DeviceRuntime | None:
@@ -199,25 +237,15 @@ class IslandWatch:
         per_device: dict[str, dict[str, bool | None]] = {}
         devices = self.devices
         if devices is not None:
+            # A device that cannot be read (or is unavailable) gives no verdict.
             for inverter in devices.inverters:
-                if not inverter.available:
-                    continue
-                connected = inverter.value(Quantity.GRID_CONNECTED)
-                per_device.setdefault(inverter.subentry_id, {})["inverter"] = inverter_grid_ok(
-                    conn_st=None if connected is None else (1 if connected else 0),
-                    grid_forming=inverter.value(Quantity.GRID_FORMING),
-                )
+                found = read_device(inverter, partial(_inverter_verdict, inverter), None)
+                if found is not None:
+                    per_device.setdefault(inverter.subentry_id, {})["inverter"] = found[0]
             for meter in devices.meters:
-                if not meter.available:
-                    continue
-                connected = meter.value(Quantity.GRID_CONNECTED)
-                verdict = meter_grid_ok(
-                    voltage_v=_number(meter.value(Quantity.GRID_VOLTAGE)),
-                    frequency_hz=_number(meter.value(Quantity.GRID_FREQUENCY)),
-                )
-                if connected is False:
-                    verdict = False
-                per_device.setdefault(meter.subentry_id, {})["meter"] = verdict
+                found = read_device(meter, partial(_meter_verdict, meter), None)
+                if found is not None:
+                    per_device.setdefault(meter.subentry_id, {})["meter"] = found[0]
         verdicts: dict[str, bool | None] = {
             f"device:{subentry_id}": combine_verdicts(found)
             for subentry_id, found in per_device.items()
@@ -238,11 +266,12 @@ class IslandWatch:
         devices = self.devices
         if devices is None:
             return ()
+        # A load whose state cannot be read is still listed (by its tier), so it can be shed.
         return tuple(
-            Load(
-                load_id=load.subentry_id,
-                tier=int(load.tier),
-                power_w=float(load.spec.rated_power_w) if load.is_on is not False else 0.0,
+            read_device(
+                load,
+                partial(_load_of, load),
+                Load(load_id=load.subentry_id, tier=int(load.tier), power_w=0.0),
             )
             for load in devices.loads
         )
@@ -255,11 +284,11 @@ class IslandWatch:
         load_w = present_load_w(devices)
         pv_w = 0.0
         for handle in devices.inverters:
-            pv_w = max(pv_w, _number(handle.value(Quantity.PV_POWER)) or 0.0)
+            pv_w = max(pv_w, read_device(handle, partial(_pv_w, handle), 0.0))
         for battery in devices.batteries:
-            soc = _number(battery.value(Quantity.BATTERY_SOC))
-            capacity = battery.capacity_wh
-            if battery.available and soc is not None and capacity:
+            state = read_device(battery, partial(_battery_state, battery), None)
+            if state is not None:
+                soc, capacity = state
                 return SiteSnapshot(
                     soc_pct=soc,
                     capacity_wh=capacity,
@@ -272,16 +301,24 @@ class IslandWatch:
     # --- the step -------------------------------------------------------------------------
 
     async def async_step(self, now: datetime | None = None) -> GuardOutput | None:
-        """Observe, decide, act; never raises."""
+        """Observe, decide, act; never raises.
+
+        Every command goes to one device with that device's own time bound, and whatever one
+        device does (refuse, raise, stay silent) is that device's error: the other commands go on.
+        """
         if self._busy:
             return None
         self._busy = True
         try:
             return await self._async_step(now or dt_util.utcnow())
+        except Exception:
+            _LOGGER.exception("Island watch step failed; the next one runs in a second")
+            return None
         finally:
             self._busy = False
 
     async def _async_step(self, now: datetime) -> GuardOutput:
+        self._now = now
         before = self.state
         self.guard.loads = self.loads()
         site = self.site()
@@ -315,19 +352,33 @@ class IslandWatch:
             )
         off_grid = output.state is not GridState.ON_GRID
         dispatcher = self.entry.runtime_data.dispatcher
-        async with dispatcher.lock if dispatcher is not None else contextlib.nullcontext():
-            # The dispatcher waits while the island takes (or hands back) the devices.
-            if dispatcher is not None:
-                dispatcher.suspended = off_grid
-            if off_grid and not self._off_grid_applied:
-                await self._async_enter_island(output)
-                self._off_grid_applied = True
-            await self._async_apply(output.actions)
-            if not off_grid and self._off_grid_applied:
+        if dispatcher is not None and off_grid:
+            # The plan sends nothing more; a command it is sending to a device now finishes
+            # (within that device's bound) before the island's command to the same device.
+            dispatcher.suspended = True
+        if off_grid != self._off_grid_applied:
+            self._retry.clear()  # a new grid state: what was left undone is not retried
+        sheds = tuple(a for a in output.actions if a.kind is ActionKind.SHED)
+        others = tuple(a for a in output.actions if a.kind is not ActionKind.SHED)
+        # Loads first: quick switch calls, and what keeps the battery up; nothing waits before.
+        await self._async_run(self._load_commands(sheds))
+        if off_grid and not self._off_grid_applied:
+            await self._async_enter_island(output)
+            self._off_grid_applied = True
+        await self._async_run(self._load_commands(others))
+        if not off_grid:
+            if self._off_grid_applied:
                 self._off_grid_applied = False
                 await self._async_leave_island()
                 if dispatcher is not None:
                     dispatcher.mark_dirty()  # resend the plan's commands over the island's
+            if dispatcher is not None:
+                dispatcher.suspended = False
+            self._retry.clear()  # on grid the plan is in charge again
+        elif self._retry and (self._retry_at is None or now >= self._retry_at):
+            # e.g. a charger still busy with the plan's last command when the grid dropped
+            self._retry_at = now + RETRY_INTERVAL
+            await self._async_run(list(self._retry.values()))
         if output.events or before is not output.state:
             await self._store.async_save(self.guard.to_dict())
         for listener in list(self._listeners):
@@ -335,68 +386,110 @@ class IslandWatch:
         return output
 
     async def _async_enter_island(self, output: GuardOutput) -> None:
-        """No export, no EV charging, heat pump blocked, battery on its own grid-forming control."""
+        """No export, no EV charging, heat pump blocked, battery on its own grid-forming control.
+
+        The devices are commanded at once, each within its own bound: a silent charger delays
+        neither the battery nor the heat pump.
+        """
         devices = self.devices
         if devices is None:
             return
         _LOGGER.warning("Grid lost: GridNode runs the house as an island")
-        for battery in devices.batteries:
-            await self._guarded(
-                battery.name, battery.async_apply_battery(BatteryCommand(mode=BatteryMode.AUTO))
-            )
+        commands: list[IslandCommand] = [
+            (battery, "hand back", partial(battery.async_apply_battery, _AUTO))
+            for battery in devices.batteries
+        ]
+        # The battery's own command first where a hybrid also limits export (one device, in turn).
         if output.forbid_export:
-            for limiter in devices.export_limiters:
-                await self._guarded(limiter.name, limiter.async_set_export_limit(0.0))
+            commands += [
+                (limiter, "stop export", partial(limiter.async_set_export_limit, 0.0))
+                for limiter in devices.export_limiters
+            ]
         if output.stop_ev:
-            for charger in devices.chargers:
-                await self._guarded(charger.name, charger.async_set_power(0.0))
+            commands += [
+                (charger, "stop charging", partial(charger.async_set_power, 0.0))
+                for charger in devices.chargers
+            ]
         if output.block_heat_pump:
             for heat_pump in devices.heat_pumps:
-                if heat_pump.supports_sg_ready:
-                    await self._guarded(
-                        heat_pump.name, heat_pump.async_set_sg_ready(SgReadyState.BLOCKED)
-                    )
-                elif (limits := heat_pump.control_limits("offset")) is not None:
-                    # No blocking input: run it at the lowest curve it allows.
-                    await self._guarded(heat_pump.name, heat_pump.async_set_offset(limits[0]))
+                command = read_device(heat_pump, partial(_block_heat_pump, heat_pump), None)
+                if command is not None:
+                    commands.append((heat_pump, "block", command))
+        await self._async_run(commands)
 
     async def _async_leave_island(self) -> None:
         """Hand devices back and let the plan resume."""
         _LOGGER.info("Grid restored and stable: the plan resumes")
         devices = self.devices
         if devices is not None:
-            for limiter in devices.export_limiters:
-                await self._guarded(limiter.name, limiter.async_set_export_limit(None))
+            commands: list[IslandCommand] = [
+                (limiter, "lift export limit", partial(limiter.async_set_export_limit, None))
+                for limiter in devices.export_limiters
+            ]
             for heat_pump in devices.heat_pumps:
-                if heat_pump.supports_sg_ready:
-                    await self._guarded(
-                        heat_pump.name, heat_pump.async_set_sg_ready(SgReadyState.NORMAL)
-                    )
-                elif heat_pump.control_limits("offset") is not None:
-                    await self._guarded(heat_pump.name, heat_pump.async_set_offset(0.0))
+                command = read_device(heat_pump, partial(_release_heat_pump, heat_pump), None)
+                if command is not None:
+                    commands.append((heat_pump, "unblock", command))
+            await self._async_run(commands)
         plan = self.entry.runtime_data.plan
         if plan is not None:
             plan.async_request_refresh_soon()
 
-    async def _async_apply(self, actions: tuple[LoadAction, ...]) -> None:
+    def _load_commands(self, actions: tuple[LoadAction, ...]) -> list[IslandCommand]:
         devices = self.devices
         if devices is None:
-            return
+            return []
         by_id = {load.subentry_id: load for load in devices.loads}
+        commands: list[IslandCommand] = []
         for action in actions:
             load = by_id.get(action.load_id)
             if load is None:
                 continue
             if action.kind is ActionKind.SHED:
-                await self._guarded(load.name, load.async_turn_off())
+                commands.append((load, "shed", load.async_turn_off))
             else:
-                await self._guarded(load.name, load.async_turn_on())
+                commands.append((load, "restore", load.async_turn_on))
+        return commands
 
-    async def _guarded(self, name: str, command: Any) -> None:
+    async def _async_run(self, commands: list[IslandCommand]) -> None:
+        """Send every command at once, each to its device within that device's bound.
+
+        A command the device did not take is kept, and sent again while the grid state lasts
+        (a newer command to the same load replaces it).
+        """
+        if not commands:
+            return
+        taken = await asyncio.gather(*(self._async_command(*command) for command in commands))
+        for command, ok in zip(commands, taken, strict=True):
+            handle, what, _call = command
+            key = f"{handle.subentry_id}:{_RETRY_SLOT.get(what, what)}"
+            if ok:
+                self._retry.pop(key, None)
+            else:
+                if not self._retry:
+                    self._retry_at = self._now + RETRY_INTERVAL
+                self._retry[key] = command
+
+    async def _async_command(
+        self, handle: DeviceHandle, what: str, command: Callable[[], Awaitable[None]]
+    ) -> bool:
+        """One device's command; any failure is that device's error, logged once, never raised."""
+        key = f"{handle.subentry_id}:{what}"
+        dispatcher = self.entry.runtime_data.dispatcher
         try:
-            await command
+            await async_device_command(handle, command)
         except DeviceCommandError as err:
-            _LOGGER.warning("Islanding: %s did not take the command: %s", name, err)
+            if key not in self._warned:
+                self._warned.add(key)
+                _LOGGER.warning("Islanding: %s did not take '%s': %s", handle.name, what, err)
+            if dispatcher is not None:
+                dispatcher.errors[handle.name] = err.reason
+            return False
+        if key in self._warned:
+            self._warned.discard(key)
+            if dispatcher is not None:
+                dispatcher.errors.pop(handle.name, None)
+        return True
 
     def drill(self, now: datetime) -> list[dict[str, Any]]:
         """What would be shed if the grid dropped now (nothing is switched)."""
@@ -411,3 +504,73 @@ class IslandWatch:
             }
             for a in plan_island_drill(self.loads(), self.site(), now, self.settings)
         ]
+
+
+_AUTO = BatteryCommand(mode=BatteryMode.AUTO)
+# a load's shed and restore replace each other in the retry list
+_RETRY_SLOT = {"shed": "load", "restore": "load"}
+
+
+def _inverter_verdict(inverter: InverterHandle) -> tuple[bool | None] | None:
+    """The inverter's grid verdict, or None when it gives none (unavailable)."""
+    if not inverter.available:
+        return None
+    connected = inverter.value(Quantity.GRID_CONNECTED)
+    return (
+        inverter_grid_ok(
+            conn_st=None if connected is None else (1 if connected else 0),
+            grid_forming=inverter.value(Quantity.GRID_FORMING),
+        ),
+    )
+
+
+def _meter_verdict(meter: MeterHandle) -> tuple[bool | None] | None:
+    """The meter's grid verdict, or None when it gives none (unavailable)."""
+    if not meter.available:
+        return None
+    verdict = meter_grid_ok(
+        voltage_v=_number(meter.value(Quantity.GRID_VOLTAGE)),
+        frequency_hz=_number(meter.value(Quantity.GRID_FREQUENCY)),
+    )
+    if meter.value(Quantity.GRID_CONNECTED) is False:
+        verdict = False
+    return (verdict,)
+
+
+def _load_of(load: LoadHandle) -> Load:
+    return Load(
+        load_id=load.subentry_id,
+        tier=int(load.tier),
+        power_w=float(load.spec.rated_power_w) if load.is_on is not False else 0.0,
+    )
+
+
+def _pv_w(inverter: InverterHandle) -> float:
+    return _number(inverter.value(Quantity.PV_POWER)) or 0.0
+
+
+def _battery_state(battery: BatteryHandle) -> tuple[float, float] | None:
+    """(SoC %, capacity Wh) of a battery that reports both, else None."""
+    soc = _number(battery.value(Quantity.BATTERY_SOC))
+    capacity = battery.capacity_wh
+    if battery.available and soc is not None and capacity:
+        return soc, capacity
+    return None
+
+
+def _block_heat_pump(heat_pump: HeatPumpHandle) -> Callable[[], Awaitable[None]] | None:
+    """Block through SG-Ready, else the lowest heating curve it allows; None if it has neither."""
+    if heat_pump.supports_sg_ready:
+        return partial(heat_pump.async_set_sg_ready, SgReadyState.BLOCKED)
+    if (limits := heat_pump.control_limits("offset")) is not None:
+        return partial(heat_pump.async_set_offset, limits[0])
+    return None
+
+
+def _release_heat_pump(heat_pump: HeatPumpHandle) -> Callable[[], Awaitable[None]] | None:
+    """Back to SG-Ready normal, or no heating-curve offset."""
+    if heat_pump.supports_sg_ready:
+        return partial(heat_pump.async_set_sg_ready, SgReadyState.NORMAL)
+    if heat_pump.control_limits("offset") is not None:
+        return partial(heat_pump.async_set_offset, 0.0)
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from .const import (
     DOMAIN,
 )
 from .core.islanding import StormWatch, storm_watch
+from .core.loads import DeferrableLoad
 from .core.planning import (
     BatteryState,
     EvGoal,
@@ -38,6 +40,14 @@ from .core.planning import (
 )
 from .core.slots import Horizon
 from .core.windows import Window, next_cheap_window, next_clean_window
+from .devices.base import (
+    BatteryHandle,
+    ChargerHandle,
+    DeviceHandle,
+    HeatPumpHandle,
+    LoadHandle,
+    read_device,
+)
 from .drivers.model import Quantity
 from .island import present_load_w
 from .optimiser import Plan, Problem, fallback_plan, solve
@@ -305,6 +315,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         ]
 
     # --- device states as the planner needs them ------------------------------------------
+    # Each device is read through read_device: one whose state cannot be read is left out of
+    # this plan (logged once), and the others are planned as usual.
 
     def _devices(self) -> Any:
         return getattr(self.config_entry.runtime_data, "devices", None)
@@ -315,13 +327,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         total = None if devices is None else present_load_w(devices)
         if devices is None or total is None:
             return None
-        controlled = sum(c.power_w or 0.0 for c in devices.chargers if c.available)
-        controlled += sum(
-            float(h.value("power_w") or 0.0) for h in devices.heat_pumps if h.available
-        )
-        controlled += sum(
-            load.spec.rated_power_w for load in devices.loads if load.available and load.is_on
-        )
+        handles: list[DeviceHandle] = [*devices.chargers, *devices.heat_pumps, *devices.loads]
+        controlled = sum(read_device(h, partial(_controlled_w, h), 0.0) for h in handles)
         return max(0.0, float(total - controlled))
 
     def _count_delivered(self, now: datetime) -> None:
@@ -367,11 +374,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             return []
         out: list[tuple[JobGoal, str]] = []
         for load in devices.loads:
-            try:
-                spec = load.spec
-            except ValueError as err:
-                _LOGGER.warning("%s cannot be planned: %s", load.name, err)
-                continue
+            spec = read_device(load, partial(_spec_of, load), None)
+            if spec is None:
+                continue  # its state or settings cannot be read (logged once)
             window = spec.earliest_start or dt_util.start_of_local_day()
             key = f"{load.subentry_id}@{window.isoformat()}"
             self._run_keys[load.subentry_id] = key
@@ -394,17 +399,11 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         if devices is None:
             return None
         for handle in devices.batteries:
-            soc = handle.value(Quantity.BATTERY_SOC)
-            capacity = handle.capacity_wh
-            if not handle.available or soc is None or not capacity:
+            state = read_device(handle, partial(_battery_state, handle), None)
+            if state is None:
                 continue
             self.planned_battery = handle.subentry_id
-            return BatteryState(
-                capacity_wh=float(capacity),
-                soc_pct=float(soc),
-                max_charge_w=float(handle.max_charge_w or DEFAULT_BATTERY_POWER_W),
-                max_discharge_w=float(handle.max_discharge_w or DEFAULT_BATTERY_POWER_W),
-            )
+            return state
         return None
 
     def _evs(self) -> tuple[list[EvGoal], dict[str, str]]:
@@ -414,64 +413,102 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         if devices is None:
             return goals, names
         for charger in devices.chargers:
-            if not charger.available or not charger.plugged or charger.mode in ("off", "now"):
-                continue
-            goal = self.ev_goals.get(charger.subentry_id, {})
-            capacity = float(goal.get("capacity_wh", DEFAULT_EV_CAPACITY_WH))
-            soc = charger.value("ev_soc_pct")
-            target = goal.get("target_soc_pct", charger.target_soc_pct)
-            if soc is None:
-                # Unknown SoC: plan the energy still wanted as a SoC gap on the car's capacity.
-                added = float(charger.session_energy_wh or 0.0)
-                wanted = float(goal.get("target_energy_wh", charger.target_energy_wh or 10_000.0))
-                soc_value = 0.0
-                target_value = min(100.0, max(0.0, (wanted - added) / capacity * 100))
-            else:
-                soc_value = float(soc)
-                target_value = float(target if target is not None else 80.0)
-            departure = goal.get("departure")
-            if departure is None or departure <= dt_util.utcnow():
-                goal.pop("departure", None)  # a departure set by the action, now passed
-                departure = charger.departure
-            limits = charger.limits
-            goals.append(
-                EvGoal(
-                    id=charger.subentry_id,
-                    capacity_wh=capacity,
-                    soc_pct=soc_value,
-                    target_soc_pct=target_value,
-                    departure=departure,
-                    phases=limits.phases,
-                    voltage_v=limits.voltage_v,
-                    min_current_a=limits.min_current_a,
-                    max_current_a=limits.max_current_a,
-                    solar_only=charger.mode == "solar_only",
-                )
-            )
-            names[charger.subentry_id] = charger.name
+            ev = read_device(charger, partial(self._ev_goal, charger), None)
+            if ev is not None:
+                goals.append(ev)
+                names[charger.subentry_id] = charger.name
         return goals, names
+
+    def _ev_goal(self, charger: ChargerHandle) -> EvGoal | None:
+        """One plugged-in car's goal, or None when it is not the plan's to charge."""
+        if not charger.available or not charger.plugged or charger.mode in ("off", "now"):
+            return None
+        goal = self.ev_goals.get(charger.subentry_id, {})
+        capacity = float(goal.get("capacity_wh", DEFAULT_EV_CAPACITY_WH))
+        soc = charger.value("ev_soc_pct")
+        target = goal.get("target_soc_pct", charger.target_soc_pct)
+        if soc is None:
+            # Unknown SoC: plan the energy still wanted as a SoC gap on the car's capacity.
+            added = float(charger.session_energy_wh or 0.0)
+            wanted = float(goal.get("target_energy_wh", charger.target_energy_wh or 10_000.0))
+            soc_value = 0.0
+            target_value = min(100.0, max(0.0, (wanted - added) / capacity * 100))
+        else:
+            soc_value = float(soc)
+            target_value = float(target if target is not None else 80.0)
+        departure = goal.get("departure")
+        if departure is None or departure <= dt_util.utcnow():
+            goal.pop("departure", None)  # a departure set by the action, now passed
+            departure = charger.departure
+        limits = charger.limits
+        return EvGoal(
+            id=charger.subentry_id,
+            capacity_wh=capacity,
+            soc_pct=soc_value,
+            target_soc_pct=target_value,
+            departure=departure,
+            phases=limits.phases,
+            voltage_v=limits.voltage_v,
+            min_current_a=limits.min_current_a,
+            max_current_a=limits.max_current_a,
+            solar_only=charger.mode == "solar_only",
+        )
 
     def _heat_pump(self, inputs: CollectedInputs) -> HeatPumpGoal | None:
         devices = self._devices()
         if devices is None or not devices.heat_pumps:
             return None
-        from .core.heatpump import AIR_WATER_COP, HeatingCurve
-
         handle = devices.heat_pumps[0]
-        thermal = handle.thermal
-        curve = HeatingCurve()
-        cop = [AIR_WATER_COP.cop(t, curve.flow_c(t)) for t in inputs.outdoor_c]
-        indoor = handle.value("indoor_temp")
-        return HeatPumpGoal(
-            max_power_w=float(getattr(handle, "max_power_w", DEFAULT_HEAT_PUMP_W)),
-            heat_loss_w_per_k=thermal.heat_loss_w_per_k,
-            thermal_mass_wh_per_k=thermal.thermal_mass_wh_per_k,
-            indoor_temp_c=float(indoor) if indoor is not None else thermal.setpoint_c,
-            comfort_min_c=thermal.comfort_min_c,
-            comfort_max_c=thermal.comfort_max_c,
-            outdoor_temp_c=inputs.outdoor_c,
-            cop=cop,
-        )
+        return read_device(handle, partial(_heat_pump_goal, handle, inputs), None)
+
+
+def _heat_pump_goal(handle: HeatPumpHandle, inputs: CollectedInputs) -> HeatPumpGoal:
+    """The first heat pump's goal: its thermal model, the room now, COP over the horizon."""
+    from .core.heatpump import AIR_WATER_COP, HeatingCurve
+
+    thermal = handle.thermal
+    curve = HeatingCurve()
+    cop = [AIR_WATER_COP.cop(t, curve.flow_c(t)) for t in inputs.outdoor_c]
+    indoor = handle.value("indoor_temp")
+    return HeatPumpGoal(
+        max_power_w=float(getattr(handle, "max_power_w", DEFAULT_HEAT_PUMP_W)),
+        heat_loss_w_per_k=thermal.heat_loss_w_per_k,
+        thermal_mass_wh_per_k=thermal.thermal_mass_wh_per_k,
+        indoor_temp_c=float(indoor) if indoor is not None else thermal.setpoint_c,
+        comfort_min_c=thermal.comfort_min_c,
+        comfort_max_c=thermal.comfort_max_c,
+        outdoor_temp_c=inputs.outdoor_c,
+        cop=cop,
+    )
+
+
+def _spec_of(load: LoadHandle) -> DeferrableLoad:
+    return load.spec
+
+
+def _controlled_w(handle: DeviceHandle) -> float:
+    """What a charger, heat pump or load GridNode plans draws now (0 when unknown)."""
+    if not handle.available:
+        return 0.0
+    if isinstance(handle, ChargerHandle):
+        return handle.power_w or 0.0
+    if isinstance(handle, LoadHandle):
+        return handle.spec.rated_power_w if handle.is_on else 0.0
+    return float(handle.value("power_w") or 0.0)
+
+
+def _battery_state(handle: BatteryHandle) -> BatteryState | None:
+    """A battery's state for the plan, or None when it does not report SoC and capacity."""
+    soc = handle.value(Quantity.BATTERY_SOC)
+    capacity = handle.capacity_wh
+    if not handle.available or soc is None or not capacity:
+        return None
+    return BatteryState(
+        capacity_wh=float(capacity),
+        soc_pct=float(soc),
+        max_charge_w=float(handle.max_charge_w or DEFAULT_BATTERY_POWER_W),
+        max_discharge_w=float(handle.max_discharge_w or DEFAULT_BATTERY_POWER_W),
+    )
 
 
 def _solve(problem: Problem, time_limit_s: float) -> Plan:

@@ -545,6 +545,8 @@ class EntityHeatPump(EntityAdapter, HeatPumpHandle):
                 await self.async_set_offset(0.0)
         except DeviceCommandError as err:
             _LOGGER.warning("%s: could not hand back: %s", self.name, err)
+        except Exception:  # never raises: the other devices are handed back too
+            _LOGGER.exception("%s: could not hand back", self.name)
 
 
 class EntityCharger(EntityAdapter, ChargerHandle):
@@ -637,6 +639,8 @@ class EntityCharger(EntityAdapter, ChargerHandle):
                 await self._switch(self.switch, True)
         except DeviceCommandError as err:
             _LOGGER.warning("%s: could not hand back: %s", self.name, err)
+        except Exception:  # never raises: the other devices are handed back too
+            _LOGGER.exception("%s: could not hand back", self.name)
 
 
 async def _started(handle: EntityAdapter, ctx: Any) -> EntityAdapter:

@@ -15,10 +15,12 @@ value) or raises :class:`DeviceCommandError`; a request outside the device's bou
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+import logging
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE
@@ -37,6 +39,11 @@ from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
 from custom_components.gridnode.drivers.model import BatteryCommand, Quantity
 
 type ValueListener = Callable[[], None]
+
+_LOGGER = logging.getLogger(__name__)
+
+#: how long one command to one device may take (waiting for that device's turn included)
+COMMAND_TIMEOUT_S = 5.0
 
 
 class DeviceRole(StrEnum):
@@ -91,12 +98,37 @@ class DeviceHandle(ABC):
     model: str = ""
     serial: str | None = None
     firmware: str | None = None
+    #: the time bound of one command to this device (see :func:`async_device_command`)
+    command_timeout_s: float = COMMAND_TIMEOUT_S
 
     def __init__(self, *, subentry_id: str, name: str) -> None:
         """Name the handle after its subentry."""
         self.subentry_id = subentry_id
         self.name = name
         self._listeners: list[ValueListener] = []
+        self._command_lock: asyncio.Lock | None = None
+        #: why the device's state could not be read last time (None: it could)
+        self.read_error: str | None = None
+
+    @property
+    def command_lock(self) -> asyncio.Lock:
+        """One command at a time to this device (the plan's and the island watch's take turns)."""
+        if self._command_lock is None:
+            self._command_lock = asyncio.Lock()
+        return self._command_lock
+
+    def note_read_error(self, err: BaseException) -> None:
+        """Remember (and log once until it reads again) that reading this device's state failed."""
+        reason = f"{type(err).__name__}: {err}"
+        if self.read_error is None:
+            _LOGGER.warning("%s: its state cannot be read (%s); it is left out", self.name, reason)
+        self.read_error = reason
+
+    def note_read_ok(self) -> None:
+        """The device's state could be read again."""
+        if self.read_error is not None:
+            _LOGGER.info("%s: its state can be read again", self.name)
+            self.read_error = None
 
     @property
     @abstractmethod
@@ -117,8 +149,12 @@ class DeviceHandle(ABC):
         return None
 
     def value(self, key: str | Quantity) -> Any:
-        """One value, or None when unknown."""
-        return self.values.get(str(key))
+        """One value, or None when unknown (also when the device's state cannot be read)."""
+        try:
+            return self.values.get(str(key))
+        except Exception as err:  # noqa: BLE001 - one device's bad state must not stop the site
+            self.note_read_error(err)
+            return None
 
     def add_listener(self, listener: ValueListener) -> CALLBACK_TYPE:
         """Call ``listener`` (in the event loop) whenever values or availability change."""
@@ -343,6 +379,52 @@ class LoadHandle(DeviceHandle):
         """Stop the load (always allowed: the planner decides whether interrupting is wise)."""
 
 
+def read_device[T](handle: DeviceHandle, read: Callable[[], T], default: T) -> T:
+    """``read()`` of one device's state, or ``default`` when that raises (logged once per device).
+
+    The planner and the island watch read every device through this, so one device whose state
+    cannot be parsed leaves only that device out, never the plan or the watch.
+    """
+    try:
+        return read()
+    except Exception as err:  # noqa: BLE001 - any error of one device stays that device's
+        handle.note_read_error(err)
+        return default
+
+
+async def async_device_command(
+    handle: DeviceHandle,
+    command: Callable[[], Awaitable[None]],
+    *,
+    due: Callable[[], bool] | None = None,
+    timeout_s: float | None = None,
+) -> bool:
+    """Run one command on one device, in that device's turn and within its time bound.
+
+    Commands to one device run one at a time (:attr:`DeviceHandle.command_lock`); ``due``, checked
+    once the device's turn has come, may skip the command (returns False). Whatever goes wrong is
+    raised as :class:`DeviceCommandError`: a device that does not answer within ``timeout_s``
+    (default: the handle's ``command_timeout_s``) is ``unavailable``, any other exception from the
+    device's code is ``refused``; so a caller that catches ``DeviceCommandError`` keeps every other
+    device going. Cancellation is passed on.
+    """
+    bound = handle.command_timeout_s if timeout_s is None else timeout_s
+    timer = asyncio.timeout(bound)
+    try:
+        async with timer, handle.command_lock:
+            if due is not None and not due():
+                return False
+            await command()
+    except DeviceCommandError:
+        raise
+    except TimeoutError as err:
+        detail = f"no answer within {bound:g} s" if timer.expired() else str(err) or "timed out"
+        raise DeviceCommandError("unavailable", handle.name, detail) from err
+    except Exception as err:  # any error of one device stays that device's
+        raise DeviceCommandError("refused", handle.name, f"{type(err).__name__}: {err}") from err
+    return True
+
+
 @dataclass(kw_only=True)
 class DeviceRuntime:
     """Every device of the site, by role; the site's ``runtime_data.devices``."""
@@ -430,4 +512,6 @@ __all__ = [
     "MeterHandle",
     "SgReadyState",
     "ThermalParameters",
+    "async_device_command",
+    "read_device",
 ]

@@ -8,6 +8,7 @@ connection, and the handle notifies its listeners when a value changed.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 import logging
 
@@ -63,6 +64,10 @@ class GridFastPoller:
         """One round over the endpoint's inverters and meters."""
         try:
             for handle in self.handles:
-                await handle.async_poll_grid()
+                try:
+                    async with asyncio.timeout(handle.command_timeout_s):
+                        await handle.async_poll_grid()
+                except Exception as err:  # noqa: BLE001 - one unit's failure: the others are polled
+                    _LOGGER.debug("%s: fast grid poll failed: %r", handle.name, err)
         finally:
             self._busy = False

@@ -116,10 +116,16 @@ class ModbusEndpointCoordinator(DataUpdateCoordinator[dict[int, dict[str, Any]]]
             try:
                 await handle.async_connect()
                 reading = await handle.device_or_raise().read()
+                converted = handle.convert(reading)
             except (ModbusDriverError, DeviceCommandError) as err:
                 errors.append(str(err))
                 continue
-            data[handle.unit] = handle.convert(reading)
+            except Exception as err:  # noqa: BLE001 - one unit's bad answer leaves only it out
+                handle.note_read_error(err)
+                errors.append(f"{handle.name}: {type(err).__name__}: {err}")
+                continue
+            handle.note_read_ok()
+            data[handle.unit] = converted
         if errors and not data:
             raise UpdateFailed(f"{self.endpoint.config.label}: {errors[0]}")
         return data
@@ -127,6 +133,9 @@ class ModbusEndpointCoordinator(DataUpdateCoordinator[dict[int, dict[str, Any]]]
 
 class ModbusHandleBase(DeviceHandle):
     """What every Modbus handle shares: its endpoint's coordinator, discovery, command errors."""
+
+    #: a write and its read-back may wait for the endpoint's poll, and a request retries once
+    command_timeout_s = 10.0
 
     def __init__(self, coordinator: ModbusEndpointCoordinator, subentry: ConfigSubentry) -> None:
         """Tie the handle to its endpoint's coordinator; the device is found on first poll."""
@@ -282,11 +291,14 @@ class ModbusHandle(ModbusHandleBase, BatteryHandle, InverterHandle, MeterHandle)
             return False
         try:
             raw = await device.regmap.read(keys)
+            current = data[self.unit]
+            fresh = device._quantities({**current, **raw})  # noqa: SLF001 - the driver's own map
         except ModbusDriverError as err:
             _LOGGER.debug("%s: fast grid poll failed: %s", self.name, err)
             return False
-        current = data[self.unit]
-        fresh = device._quantities({**current, **raw})  # noqa: SLF001 - the driver's own mapping
+        except Exception as err:  # noqa: BLE001 - a bad answer is this device's, left to the poll
+            self.note_read_error(err)
+            return False
         before = {q: current.get(str(q)) for q in GRID_QUANTITIES}
         current.update(raw)
         current.update({str(q): fresh[q] for q in GRID_QUANTITIES if q in fresh})
@@ -333,6 +345,8 @@ class ModbusHandle(ModbusHandleBase, BatteryHandle, InverterHandle, MeterHandle)
             await self.device.release()
         except ModbusDriverError as err:
             _LOGGER.warning("%s: could not hand the device back: %s", self.name, err)
+        except Exception:  # never raises: the other devices are handed back too
+            _LOGGER.exception("%s: could not hand the device back", self.name)
 
 
 GRID_QUANTITIES = (

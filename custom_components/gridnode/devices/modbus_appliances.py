@@ -99,6 +99,8 @@ class ModbusWallbox(ModbusHandleBase, ChargerHandle):
             await device.write(self.map.enable, "on")
         except ModbusDriverError as err:
             _LOGGER.warning("%s: could not hand the wallbox back: %s", self.name, err)
+        except Exception:  # never raises: the other devices are handed back too
+            _LOGGER.exception("%s: could not hand the wallbox back", self.name)
 
 
 class ModbusHeatPump(ModbusHandleBase, HeatPumpHandle):
@@ -162,3 +164,5 @@ class ModbusHeatPump(ModbusHandleBase, HeatPumpHandle):
             await self.device.write(self.map.offset, 0)
         except ModbusDriverError as err:
             _LOGGER.warning("%s: could not hand the heat pump back: %s", self.name, err)
+        except Exception:  # never raises: the other devices are handed back too
+            _LOGGER.exception("%s: could not hand the heat pump back", self.name)
