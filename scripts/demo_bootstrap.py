@@ -2,20 +2,31 @@
 
 Run by scripts/demo once Home Assistant is starting. Everything goes through Home Assistant's own HTTP
 and websocket APIs, as a user's browser would, so a re-run on an onboarded instance is harmless.
-With --check it also proves the API answers and GridNode's config entry is loaded, then returns.
+With --check it also proves the API answers and GridNode's config entry is loaded, then returns;
+with --ports-free it only says whether the demo's ports are free on 127.0.0.1 (before anything starts).
+
+The ports come from the environment scripts/demo sets: GRIDNODE_DEMO_PORT (Home Assistant, 8123),
+GRIDNODE_DEMO_DEVICE_PORT (the simulated inverter's Modbus port; the control channel is the next one
+and the heat pump the one three above, 5020) and GRIDNODE_DEMO_OCPP_PORT (GridNode's OCPP central
+system for the wallbox, 9000).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
 import sys
 import time
 from typing import Any
 
 import aiohttp
 
-BASE = "http://127.0.0.1:8123"
+PORT = int(os.environ.get("GRIDNODE_DEMO_PORT") or 8123)
+DEVICE_PORT = int(os.environ.get("GRIDNODE_DEMO_DEVICE_PORT") or 5020)
+OCPP_PORT = int(os.environ.get("GRIDNODE_DEMO_OCPP_PORT") or 9000)
+BASE = f"http://127.0.0.1:{PORT}"
 CLIENT_ID = f"{BASE}/"
 USER, PASSWORD = "demo", "demo"
 SITE = {
@@ -40,7 +51,7 @@ async def wait_for_api(session: aiohttp.ClientSession, timeout_s: float = 240) -
             pass
         await asyncio.sleep(1)
     raise SystemExit(
-        "Home Assistant did not answer on http://127.0.0.1:8123 (see config/home-assistant.log)"
+        f"Home Assistant did not answer on {BASE} (see home-assistant.log in the demo's config folder)"
     )
 
 
@@ -138,7 +149,7 @@ SUBENTRIES: list[tuple[str, list[dict[str, Any]]]] = [
                 "name": "Hybrid inverter",
                 "link": "tcp",
                 "host": "127.0.0.1",
-                "port": 5020,
+                "port": DEVICE_PORT,
                 "unit": 1,
                 "profile": "sunspec",
             },
@@ -152,7 +163,7 @@ SUBENTRIES: list[tuple[str, list[dict[str, Any]]]] = [
                 "name": "Heat pump",
                 "link": "tcp",
                 "host": "127.0.0.1",
-                "port": 5023,
+                "port": DEVICE_PORT + 3,
                 "unit": 1,
                 "profile": "nibe_s",
             },
@@ -165,7 +176,7 @@ SUBENTRIES: list[tuple[str, list[dict[str, Any]]]] = [
             {"name": "Wallbox", "protocol": "ocpp"},
             {
                 "charge_point_id": "CP-DEMO-1",
-                "ocpp_port": 9000,
+                "ocpp_port": OCPP_PORT,
                 "allow_unknown": False,
                 "max_current_a": 32,
                 "phases": "1",
@@ -388,7 +399,38 @@ async def main(check: bool) -> int:
     return 0
 
 
+def ports_in_use() -> list[str]:
+    """The demo's ports that something already holds on 127.0.0.1, each with what it is for."""
+    wanted = [
+        (PORT, "Home Assistant (--port or GRIDNODE_DEMO_PORT)"),
+        *(
+            (DEVICE_PORT + i, "the simulated house (GRIDNODE_DEMO_DEVICE_PORT, it uses 4 ports)")
+            for i in range(4)
+        ),
+        (OCPP_PORT, "GridNode's OCPP central system (GRIDNODE_DEMO_OCPP_PORT)"),
+    ]
+    busy = []
+    for port, role in wanted:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                busy.append(f"{port} for {role}")
+    return busy
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true")
-    sys.exit(asyncio.run(main(parser.parse_args().check)))
+    parser.add_argument("--ports-free", action="store_true")
+    args = parser.parse_args()
+    if args.ports_free:
+        if busy := ports_in_use():
+            sys.exit(
+                "Another program (a demo already running?) holds port "
+                + "; port ".join(busy)
+                + " on 127.0.0.1. Stop it, or give this demo other ports."
+            )
+        sys.exit(0)
+    sys.exit(asyncio.run(main(args.check)))

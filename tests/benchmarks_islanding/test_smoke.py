@@ -8,6 +8,9 @@ import pytest
 
 from benchmarks.islanding import energy
 from benchmarks.islanding.__main__ import run
+from tests.conftest import needs_shared_data
+
+pytestmark = needs_shared_data
 
 SUMMARY = re.compile(
     r"^summary: p95_detect_to_shed_s=(\d+\.\d+) unserved_kwh_gridnode=(\d+\.\d+)"

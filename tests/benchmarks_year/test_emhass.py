@@ -14,6 +14,7 @@ from benchmarks.year.controllers import CONTROLLERS
 from benchmarks.year.emhass import VENV, EmhassUnavailable, emhass_unavailable, make
 from benchmarks.year.loop import run
 from benchmarks.year.scenario import YearScenario, load_scenario
+from tests.conftest import skip_without_shared_data
 
 START = datetime(2023, 6, 12, tzinfo=UTC)
 
@@ -21,6 +22,7 @@ START = datetime(2023, 6, 12, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def scenario() -> YearScenario:
     """Two summer days of the UK house."""
+    skip_without_shared_data()
     return load_scenario("uk", days=2, start=START)
 
 

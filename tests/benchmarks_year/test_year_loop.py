@@ -12,6 +12,7 @@ from benchmarks.year.controllers import CONTROLLERS
 from benchmarks.year.information import Information, profile_forecast, reference_forecast
 from benchmarks.year.loop import RunResult, run
 from benchmarks.year.scenario import YearScenario, load_scenario
+from tests.conftest import skip_without_shared_data
 
 START = datetime(2023, 1, 26, tzinfo=UTC)  # a car arrives on the first evening
 NAMES = (
@@ -29,6 +30,7 @@ NAMES = (
 @pytest.fixture(scope="module")
 def scenario() -> YearScenario:
     """Three winter days of the UK house (heat pump, EV, Agile)."""
+    skip_without_shared_data()
     return load_scenario("uk", days=3, start=START)
 
 

@@ -1,4 +1,4 @@
-"""Shared helpers for the core tests: fixture files and the shared real data."""
+"""Shared helpers for the core tests: fixture files (the shared real data: ``shared_data``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_DATA = Path(__file__).parents[2] / ".." / "shared" / "data"
 
 
 @pytest.fixture

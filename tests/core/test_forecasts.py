@@ -4,6 +4,7 @@ from collections.abc import Callable
 import csv
 from datetime import UTC, datetime, timedelta, timezone
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +28,6 @@ from custom_components.gridnode.core.forecasts import (
 )
 from custom_components.gridnode.core.input_errors import InputErrorReason
 from custom_components.gridnode.core.slots import Horizon, resample
-
-from .conftest import SHARED_DATA
 
 type Loader = Callable[[str], Any]
 
@@ -245,9 +244,9 @@ def test_sun_position_at_glasgow_midsummer_noon_and_midnight() -> None:
     assert 90 < morning_az < 150
 
 
-def test_clear_sky_pv_is_the_upper_envelope_of_real_glasgow_output() -> None:
+def test_clear_sky_pv_is_the_upper_envelope_of_real_glasgow_output(shared_data: Path) -> None:
     """PVGIS's real 2023 hourly output for a 4 kWp array stays under our clear-sky model."""
-    path = SHARED_DATA / "solar_weather" / "pvgis_sarah3_glasgow_2023_hourly_4kWp.csv"
+    path = shared_data / "solar_weather" / "pvgis_sarah3_glasgow_2023_hourly_4kWp.csv"
     ratios = []
     ours_total = real_total = 0.0
     with path.open(encoding="utf-8") as handle:
@@ -267,9 +266,9 @@ def test_clear_sky_pv_is_the_upper_envelope_of_real_glasgow_output() -> None:
     assert 1.5 < ours_total / real_total < 2.6  # Glasgow's clouds halve the clear-sky yield
 
 
-def test_cloud_attenuated_irradiance_matches_potsdam_measurements() -> None:
+def test_cloud_attenuated_irradiance_matches_potsdam_measurements(shared_data: Path) -> None:
     """Kasten-Czeplak on DWD's cloud cover reproduces the measured GHI of the Potsdam TRY."""
-    path = SHARED_DATA / "solar_weather" / "dwd_TRY2010_04_Potsdam_hourly_plus_bdew_heat.csv"
+    path = shared_data / "solar_weather" / "dwd_TRY2010_04_Potsdam_hourly_plus_bdew_heat.csv"
     cet = timezone(timedelta(hours=1))
     est: list[float] = []
     meas: list[float] = []

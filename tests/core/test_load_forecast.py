@@ -3,6 +3,7 @@ from __future__ import annotations
 from bisect import bisect_left
 import csv
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +18,6 @@ from custom_components.gridnode.core.load_forecast import (
     parse_statistics,
     subtract_controlled,
 )
-
-from .conftest import SHARED_DATA
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
 HOUR = timedelta(hours=1)
@@ -144,8 +143,8 @@ def test_a_stale_history_still_forecasts_from_the_last_known_weeks() -> None:
     assert {s: v for s, _, v in forecast.segments}[much_later.replace(hour=18)] > 800
 
 
-def uk_smart_meter() -> HourlySeries:
-    path = SHARED_DATA / "load" / "uk_household_smartmeter_halfhourly_2020-2023.csv"
+def uk_smart_meter(data: Path) -> HourlySeries:
+    path = data / "load" / "uk_household_smartmeter_halfhourly_2020-2023.csv"
     hourly: dict[datetime, float] = {}
     with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -157,8 +156,8 @@ def uk_smart_meter() -> HourlySeries:
     return sorted(hourly.items())
 
 
-def emhass_household() -> HourlySeries:
-    path = SHARED_DATA / "load" / "emhass_ha_household_load_pv_2024-02_2025-02_30min.csv"
+def emhass_household(data: Path) -> HourlySeries:
+    path = data / "load" / "emhass_ha_household_load_pv_2024-02_2025-02_30min.csv"
     total: dict[datetime, float] = {}
     count: dict[datetime, int] = {}
     with path.open(encoding="utf-8") as handle:
@@ -195,9 +194,13 @@ def rolling_errors(series: HourlySeries, days: int) -> tuple[float, float]:
     [("uk_smart_meter", uk_smart_meter, 0.15), ("emhass_household", emhass_household, 0.10)],
 )
 def test_day_ahead_error_on_real_households_beats_the_naive_baseline(
-    name: str, loader: object, required_gain: float, capsys: pytest.CaptureFixture[str]
+    name: str,
+    loader: object,
+    required_gain: float,
+    shared_data: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    series = loader()  # type: ignore[operator]
+    series = loader(shared_data)  # type: ignore[operator]
     ours, naive = rolling_errors(series, days=42)
     with capsys.disabled():
         print(f"\n{name}: day-ahead MAE gridnode={ours:.0f} W naive(yesterday)={naive:.0f} W")

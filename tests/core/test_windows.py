@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +13,6 @@ from custom_components.gridnode.core.windows import (
     next_low_window,
     quantile,
 )
-
-from .conftest import SHARED_DATA
 
 T0 = datetime(2024, 6, 14, 0, tzinfo=UTC)
 
@@ -63,8 +62,10 @@ def test_quantile_interpolates_and_checks_its_inputs() -> None:
         quantile([1.0], 1.5)
 
 
-def test_clean_window_on_real_german_carbon_intensity_is_below_the_day_average() -> None:
-    path = SHARED_DATA / "carbon" / "germany_carbon_intensity_15min_2020_vessim.csv"
+def test_clean_window_on_real_german_carbon_intensity_is_below_the_day_average(
+    shared_data: Path,
+) -> None:
+    path = shared_data / "carbon" / "germany_carbon_intensity_15min_2020_vessim.csv"
     points = []
     with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):

@@ -1,54 +1,77 @@
 """The one-command demo: Home Assistant with GridNode on the simulated house, seen in Chromium.
 
 Runs ``scripts/demo`` exactly as a new user would (in a fresh configuration folder), logs in through
-Home Assistant's own login page as the documented demo user, opens the GridNode dashboard, checks
-what renders, and saves the screenshot the README shows (docs/images/dashboard.png).
+Home Assistant's own login page as the documented demo user, opens the GridNode dashboard and checks
+what renders. The demo gets free ports on 127.0.0.1, so the test runs beside a user's own demo.
+
+The screenshot goes to the test's tmp_path; the checkout is never written. ``scripts/screenshot``
+refreshes the README's picture (docs/images/dashboard.png): it sets GRIDNODE_SCREENSHOT to a file,
+where the test copies its screenshot once everything it checks has passed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 import os
 from pathlib import Path
+import shutil
 import signal
+import socket
 import subprocess
 import time
-import urllib.request
 
 import pytest
 import pytest_socket
 
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.conftest import REPO_ROOT, skip_without_shared_data
+from tests.simulator.conftest import free_port_pair
+
+pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = REPO_ROOT / "docs" / "images" / "dashboard.png"
-BASE = "http://127.0.0.1:8123"
+SCREENSHOT_TO = "GRIDNODE_SCREENSHOT"  # where scripts/screenshot wants the picture
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
+@dataclass(frozen=True)
+class Demo:
+    """A running demo: where Home Assistant answers, and what scripts/demo printed."""
+
+    base: str
+    log: str
+
+
+def demo_ports() -> dict[str, str]:
+    """Free ports on 127.0.0.1 for the demo's Home Assistant, simulated house (4) and OCPP server."""
+    for _ in range(20):
+        devices = free_port_pair(4)
+        with socket.socket() as web, socket.socket() as ocpp:
+            web.bind(("127.0.0.1", 0))
+            ocpp.bind(("127.0.0.1", 0))
+            ports = (int(web.getsockname()[1]), int(ocpp.getsockname()[1]))
+        if not any(devices <= port < devices + 4 for port in ports):
+            return {
+                "GRIDNODE_DEMO_PORT": str(ports[0]),
+                "GRIDNODE_DEMO_DEVICE_PORT": str(devices),
+                "GRIDNODE_DEMO_OCPP_PORT": str(ports[1]),
+            }
+    raise RuntimeError("no free ports for the demo")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start scripts/demo in a fresh configuration folder; stop it afterwards."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """Start scripts/demo in a fresh configuration folder on free ports; stop it afterwards."""
     pytest_socket.enable_socket()  # this fixture talks to the demo on 127.0.0.1
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (scripts/install-browser installs it)")
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
-    if _answers(f"{BASE}/api/"):
-        pytest.skip("something already serves http://127.0.0.1:8123")
+    skip_without_shared_data()
     config = tmp_path_factory.mktemp("demo-config")
+    ports = demo_ports()
     log = (config / "demo.log").open("w")
     process = subprocess.Popen(
         [str(REPO_ROOT / "scripts" / "demo")],
         cwd=REPO_ROOT,
-        env=os.environ | {"GRIDNODE_DEMO_CONFIG": str(config)},
+        env=os.environ | ports | {"GRIDNODE_DEMO_CONFIG": str(config)},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -65,7 +88,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(
                 f"scripts/demo did not come up: {(config / 'demo.log').read_text()[-3000:]}"
             )
-        yield (config / "demo.log").read_text()
+        yield Demo(
+            f"http://127.0.0.1:{ports['GRIDNODE_DEMO_PORT']}", (config / "demo.log").read_text()
+        )
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
@@ -76,13 +101,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_demo_dashboard_shows_the_plan_after_logging_in(
-    demo: str, socket_enabled: None, tmp_path: Path
+    demo: Demo, socket_enabled: None, tmp_path: Path
 ) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
 
-    plan = next((line for line in demo.splitlines() if line.startswith("demo: plan:")), "")
+    assert f"open {demo.base} " in demo.log, demo.log[-2000:]
+    plan = next((line for line in demo.log.splitlines() if line.startswith("demo: plan:")), "")
     # "feasible" is a plan the solver's time limit cut short (a busy machine), not a fallback.
-    assert plan in ("demo: plan: optimal", "demo: plan: feasible"), demo[-2000:]
+    assert plan in ("demo: plan: optimal", "demo: plan: feasible"), demo.log[-2000:]
+    shot = tmp_path / "dashboard.png"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -98,28 +125,29 @@ def test_demo_dashboard_shows_the_plan_after_logging_in(
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{BASE}/gridnode-demo/house")
+            page.goto(f"{demo.base}/gridnode-demo/house")
             page.locator("input[name=username]").fill("demo")
             page.locator("input[name=password]").fill("demo")
             page.keyboard.press("Enter")
-            page.wait_for_url(f"{BASE}/gridnode-demo/house**", timeout=60_000)
+            page.wait_for_url(f"{demo.base}/gridnode-demo/house**", timeout=60_000)
             card = page.locator("gridnode-plan-card")
             try:
                 card.wait_for(timeout=90_000)
             except PlaywrightTimeoutError:
-                shot = tmp_path / "no-card.png"
-                page.screenshot(path=str(shot), full_page=True)
+                missing = tmp_path / "no-card.png"
+                page.screenshot(path=str(missing), full_page=True)
                 pytest.fail(
-                    f"no plan card on the dashboard (screenshot {shot}); the page shows: "
+                    f"no plan card on the dashboard (screenshot {missing}); the page shows: "
                     f"{page.locator('body').inner_text()[:1500]!r}"
                 )
             card.locator("svg").first.wait_for(state="visible", timeout=60_000)
             page.wait_for_timeout(3000)
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            page.screenshot(path=str(shot), full_page=True)
             assert card.locator("svg rect").count() > 10  # the plan's bars and windows
             assert page.get_by_text("Grid and islanding").first.is_visible()
             assert page.get_by_text("Plan for the next 24 hours").first.is_visible()
             assert page.get_by_text("Custom element doesn't exist").count() == 0
         finally:
             browser.close()
+    if target := os.environ.get(SCREENSHOT_TO):
+        shutil.copyfile(shot, target)

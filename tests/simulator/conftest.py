@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from simulator.scenario import Scenario
+from tests.conftest import skip_without_shared_data
 
 
 def at(text: str) -> float:
@@ -36,10 +37,12 @@ def free_port_pair(n: int = 4) -> int:
 @pytest.fixture(scope="session")
 def uk() -> Scenario:
     """The UK Agile scenario (real data read once per session)."""
+    skip_without_shared_data()
     return Scenario.load("uk_2023_agile")
 
 
 @pytest.fixture(scope="session")
 def de() -> Scenario:
     """The German day-ahead scenario."""
+    skip_without_shared_data()
     return Scenario.load("de_2023_dayahead")

@@ -14,6 +14,7 @@ import pytest
 
 from simulator.runner import Simulation
 from simulator.scenario import Scenario
+from tests.conftest import needs_shared_data
 
 from .conftest import at, free_port_pair
 
@@ -119,6 +120,7 @@ def test_scenarios_lists_the_ready_scenarios() -> None:
     assert {"uk_2023_agile", "de_2023_dayahead", "demo"} <= set(names)
 
 
+@needs_shared_data
 def test_run_prints_addresses_and_step_lines_then_stops_after_its_steps(
     socket_enabled: None,
 ) -> None:
@@ -147,6 +149,7 @@ def test_run_prints_addresses_and_step_lines_then_stops_after_its_steps(
     assert lines[-1] == "stopped after 3 steps"
 
 
+@needs_shared_data
 def test_demo_runs_quietly_and_exits_cleanly_on_ctrl_c(socket_enabled: None) -> None:
     demo = Scenario.load("demo")
     assert demo.central_system == "ws://127.0.0.1:9000"

@@ -5,11 +5,16 @@ See :mod:`.base` for the contract the planner, dispatcher and island guard use.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
-from .base import DeviceRuntime
+from .base import DeviceCommandError, DeviceRuntime, async_device_command
 from .factory import async_build_runtime
+
+_LOGGER = logging.getLogger(__name__)
 
 
 async def async_setup_devices(hass: HomeAssistant, entry: ConfigEntry) -> DeviceRuntime:
@@ -21,8 +26,16 @@ async def async_unload_devices(
     hass: HomeAssistant, entry: ConfigEntry, runtime: DeviceRuntime
 ) -> None:
     """Hand every device back to its own control and stop polling/serving."""
-    for handle in runtime.devices:
-        await handle.async_release()
+    # Every device at once, each within its own time bound: a silent one cannot hold up the rest.
+    results = await asyncio.gather(
+        *(async_device_command(handle, handle.async_release) for handle in runtime.devices),
+        return_exceptions=True,
+    )
+    for handle, result in zip(runtime.devices, results, strict=True):
+        if isinstance(result, DeviceCommandError):
+            _LOGGER.warning("%s was not handed back to its own control: %s", handle.name, result)
+        elif isinstance(result, BaseException):
+            raise result
     for close in reversed(runtime.closers):
         result = close()
         if hasattr(result, "__await__"):

@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.gridnode.const import DOMAIN
 from simulator.runner import Simulation
 from simulator.scenario import Scenario
-from tests.conftest import SHARED_DATA
+from tests.conftest import skip_without_shared_data
 from tests.integration.conftest import SITE_DATA, SITE_OPTIONS
 from tests.simulator.conftest import free_port_pair
 
@@ -79,8 +79,7 @@ class House:
 @pytest.fixture(scope="session")
 def uk_scenario() -> Scenario:
     """The UK scenario (real data read once)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside this checkout")
+    skip_without_shared_data()
     return Scenario.load("uk_2023_agile")
 
 
