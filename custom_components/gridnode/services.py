@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from datetime import MAXYEAR, MINYEAR, datetime, time, timedelta
+from functools import wraps
+import math
+from typing import TYPE_CHECKING, Any, Final
 
+from homeassistant.auth.permissions.const import CAT_ENTITIES, POLICY_CONTROL
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import (
@@ -12,19 +16,26 @@ from homeassistant.core import (
     ServiceCall,
     ServiceResponse,
     SupportsResponse,
+    split_entity_id,
 )
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
-from .const import DOMAIN
+from .const import DOMAIN, MAX_GRID_LIMIT_KW
 from .core.planning import JobGoal
 from .core.slots import parse_utc
 from .drivers.model import BatteryCommand, BatteryMode
 from .validation import vol
 
 if TYPE_CHECKING:
+    from homeassistant.auth.models import User
+
     from .runtime import GridNodeConfigEntry
 
 SERVICE_REPLAN = "replan"
@@ -50,19 +61,80 @@ ATTR_TARGET_KWH = "target_kwh"
 ATTR_DEPARTURE = "departure"
 ATTR_ACTION = "action"
 
-SET_RESERVE_SCHEMA = vol.Schema(
-    {vol.Required(ATTR_RESERVE): vol.All(vol.Coerce(float), vol.Range(0, 100))}
-)
+# Bounds on what an action may ask: the action refuses a value beyond them with a translated
+# error and changes nothing (a value no schema can hold, such as 10**400 kW or year 9999, is
+# already invalid). They keep every replan small: a job or an override fits in a day, every
+# time is within a week, and a name or a count cannot grow the problem without limit.
+MAX_RUN: Final = timedelta(hours=24)  # a job's run time and an override's length
+MAX_AHEAD: Final = timedelta(days=7)  # deadlines, earliest starts, departures, outage times
+MAX_JOBS: Final = 20  # jobs scheduled through the action and not yet done
+MAX_NAME_LENGTH: Final = 64
+# What a job may switch: the domains the load sub-entry offers, all turned on and off with
+# homeassistant.turn_on / turn_off. Never a lock, siren, cover, alarm or automation.
+JOB_ENTITY_DOMAINS: Final = ("switch", "script", "input_boolean", "light", "fan")
+
+
+def _number(low: float, high: float) -> Callable[[Any], float]:
+    """A finite number within [low, high]; huge integers and inf/nan are invalid, not a crash."""
+
+    def validate(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise vol.Invalid("expected a number")
+        try:
+            number = float(value)
+        except (ValueError, OverflowError) as err:  # text, or an int beyond a float (10**400)
+            raise vol.Invalid("expected a number") from err
+        if not math.isfinite(number) or not low <= number <= high:
+            raise vol.Invalid(f"expected a number from {low:g} to {high:g}")
+        return number
+
+    return validate
+
+
+def _period(value: Any) -> timedelta:
+    """A positive time period; one too long for Python to hold is invalid, not a crash."""
+    try:
+        period: timedelta = cv.positive_time_period(value)
+    except (OverflowError, ValueError) as err:  # e.g. {"days": 1e12} or 1e400 seconds
+        raise vol.Invalid("time period out of range") from err
+    return period
+
+
+def _moment(value: Any) -> datetime:
+    """A date and time that every time zone can represent: not in year 1 or year 9999.
+
+    Such a time cannot move between zones (OverflowError, in Home Assistant's own logging of
+    the call as much as in GridNode), so it is invalid here; any time more than a week ahead
+    is refused by the action itself, with a translated error.
+    """
+    moment: datetime = cv.datetime(value)
+    if not MINYEAR < moment.year < MAXYEAR:
+        raise vol.Invalid("time out of range")
+    return moment
+
+
+def _text(value: Any) -> str:
+    """A short non-empty name."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise vol.Invalid("expected text")
+    try:
+        text = str(value).strip()
+    except ValueError as err:  # an int too long to print (more than 4300 digits)
+        raise vol.Invalid("expected text") from err
+    if not text or len(text) > MAX_NAME_LENGTH:
+        raise vol.Invalid(f"expected 1 to {MAX_NAME_LENGTH} characters")
+    return text
+
+
+SET_RESERVE_SCHEMA = vol.Schema({vol.Required(ATTR_RESERVE): _number(0, 100)})
 SCHEDULE_LOAD_SCHEMA = vol.Schema(
     {
-        vol.Required(ATTR_NAME): cv.string,
-        vol.Required(ATTR_POWER_KW): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=100)),
-        vol.Exclusive(ATTR_ENERGY_KWH, "amount"): vol.All(
-            vol.Coerce(float), vol.Range(min=0.001, max=500)
-        ),
-        vol.Exclusive(ATTR_DURATION, "amount"): cv.positive_time_period,
-        vol.Optional(ATTR_EARLIEST): cv.datetime,
-        vol.Optional(ATTR_DEADLINE): cv.datetime,
+        vol.Required(ATTR_NAME): _text,
+        vol.Required(ATTR_POWER_KW): _number(0.01, MAX_GRID_LIMIT_KW),
+        vol.Exclusive(ATTR_ENERGY_KWH, "amount"): _number(0.001, 500),
+        vol.Exclusive(ATTR_DURATION, "amount"): _period,
+        vol.Optional(ATTR_EARLIEST): _moment,
+        vol.Optional(ATTR_DEADLINE): _moment,
         vol.Optional(ATTR_INTERRUPTIBLE, default=False): cv.boolean,
         vol.Optional(ATTR_ENTITY_ID): cv.entity_id,
     }
@@ -70,27 +142,91 @@ SCHEDULE_LOAD_SCHEMA = vol.Schema(
 SET_EV_GOAL_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
-        vol.Exclusive(ATTR_TARGET_SOC, "target"): vol.All(vol.Coerce(float), vol.Range(1, 100)),
-        vol.Exclusive(ATTR_TARGET_KWH, "target"): vol.All(vol.Coerce(float), vol.Range(0.1, 200)),
-        vol.Optional(ATTR_DEPARTURE): vol.Any(cv.datetime, cv.time),
+        vol.Exclusive(ATTR_TARGET_SOC, "target"): _number(1, 100),
+        vol.Exclusive(ATTR_TARGET_KWH, "target"): _number(0.1, 200),
+        vol.Optional(ATTR_DEPARTURE): vol.Any(_moment, cv.time),
     }
 )
 OVERRIDE_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Required(ATTR_ACTION): vol.In([m.value for m in BatteryMode] + ["resume"]),
-        vol.Optional(ATTR_POWER_KW, default=0): vol.All(vol.Coerce(float), vol.Range(0, 100)),
-        vol.Optional(ATTR_DURATION, default=timedelta(hours=1)): cv.positive_time_period,
+        vol.Optional(ATTR_POWER_KW, default=0): _number(0, MAX_GRID_LIMIT_KW),
+        vol.Optional(ATTR_DURATION, default=timedelta(hours=1)): _period,
     }
 )
-
-
 PREPARE_SCHEMA = vol.Schema(
     {
-        vol.Required(ATTR_TARGET_SOC): vol.All(vol.Coerce(float), vol.Range(1, 100)),
-        vol.Required(ATTR_BY): cv.datetime,
+        vol.Required(ATTR_TARGET_SOC): _number(1, 100),
+        vol.Required(ATTR_BY): _moment,
     }
 )
+
+type _Handler[R] = Callable[[ServiceCall], Coroutine[Any, Any, R]]
+
+
+async def _calling_user(call: ServiceCall) -> User | None:
+    """The user calling; None when no user calls (an automation, the system)."""
+    if not call.context.user_id:
+        return None
+    user = await call.hass.auth.async_get_user(call.context.user_id)
+    if user is None:
+        raise UnknownUser(context=call.context)
+    return user
+
+
+def _admin_only[R](handler: _Handler[R]) -> _Handler[R]:
+    """Refuse a user who is not an administrator; calls with no user (automations) may run.
+
+    This is Home Assistant's own rule for admin actions (``async_register_admin_service``),
+    applied here because that helper returns no response in Home Assistant 2025.4.
+    """
+
+    @wraps(handler)
+    async def checked(call: ServiceCall) -> R:
+        user = await _calling_user(call)
+        if user is not None and not user.is_admin:
+            raise Unauthorized(context=call.context)
+        return await handler(call)
+
+    return checked
+
+
+async def _require_control(call: ServiceCall, entity_id: str | None = None) -> None:
+    """Refuse a user who may not control GridNode (or ``entity_id``), e.g. a read-only user.
+
+    Like Home Assistant's ``verify_domain_control``: the user must be allowed to control at
+    least one of GridNode's entities, and every entity GridNode will later switch for them.
+    """
+    user = await _calling_user(call)
+    if user is None or user.is_admin:
+        return
+    if entity_id is not None and not user.permissions.check_entity(entity_id, POLICY_CONTROL):
+        raise Unauthorized(
+            context=call.context,
+            entity_id=entity_id,
+            permission=POLICY_CONTROL,
+            perm_category=CAT_ENTITIES,
+        )
+    if not any(
+        user.permissions.check_entity(entity.entity_id, POLICY_CONTROL)
+        for entity in er.async_get(call.hass).entities.values()
+        if entity.platform == DOMAIN
+    ):
+        raise Unauthorized(
+            context=call.context, permission=POLICY_CONTROL, perm_category=CAT_ENTITIES
+        )
+
+
+def _control_only[R](handler: _Handler[R]) -> _Handler[R]:
+    """Refuse a user who may not control GridNode's entities (a read-only user)."""
+
+    @wraps(handler)
+    async def checked(call: ServiceCall) -> R:
+        await _require_control(call)
+        return await handler(call)
+
+    return checked
 
 
 def _entry(hass: HomeAssistant) -> GridNodeConfigEntry:
@@ -116,10 +252,54 @@ def _subentry_of_device(hass: HomeAssistant, entry: GridNodeConfigEntry, device_
 
 
 def _as_utc(value: datetime) -> datetime:
-    """A time the user entered (naive means Home Assistant's zone) in UTC."""
-    return parse_utc(value, local_tz=dt_util.get_default_time_zone())
+    """A time the user entered (naive means Home Assistant's zone) in UTC, at most a week ahead.
+
+    A time that cannot convert to UTC (OverflowError; the schemas already refuse years 1 and
+    9999) is, like any time beyond the week ahead, a translated error.
+    """
+    try:
+        moment = parse_utc(value, local_tz=dt_util.get_default_time_zone())
+    except (OverflowError, ValueError):
+        moment = None
+    if moment is None or moment > dt_util.utcnow() + MAX_AHEAD:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="time_out_of_range",
+            translation_placeholders={
+                "time": value.isoformat(),
+                "days": str(MAX_AHEAD.days),
+            },
+        )
+    return moment
 
 
+def _check_run(period: timedelta) -> None:
+    """A job's run or an override's length: at most MAX_RUN."""
+    if period > MAX_RUN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="duration_too_long",
+            translation_placeholders={
+                "duration": _hours(period),
+                "max_hours": _hours(MAX_RUN),
+            },
+        )
+
+
+def _check_power(power_kw: float, max_kw: float) -> None:
+    if power_kw > max_kw:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="power_above_limit",
+            translation_placeholders={"power_kw": f"{power_kw:g}", "max_kw": f"{max_kw:g}"},
+        )
+
+
+def _hours(period: timedelta) -> str:
+    return f"{period.total_seconds() / 3600:g}"
+
+
+@_control_only
 async def _replan(call: ServiceCall) -> None:
     entry = _entry(call.hass)
     assert entry.runtime_data.plan is not None
@@ -139,6 +319,7 @@ async def _get_plan(call: ServiceCall) -> ServiceResponse:
     return plan
 
 
+@_admin_only
 async def _set_reserve(call: ServiceCall) -> None:
     entry = _entry(call.hass)
     entry.runtime_data.set_reserve(call.data[ATTR_RESERVE])
@@ -146,26 +327,55 @@ async def _set_reserve(call: ServiceCall) -> None:
     await entry.runtime_data.plan.async_refresh()
 
 
+def _check_job_entity(hass: HomeAssistant, entity_id: str) -> None:
+    """A job may switch only an existing switch, script, input_boolean, light or fan."""
+    domain = split_entity_id(entity_id)[0]
+    if domain not in JOB_ENTITY_DOMAINS or hass.states.get(entity_id) is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entity_not_switchable",
+            translation_placeholders={
+                "entity_id": entity_id,
+                "domains": ", ".join(JOB_ENTITY_DOMAINS),
+            },
+        )
+
+
 async def _schedule_load(call: ServiceCall) -> ServiceResponse:
+    entity_id: str | None = call.data.get(ATTR_ENTITY_ID)
+    await _require_control(call, entity_id)
     entry = _entry(call.hass)
     coordinator = entry.runtime_data.plan
     assert coordinator is not None
-    power_w = call.data[ATTR_POWER_KW] * 1000
+    if entity_id is not None:
+        _check_job_entity(call.hass, entity_id)
+    power_kw: float = call.data[ATTR_POWER_KW]
+    _check_power(power_kw, entry.runtime_data.site.import_limit_w / 1000)
+    power_w = power_kw * 1000
     if ATTR_ENERGY_KWH in call.data:
         energy_wh = call.data[ATTR_ENERGY_KWH] * 1000
+        run = timedelta(hours=energy_wh / power_w)  # at most 500 kWh / 0.01 kW: representable
     elif ATTR_DURATION in call.data:
-        energy_wh = power_w * call.data[ATTR_DURATION].total_seconds() / 3600
+        run = call.data[ATTR_DURATION]
+        energy_wh = power_w * run.total_seconds() / 3600
     else:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="energy_or_duration"
         )
+    _check_run(run)
     now = dt_util.utcnow()
     earliest = _as_utc(call.data[ATTR_EARLIEST]) if ATTR_EARLIEST in call.data else None
     deadline = _as_utc(call.data[ATTR_DEADLINE]) if ATTR_DEADLINE in call.data else None
     start = max(earliest or now, now)
-    if deadline is not None and deadline - start < timedelta(hours=energy_wh / power_w):
+    if deadline is not None and deadline - start < run:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="window_too_short")
     job_id = f"job_{call.data[ATTR_NAME]}"
+    if job_id not in coordinator.extra_jobs and len(coordinator.extra_jobs) >= MAX_JOBS:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="too_many_jobs",
+            translation_placeholders={"max_jobs": str(MAX_JOBS)},
+        )
     coordinator.extra_jobs[job_id] = JobGoal(
         id=job_id,
         power_w=power_w,
@@ -174,7 +384,7 @@ async def _schedule_load(call: ServiceCall) -> ServiceResponse:
         deadline=deadline,
         interruptible=call.data[ATTR_INTERRUPTIBLE],
     )
-    coordinator.job_switches[job_id] = call.data.get(ATTR_ENTITY_ID)
+    coordinator.job_switches[job_id] = entity_id
     await coordinator.async_refresh()
     plan = coordinator.data.plan
     runs = [
@@ -198,6 +408,7 @@ async def _schedule_load(call: ServiceCall) -> ServiceResponse:
     }
 
 
+@_control_only
 async def _set_ev_goal(call: ServiceCall) -> None:
     entry = _entry(call.hass)
     coordinator = entry.runtime_data.plan
@@ -235,13 +446,16 @@ async def _set_ev_goal(call: ServiceCall) -> None:
     await coordinator.async_refresh()
 
 
+@_admin_only
 async def _override(call: ServiceCall) -> None:
     entry = _entry(call.hass)
     dispatcher = entry.runtime_data.dispatcher
     devices = entry.runtime_data.devices
     assert dispatcher is not None
     subentry_id = _subentry_of_device(call.hass, entry, call.data[ATTR_DEVICE_ID])
-    if devices is None or not any(b.subentry_id == subentry_id for b in devices.batteries):
+    batteries = devices.batteries if devices is not None else []
+    battery = next((b for b in batteries if b.subentry_id == subentry_id), None)
+    if battery is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="not_a_battery",
@@ -251,17 +465,24 @@ async def _override(call: ServiceCall) -> None:
         dispatcher.clear_override(subentry_id)
     else:
         mode = BatteryMode(call.data[ATTR_ACTION])
-        power = call.data[ATTR_POWER_KW] * 1000
-        if mode in (BatteryMode.CHARGE, BatteryMode.DISCHARGE) and power <= 0:
+        power_kw: float = call.data[ATTR_POWER_KW]
+        if mode in (BatteryMode.CHARGE, BatteryMode.DISCHARGE) and power_kw <= 0:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="power_required"
             )
+        # The battery's own limit when it tells; otherwise the site's grid connection.
+        limit_w = battery.max_charge_w if mode is BatteryMode.CHARGE else battery.max_discharge_w
+        _check_power(power_kw, (limit_w or entry.runtime_data.site.import_limit_w) / 1000)
+        _check_run(call.data[ATTR_DURATION])
         dispatcher.set_override(
-            subentry_id, BatteryCommand(mode=mode, power_w=power), call.data[ATTR_DURATION]
+            subentry_id,
+            BatteryCommand(mode=mode, power_w=power_kw * 1000),
+            call.data[ATTR_DURATION],
         )
     await dispatcher.async_apply()
 
 
+@_admin_only
 async def _prepare_for_outage(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call.hass)
     coordinator = entry.runtime_data.plan
@@ -280,12 +501,8 @@ async def _prepare_for_outage(call: ServiceCall) -> ServiceResponse:
     return {"target_soc": call.data[ATTR_TARGET_SOC], "by": by.isoformat(), "planned_soc": soc}
 
 
+@_admin_only
 async def _island_drill(call: ServiceCall) -> ServiceResponse:
-    user = (
-        await call.hass.auth.async_get_user(call.context.user_id) if call.context.user_id else None
-    )
-    if call.context.user_id and (user is None or not user.is_admin):
-        raise Unauthorized(context=call.context)
     entry = _entry(call.hass)
     watch = entry.runtime_data.island
     assert watch is not None
@@ -295,10 +512,20 @@ async def _island_drill(call: ServiceCall) -> ServiceResponse:
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register GridNode's actions once."""
-    hass.services.async_register(DOMAIN, SERVICE_REPLAN, _replan)
+    """Register GridNode's actions once.
+
+    Who may call what: get_plan is open to every user; replan, schedule_load and set_ev_goal
+    need a user who may control GridNode's entities (not a read-only user); override,
+    set_reserve, prepare_for_outage and island_drill are for administrators. Calls with no
+    user (automations, scripts started by the system) may run them all.
+    """
+    hass.services.async_register(DOMAIN, SERVICE_REPLAN, _replan, schema=vol.Schema({}))
     hass.services.async_register(
-        DOMAIN, SERVICE_GET_PLAN, _get_plan, supports_response=SupportsResponse.ONLY
+        DOMAIN,
+        SERVICE_GET_PLAN,
+        _get_plan,
+        schema=vol.Schema({}),
+        supports_response=SupportsResponse.ONLY,
     )
     hass.services.async_register(
         DOMAIN, SERVICE_SET_RESERVE, _set_reserve, schema=SET_RESERVE_SCHEMA
@@ -322,5 +549,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
-        DOMAIN, SERVICE_ISLAND_DRILL, _island_drill, supports_response=SupportsResponse.ONLY
+        DOMAIN,
+        SERVICE_ISLAND_DRILL,
+        _island_drill,
+        schema=vol.Schema({}),
+        supports_response=SupportsResponse.ONLY,
     )
