@@ -9,13 +9,21 @@ naming it and falls back to a documented substitute, so one bad integration neve
 - household load: a forecast from the recorder's statistics of the house's consumption sensor
   (weighted same-weekday profiles, less what GridNode itself plans); without one, the present
   load held flat, else 500 W.
+
+Inputs come from other integrations and may be broken or hostile: every parser is bounded (entries,
+times, numbers; see ``core.tariffs`` and ``core.forecasts``), only what lies in ``WINDOW_BEFORE`` ..
+``WINDOW_AFTER`` around the horizon is used, the parsing and resampling run in the executor, and
+an input failing in a way no parser foresaw is reported like any other broken input: collecting
+never raises, so setup and the island watch never depend on another integration's data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+import logging
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +66,7 @@ from .core.forecasts import (
 )
 from .core.input_errors import InputError, InputErrorReason
 from .core.load_forecast import HourlySeries, forecast_base_load
-from .core.slots import Horizon, floor_slot, resample
+from .core.slots import Horizon, Segment, clip, floor_slot, resample, short_repr
 from .core.tariffs import PriceSeries
 from .load_history import async_load_history
 from .runtime import SiteSettings
@@ -67,9 +75,15 @@ if TYPE_CHECKING:
     from .devices.base import DeviceRuntime
 from .tariff_input import async_read_prices
 
+_LOGGER = logging.getLogger(__name__)
+
 DEFAULT_OUTDOOR_C = 10.0
 DEFAULT_LOAD_W = 500.0
 HOUR = timedelta(hours=1)
+WINDOW_BEFORE = timedelta(days=2)
+"""Forecast points older than this before the horizon are not used."""
+WINDOW_AFTER = timedelta(days=14)
+"""Forecast points further than this after the horizon's start are not used."""
 
 
 @dataclass(kw_only=True)
@@ -96,6 +110,32 @@ def _filled(values: list[float | None], default: float) -> list[float]:
         last = value if value is not None else last
         out.append(last if last is not None else default)
     return out
+
+
+async def _guarded[T](name: str, read: Awaitable[T], problems: dict[str, InputError]) -> T | None:
+    """Await ``read``; a failure of any kind becomes ``problems[name]`` and None.
+
+    Parsers raise ``InputError`` for what they foresee; anything else is a parser bug meeting
+    input nobody thought of, and must not fail the plan, setup or the island watch either.
+    """
+    try:
+        return await read
+    except InputError as err:
+        problems[name] = err
+    except Exception as err:  # noqa: BLE001 - see the docstring: never let an input break setup
+        _LOGGER.warning(
+            "The %s input failed unexpectedly, planning without it: %s", name, short_repr(err)
+        )
+        _LOGGER.debug("The %s input's failure", name, exc_info=True)
+        problems[name] = InputError(
+            InputErrorReason.BAD_VALUE, name, f"{type(err).__name__}: {short_repr(str(err))}"
+        )
+    return None
+
+
+def _window(segments: list[Segment], horizon: Horizon) -> list[Segment]:
+    """The segments within ``WINDOW_BEFORE`` .. ``WINDOW_AFTER`` around the horizon."""
+    return clip(segments, horizon.start - WINDOW_BEFORE, horizon.start + WINDOW_AFTER)
 
 
 def _state(hass: HomeAssistant, entity_id: str, source: str) -> Any:
@@ -133,31 +173,24 @@ class InputCollector:
         problems: dict[str, InputError] = {}
         import_prices: PriceSeries | None = None
         export_prices: PriceSeries | None = None
-        try:
-            import_prices, export_prices = await async_read_prices(
-                self.hass, self.options, horizon, self.settings.currency
-            )
-        except InputError as err:
-            problems["tariff"] = err
-        weather: list[WeatherPoint] = []
-        try:
-            weather = await self._async_weather()
-        except InputError as err:
-            problems["weather"] = err
+        prices = await _guarded(
+            "tariff",
+            async_read_prices(self.hass, self.options, horizon, self.settings.currency),
+            problems,
+        )
+        if prices is not None:
+            import_prices, export_prices = prices
+        weather = await _guarded("weather", self._async_weather(horizon), problems) or []
         outdoor = _filled(resample(temperature_segments(weather), horizon), DEFAULT_OUTDOOR_C)
         pv, pv_estimated = await self._async_pv(horizon, weather, problems)
-        carbon: list[float] | None = None
-        try:
-            carbon = self._carbon(horizon)
-        except InputError as err:
-            problems["carbon"] = err
+        carbon = await _guarded("carbon", self._async_carbon(horizon), problems)
         load = DEFAULT_LOAD_W if present_load_w is None else max(0.0, present_load_w)
         base_load = [load] * horizon.count
         if self.options.get(CONF_LOAD_ENTITY):
-            try:
-                base_load = await self._async_load_forecast(horizon)
-            except InputError as err:
-                problems["load_history"] = err
+            base_load = (
+                await _guarded("load_history", self._async_load_forecast(horizon), problems)
+                or base_load
+            )
         collected = CollectedInputs(
             horizon=horizon,
             import_prices=import_prices,
@@ -189,7 +222,7 @@ class InputCollector:
         forecast = forecast_base_load(self._history, floor_slot(horizon.start, 60), hours)
         return _filled(resample(list(forecast.segments), horizon), DEFAULT_LOAD_W)
 
-    async def _async_weather(self) -> list[WeatherPoint]:
+    async def _async_weather(self, horizon: Horizon) -> list[WeatherPoint]:
         entity_id = self.options.get(CONF_WEATHER_ENTITY)
         if not entity_id:
             return []
@@ -204,12 +237,17 @@ class InputCollector:
             )
         except HomeAssistantError as err:
             raise InputError(InputErrorReason.MISSING, "weather", str(err)) from err
-        return parse_weather_forecast(
-            response or {},
-            entity_id,
-            temperature_unit=state.attributes.get(ATTR_WEATHER_TEMPERATURE_UNIT, "°C"),
-            wind_speed_unit=state.attributes.get(ATTR_WEATHER_WIND_SPEED_UNIT, "km/h"),
+        points = await self.hass.async_add_executor_job(
+            partial(
+                parse_weather_forecast,
+                response or {},
+                entity_id,
+                temperature_unit=state.attributes.get(ATTR_WEATHER_TEMPERATURE_UNIT, "°C"),
+                wind_speed_unit=state.attributes.get(ATTR_WEATHER_WIND_SPEED_UNIT, "km/h"),
+            )
         )
+        first, last = horizon.start - WINDOW_BEFORE, horizon.start + WINDOW_AFTER
+        return [point for point in points if first <= point.start < last]
 
     async def _async_pv(
         self, horizon: Horizon, weather: list[WeatherPoint], problems: dict[str, InputError]
@@ -219,13 +257,12 @@ class InputCollector:
             return [0.0] * horizon.count, False
         forecast: PvForecast | None = None
         if source != PvSource.ESTIMATE:
-            try:
-                forecast = await self._async_pv_forecast(source)
-            except InputError as err:
-                problems["pv_forecast"] = err
+            forecast = await _guarded("pv_forecast", self._async_pv_forecast(source), problems)
         if forecast is None:
-            forecast = self._pv_estimate(horizon, weather)
-        values = resample(list(forecast.segments), horizon)
+            forecast = await self.hass.async_add_executor_job(self._pv_estimate, horizon, weather)
+        values = await self.hass.async_add_executor_job(
+            resample, _window(list(forecast.segments), horizon), horizon
+        )
         return [max(0.0, v) if v is not None else 0.0 for v in values], forecast.estimated
 
     async def _async_pv_forecast(self, source: str) -> PvForecast:
@@ -244,11 +281,10 @@ class InputCollector:
             data = await async_get_solar_forecast(self.hass, entry_id)
             if data is None:
                 raise InputError(InputErrorReason.MISSING, "forecast_solar", "no forecast")
-            return parse_forecast_solar(data)
+            return await self.hass.async_add_executor_job(parse_forecast_solar, data)
         state = _state(self.hass, self.options.get(CONF_PV_ENTITY, ""), source)
-        if source == PvSource.SOLCAST:
-            return parse_solcast(state.attributes)
-        return parse_open_meteo_solar(state.attributes)
+        parse = parse_solcast if source == PvSource.SOLCAST else parse_open_meteo_solar
+        return await self.hass.async_add_executor_job(parse, state.attributes)
 
     def _pv_estimate(self, horizon: Horizon, weather: list[WeatherPoint]) -> PvForecast:
         array = PvArray(
@@ -260,16 +296,14 @@ class InputCollector:
         )
         return estimate_pv(array, weather, horizon)
 
-    def _carbon(self, horizon: Horizon) -> list[float] | None:
+    async def _async_carbon(self, horizon: Horizon) -> list[float] | None:
         entity_id = self.options.get(CONF_CARBON_ENTITY)
         if not entity_id:
             return None
         state = _state(self.hass, entity_id, "carbon")
-        if isinstance(state.attributes.get("forecast"), list):
-            segments = parse_carbon_forecast(state.attributes)
-        else:
-            segments = flat_carbon(state.state, horizon)
-        return _filled(resample(segments, horizon), float(segments[-1][2]))
+        return await self.hass.async_add_executor_job(
+            _carbon_per_slot, state.attributes, state.state, horizon
+        )
 
     def _sync_repairs(self, problems: Mapping[str, InputError]) -> None:
         """Raise a repair issue for each broken input; clear those that recovered."""
@@ -293,3 +327,14 @@ class InputCollector:
                 )
             else:
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+
+def _carbon_per_slot(attributes: Mapping[str, Any], state: str, horizon: Horizon) -> list[float]:
+    """Carbon intensity per slot: the forecast attribute when there is one, else the state held."""
+    if isinstance(attributes.get("forecast"), list):
+        segments = _window(parse_carbon_forecast(attributes), horizon)
+        if not segments:
+            raise InputError(InputErrorReason.EMPTY, "carbon", "no forecast near the horizon")
+    else:
+        segments = flat_carbon(state, horizon)
+    return _filled(resample(segments, horizon), float(segments[-1][2]))

@@ -1,4 +1,9 @@
-"""Read the site's prices from its configured source: a built-in tariff or a price integration."""
+"""Read the site's prices from its configured source: a built-in tariff or a price integration.
+
+States and service responses are read on the event loop; parsing them and filling the horizon run
+in the executor (a price entity is another integration's data: the parsers bound it, and even
+bounded work of 10,000 entries does not belong on the loop).
+"""
 
 from __future__ import annotations
 
@@ -96,12 +101,19 @@ def _attributes(hass: HomeAssistant, entity_id: str, source: str) -> Mapping[str
     return state.attributes
 
 
-def _entity_segments(
-    hass: HomeAssistant, kind: str, entity_ids: list[str], options: Mapping[str, Any]
-) -> list[Segment]:
+def _entity_attributes(
+    hass: HomeAssistant, kind: str, entity_ids: list[str]
+) -> list[Mapping[str, Any]]:
     attrs = [_attributes(hass, entity_id, kind) for entity_id in entity_ids]
     if not attrs:
         raise InputError(InputErrorReason.MISSING, kind, "no price entity is configured")
+    return attrs
+
+
+def _entity_segments(
+    kind: str, attrs: list[Mapping[str, Any]], options: Mapping[str, Any]
+) -> list[Segment]:
+    """Parse the attributes of the price entities (pure: runs in the executor)."""
     if kind == TariffSource.OCTOPUS:
         return parse_octopus_rates(*attrs)
     segments: list[Segment] = []
@@ -130,6 +142,7 @@ async def _service_segments(
     try:
         if kind == TariffSource.NORDPOOL_SERVICE:
             segments: list[Segment] = []
+            responses: list[Any] = []
             first = dt_util.as_local(horizon.start).date()
             for offset in range(2):
                 response = await hass.services.async_call(
@@ -142,9 +155,10 @@ async def _service_segments(
                     blocking=True,
                     return_response=True,
                 )
-                segments += parse_nordpool_service(
-                    response or {}, options.get(CONF_PRICE_AREA) or None
-                )
+                responses.append(response or {})
+            area = options.get(CONF_PRICE_AREA) or None
+            for answer in responses:
+                segments += await hass.async_add_executor_job(parse_nordpool_service, answer, area)
             return sorted(segments)
         response = await hass.services.async_call(
             "tibber",
@@ -153,7 +167,9 @@ async def _service_segments(
             blocking=True,
             return_response=True,
         )
-        return parse_tibber_prices(response or {}, options.get(CONF_PRICE_AREA) or None)
+        return await hass.async_add_executor_job(
+            parse_tibber_prices, response or {}, options.get(CONF_PRICE_AREA) or None
+        )
     except (HomeAssistantError, KeyError, ValueError) as err:
         if isinstance(err, InputError):
             raise
@@ -173,16 +189,25 @@ async def async_read_prices(
         return tariff.import_prices(horizon), tariff.export_prices(horizon)
     if source in (TariffSource.NORDPOOL_SERVICE, TariffSource.TIBBER):
         segments = await _service_segments(hass, source, options, horizon)
-    else:
-        segments = _entity_segments(
-            hass, source, list(options.get(CONF_PRICE_ENTITIES, [])), options
-        )
-    import_prices = fill_horizon(segments, horizon)
+        import_prices = await hass.async_add_executor_job(fill_horizon, segments, horizon)
+        return import_prices, tariff.export_prices(horizon)
+    imports = _entity_attributes(hass, source, list(options.get(CONF_PRICE_ENTITIES, [])))
+    import_prices = await hass.async_add_executor_job(
+        _filled_prices, source, imports, options, horizon
+    )
     export_entities = list(options.get(CONF_EXPORT_PRICE_ENTITIES, []))
-    if export_entities and source not in (TariffSource.NORDPOOL_SERVICE, TariffSource.TIBBER):
-        export_prices = fill_horizon(
-            _entity_segments(hass, source, export_entities, options), horizon
+    if export_entities:
+        exports = _entity_attributes(hass, source, export_entities)
+        export_prices = await hass.async_add_executor_job(
+            _filled_prices, source, exports, options, horizon
         )
     else:
         export_prices = tariff.export_prices(horizon)
     return import_prices, export_prices
+
+
+def _filled_prices(
+    kind: str, attrs: list[Mapping[str, Any]], options: Mapping[str, Any], horizon: Horizon
+) -> PriceSeries:
+    """Parse the entities' prices and fill the horizon (pure: runs in the executor)."""
+    return fill_horizon(_entity_segments(kind, attrs, options), horizon)

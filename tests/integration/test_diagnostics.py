@@ -28,3 +28,55 @@ async def test_diagnostics_redact_location(
     assert diag["island"]["machine"]["state"] == "on_grid"
     assert diag["dispatcher"]["errors"] == {}
     assert "55.83" not in str(diag)
+
+
+async def test_diagnostics_show_no_charge_point_id_password_or_host(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, socket_enabled: None
+) -> None:
+    """The OCPP login name is the only secret of a charger without a password: never shown."""
+    from tests.drivers.modbus.server import free_port
+    from tests.integration.devices.conftest import setup_site
+
+    assert await async_setup_component(hass, "diagnostics", {})
+    charge_point_id = "CP-Garage-7f3a"
+    password = "s3cret-pa55word"
+    host = f"127.0.0.1:{free_port()}"  # nobody listens: the go-e is unreachable, with an error
+    entry = await setup_site(
+        hass,
+        [
+            (
+                "charger",
+                f"Wallbox {charge_point_id}",
+                {
+                    "protocol": "ocpp",
+                    "charge_point_id": charge_point_id,
+                    "password": password,
+                    "ocpp_port": free_port(),
+                    "max_current_a": 16,
+                    "phases": 3,
+                },
+            ),
+            (
+                "charger",
+                "go-e",
+                {"protocol": "goe", "host": host, "max_current_a": 16, "phases": 3},
+            ),
+        ],
+    )
+    try:
+        diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        text = str(diag)
+        assert charge_point_id not in text
+        assert password not in text
+        assert host not in text
+        assert "127.0.0.1" not in text
+        ocpp = next(s for s in diag["subentries"] if s["data"].get("protocol") == "ocpp")
+        assert ocpp["data"]["charge_point_id"] == "**REDACTED**"
+        assert ocpp["data"]["password"] == "**REDACTED**"
+        assert ocpp["title"] == "Wallbox **REDACTED**"
+        goe = next(s for s in diag["subentries"] if s["data"].get("protocol") == "goe")
+        assert goe["data"]["host"] == "**REDACTED**"
+        assert goe["data"]["max_current_a"] == 16
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()

@@ -16,11 +16,17 @@ NOAA approximations, clear-sky irradiance by Haurwitz, cloud attenuation by Kast
 (GHI = clear x (1 - 0.75 c^3.4)), a diffuse share growing with cloud, transposition to the
 array plane (isotropic sky, ground albedo 0.2), cell temperature from the air temperature
 (NOCT 45 C, -0.4 %/K), and system losses (14 %). Azimuth is a compass bearing (180 = south).
+
+Bounds (forecasts come from other integrations and may be broken or hostile): at most
+``MAX_ENTRIES`` entries, checked before any work; times within ``slots.EARLIEST`` ..
+``slots.LATEST``; every number finite and within its quantity's range (``PV_MAX_W``, the
+``WEATHER_RANGES``, ``CARBON_MAX``). Anything else is a ``ForecastInputError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -28,7 +34,20 @@ import math
 from typing import Any
 
 from .input_errors import InputError, InputErrorReason
-from .slots import Horizon, Segment, parse_utc, segments_from_points
+from .slots import Horizon, Segment, parse_utc, segments_from_points, short_repr
+
+MAX_ENTRIES = 10_000
+"""Entries a forecast may hold (two weeks of 5-minute points is 4,032)."""
+PV_MAX_W = 10_000_000.0
+"""The largest PV power believed (10 MW; a home array is tens of kW)."""
+CARBON_MAX = 5_000.0
+"""The largest carbon intensity believed, gCO2/kWh (lignite is ~1,100)."""
+WEATHER_RANGES: Mapping[str, tuple[float, float]] = {
+    "temperature": (-150.0, 150.0),  # in the entity's unit, degC or degF
+    "cloud_coverage": (-1.0, 101.0),  # %, a little slack for rounding
+    "wind_speed": (0.0, 1_000.0),  # in the entity's unit
+    "wind_gust_speed": (0.0, 1_000.0),
+}
 
 
 class ForecastInputError(InputError):
@@ -55,16 +74,36 @@ def _timestamp(raw: object, source: str) -> datetime:
         raise _fail(InputErrorReason.BAD_TIMESTAMP, source, str(err)) from err
 
 
-def _number(raw: object, source: str, what: str) -> float:
+def _number(
+    raw: object,
+    source: str,
+    what: object,
+    low: float = -math.inf,
+    high: float = math.inf,
+) -> float:
+    """``raw`` as a finite float within ``low .. high``, else ``ForecastInputError``."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise _fail(InputErrorReason.BAD_VALUE, source, f"{what} is {raw!r}")
+        raise _fail(InputErrorReason.BAD_VALUE, source, f"{short_repr(what)} is {short_repr(raw)}")
     try:
         value = float(raw)
-    except ValueError as err:
-        raise _fail(InputErrorReason.BAD_VALUE, source, f"{what} is {raw!r}") from err
-    if not math.isfinite(value):
-        raise _fail(InputErrorReason.BAD_VALUE, source, f"{what} is {raw!r}")
+    except (ValueError, OverflowError) as err:  # "abc", a 400-digit integer
+        raise _fail(
+            InputErrorReason.BAD_VALUE, source, f"{short_repr(what)} is {short_repr(raw)}"
+        ) from err
+    if not math.isfinite(value) or not low <= value <= high:
+        raise _fail(
+            InputErrorReason.BAD_VALUE,
+            source,
+            f"{short_repr(what)} is {short_repr(raw)}, not within {low:g}..{high:g}",
+        )
     return value
+
+
+def _bounded(items: Sized, source: str, key: str) -> None:
+    if len(items) > MAX_ENTRIES:
+        raise _fail(
+            InputErrorReason.BAD_VALUE, source, f"'{key}' has {len(items)} > {MAX_ENTRIES} entries"
+        )
 
 
 def _mapping(container: object, key: str, source: str) -> Mapping[str, Any]:
@@ -75,6 +114,7 @@ def _mapping(container: object, key: str, source: str) -> Mapping[str, Any]:
         raise _fail(InputErrorReason.MISSING, source, f"no '{key}'")
     if not isinstance(value, Mapping):
         raise _fail(InputErrorReason.NOT_A_LIST, source, f"'{key}' is not a mapping")
+    _bounded(value, source, key)
     return value
 
 
@@ -86,6 +126,7 @@ def _list(container: object, key: str, source: str) -> list[Mapping[str, Any]]:
         raise _fail(InputErrorReason.MISSING, source, f"no '{key}'")
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise _fail(InputErrorReason.NOT_A_LIST, source, f"'{key}' is not a list")
+    _bounded(value, source, key)
     if not all(isinstance(item, Mapping) for item in value):
         raise _fail(InputErrorReason.BAD_ENTRY, source, f"an entry of '{key}' is not a mapping")
     return list(value)
@@ -110,7 +151,10 @@ def instant_points_to_segments(points: Sequence[tuple[datetime, float]]) -> list
 
 
 def _timed_values(table: Mapping[str, Any], source: str) -> list[tuple[datetime, float]]:
-    return [(_timestamp(key, source), _number(value, source, key)) for key, value in table.items()]
+    return [
+        (_timestamp(key, source), _number(value, source, key, 0.0, PV_MAX_W))
+        for key, value in table.items()
+    ]
 
 
 def parse_forecast_solar(data: Mapping[str, Any]) -> PvForecast:
@@ -136,7 +180,10 @@ def parse_solcast(
     points = [
         (
             _timestamp(_get(entry, "period_start", source), source),
-            1000.0 * _number(_get(entry, estimate_key, source), source, estimate_key),
+            1000.0
+            * _number(
+                _get(entry, estimate_key, source), source, estimate_key, 0.0, PV_MAX_W / 1000
+            ),
         )
         for entry in _list(attributes, attribute, source)
     ]
@@ -197,7 +244,7 @@ class WeatherPoint:
 
 def _optional(entry: Mapping[str, Any], key: str, source: str, scale: float = 1.0) -> float | None:
     raw = entry.get(key)
-    return None if raw is None else _number(raw, source, key) * scale
+    return None if raw is None else _number(raw, source, key, *WEATHER_RANGES[key]) * scale
 
 
 def parse_weather_forecast(
@@ -222,12 +269,18 @@ def parse_weather_forecast(
         if entity_id is None:
             if len(response) != 1:
                 raise _fail(
-                    InputErrorReason.UNKNOWN_AREA, source, f"choose one of {list(response)}"
+                    InputErrorReason.UNKNOWN_AREA,
+                    source,
+                    f"choose one of {short_repr(list(response)[:10])}",
                 )
             entity_id = next(iter(response))
         if entity_id not in response:
-            raise _fail(InputErrorReason.UNKNOWN_AREA, source, f"'{entity_id}' not in response")
+            raise _fail(
+                InputErrorReason.UNKNOWN_AREA, source, f"{short_repr(entity_id)} not in response"
+            )
         body = response[entity_id]
+    if not isinstance(wind_speed_unit, str) or not isinstance(temperature_unit, str):
+        raise _fail(InputErrorReason.BAD_CONFIG, source, "unknown unit")
     if wind_speed_unit not in _WIND_TO_MS or temperature_unit not in ("°C", "°F"):
         raise _fail(InputErrorReason.BAD_CONFIG, source, "unknown unit")
     wind = _WIND_TO_MS[wind_speed_unit]
@@ -277,7 +330,7 @@ def parse_carbon_forecast(
         points = [
             (
                 _timestamp(_get(e, start_key, source), source),
-                _number(_get(e, value_key, source), source, value_key),
+                _number(_get(e, value_key, source), source, value_key, 0.0, CARBON_MAX),
             )
             for e in entries
         ]
@@ -290,15 +343,14 @@ def parse_carbon_forecast(
         end = _timestamp(_get(entry, end_key, source), source)
         if end <= start:
             raise _fail(InputErrorReason.BAD_TIMESTAMP, source, f"end {end} not after {start}")
-        segments.append((start, end, _number(_get(entry, value_key, source), source, value_key)))
+        value = _number(_get(entry, value_key, source), source, value_key, 0.0, CARBON_MAX)
+        segments.append((start, end, value))
     return list(_nonempty(segments, source))
 
 
 def flat_carbon(state: object, horizon: Horizon) -> list[Segment]:
     """Hold a sensor's present carbon intensity (gCO2/kWh) flat over the whole horizon."""
-    value = _number(state, "carbon", "state")
-    if value < 0:
-        raise _fail(InputErrorReason.BAD_VALUE, "carbon", "negative intensity")
+    value = _number(state, "carbon", "state", 0.0, CARBON_MAX)
     return [(horizon.start, horizon.end, value)]
 
 
@@ -409,14 +461,14 @@ def estimate_pv(
     averaged over 5-minute steps within the slot.
     """
     ordered = sorted(weather, key=lambda p: p.start)
+    starts = [p.start for p in ordered]
     segments: list[Segment] = []
     sub = timedelta(minutes=5)
     per_slot = horizon.minutes // 5
     for start in horizon.starts():
         middle = start + horizon.step / 2
-        current = next((p for p in reversed(ordered) if p.start <= middle), None)
-        if current is None and ordered:
-            current = ordered[0]
+        at = bisect_right(starts, middle)  # O(log n) per slot, however long the forecast
+        current = ordered[at - 1] if at else (ordered[0] if ordered else None)
         cloud = default_cloud_fraction
         temp = 15.0
         if current is not None:

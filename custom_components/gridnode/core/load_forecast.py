@@ -25,9 +25,13 @@ from itertools import pairwise
 import math
 
 from .input_errors import InputError, InputErrorReason
-from .slots import Segment, floor_slot, parse_utc
+from .slots import Segment, floor_slot, parse_utc, short_repr
 
 HOUR = timedelta(hours=1)
+MAX_ROWS = 10_000
+"""Statistics rows read at most (GridNode asks for five weeks of hours: 840)."""
+MAX_ABS_VALUE = 1e15
+"""The largest |mean W| or |running total Wh| believed (a meter's lifetime is far below)."""
 
 type HourlySeries = list[tuple[datetime, float]]
 
@@ -57,8 +61,14 @@ def parse_statistics(
 
     ``scale`` turns the sensor's unit into W (for ``MEAN``: 1000 for kW) or Wh (for ``SUM``:
     1000 for kWh). Rows with a missing value are skipped; a ``SUM`` hour needs the row before.
-    A negative difference (a meter reset) is skipped.
+    A negative difference (a meter reset) is skipped. More than ``MAX_ROWS`` rows, a time outside
+    ``slots.EARLIEST`` .. ``slots.LATEST`` or a value that is not a finite number within
+    ``MAX_ABS_VALUE`` raise ``LoadHistoryError``.
     """
+    if len(rows) > MAX_ROWS:
+        raise _fail(InputErrorReason.BAD_VALUE, f"{len(rows)} rows > {MAX_ROWS}")
+    if not math.isfinite(scale) or scale <= 0:
+        raise _fail(InputErrorReason.BAD_CONFIG, f"scale {scale!r} is not a positive number")
     parsed: list[tuple[datetime, float]] = []
     for row in rows:
         if not isinstance(row, Mapping) or "start" not in row:
@@ -70,9 +80,16 @@ def parse_statistics(
         raw = row.get(kind.value)
         if raw is None:
             continue
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-            raise _fail(InputErrorReason.BAD_VALUE, f"'{kind.value}' is {raw!r}")
-        parsed.append((start, float(raw) * scale))
+        # Compared before any float(): a 400-digit integer must not raise OverflowError.
+        if (
+            isinstance(raw, bool)
+            or not isinstance(raw, int | float)
+            or not -MAX_ABS_VALUE <= raw <= MAX_ABS_VALUE  # also False for NaN
+            or not math.isfinite(value := float(raw) * scale)
+            or abs(value) > MAX_ABS_VALUE
+        ):
+            raise _fail(InputErrorReason.BAD_VALUE, f"'{kind.value}' is {short_repr(raw)}")
+        parsed.append((start, value))
     parsed.sort()
     if kind is StatisticKind.MEAN:
         return parsed

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import pairwise
 import math
+import reprlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,6 +25,19 @@ type Segment = tuple[datetime, datetime, float]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+EARLIEST = _EPOCH
+"""No input time before this is believed (recorder statistics and price feeds are all later)."""
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""No input time at or after this is believed: far enough to never refuse a real forecast, near
+enough that adding a horizon or a day to it never overflows ``datetime``."""
+_MAX_TIME_TEXT = 64  # an ISO 8601 time with an offset is ~32 characters
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"time {value.isoformat()} outside {EARLIEST.year}..{LATEST.year - 1}")
+    return value
+
 
 def parse_utc(value: object, *, local_tz: tzinfo | None = None) -> datetime:
     """Return ``value`` as an aware UTC datetime.
@@ -31,26 +45,61 @@ def parse_utc(value: object, *, local_tz: tzinfo | None = None) -> datetime:
     Accepts an aware datetime, an ISO 8601 string with an offset or ``Z``, or a number of
     seconds since the epoch (the recorder's statistics use those). A naive time is read in
     ``local_tz`` when given and refused otherwise. Raises ``TypeError`` for other types and
-    ``ValueError`` for unparsable or zoneless times.
+    ``ValueError`` for unparsable or zoneless times and for times outside ``EARLIEST`` ..
+    ``LATEST`` (year 1, year 9999 or a huge epoch number never reach date arithmetic).
     """
     if isinstance(value, bool):
-        raise TypeError(f"not a time: {value!r}")
+        raise TypeError(f"not a time: {short_repr(value)}")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
+        lowest, highest = (EARLIEST - _EPOCH).total_seconds(), (LATEST - _EPOCH).total_seconds()
+        # A comparison, not float(): a 400-digit integer must not raise OverflowError.
+        if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"not a time: {value!r}")
+        if not lowest <= value < highest:
+            raise ValueError(f"epoch time {short_repr(value)} outside {lowest:.0f}..{highest:.0f}")
         return _EPOCH + timedelta(seconds=float(value))
     if isinstance(value, str):
+        if len(value) > _MAX_TIME_TEXT:
+            raise ValueError(f"not an ISO 8601 time: {short_repr(value)}")
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError as err:
             raise ValueError(f"not an ISO 8601 time: {value!r}") from err
     if not isinstance(value, datetime):
-        raise TypeError(f"not a time: {value!r}")
+        raise TypeError(f"not a time: {short_repr(value)}")
     if value.tzinfo is None or value.utcoffset() is None:
         if local_tz is None:
             raise ValueError(f"time without a zone: {value.isoformat()}")
         value = value.replace(tzinfo=local_tz)
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as err:  # year 1 with a positive offset, year 9999 with a negative one
+        raise ValueError(f"time {value.isoformat()} is out of range") from err
+    return _in_range(utc)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlong = 40
+
+
+def short_repr(value: object) -> str:
+    """A bounded ``repr`` for error messages: no recursion, no megabyte strings, no 400 digits."""
+    try:
+        return _REPR.repr(value)
+    except (RecursionError, ValueError, TypeError):  # pragma: no cover - exotic reprs
+        return f"<{type(value).__name__}>"
+
+
+def clip(segments: Iterable[Segment], start: datetime, end: datetime) -> list[Segment]:
+    """Keep the segments overlapping ``[start, end)``, cut to it (work stays bounded by it)."""
+    return [
+        (max(seg_start, start), min(seg_end, end), value)
+        for seg_start, seg_end, value in segments
+        if seg_end > start and seg_start < end
+    ]
 
 
 def check_resolution(minutes: int) -> int:
@@ -161,16 +210,15 @@ def resample(segments: Sequence[Segment], horizon: Horizon) -> list[float | None
     total = [0.0] * horizon.count
     single: list[float | None] = [None] * horizon.count  # the value, while only one covers
     mixed = [False] * horizon.count
-    step_s = horizon.step.total_seconds()
+    step = horizon.step
+    step_s = step.total_seconds()
     for seg_start, seg_end, value in ordered:
         first = max(0, int((seg_start - horizon.start).total_seconds() // step_s))
         for index in range(first, horizon.count):
-            slot_start = horizon.start + index * horizon.step
+            slot_start = horizon.start + index * step
             if slot_start >= seg_end:
                 break
-            overlap = (
-                min(seg_end, slot_start + horizon.step) - max(seg_start, slot_start)
-            ).total_seconds()
+            overlap = (min(seg_end, slot_start + step) - max(seg_start, slot_start)).total_seconds()
             if overlap > 0:
                 mixed[index] = mixed[index] or (weight[index] > 0 and single[index] != value)
                 single[index] = value

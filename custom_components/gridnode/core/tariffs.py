@@ -16,10 +16,17 @@ Fill rule (``fill_horizon``): a slot without a published price takes the price o
 slot one day earlier (itself possibly filled, so the last published day repeats); where no
 earlier day is known, the same time on the nearest later published day; failing both, the
 nearest published slot. Every filled slot is marked ``estimated``.
+
+Bounds (a price entity is input from another integration and may be broken or hostile): at most
+``MAX_ENTRIES`` entries per list, checked before any work; times within ``slots.EARLIEST`` ..
+``slots.LATEST``; prices finite and within ``MAX_PRICE`` per kWh after scaling. ``fill_horizon``
+looks back at most ``LOOKBACK`` before the horizon, so its work is bounded by the horizon's
+slots, never by how old the oldest published rate is.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -30,7 +37,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .input_errors import InputError, InputErrorReason
-from .slots import Horizon, Segment, parse_utc, resample, segments_from_points
+from .slots import Horizon, Segment, clip, parse_utc, resample, segments_from_points, short_repr
+
+MAX_ENTRIES = 10_000
+"""Entries a price list may hold (a week of 5-minute prices is 2,016)."""
+MAX_PRICE = 10_000.0
+"""The largest believable |price| per kWh a parser returns. Prices are in the site's currency,
+and some currencies are small (IDR and VND pay 1,500-3,000 per kWh): 100 per kWh would refuse
+real tariffs, 10,000 still stops absurd or overflowing numbers before the optimiser sees them."""
+LOOKBACK = timedelta(days=2)
+"""How far before the horizon ``fill_horizon`` looks for "the same slot a day earlier"."""
 
 
 class TariffInputError(InputError):
@@ -72,6 +88,10 @@ def _entries(container: object, key: str, source: str) -> list[Mapping[str, Any]
     items = container[key]
     if isinstance(items, str | bytes) or not isinstance(items, Sequence):
         raise _fail(InputErrorReason.NOT_A_LIST, source, f"'{key}' is not a list")
+    if len(items) > MAX_ENTRIES:
+        raise _fail(
+            InputErrorReason.BAD_VALUE, source, f"'{key}' has {len(items)} > {MAX_ENTRIES} entries"
+        )
     for item in items:
         if not isinstance(item, Mapping):
             raise _fail(InputErrorReason.BAD_ENTRY, source, f"an entry of '{key}' is not a mapping")
@@ -96,13 +116,19 @@ def _price(entry: Mapping[str, Any], key: str, scale: float, source: str) -> flo
     raw = _field(entry, key, source)
     if raw is None:
         return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise _fail(InputErrorReason.BAD_VALUE, source, f"'{key}' is {short_repr(raw)}")
     try:
-        value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as err:
-        raise _fail(InputErrorReason.BAD_VALUE, source, f"'{key}' is {raw!r}") from err
-    if not math.isfinite(value) or isinstance(raw, bool):
-        raise _fail(InputErrorReason.BAD_VALUE, source, f"'{key}' is {raw!r}")
-    return value * scale
+        value = float(raw) * scale
+    except (ValueError, OverflowError) as err:  # "abc", a 400-digit integer
+        raise _fail(InputErrorReason.BAD_VALUE, source, f"'{key}' is {short_repr(raw)}") from err
+    if not math.isfinite(value) or abs(value) > MAX_PRICE:
+        raise _fail(
+            InputErrorReason.BAD_VALUE,
+            source,
+            f"'{key}' is {short_repr(raw)}: not within +-{MAX_PRICE:g} per kWh",
+        )
+    return value
 
 
 def _interval_segments(
@@ -144,6 +170,10 @@ def _point_segments(
     return segments_from_points(points, last_step=step)
 
 
+def _names(mapping: Mapping[Any, Any]) -> str:
+    return short_repr(list(mapping)[:10])
+
+
 def _nonempty(segments: list[Segment], source: str) -> list[Segment]:
     if not segments:
         raise _fail(InputErrorReason.EMPTY, source, "no prices published")
@@ -178,11 +208,13 @@ def parse_nordpool_service(response: Mapping[str, Any], area: str | None = None)
     if area is None:
         if len(response) != 1:
             raise _fail(
-                InputErrorReason.UNKNOWN_AREA, "nordpool", f"choose one of {list(response)}"
+                InputErrorReason.UNKNOWN_AREA, "nordpool", f"choose one of {_names(response)}"
             )
         area = next(iter(response))
     if area not in response:
-        raise _fail(InputErrorReason.UNKNOWN_AREA, "nordpool", f"'{area}' not in {list(response)}")
+        raise _fail(
+            InputErrorReason.UNKNOWN_AREA, "nordpool", f"'{area}' not in {_names(response)}"
+        )
     entries = _entries(response, area, "nordpool")
     return _nonempty(
         _interval_segments(
@@ -205,6 +237,8 @@ def parse_nordpool_custom(
     ``raw_tomorrow`` may be empty or absent before the day-ahead auction; pass ``unit`` when
     the sensor is configured to show prices in cents.
     """
+    if not isinstance(attributes, Mapping):
+        raise _fail(InputErrorReason.NOT_A_LIST, "nordpool_custom", "attributes are not a mapping")
     segments = _interval_segments(
         _entries(attributes, "raw_today", "nordpool_custom"),
         start_key="start",
@@ -235,10 +269,10 @@ def parse_tibber_prices(response: Mapping[str, Any], home: str | None = None) ->
         raise _fail(InputErrorReason.MISSING, "tibber", "no 'prices' mapping")
     if home is None:
         if len(prices) != 1:
-            raise _fail(InputErrorReason.UNKNOWN_AREA, "tibber", f"choose one of {list(prices)}")
+            raise _fail(InputErrorReason.UNKNOWN_AREA, "tibber", f"choose one of {_names(prices)}")
         home = next(iter(prices))
     if home not in prices:
-        raise _fail(InputErrorReason.UNKNOWN_AREA, "tibber", f"'{home}' not in {list(prices)}")
+        raise _fail(InputErrorReason.UNKNOWN_AREA, "tibber", f"'{home}' not in {_names(prices)}")
     entries = _entries(prices, home, "tibber")
     return _nonempty(
         _point_segments(
@@ -250,12 +284,16 @@ def parse_tibber_prices(response: Mapping[str, Any], home: str | None = None) ->
 
 def parse_entsoe(attributes: Mapping[str, Any]) -> list[Segment]:
     """Parse the ENTSO-E custom integration's ``prices`` (or ``prices_today``/``_tomorrow``)."""
+    if not isinstance(attributes, Mapping):
+        raise _fail(InputErrorReason.NOT_A_LIST, "entsoe", "attributes are not a mapping")
     keys = ["prices"] if attributes.get("prices") else ["prices_today", "prices_tomorrow"]
     entries: list[Mapping[str, Any]] = []
     for key in keys:
         if key == "prices_tomorrow" and not attributes.get(key):
             continue
         entries += _entries(attributes, key, "entsoe")
+    if len(entries) > MAX_ENTRIES:
+        raise _fail(InputErrorReason.BAD_VALUE, "entsoe", f"more than {MAX_ENTRIES} prices")
     return _nonempty(
         _point_segments(entries, time_key="time", price_key="price", scale=1.0, source="entsoe"),
         "entsoe",
@@ -318,20 +356,26 @@ def parse_generic(attributes: Mapping[str, Any], mapping: GenericPriceMapping) -
 
 
 def fill_horizon(segments: Sequence[Segment], horizon: Horizon) -> PriceSeries:
-    """Resample published ``segments`` onto ``horizon`` and fill the gaps (see module doc)."""
+    """Resample published ``segments`` onto ``horizon`` and fill the gaps (see module doc).
+
+    Only prices from ``LOOKBACK`` before the horizon to its end are considered: the work is
+    O(slots of the horizon + segments), however old or far ahead the published rates are.
+    """
     if not segments:
         raise _fail(InputErrorReason.EMPTY, "prices", "no prices to fill from")
-    first = min(seg[0] for seg in segments)
-    last = max(seg[1] for seg in segments)
-    # Work on a grid from the first published slot so "yesterday" can be looked up.
-    lead = max(0, math.ceil((horizon.start - first) / horizon.step))
+    per_day = round(timedelta(days=1) / horizon.step)
+    lead = math.ceil(LOOKBACK / horizon.step)
+    # A grid from LOOKBACK before the horizon, so "yesterday" can be looked up; never older.
     grid = Horizon(
         start=horizon.start - lead * horizon.step,
         count=lead + horizon.count,
         minutes=horizon.minutes,
     )
-    known = resample(segments, grid)
-    per_day = round(timedelta(days=1) / horizon.step)
+    near = clip(segments, grid.start, grid.end)
+    if not near:
+        raise _fail(InputErrorReason.EMPTY, "prices", "no published price near the horizon")
+    last = max(seg[1] for seg in near)
+    known = resample(near, grid)
     values: list[float | None] = list(known)
     for index in range(len(values)):
         if values[index] is not None:
@@ -340,7 +384,7 @@ def fill_horizon(segments: Sequence[Segment], horizon: Horizon) -> PriceSeries:
             values[index] = values[index - per_day]
             continue
         ahead = index + per_day
-        while ahead < len(known) and grid.start + ahead * grid.step < last:
+        while ahead < len(known) and grid.start + ahead * horizon.step < last:
             if known[ahead] is not None:
                 values[index] = known[ahead]
                 break
@@ -350,7 +394,9 @@ def fill_horizon(segments: Sequence[Segment], horizon: Horizon) -> PriceSeries:
         raise _fail(InputErrorReason.EMPTY, "prices", "no published price near the horizon")
     for index, value in enumerate(values):
         if value is None:
-            nearest = min(published, key=lambda i: abs(i - index))
+            at = bisect_left(published, index)
+            candidates = published[max(0, at - 1) : at + 1]
+            nearest = min(candidates, key=lambda i: abs(i - index))
             values[index] = known[nearest]
     prices = tuple(float(v) for v in values[lead:] if v is not None)
     estimated = tuple(v is None for v in known[lead:])

@@ -1,5 +1,5 @@
 """Vendor HTTP APIs on aiohttp: chargers with a local API."""
 
-from .goe import GoeCharger, GoeStatus
+from .goe import GoeCharger, GoeResponseError, GoeStatus
 
-__all__ = ["GoeCharger", "GoeStatus"]
+__all__ = ["GoeCharger", "GoeResponseError", "GoeStatus"]

@@ -5,6 +5,13 @@ keys used: ``car`` (vehicle state), ``alw`` (allowed to charge), ``amp`` (reques
 ``frc`` (force state: 0 neutral, 1 off, 2 on), ``psm`` (phase switch mode: 0 auto, 1 one phase,
 2 three phases), ``nrg`` (U L1..N, I L1..L3, P L1..N, P total, pf), ``wh`` (Wh since the car was
 connected), ``eto`` (lifetime Wh), ``fwv``/``sse`` (firmware, serial).
+
+The charger is a device on the LAN and may be broken or compromised: a response body is read up
+to ``MAX_BODY_BYTES`` and no further (a larger one is refused before it is all read), parsed
+with at most ``MAX_DEPTH`` levels of nesting, integers of at most ``MAX_INT_DIGITS`` digits and
+finite numbers only, and each key is type-checked; anything else is a
+:class:`GoeResponseError` (a ``ChargerUnavailableError``). Error messages name neither the
+charger's address nor anything it sent beyond a short excerpt, so logging them reveals no host.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 import json
 import math
+import reprlib
 from typing import Any
 
 import aiohttp
@@ -27,6 +35,14 @@ from custom_components.gridnode.core.evse import (
     LimitOutOfRangeError,
     amps_to_watts,
 )
+
+MAX_BODY_BYTES = 64 * 1024
+"""The largest response read (a full ``/api/status`` is ~10 KiB; the filtered one ~300 B)."""
+MAX_DEPTH = 16
+"""The deepest nesting of JSON arrays and objects accepted (go-e's API nests three levels)."""
+MAX_INT_DIGITS = 24
+"""The longest JSON integer accepted (a uint64 has 20 digits)."""
+_CHUNK = 8192
 
 STATUS_KEYS = ("car", "alw", "amp", "frc", "psm", "nrg", "wh", "eto", "fwv", "sse")
 _NRG_CURRENTS = slice(4, 7)
@@ -101,14 +117,35 @@ class GoeStatus:
         )
 
 
+class GoeResponseError(ChargerUnavailableError):
+    """The charger answered with something that is not a bounded, well-formed JSON object."""
+
+
 def _float(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and abs(value) > 10**15:  # no OverflowError from huge integers
         return None
     return float(value) if math.isfinite(value) else None
 
 
+def _code(value: Any) -> int | None:
+    """An integer code (never a bool, a float or something unhashable), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    """A short identifier (firmware, serial) from a string or a number, else None."""
+    if isinstance(value, str):
+        return value[:64]
+    if _code(value) is not None:
+        return str(value)[:64] if abs(value) < 10**20 else None
+    return None
+
+
 def _state(car: Any, allowed: bool) -> ChargerState:
-    if not isinstance(car, int):
+    car = _code(car)
+    if car is None:
         return ChargerState.UNAVAILABLE
     if car == 3:  # WaitCar: connected, not charging
         return ChargerState.SUSPENDED_EV if allowed else ChargerState.SUSPENDED_EVSE
@@ -116,14 +153,20 @@ def _state(car: Any, allowed: bool) -> ChargerState:
 
 
 def parse_status(data: Mapping[str, Any], *, configured_phases: int = 3) -> GoeStatus:
-    """Turn a ``/api/status`` JSON object into a :class:`GoeStatus`; missing keys read as None."""
+    """Turn a ``/api/status`` JSON object into a :class:`GoeStatus`.
+
+    Missing keys, and keys of the wrong type or out of range, read as None (unknown); anything
+    but a mapping raises :class:`GoeResponseError`.
+    """
+    if not isinstance(data, Mapping):
+        raise GoeResponseError("go-eCharger sent no JSON object")
     allowed = data.get("alw") is True
     nrg = data.get("nrg")
-    nrg_values = [_float(v) for v in nrg] if isinstance(nrg, list) else []
+    nrg_values = [_float(v) for v in nrg[:32]] if isinstance(nrg, list) else []
     power = nrg_values[_NRG_POWER_TOTAL] if len(nrg_values) > _NRG_POWER_TOTAL else None
     currents = tuple(v or 0.0 for v in nrg_values[_NRG_CURRENTS])
-    frc = data.get("frc")
-    psm = data.get("psm")
+    frc = _code(data.get("frc"))
+    psm = _code(data.get("psm"))
     return GoeStatus(
         state=_state(data.get("car"), allowed),
         allowed=allowed,
@@ -134,10 +177,90 @@ def parse_status(data: Mapping[str, Any], *, configured_phases: int = 3) -> GoeS
         phase_currents_a=currents,
         session_energy_wh=_float(data.get("wh")),
         total_energy_wh=_float(data.get("eto")),
-        firmware=str(data["fwv"]) if "fwv" in data else None,
-        serial_number=str(data["sse"]) if "sse" in data else None,
+        firmware=_text(data.get("fwv")),
+        serial_number=_text(data.get("sse")),
         configured_phases=configured_phases,
     )
+
+
+def _check_depth(body: str) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` before the JSON parser recurses into it."""
+    depth = 0
+    in_string = escaped = False
+    for char in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise GoeResponseError(f"go-eCharger sent JSON nested deeper than {MAX_DEPTH}")
+        elif char in "]}":
+            depth -= 1
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise GoeResponseError(f"go-eCharger sent an integer of {len(text)} digits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise GoeResponseError("go-eCharger sent a number out of range")
+    return value
+
+
+def _refuse_constant(text: str) -> float:
+    raise GoeResponseError(f"go-eCharger sent {text[:10]}, not a number")
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """Parse a response body into a JSON object, within the bounds of the module doc.
+
+    Raises :class:`GoeResponseError` for anything else: too long, not UTF-8, not JSON, nested
+    too deep, a huge integer, NaN or infinity, or a value that is not an object.
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise GoeResponseError(f"go-eCharger sent more than {MAX_BODY_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise GoeResponseError("go-eCharger sent a body that is not UTF-8") from err
+    _check_depth(text)
+    try:
+        data = json.loads(
+            text,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+            parse_constant=_refuse_constant,
+        )
+    except (ValueError, RecursionError) as err:
+        if isinstance(err, GoeResponseError):
+            raise
+        raise GoeResponseError(f"go-eCharger sent no valid JSON ({type(err).__name__})") from err
+    if not isinstance(data, dict):
+        raise GoeResponseError("go-eCharger sent no JSON object")
+    return data
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Read at most ``limit`` bytes of the body; raise ``GoeResponseError`` past it, unread."""
+    if response.content_length is not None and response.content_length > limit:
+        raise GoeResponseError(f"go-eCharger announced more than {limit} bytes")
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            raise GoeResponseError(f"go-eCharger sent more than {limit} bytes")
+    return bytes(body)
 
 
 class GoeCharger:
@@ -225,18 +348,22 @@ class GoeCharger:
         answer = await self._get("/api/set", params)
         refused = {key: answer.get(key) for key in changes if answer.get(key) is not True}
         if refused:
-            raise ChargerCommandError(f"go-eCharger refused {refused}")
+            raise ChargerCommandError(f"go-eCharger refused {reprlib.repr(refused)}")
 
     async def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         url = f"{self.base_url}{path}"
         try:
             async with self._session.get(url, params=params, timeout=self._timeout) as response:
                 if response.status >= 400:
-                    text = (await response.text())[:200]
-                    raise ChargerCommandError(f"go-eCharger answered {response.status}: {text}")
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
-            raise ChargerUnavailableError(f"go-eCharger at {self.base_url}: {err}") from err
-        if not isinstance(data, dict):
-            raise ChargerUnavailableError(f"go-eCharger at {self.base_url} sent no JSON object")
-        return data
+                    head = await response.content.read(200)
+                    text = head.decode("utf-8", errors="replace")
+                    raise ChargerCommandError(
+                        f"go-eCharger answered {response.status}: {reprlib.repr(text)}"
+                    )
+                body = await _read_bounded(response, MAX_BODY_BYTES)
+        except (aiohttp.ClientError, TimeoutError) as err:
+            # The message names no host: callers log it at warning level.
+            raise ChargerUnavailableError(
+                f"go-eCharger unreachable ({type(err).__name__})"
+            ) from err
+        return parse_body(body)

@@ -10,12 +10,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+import math
 
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
 
 from .errors import DeviceUnavailable, OutOfBounds, UnsupportedControl
 from .registers import Bounds, Value
 from .regmap import RegisterMap
+
+MAX_REVERT_S = 65_534
+"""The longest revert time sent where no register says otherwise (uint16 below its sentinel)."""
 
 Reading = dict[Quantity | str, Value]
 """What a poll returns: shared quantities and register keys mapped to values (None: unknown)."""
@@ -49,8 +53,8 @@ class ControlLimits:
     uom: str
 
     def check(self, value: float) -> None:
-        """Raise ``OutOfBounds`` unless ``minimum <= value <= maximum``."""
-        if not self.minimum <= value <= self.maximum:
+        """Raise ``OutOfBounds`` unless ``value`` is finite and ``minimum <= value <= maximum``."""
+        if not math.isfinite(value) or not self.minimum <= value <= self.maximum:
             raise OutOfBounds(
                 f"{value} {self.uom} outside {self.minimum}..{self.maximum} {self.uom}"
             )
@@ -126,19 +130,53 @@ class ModbusDevice(ABC):
             raise UnsupportedControl(f"{self.info.model} does not offer {control}")
         return limits
 
-    def _check_battery(self, cmd: BatteryCommand, revert_s: int) -> None:
+    def _revert_keys(self) -> list[str]:
+        """The registers a battery command writes ``revert_s`` into (none: not written)."""
+        return []
+
+    def max_revert_s(self) -> int:
+        """The longest revert time the device's revert registers can carry, in whole seconds.
+
+        Never their "not implemented" value (SunSpec's 65535 would disable the timer): a uint16
+        timer without other bounds carries at most 65534 s.
+        """
+        highest = [
+            value
+            for key in self._revert_keys()
+            if (value := self.regmap.registers[key].highest()) is not None
+        ]
+        return int(min(highest, default=MAX_REVERT_S, key=float))
+
+    def _check_battery(self, cmd: BatteryCommand, revert_s: int) -> int:
+        """Check a battery command; return the revert time to send, clamped to the device's."""
         limits = self.limits(Control.BATTERY)
         if cmd.mode not in self.capabilities.battery_modes:
             raise UnsupportedControl(f"{self.info.model} cannot {cmd.mode}")
         if cmd.mode in (BatteryMode.CHARGE, BatteryMode.DISCHARGE):
+            if not math.isfinite(cmd.power_w):
+                raise OutOfBounds(f"{cmd.power_w} W is not a finite power")
             limits.check(cmd.power_w)
-        if revert_s < 1:
-            raise OutOfBounds("revert_s must be at least 1 second")
+        if isinstance(revert_s, bool) or not isinstance(revert_s, int | float):
+            raise OutOfBounds(
+                f"revert_s must be a number of seconds, not {type(revert_s).__name__}"
+            )
+        if not math.isfinite(revert_s) or revert_s < 1:
+            # 0 would mean "no revert" on most devices: never sent, the device must fall back.
+            raise OutOfBounds(f"revert_s must be at least 1 second, not {revert_s}")
+        longest = self.max_revert_s()
+        if longest < 1:
+            raise OutOfBounds(f"{self.info.model} cannot carry a revert time of 1 s or more")
+        return min(math.ceil(revert_s), longest)
 
     async def apply_battery(self, cmd: BatteryCommand, revert_s: int) -> None:
-        """Apply a battery command that the device drops by itself after ``revert_s`` where it can."""
-        self._check_battery(cmd, revert_s)
-        await self._apply_battery(cmd, revert_s)
+        """Apply a battery command that the device drops by itself after ``revert_s`` where it can.
+
+        ``revert_s`` below 1 s, NaN or infinity is refused; above what the device's revert
+        register carries it is lowered to that (the device then reverts sooner, never later,
+        and never receives its "not implemented" value, which would disable the timer).
+        """
+        revert = self._check_battery(cmd, revert_s)
+        await self._apply_battery(cmd, revert)
 
     async def set_reserve_soc(self, pct: float) -> None:
         """Set the backup reserve the battery keeps, in %."""

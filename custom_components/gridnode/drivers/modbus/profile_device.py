@@ -117,6 +117,14 @@ class ProfileDevice(ModbusDevice):
             else:
                 await self.regmap.write(str(step.key), resolve(step.value))
 
+    def _revert_keys(self) -> list[str]:
+        battery = self.profile.battery
+        if battery is None:
+            return []
+        steps = [*battery.release, *(step for mode in battery.modes.values() for step in mode)]
+        pairs = [pair for step in steps for pair in (*step.block, (step.key, step.value))]
+        return sorted({str(key) for key, value in pairs if key and value == "revert_s"})
+
     async def _apply_battery(self, cmd: BatteryCommand, revert_s: int) -> None:
         battery = self.profile.battery
         assert battery is not None  # capabilities say so

@@ -6,7 +6,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 import math
 
-from .codec import ByteOrder, DataType, WordOrder, decode, encode, unsigned_raw, word_count
+from .codec import (
+    ByteOrder,
+    DataType,
+    WordOrder,
+    decode,
+    encode,
+    int_range,
+    unsigned_raw,
+    word_count,
+)
 from .errors import OutOfBounds
 from .planner import Span, Table
 
@@ -22,9 +31,16 @@ class Bounds:
     maximum: float | None = None
     choices: tuple[float, ...] = ()
     max_key: str | None = None  # a register whose current value caps the maximum (e.g. a rating)
+    mask: int | None = None  # a bitfield: only these bits may be set
 
     def check(self, value: float, *, dynamic_max: float | None = None) -> None:
-        """Raise ``OutOfBounds`` unless ``value`` is allowed."""
+        """Raise ``OutOfBounds`` unless ``value`` is allowed (never for NaN or infinity)."""
+        if not math.isfinite(value):
+            raise OutOfBounds(f"{value} is not a finite number")
+        if self.mask is not None and (
+            not float(value).is_integer() or value < 0 or int(value) & ~self.mask
+        ):
+            raise OutOfBounds(f"{value} sets bits outside the defined mask {self.mask:#x}")
         if self.choices and value not in self.choices:
             raise OutOfBounds(f"{value} is not one of {list(self.choices)}")
         if self.minimum is not None and value < self.minimum:
@@ -115,20 +131,50 @@ class Register:
             return int(value)
         return value
 
+    def symbol_code(self, value: str) -> int:
+        """Return the code of symbol ``value``; raise ``OutOfBounds`` when it is not one."""
+        codes = [code for code, name in self.symbols.items() if name == value]
+        if not codes:
+            raise OutOfBounds(
+                f"{self.key}: {value[:40]!r} is not one of {sorted(self.symbols.values())}"
+            )
+        return codes[0]
+
+    def highest(self) -> float | None:
+        """The largest value the register can carry, excluding its "not implemented" sentinels.
+
+        From the write bounds' maximum and the wire type's range; None when a scale factor
+        register decides the scale (then only ``encode`` with the scale knows).
+        """
+        maximum = self.writable.maximum if self.writable else None
+        if self.dtype in (DataType.STRING, DataType.FLOAT32) or self.scale_key is not None:
+            return maximum
+        low, high = int_range(self.dtype)
+        bits = 16 * self.count
+        while high > low and (high % (1 << bits)) in self.sentinels:
+            high -= 1
+        by_type = max(low * self.scale, high * self.scale) + self.offset
+        return by_type if maximum is None else min(maximum, by_type)
+
     def encode(self, value: Value, sf: int | None = None) -> list[int]:
-        """Encode a value for writing; raise ``OutOfBounds`` for anything the register cannot hold."""
+        """Encode a value for writing; raise ``OutOfBounds`` for anything the register cannot hold.
+
+        Refused: unknown (None), NaN and infinity, a symbol or a code the register does not
+        define, a value outside the wire type, and the raw "not implemented" sentinel.
+        """
         if value is None:
             raise OutOfBounds(f"{self.key}: cannot write 'unknown'")
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, int | float | str):
+            raise OutOfBounds(f"{self.key}: cannot write a {type(value).__name__}")
         if isinstance(value, str) and self.dtype is not DataType.STRING:
-            codes = [code for code, name in self.symbols.items() if name == value]
-            if not codes:
-                raise OutOfBounds(
-                    f"{self.key}: {value!r} is not one of {sorted(self.symbols.values())}"
-                )
-            value = codes[0]
+            value = self.symbol_code(value)
             factor: float | None = 1.0
             offset = 0.0
         else:
+            if isinstance(value, int | float) and self.symbols and value not in self.symbols:
+                raise OutOfBounds(f"{self.key}: {value} is not one of {sorted(self.symbols)}")
             factor = self.factor(sf)
             offset = self.offset
         try:
@@ -139,9 +185,14 @@ class Register:
             if factor is None:
                 raise OutOfBounds(f"{self.key}: scale factor unknown, cannot write")
             raw = (float(value) - offset) / factor
+            if not math.isfinite(raw):
+                raise OutOfBounds(f"{self.key}: {value} is not a finite number")
             raw_value: int | float = raw if self.dtype is DataType.FLOAT32 else round(raw)
-            return encode(
+            words = encode(
                 raw_value, self.dtype, word_order=self.word_order, byte_order=self.byte_order
             )
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError, OverflowError) as err:
             raise OutOfBounds(f"{self.key}: {err}") from err
+        if self.is_sentinel(words):
+            raise OutOfBounds(f"{self.key}: {value} is the register's 'not implemented' value")
+        return words

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 import logging
 
+from .codec import DataType
 from .errors import NotWritable, OutOfBounds, WriteNotVerified
 from .planner import MAX_READ, Block, plan_reads
 from .registers import Register, Value
@@ -143,14 +144,22 @@ class RegisterMap:
         bounds = reg.writable
         if isinstance(value, bool):
             value = int(value)
+        if isinstance(value, str) and reg.symbols and reg.dtype is not DataType.STRING:
+            value = reg.symbol_code(value)  # a symbol obeys its code's bounds and choices
         if isinstance(value, int | float):
-            bounds.check(float(value))
+            try:
+                number = float(value)
+            except OverflowError as err:  # a 400-digit integer
+                raise OutOfBounds(f"{key}: an integer too large for any register") from err
+            bounds.check(number)
             if bounds.max_key is not None:
                 cap = (await self.read([bounds.max_key]))[bounds.max_key]
                 if isinstance(cap, int | float) and not isinstance(cap, bool):
-                    bounds.check(float(value), dynamic_max=float(cap))
+                    bounds.check(number, dynamic_max=float(cap))
         elif value is None:
             raise OutOfBounds(f"{key}: cannot write 'unknown'")
+        elif not isinstance(value, str):
+            raise OutOfBounds(f"{key}: cannot write a {type(value).__name__}")
         return reg.encode(value, await self._current_scale(reg))
 
     async def write(self, key: str, value: Value) -> Value:

@@ -219,6 +219,9 @@ class SunSpecDevice(ModbusDevice):
                 )
         return out
 
+    def _revert_keys(self) -> list[str]:
+        return ["124.InOutWRte_RvrtTms"] if self.capabilities.revert is Revert.TIMER else []
+
     def _pct(self, watts: float) -> float:
         return round(100.0 * watts / self._battery_max, 6)
 

@@ -83,7 +83,10 @@ def _bounds(point: dict[str, Any], dtype: DataType) -> Bounds:
     if point.get("symbols") and point.get("type", "").startswith("enum"):
         return Bounds(choices=tuple(float(s["value"]) for s in point["symbols"]))
     if point.get("type", "").startswith("bitfield"):
-        return Bounds(minimum=0.0, maximum=float((1 << len(point.get("symbols", ()))) - 1))
+        mask = 0
+        for symbol in point.get("symbols", ()):
+            mask |= 1 << int(symbol["value"])  # a bitfield's symbols name bit positions
+        return Bounds(minimum=0.0, maximum=float(mask), mask=mask)
     units = str(point.get("units") or "").strip()
     if units.startswith(("%", "Pct")):
         return Bounds(minimum=-100.0 if dtype is DataType.INT16 else 0.0, maximum=100.0)
