@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
+import ipaddress
 import logging
-from typing import Any
+import secrets
+import string
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.core.evse import (
     ChargerError,
     ChargerSnapshot,
@@ -23,6 +29,7 @@ from custom_components.gridnode.core.evse import (
 from custom_components.gridnode.drivers.http.goe import GoeCharger
 from custom_components.gridnode.drivers.ocpp.central import CentralSystem, CentralSystemConfig
 from custom_components.gridnode.drivers.ocpp.handle import ChargePointConfig, ChargePointHandle
+from custom_components.gridnode.drivers.ocpp.tls import server_context
 
 from .base import ChargerHandle, DeviceCommandError
 from .const import (
@@ -43,12 +50,44 @@ from .const import (
 
 _LOGGER = logging.getLogger(__name__)
 
+CONF_OCPP_HOST: Final = "ocpp_host"
+CONF_OCPP_SECURITY: Final = "ocpp_security"
+CONF_OCPP_CERT_FILE: Final = "ocpp_cert_file"
+CONF_OCPP_KEY_FILE: Final = "ocpp_key_file"
+OCPP_SECURITY_BASIC_AUTH: Final = "basic_auth"
+OCPP_SECURITY_NONE: Final = "none"
+DEFAULT_OCPP_HOST: Final = "0.0.0.0"  # noqa: S104 - only with a password (the flow checks)
+OCPP_PASSWORD_LENGTH = 20  # OCPP's AuthorizationKey: 16 to 20 bytes; 20 of 62 symbols: 119 bits
+OCPP_RESPONSE_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 8.0
+"""No charger command (one or two OCPP calls) holds the dispatcher longer than this."""
+ISSUE_OCPP_OPEN = "ocpp_without_password"
 OCPP_PROFILE_DURATION_S = 300
 GOE_POLL = timedelta(seconds=10)
 PHASE_MODES: dict[str, int | None] = {"auto": None, "one": 1, "three": 3}
 CHARGER_KEYS = frozenset(
     {"state", "plugged", "power_w", "session_energy_wh", "total_energy_wh", "current_limit_a"}
 )
+
+
+def generate_ocpp_password() -> str:
+    """A strong password for OCPP security profile 1/2 (letters and digits, for any charger UI)."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(OCPP_PASSWORD_LENGTH))
+
+
+def valid_bind_address(host: str) -> bool:
+    """Whether ``host`` is an IP address the central system can be bound to."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def all_interfaces(host: str) -> bool:
+    """Whether ``host`` means every interface (0.0.0.0 or ::)."""
+    return valid_bind_address(host) and ipaddress.ip_address(host).is_unspecified
 
 
 def limits_from(data: Mapping[str, Any]) -> EvseLimits:
@@ -118,14 +157,37 @@ class _ChargerBase(ChargerHandle):
         return PHASE_MODES[mode]
 
     async def _run(self, coro: Any) -> Any:
+        """Await a driver command within :data:`COMMAND_TIMEOUT_S`.
+
+        Whatever it raises becomes a :class:`DeviceCommandError`: one charger's failure (a bug,
+        a hostile peer) must never stop dispatch, shedding or planning for the other devices.
+        """
         try:
-            return await coro
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                return await coro
+        except DeviceCommandError:
+            raise
         except LimitOutOfRangeError as err:
             raise DeviceCommandError("out_of_range", self.name, str(err)) from err
         except ChargerUnavailableError as err:
             raise DeviceCommandError("unavailable", self.name, str(err)) from err
         except ChargerError as err:
             raise DeviceCommandError("refused", self.name, str(err)) from err
+        except TimeoutError as err:
+            raise DeviceCommandError(
+                "unavailable", self.name, f"no answer within {COMMAND_TIMEOUT_S:.0f} s"
+            ) from err
+        except Exception as err:  # see the docstring: nothing may escape
+            _LOGGER.warning("%s: command failed unexpectedly: %r", self.name, err)
+            _LOGGER.debug("%s: command failure", self.name, exc_info=True)
+            raise DeviceCommandError("refused", self.name, repr(err)) from err
+
+    async def _hand_back(self, coro: Any) -> None:
+        """Run a hand-back command; report, never raise (unload must reach every device)."""
+        try:
+            await self._run(coro)
+        except DeviceCommandError as err:
+            _LOGGER.warning("%s: could not hand back: %s", self.name, err.detail or err.reason)
 
 
 class OcppCharger(_ChargerBase):
@@ -182,10 +244,7 @@ class OcppCharger(_ChargerBase):
         """Lift GridNode's limit: the charge point runs at the circuit maximum on its own."""
         if not self.cp.connected:
             return
-        try:
-            await self.cp.set_current_limit(self.limits.max_current_a)
-        except ChargerError as err:
-            _LOGGER.warning("%s: could not hand back: %s", self.name, err)
+        await self._hand_back(self.cp.set_current_limit(self.limits.max_current_a))
 
 
 class GoeCoordinator(DataUpdateCoordinator[ChargerSnapshot]):
@@ -255,10 +314,7 @@ class GoeHandle(_ChargerBase):
 
     async def async_release(self) -> None:
         """Back to the charger's own logic."""
-        try:
-            await self.coordinator.charger.release()
-        except ChargerError as err:
-            _LOGGER.warning("%s: could not hand back: %s", self.name, err)
+        await self._hand_back(self.coordinator.charger.release())
 
 
 def _ocpp_subentries(entry: ConfigEntry, port: int) -> list[ConfigSubentry]:
@@ -271,15 +327,48 @@ def _ocpp_subentries(entry: ConfigEntry, port: int) -> list[ConfigSubentry]:
     ]
 
 
-def _central(entry: ConfigEntry, ctx: Any, port: int) -> CentralSystem:
-    """The central system on ``port``, shared by every charge point configured for that port."""
+def _bind_hosts(subs: list[ConfigSubentry]) -> str | tuple[str, ...]:
+    """Where a port's central system listens: every charge point's chosen address."""
+    hosts = sorted({str(sub.data.get(CONF_OCPP_HOST) or DEFAULT_OCPP_HOST) for sub in subs})
+    wide = [host for host in hosts if all_interfaces(host)]
+    if wide:
+        return wide[0]
+    return hosts[0] if len(hosts) == 1 else tuple(hosts)
+
+
+def _tls_files(subs: list[ConfigSubentry]) -> tuple[str, str] | None:
+    """The certificate and key a port's charge points use (TLS is per port: the first given)."""
+    for sub in subs:
+        cert, key = sub.data.get(CONF_OCPP_CERT_FILE), sub.data.get(CONF_OCPP_KEY_FILE)
+        if cert and key:
+            return str(cert), str(key)
+    return None
+
+
+async def _central(hass: HomeAssistant, entry: ConfigEntry, ctx: Any, port: int) -> CentralSystem:
+    """The central system on ``port``, shared by every charge point configured for that port.
+
+    With a certificate it speaks TLS (wss://); if the certificate cannot be loaded it does not
+    listen at all rather than fall back to plain text.
+    """
     key = f"ocpp:{port}"
     central: CentralSystem | None = ctx.shared.get(key)
     if central is None:
         subs = _ocpp_subentries(entry, port)
+        tls_files = _tls_files(subs)
+        context = None
+        tls_error: Exception | None = None
+        if tls_files is not None:
+            try:
+                context = await hass.async_add_executor_job(server_context, *tls_files)
+            except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+                tls_error = err
         central = CentralSystem(
             CentralSystemConfig(
+                ssl=context,
+                host=_bind_hosts(subs),
                 port=port,
+                response_timeout_s=OCPP_RESPONSE_TIMEOUT_S,
                 charge_points={
                     str(sub.data[CONF_CHARGE_POINT_ID]): ChargePointConfig(
                         password=sub.data.get(CONF_PASSWORD) or None,
@@ -293,7 +382,15 @@ def _central(entry: ConfigEntry, ctx: Any, port: int) -> CentralSystem:
             )
         )
         ctx.shared[key] = central
-        ctx.shared.setdefault("starters", []).append(lambda: _start(central))
+        if tls_error is not None:
+            _LOGGER.error(
+                "OCPP central system on port %s does not listen: its TLS certificate or key "
+                "cannot be loaded: %s",
+                port,
+                tls_error,
+            )
+        else:
+            ctx.shared.setdefault("starters", []).append(lambda: _start(central))
         ctx.runtime.closers.append(central.stop)
     return central
 
@@ -303,6 +400,27 @@ async def _start(central: CentralSystem) -> None:
         await central.start()
     except OSError as err:
         _LOGGER.error("OCPP central system cannot listen on port %s: %s", central.config.port, err)
+
+
+def _flag_open_charge_point(hass: HomeAssistant, subentry: ConfigSubentry) -> None:
+    """Raise a repair issue for a charge point without a password; clear it once one is set.
+
+    Chargers set up before passwords became the default keep working, with the issue shown.
+    """
+    issue_id = f"{ISSUE_OCPP_OPEN}_{subentry.subentry_id}"
+    if subentry.data.get(CONF_PASSWORD):
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_OCPP_OPEN,
+        translation_placeholders={"name": subentry.title},
+    )
 
 
 async def build_charger(
@@ -319,9 +437,10 @@ async def build_charger(
         await coordinator.async_refresh()
         handle = GoeHandle(hass, subentry, coordinator)
     else:
-        central = _central(entry, ctx, int(data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)))
+        central = await _central(hass, entry, ctx, int(data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)))
         cp = central.get(str(data[CONF_CHARGE_POINT_ID]))
         assert cp is not None
         handle = OcppCharger(hass, subentry, cp)
+        _flag_open_charge_point(hass, subentry)
     ctx.runtime.closers.append(handle.track_soc())
     return handle

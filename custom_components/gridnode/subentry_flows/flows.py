@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import time, timedelta
+import ipaddress
 import logging
+import socket
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
@@ -15,7 +17,19 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from custom_components.gridnode.core.evse import ChargerError
 from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
 from custom_components.gridnode.devices.base import DeviceRole
-from custom_components.gridnode.devices.chargers import limits_from
+from custom_components.gridnode.devices.chargers import (
+    CONF_OCPP_CERT_FILE,
+    CONF_OCPP_HOST,
+    CONF_OCPP_KEY_FILE,
+    CONF_OCPP_SECURITY,
+    DEFAULT_OCPP_HOST,
+    OCPP_SECURITY_BASIC_AUTH,
+    OCPP_SECURITY_NONE,
+    all_interfaces,
+    generate_ocpp_password,
+    limits_from,
+    valid_bind_address,
+)
 from custom_components.gridnode.devices.const import (
     CONF_ALLOW_UNKNOWN,
     CONF_CAPACITY_KWH,
@@ -92,6 +106,7 @@ from custom_components.gridnode.drivers.modbus import (
     list_profiles,
 )
 from custom_components.gridnode.drivers.model import Quantity
+from custom_components.gridnode.drivers.ocpp.tls import server_context
 from custom_components.gridnode.validation import vol
 
 _LOGGER = logging.getLogger(__name__)
@@ -132,6 +147,17 @@ def _opt(key: str, defaults: Mapping[str, Any]) -> vol.Optional:
 def _req(key: str, defaults: Mapping[str, Any], fallback: Any = None) -> vol.Required:
     value = defaults.get(key, fallback)
     return vol.Required(key) if value is None else vol.Required(key, default=value)
+
+
+def _bindable(host: str) -> bool:
+    """Whether this machine has the address ``host`` (a listening socket can be bound to it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, 0))
+        except OSError:
+            return False
+    return True
 
 
 class _GridNodeSubentryFlow(ConfigSubentryFlow):
@@ -313,31 +339,100 @@ class ChargerSubentryFlow(_GridNodeSubentryFlow):
             errors[CONF_MAX_CURRENT_A] = "invalid_current"
 
     async def async_step_ocpp(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """The charge point's id, password and the central system's port."""
+        """The charge point's id, its security, and where the central system listens.
+
+        A password (OCPP security profile 1) is the default; left empty, GridNode generates a
+        strong one and shows it once. Listening on every interface needs a password.
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             self._check_circuit(user_input, errors)
             user_input[CONF_OCPP_PORT] = int(user_input[CONF_OCPP_PORT])
             if not str(user_input[CONF_CHARGE_POINT_ID]).strip():
                 errors[CONF_CHARGE_POINT_ID] = "invalid_charge_point_id"
+            await self._check_ocpp_host(user_input, errors)
+            await self._check_ocpp_tls(user_input, errors)
             if not errors:
+                secured = user_input.pop(CONF_OCPP_SECURITY) != OCPP_SECURITY_NONE
                 self._data.update(user_input)
+                if not secured:
+                    self._data[CONF_PASSWORD] = None
+                elif not self._data.get(CONF_PASSWORD):
+                    self._data[CONF_PASSWORD] = generate_ocpp_password()
+                    return await self.async_step_ocpp_password()
                 return self._finish()
         d = self._data if user_input is None else {**self._data, **user_input}
+        security = d.get(CONF_OCPP_SECURITY) or (
+            OCPP_SECURITY_NONE
+            if self._reconfiguring and not d.get(CONF_PASSWORD)
+            else OCPP_SECURITY_BASIC_AUTH
+        )
         return self.async_show_form(
             step_id="ocpp",
             data_schema=vol.Schema(
                 {
                     _req(CONF_CHARGE_POINT_ID, d): _text(),
+                    _req(CONF_OCPP_SECURITY, {CONF_OCPP_SECURITY: security}): _choice(
+                        [OCPP_SECURITY_BASIC_AUTH, OCPP_SECURITY_NONE], CONF_OCPP_SECURITY
+                    ),
                     _opt(CONF_PASSWORD, d): selector.TextSelector(
                         selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
                     ),
+                    _req(CONF_OCPP_HOST, d, DEFAULT_OCPP_HOST): _text(),
                     _req(CONF_OCPP_PORT, d, DEFAULT_OCPP_PORT): _box(),
+                    _opt(CONF_OCPP_CERT_FILE, d): _text(),
+                    _opt(CONF_OCPP_KEY_FILE, d): _text(),
                     _req(CONF_ALLOW_UNKNOWN, d, False): selector.BooleanSelector(),
                     **self._circuit(d),
                 }
             ),
             errors=errors,
+        )
+
+    async def _check_ocpp_host(self, user_input: dict[str, Any], errors: dict[str, str]) -> None:
+        """The bind address: an IP address of this machine; every interface only with a password."""
+        host = str(user_input.get(CONF_OCPP_HOST) or DEFAULT_OCPP_HOST).strip()
+        user_input[CONF_OCPP_HOST] = host
+        if not valid_bind_address(host):
+            errors[CONF_OCPP_HOST] = "invalid_host"
+        elif all_interfaces(host):
+            if user_input.get(CONF_OCPP_SECURITY) == OCPP_SECURITY_NONE:
+                errors[CONF_OCPP_HOST] = "open_on_all_interfaces"
+        elif not ipaddress.ip_address(host).is_loopback and not (
+            await self.hass.async_add_executor_job(_bindable, host)
+        ):
+            errors[CONF_OCPP_HOST] = "host_not_local"
+
+    async def _check_ocpp_tls(self, user_input: dict[str, Any], errors: dict[str, str]) -> None:
+        """TLS (security profile 2): a PEM certificate and its key, both or neither, loadable."""
+        cert = str(user_input.get(CONF_OCPP_CERT_FILE) or "").strip()
+        key = str(user_input.get(CONF_OCPP_KEY_FILE) or "").strip()
+        user_input[CONF_OCPP_CERT_FILE], user_input[CONF_OCPP_KEY_FILE] = cert or None, key or None
+        if not cert and not key:
+            return
+        if not cert or not key:
+            errors[CONF_OCPP_KEY_FILE if cert else CONF_OCPP_CERT_FILE] = "tls_needs_both"
+            return
+        try:
+            await self.hass.async_add_executor_job(server_context, cert, key)
+        except (OSError, ValueError):  # missing, unreadable, not PEM, key not matching
+            errors[CONF_OCPP_CERT_FILE] = "invalid_certificate"
+
+    async def async_step_ocpp_password(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show the generated password once; the user enters it in the charge point."""
+        if user_input is not None:
+            return self._finish()
+        return self.async_show_form(
+            step_id="ocpp_password",
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                "password": str(self._data[CONF_PASSWORD]),
+                "charge_point_id": str(self._data[CONF_CHARGE_POINT_ID]),
+                "port": str(self._data[CONF_OCPP_PORT]),
+                "scheme": "wss" if self._data.get(CONF_OCPP_CERT_FILE) else "ws",
+            },
         )
 
     async def async_step_goe(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:

@@ -467,14 +467,16 @@ async def test_listeners_hear_every_change_until_removed(start_central, open_cha
     assert len(states) == count
 
 
-async def test_a_reconnecting_charge_point_replaces_its_old_connection(
+async def test_a_reconnecting_charge_point_with_its_password_replaces_its_old_connection(
     start_central, open_charger
 ) -> None:
-    central = await start_central(charge_points=KNOWN)
+    central = await start_central(
+        charge_points={"CP_1": ChargePointConfig(password="s3cret", limits=CIRCUIT)}
+    )
     handle = central.get("CP_1")
-    first = await open_charger(central, "CP_1")
+    first = await open_charger(central, "CP_1", auth=("CP_1", "s3cret"))
     await boot(first)
-    second = await open_charger(central, "CP_1")
+    second = await open_charger(central, "CP_1", auth=("CP_1", "s3cret"))
     await boot(second)
     await wait_for(lambda: first._connection.state.name == "CLOSED")
     assert handle.connected

@@ -20,13 +20,20 @@ from custom_components.gridnode.core.evse import (
     is_plugged,
 )
 
+from .calls import ChargerTimeoutError
+from .guard import LogLimiter
+from .meter import EnergyRegister, MeterBounds, bounded
+
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from .meter import MeterReading
 
 _LOGGER = logging.getLogger(__name__)
 
 RateUnit = Literal["A", "W"]
 Listener = Callable[["ChargePointHandle"], None]
+_REJECTED_LOG = LogLimiter(window_s=3600.0)
 
 
 class OcppVersion(StrEnum):
@@ -95,7 +102,13 @@ class ChargePointHandle:
         self.current_limit_a: float | None = None
         self.power_limit_w: float | None = None
         self.transaction_id: str | None = None
+        self.transaction_version: OcppVersion | None = None  # the protocol that began it
         self.last_seen: datetime | None = None
+        self.rejected_values = 0  # meter values dropped as unphysical
+        self.unanswered = False  # a command timed out and the charge point said nothing since
+        limits = config.limits
+        self._bounds = MeterBounds.for_circuit(limits.max_power_w, limits.max_current_a)
+        self._register = EnergyRegister()
         self._measured_phases: int | None = None
         self.phase_choice: int | None = None  # 1 or 3 chosen by the user; None: as configured
         self._session: OcppSession | None = None
@@ -169,7 +182,7 @@ class ChargePointHandle:
     async def _send_current(self, amps: float, limits: EvseLimits, *, clamp: bool) -> float:
         value = limits.clamp_current(amps) if clamp else limits.check_current(amps)
         session = self._require_session()
-        await session.send_limit(value, "A", limits.phases, self.transaction_id)
+        await self._command(session.send_limit(value, "A", limits.phases, self.transaction_id))
         self.current_limit_a = value
         self.power_limit_w = limits.power_for_current(value)
         self._notify()
@@ -184,7 +197,7 @@ class ChargePointHandle:
         limits = self.limits
         value = limits.clamp_power(watts)
         session = self._require_session()
-        await session.send_limit(value, "W", limits.phases, self.transaction_id)
+        await self._command(session.send_limit(value, "W", limits.phases, self.transaction_id))
         self.power_limit_w = value
         self.current_limit_a = limits.current_for_power(value)
         self._notify()
@@ -211,25 +224,42 @@ class ChargePointHandle:
 
     async def start(self) -> None:
         """Ask the charge point to start a transaction (RemoteStart / RequestStartTransaction)."""
-        await self._require_session().remote_start()
+        await self._command(self._require_session().remote_start())
 
     async def stop(self) -> None:
         """Ask the charge point to stop the running transaction."""
         session = self._require_session()
         if self.transaction_id is None:
             raise ChargerCommandError(f"{self.id} has no transaction to stop")
-        await session.remote_stop(self.transaction_id)
+        await self._command(session.remote_stop(self.transaction_id))
 
     def _require_session(self) -> OcppSession:
         if self._session is None:
             raise ChargerUnavailableError(f"charge point {self.id} is not connected")
+        if self.unanswered:
+            # Fail at once rather than wait again: it gets another chance when it next speaks.
+            raise ChargerUnavailableError(f"charge point {self.id} has not answered since")
         return self._session
+
+    async def _command(self, command: Awaitable[None]) -> None:
+        try:
+            await command
+        except ChargerTimeoutError:
+            self.unanswered = True
+            self._notify()
+            raise
 
     # --- what the protocol sessions report --------------------------------------------------
 
     def attach(self, session: OcppSession, version: OcppVersion) -> None:
         """Record that the charge point connected with ``version``."""
         self._session = session
+        self.unanswered = False
+        if self.transaction_id is not None and self.transaction_version is not version:
+            # A transaction id of one protocol means nothing in the other (1.6 ids are numbers).
+            self.transaction_id = None
+            self.transaction_version = None
+            self._tracker.unplug()
         self.version = version
         self.last_seen = datetime.now(UTC)
         self._notify()
@@ -255,6 +285,7 @@ class ChargePointHandle:
 
     def report_heartbeat(self) -> None:
         """Record a heartbeat."""
+        self.unanswered = False
         self.last_seen = datetime.now(UTC)
 
     def report_state(self, state: ChargerState) -> None:
@@ -264,11 +295,40 @@ class ChargePointHandle:
         self.state = state
         self._seen()
 
+    def _energy(self, wh: float | None) -> float | None:
+        """``wh`` if the register's history makes it believable, else None (counted)."""
+        if wh is None:
+            return None
+        if self._register.accept(wh):
+            return wh
+        self._rejected(1)
+        return None
+
+    def _rejected(self, count: int) -> None:
+        if count <= 0:
+            return
+        self.rejected_values += count
+        if (held := _REJECTED_LOG.allow(self.id)) is not None:
+            _LOGGER.warning(
+                "Charge point %r sent meter values outside the physical range of its circuit; "
+                "they were dropped (%d so far, %d not logged since the last report)",
+                self.id,
+                self.rejected_values,
+                held,
+            )
+
     def report_meter(self, reading: MeterReading) -> None:
-        """Record the values of a MeterValues (or TransactionEvent) message."""
-        if reading.energy_wh is not None:
-            self.total_energy_wh = reading.energy_wh
-            self._tracker.update(reading.energy_wh)
+        """Record the values of a MeterValues (or TransactionEvent) message.
+
+        Values outside the circuit's physical range are dropped and counted in
+        ``rejected_values``, never stored.
+        """
+        reading, dropped = bounded(reading, self._bounds)
+        self._rejected(dropped)
+        energy_wh = self._energy(reading.energy_wh)
+        if energy_wh is not None:
+            self.total_energy_wh = energy_wh
+            self._tracker.update(energy_wh)
         if reading.power_w is not None:
             self.power_w = reading.power_w
         if reading.soc_pct is not None:
@@ -279,7 +339,9 @@ class ChargePointHandle:
 
     def report_transaction_started(self, transaction_id: str, meter_start_wh: float | None) -> None:
         """Record a transaction start and the energy register at its start (if known)."""
+        meter_start_wh = self._energy(meter_start_wh)
         self.transaction_id = transaction_id
+        self.transaction_version = self.version
         self._tracker.plug_in(meter_start_wh)
         if meter_start_wh is not None:
             self.total_energy_wh = meter_start_wh
@@ -287,15 +349,18 @@ class ChargePointHandle:
 
     def report_transaction_ended(self, meter_stop_wh: float | None) -> None:
         """Record the end of the transaction and the register at its end (if known)."""
+        meter_stop_wh = self._energy(meter_stop_wh)
         if meter_stop_wh is not None:
             self.total_energy_wh = meter_stop_wh
             self._tracker.update(meter_stop_wh)
         self._tracker.unplug()
         self.transaction_id = None
+        self.transaction_version = None
         self.power_w = 0.0
         self._seen()
 
     def _seen(self) -> None:
+        self.unanswered = False
         self.last_seen = datetime.now(UTC)
         self._notify()
 

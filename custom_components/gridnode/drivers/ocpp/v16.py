@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.v16 import ChargePoint, call, call_result
 
-from .calls import ACCEPTED, checked_call, handler, utc_now_iso
+from custom_components.gridnode.core.evse import ChargerCommandError
+
+from .calls import ACCEPTED, SessionLogger, checked_call, handler, route_guarded, utc_now_iso
 from .meter import parse_meter_values
 from .states import state_from_v16
 
@@ -22,6 +24,20 @@ _TX_PROFILE_ID = 1602
 _transaction_ids: Iterator[int] = itertools.count(int(time.time()) % 1_000_000 + 1)
 
 
+def transaction_number(transaction_id: str | None) -> int | None:
+    """A transaction id as OCPP 1.6 writes it (an integer), or None if it is not one.
+
+    The handle keeps ids as text; one begun over OCPP 2.0.1 (any string) has no 1.6 form.
+    """
+    if transaction_id is None:
+        return None
+    try:
+        number = int(transaction_id)
+    except ValueError:
+        return None
+    return number if -(2**31) <= number < 2**31 else None
+
+
 class V16ChargePoint(ChargePoint):  # type: ignore[misc]
     """One OCPP 1.6J connection, feeding a :class:`ChargePointHandle`."""
 
@@ -32,10 +48,16 @@ class V16ChargePoint(ChargePoint):  # type: ignore[misc]
         *,
         heartbeat_interval_s: int,
         response_timeout_s: float,
+        logger: SessionLogger,
     ) -> None:
-        super().__init__(handle.id, connection, response_timeout=response_timeout_s)
+        super().__init__(handle.id, connection, response_timeout=response_timeout_s, logger=logger)
         self._handle = handle
+        self._logger = logger
         self._heartbeat_interval_s = heartbeat_interval_s
+
+    async def route_message(self, raw_msg: Any) -> None:
+        """Route one message; whatever it raises is counted and logged within limits."""
+        await route_guarded(super().route_message, raw_msg, self._logger)
 
     # --- charge point -> central system ---------------------------------------------------
 
@@ -126,10 +148,11 @@ class V16ChargePoint(ChargePoint):  # type: ignore[misc]
         duration = self._handle.config.profile_duration_s
         if duration is not None:
             profile["charging_schedule"]["duration"] = duration
-        if transaction_id is not None:
+        number = transaction_number(transaction_id)
+        if number is not None:
             profile["charging_profile_id"] = _TX_PROFILE_ID
             profile["charging_profile_purpose"] = "TxProfile"
-            profile["transaction_id"] = int(transaction_id)
+            profile["transaction_id"] = number
         await checked_call(
             self,
             call.SetChargingProfile(
@@ -149,9 +172,12 @@ class V16ChargePoint(ChargePoint):  # type: ignore[misc]
         )
 
     async def remote_stop(self, transaction_id: str) -> None:
-        """Send RemoteStopTransaction."""
+        """Send RemoteStopTransaction (refused here if the id is no 1.6 transaction id)."""
+        number = transaction_number(transaction_id)
+        if number is None:
+            raise ChargerCommandError(f"{self.id}: {transaction_id!r} is no OCPP 1.6 transaction")
         await checked_call(
             self,
-            call.RemoteStopTransaction(transaction_id=int(transaction_id)),
+            call.RemoteStopTransaction(transaction_id=number),
             "RemoteStopTransaction",
         )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.v201 import ChargePoint, call, call_result
 
-from .calls import ACCEPTED, checked_call, handler, utc_now_iso
+from .calls import ACCEPTED, SessionLogger, checked_call, handler, route_guarded, utc_now_iso
 from .meter import parse_meter_values
 from .states import state_from_v201
 
@@ -31,9 +31,11 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]
         *,
         heartbeat_interval_s: int,
         response_timeout_s: float,
+        logger: SessionLogger,
     ) -> None:
-        super().__init__(handle.id, connection, response_timeout=response_timeout_s)
+        super().__init__(handle.id, connection, response_timeout=response_timeout_s, logger=logger)
         self._handle = handle
+        self._logger = logger
         self._heartbeat_interval_s = heartbeat_interval_s
         self._connector_status: str | None = None
         self._charging_state: str | None = None
@@ -48,6 +50,10 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]
                 transaction_ended=self._transaction_ended,
             )
         )
+
+    async def route_message(self, raw_msg: Any) -> None:
+        """Route one message; whatever it raises is counted and logged within limits."""
+        await route_guarded(super().route_message, raw_msg, self._logger)
 
     # --- charging station -> CSMS ---------------------------------------------------------
 
