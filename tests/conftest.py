@@ -7,7 +7,19 @@ import logging
 import os
 from pathlib import Path
 
+from hypothesis import HealthCheck, settings
 import pytest
+
+# Property tests: the same examples on every run, no example database in the checkout, and no per-example
+# deadline (these machines are shared and noisy); each test still sets how many examples it tries.
+settings.register_profile(
+    "gridnode",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("gridnode")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The real data sets lie beside the checkout (../shared/data; CI has them, a clone may not).
