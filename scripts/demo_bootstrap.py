@@ -29,6 +29,10 @@ OCPP_PORT = int(os.environ.get("GRIDNODE_DEMO_OCPP_PORT") or 9000)
 BASE = f"http://127.0.0.1:{PORT}"
 CLIENT_ID = f"{BASE}/"
 USER, PASSWORD = "demo", "demo"
+# The simulated wallbox logs in to GridNode's OCPP central system with this password (scripts/demo
+# gives it to the simulator); a real charger gets a generated one.
+WALLBOX_ID = "CP-DEMO-1"
+WALLBOX_PASSWORD = os.environ.get("GRIDNODE_DEMO_WALLBOX_PASSWORD") or "demo-wallbox-password"
 SITE = {
     "name": "GridNode demo",
     "import_limit_kw": 17.0,
@@ -175,7 +179,10 @@ SUBENTRIES: list[tuple[str, list[dict[str, Any]]]] = [
         [
             {"name": "Wallbox", "protocol": "ocpp"},
             {
-                "charge_point_id": "CP-DEMO-1",
+                "charge_point_id": WALLBOX_ID,
+                "ocpp_security": "basic_auth",
+                "password": WALLBOX_PASSWORD,
+                "ocpp_host": "127.0.0.1",
                 "ocpp_port": OCPP_PORT,
                 "allow_unknown": False,
                 "max_current_a": 32,
@@ -343,6 +350,20 @@ async def gridnode_entry(
     return dict(entries[0]) if entries else None
 
 
+async def wallbox_state(session: aiohttp.ClientSession, headers: dict[str, str]) -> str:
+    """'connected' once the simulated charge point has logged in with its password (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        async with session.get(f"{BASE}/api/states", headers=headers) as resp:
+            states = await resp.json()
+        wallbox = [s for s in states if s["entity_id"].startswith("sensor.wallbox_")]
+        if any(s["state"] not in ("unavailable", "unknown") for s in wallbox):
+            return "connected"
+        if time.monotonic() > deadline:
+            return "not connected (see simulator.log and home-assistant.log)"
+        await asyncio.sleep(2)
+
+
 async def main(check: bool) -> int:
     """Onboard, configure GridNode, and optionally check that it is loaded."""
     async with aiohttp.ClientSession() as session:
@@ -390,6 +411,7 @@ async def main(check: bool) -> int:
             entry = (await resp.json())[0]
         ids = {s["entity_id"] for s in states}
         print(f"demo: GridNode is loaded; {len(ids)} entities in Home Assistant")
+        print(f"demo: wallbox: {await wallbox_state(session, headers)}")
         print(
             f"demo: plan: {next((s['state'] for s in states if s['entity_id'] == 'sensor.gridnode_demo_plan'), 'missing')}"
         )

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +123,9 @@ class Simulation:
             )
         for charger in self.scenario.chargers:
             cid = charger.config.charger_id
-            target = f"{self.central_system}/{cid}" if self.central_system else "not connected"
+            # a password in the URL (user:password@host) is the charge point's login: never printed
+            shown = re.sub(r"//[^/@]*@", "//", self.central_system or "")
+            target = f"{shown}/{cid}" if self.central_system else "not connected"
             out[f"charger {cid} ({charger.protocol})"] = target
         return out
 
