@@ -4,6 +4,12 @@ Keys naming a secret or an identity (location, host, charge point id, password, 
 tokens) are redacted wherever they appear; the values found under those keys in the entry, its
 options and its subentries are then also replaced anywhere else in the output, in keys and inside
 longer strings (an error message quoting a host, a title naming the charge point id).
+
+A Modbus device's own diagnostics (its device page's "Download diagnostics") add what the config
+entry's never do: a raw dump of the registers its SunSpec models or vendor profile define, one
+``address,value_u16`` CSV per unit and table (the shape of the test fixtures, so a user's dump can
+become one), with the serial number's registers read as ``**``. Downloading it is the opt-in: the
+device is read once more, only then, and nothing is written.
 """
 
 from __future__ import annotations
@@ -14,9 +20,15 @@ from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.device_registry import DeviceEntry
 
-from .const import CONF_LATITUDE, CONF_LONGITUDE
+from .const import CONF_LATITUDE, CONF_LONGITUDE, DOMAIN
+from .devices.base import DeviceHandle
 from .devices.const import CONF_CHARGE_POINT_ID, CONF_HOST, CONF_PASSWORD
+from .devices.modbus import ModbusHandleBase
+from .drivers.modbus import ModbusDevice, ModbusDriverError, ProfileDevice, SunSpecDevice
+from .drivers.modbus.dump import dump_device
 from .runtime import GridNodeConfigEntry, GridNodeData
 
 TO_REDACT = {
@@ -85,6 +97,63 @@ async def async_get_config_entry_diagnostics(
     }
     scrubbed: dict[str, Any] = scrub(diagnostics, secret_values(sources))
     return scrubbed
+
+
+async def async_get_device_diagnostics(
+    hass: HomeAssistant, entry: GridNodeConfigEntry, device: DeviceEntry
+) -> dict[str, Any]:
+    """One device's diagnostics; for a Modbus device, with the raw dump of its registers."""
+    handle = _handle_of(entry, device)
+    sources = [dict(entry.data), dict(entry.options)]
+    sources += [dict(sub.data) for sub in entry.subentries.values()]
+    if handle is None:
+        return {"device": None}
+    result: dict[str, Any] = {
+        "device": async_redact_data(
+            {"name": handle.name, "available": handle.available, "values": dict(handle.values)},
+            TO_REDACT,
+        )
+    }
+    secrets = secret_values(sources)
+    scrubbed: dict[str, Any] = scrub(result, secrets)
+    if isinstance(handle, ModbusHandleBase):
+        # the CSV text is digits and commas only: scrubbing it could only mangle a value that
+        # happens to spell a numeric secret; the error texts around it are scrubbed
+        dump = await _register_dump(handle)
+        for table in dump["tables"]:
+            table["errors"] = scrub(table["errors"], secrets)
+        if "error" in dump:
+            dump["error"] = scrub(dump["error"], secrets)
+        scrubbed["register_dump"] = dump
+    return scrubbed
+
+
+def _handle_of(entry: GridNodeConfigEntry, device: DeviceEntry) -> DeviceHandle | None:
+    runtime = entry.runtime_data.devices
+    for handle in runtime.devices if runtime else []:
+        if (DOMAIN, f"{entry.entry_id}_{handle.subentry_id}") in device.identifiers:
+            return handle
+    return None
+
+
+def serial_registers(device: ModbusDevice) -> list[str]:
+    """The register keys holding the device's serial number (redacted in a dump)."""
+    if isinstance(device, SunSpecDevice):
+        return [key for key in device.regmap.registers if key.endswith(".SN")]
+    if isinstance(device, ProfileDevice) and "serial" in device.profile.identity:
+        return [device.profile.identity["serial"]]
+    return []
+
+
+async def _register_dump(handle: ModbusHandleBase) -> dict[str, Any]:
+    """Every register the device defines, raw, or why it could not be read."""
+    try:
+        await handle.async_connect()
+        device = handle.device_or_raise()
+        dumps = await dump_device(device, redact=serial_registers(device))
+    except (ModbusDriverError, HomeAssistantError) as err:
+        return {"error": str(err), "tables": []}
+    return {"source": device.info.source, "tables": [dump.as_dict() for dump in dumps]}
 
 
 def secret_values(sources: Iterable[Mapping[str, Any]]) -> list[str]:
