@@ -37,6 +37,7 @@ from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_HOST,
     CONF_MAX_CURRENT_A,
+    CONF_OCPP_ID_TAGS,
     CONF_OCPP_PORT,
     CONF_PASSWORD,
     CONF_PHASES,
@@ -375,6 +376,7 @@ async def _central(hass: HomeAssistant, entry: ConfigEntry, ctx: Any, port: int)
                         limits=limits_from(sub.data),
                         # GridNode re-sends limits every minute; if it stops, they lapse.
                         profile_duration_s=OCPP_PROFILE_DURATION_S,
+                        id_tags=tuple(sub.data.get(CONF_OCPP_ID_TAGS) or ()),
                     )
                     for sub in subs
                 },

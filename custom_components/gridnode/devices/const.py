@@ -31,6 +31,7 @@ CONF_CHARGE_POINT_ID: Final = "charge_point_id"
 CONF_PASSWORD: Final = "password"  # noqa: S105 - a key, not a secret
 CONF_OCPP_PORT: Final = "ocpp_port"
 CONF_ALLOW_UNKNOWN: Final = "allow_unknown"
+CONF_OCPP_ID_TAGS: Final = "ocpp_id_tags"  # the RFID tags a charge point may start with
 CONF_MAX_CURRENT_A: Final = "max_current_a"
 CONF_PHASES: Final = "phases"
 CONF_SOC_ENTITY: Final = "soc_entity"

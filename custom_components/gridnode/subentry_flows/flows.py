@@ -59,6 +59,7 @@ from custom_components.gridnode.devices.const import (
     CONF_MODE_DISCHARGE,
     CONF_MODE_ENTITY,
     CONF_MODE_HOLD,
+    CONF_OCPP_ID_TAGS,
     CONF_OCPP_PORT,
     CONF_OFF_SCRIPT,
     CONF_ON_SCRIPT,
@@ -106,6 +107,7 @@ from custom_components.gridnode.drivers.modbus import (
     list_profiles,
 )
 from custom_components.gridnode.drivers.model import Quantity
+from custom_components.gridnode.drivers.ocpp.tags import TagListError, parse_id_tags
 from custom_components.gridnode.drivers.ocpp.tls import server_context
 from custom_components.gridnode.validation import vol
 
@@ -305,6 +307,26 @@ def _summary(manufacturer: str, model: str, reading: Mapping[str, Any]) -> str:
     return f"{manufacturer} {model}; " + ("; ".join(shown) or "no values yet")
 
 
+def _id_tags_field(d: Mapping[str, Any]) -> vol.Optional:
+    """The allowed RFID tags, one a line; suggested (not a default), so the list can be emptied."""
+    value = d.get(CONF_OCPP_ID_TAGS)
+    if isinstance(value, list | tuple):
+        value = "\n".join(str(tag) for tag in value)
+    if not value:
+        return vol.Optional(CONF_OCPP_ID_TAGS)
+    return vol.Optional(CONF_OCPP_ID_TAGS, description={"suggested_value": value})
+
+
+def _check_id_tags(user_input: dict[str, Any], errors: dict[str, str]) -> None:
+    """The allowed tags: stored as a list (None when empty); the text is kept if one is bad."""
+    try:
+        tags = parse_id_tags(user_input.get(CONF_OCPP_ID_TAGS))
+    except TagListError as err:
+        errors[CONF_OCPP_ID_TAGS] = err.reason
+        return
+    user_input[CONF_OCPP_ID_TAGS] = tags or None
+
+
 class ChargerSubentryFlow(_GridNodeSubentryFlow):
     """An EV charger: OCPP (it connects to GridNode) or a go-eCharger on the LAN."""
 
@@ -352,6 +374,7 @@ class ChargerSubentryFlow(_GridNodeSubentryFlow):
                 errors[CONF_CHARGE_POINT_ID] = "invalid_charge_point_id"
             await self._check_ocpp_host(user_input, errors)
             await self._check_ocpp_tls(user_input, errors)
+            _check_id_tags(user_input, errors)
             if not errors:
                 secured = user_input.pop(CONF_OCPP_SECURITY) != OCPP_SECURITY_NONE
                 self._data.update(user_input)
@@ -383,6 +406,9 @@ class ChargerSubentryFlow(_GridNodeSubentryFlow):
                     _opt(CONF_OCPP_CERT_FILE, d): _text(),
                     _opt(CONF_OCPP_KEY_FILE, d): _text(),
                     _req(CONF_ALLOW_UNKNOWN, d, False): selector.BooleanSelector(),
+                    _id_tags_field(d): selector.TextSelector(
+                        selector.TextSelectorConfig(multiline=True)
+                    ),
                     **self._circuit(d),
                 }
             ),

@@ -17,6 +17,8 @@ from custom_components.gridnode.core.evse import ChargerCommandError, ChargerUna
 from .guard import ErrorBudget, LogLimiter
 
 ACCEPTED = "Accepted"
+INVALID = "Invalid"
+UNKNOWN = "Unknown"
 SHOWN_CHARS = 200
 """How much of a charge point's message a log line repeats (a frame may be a megabyte)."""
 _LOGGER = logging.getLogger(__name__.rsplit(".", 1)[0])
@@ -138,6 +140,8 @@ async def route_guarded(route: Callable[[Any], Any], raw_msg: Any, logger: Sessi
 
 __all__ = [
     "ACCEPTED",
+    "INVALID",
+    "UNKNOWN",
     "ChargerTimeoutError",
     "SessionLogger",
     "checked_call",

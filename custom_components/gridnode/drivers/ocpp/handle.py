@@ -23,6 +23,7 @@ from custom_components.gridnode.core.evse import (
 from .calls import ChargerTimeoutError
 from .guard import LogLimiter
 from .meter import EnergyRegister, MeterBounds, bounded
+from .tags import tag_allowed
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -34,6 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 RateUnit = Literal["A", "W"]
 Listener = Callable[["ChargePointHandle"], None]
 _REJECTED_LOG = LogLimiter(window_s=3600.0)
+_REFUSED_TAG_LOG = LogLimiter(window_s=3600.0)
 
 
 class OcppVersion(StrEnum):
@@ -51,7 +53,9 @@ class ChargePointConfig:
     circuit maximum, phase count and voltage; ``connector_id`` is the connector (1.6) or EVSE
     (2.0.1) GridNode controls; ``id_tag`` is the token used for remote starts;
     ``profile_duration_s``, when set, makes every limit expire after that many seconds unless
-    re-sent, so the charger falls back to its own default if GridNode stops.
+    re-sent, so the charger falls back to its own default if GridNode stops. ``id_tags`` are
+    the RFID tags (id tokens) the charge point may start a session with: empty accepts every tag;
+    otherwise only those (ignoring case) and ``id_tag`` are accepted.
     """
 
     password: str | None = None
@@ -59,6 +63,11 @@ class ChargePointConfig:
     connector_id: int = 1
     id_tag: str = "gridnode"
     profile_duration_s: int | None = None
+    id_tags: tuple[str, ...] = ()
+
+    def accepts_tag(self, tag: str | None) -> bool:
+        """Whether a session may start with ``tag`` (see ``id_tags``)."""
+        return tag_allowed(tag, self.id_tags, self.id_tag)
 
 
 class OcppSession(Protocol):
@@ -105,6 +114,7 @@ class ChargePointHandle:
         self.transaction_version: OcppVersion | None = None  # the protocol that began it
         self.last_seen: datetime | None = None
         self.rejected_values = 0  # meter values dropped as unphysical
+        self.refused_tags = 0  # Authorize / session starts refused: the tag is not on the list
         self.unanswered = False  # a command timed out and the charge point said nothing since
         limits = config.limits
         self._bounds = MeterBounds.for_circuit(limits.max_power_w, limits.max_current_a)
@@ -335,6 +345,28 @@ class ChargePointHandle:
             self.ev_soc_pct = reading.soc_pct
         if reading.active_phases:
             self._measured_phases = 3 if reading.active_phases > 1 else 1
+        self._seen()
+
+    def report_tag_refused(self, tag: str | None, transaction_id: str | None = None) -> None:
+        """Record that the charge point was told ``tag`` is not allowed.
+
+        With ``transaction_id`` (a session started with that tag), the session is not GridNode's:
+        if it was already followed as the running transaction, it no longer is.
+        """
+        self.refused_tags += 1
+        if (held := _REFUSED_TAG_LOG.allow(self.id)) is not None:
+            _LOGGER.warning(
+                "Charge point %r: tag %r is not on its list of allowed tags and was refused "
+                "(%d so far, %d not logged since the last report)",
+                self.id,
+                tag,
+                self.refused_tags,
+                held,
+            )
+        if transaction_id is not None and transaction_id == self.transaction_id:
+            self.transaction_id = None
+            self.transaction_version = None
+            self._tracker.unplug()
         self._seen()
 
     def report_transaction_started(self, transaction_id: str, meter_start_wh: float | None) -> None:

@@ -10,7 +10,15 @@ from ocpp.v16 import ChargePoint, call, call_result
 
 from custom_components.gridnode.core.evse import ChargerCommandError
 
-from .calls import ACCEPTED, SessionLogger, checked_call, handler, route_guarded, utc_now_iso
+from .calls import (
+    ACCEPTED,
+    INVALID,
+    SessionLogger,
+    checked_call,
+    handler,
+    route_guarded,
+    utc_now_iso,
+)
 from .meter import parse_meter_values
 from .states import state_from_v16
 
@@ -82,10 +90,17 @@ class V16ChargePoint(ChargePoint):  # type: ignore[misc]
         self._handle.report_heartbeat()
         return call_result.Heartbeat(current_time=utc_now_iso())
 
+    def _tag_status(self, id_tag: str) -> str:
+        """Accepted for a tag on the charge point's list (any tag if it has none), else Invalid."""
+        return ACCEPTED if self._handle.config.accepts_tag(id_tag) else INVALID
+
     @handler("Authorize")
     def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        """Accept any token: the charger is the user's own, behind their own door."""
-        return call_result.Authorize(id_tag_info={"status": ACCEPTED})
+        """Accept a tag on the charge point's list (any tag if the list is empty)."""
+        status = self._tag_status(id_tag)
+        if status != ACCEPTED:
+            self._handle.report_tag_refused(id_tag)
+        return call_result.Authorize(id_tag_info={"status": status})
 
     @handler("StatusNotification")
     def on_status_notification(
@@ -110,12 +125,19 @@ class V16ChargePoint(ChargePoint):  # type: ignore[misc]
     def on_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **kwargs: Any
     ) -> call_result.StartTransaction:
-        """Give the transaction an id and start counting its energy from ``meter_start``."""
+        """Give the transaction an id and start counting its energy from ``meter_start``.
+
+        A tag not on the charge point's list is answered Invalid (the charge point then ends the
+        transaction, or limits it as configured); GridNode does not follow such a transaction.
+        """
         transaction_id = next(_transaction_ids)
-        if connector_id == self._handle.config.connector_id:
+        status = self._tag_status(id_tag)
+        if status != ACCEPTED:
+            self._handle.report_tag_refused(id_tag)
+        elif connector_id == self._handle.config.connector_id:
             self._handle.report_transaction_started(str(transaction_id), float(meter_start))
         return call_result.StartTransaction(
-            transaction_id=transaction_id, id_tag_info={"status": ACCEPTED}
+            transaction_id=transaction_id, id_tag_info={"status": status}
         )
 
     @handler("StopTransaction")
@@ -125,7 +147,9 @@ class V16ChargePoint(ChargePoint):  # type: ignore[misc]
         """Close the transaction with its final register reading."""
         if str(transaction_id) == self._handle.transaction_id:
             self._handle.report_transaction_ended(float(meter_stop))
-        return call_result.StopTransaction(id_tag_info={"status": ACCEPTED})
+        id_tag = kwargs.get("id_tag")
+        status = ACCEPTED if id_tag is None else self._tag_status(id_tag)
+        return call_result.StopTransaction(id_tag_info={"status": status})
 
     # --- central system -> charge point ---------------------------------------------------
 

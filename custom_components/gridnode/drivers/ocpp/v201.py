@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.v201 import ChargePoint, call, call_result
 
-from .calls import ACCEPTED, SessionLogger, checked_call, handler, route_guarded, utc_now_iso
+from .calls import (
+    ACCEPTED,
+    UNKNOWN,
+    SessionLogger,
+    checked_call,
+    handler,
+    route_guarded,
+    utc_now_iso,
+)
 from .meter import parse_meter_values
 from .states import state_from_v201
 
@@ -18,6 +26,7 @@ if TYPE_CHECKING:
 
 _TX_DEFAULT_PROFILE_ID = 2011
 _TX_PROFILE_ID = 2012
+_MAX_REFUSED = 16
 _remote_start_ids: Iterator[int] = itertools.count(1)
 
 
@@ -40,6 +49,7 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]
         self._connector_status: str | None = None
         self._charging_state: str | None = None
         self._transaction_ended = False
+        self._refused: dict[str, None] = {}  # transactions begun with a token not on the list
 
     def _update_state(self) -> None:
         self._handle.report_state(
@@ -78,10 +88,17 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]
         self._handle.report_heartbeat()
         return call_result.Heartbeat(current_time=utc_now_iso())
 
+    def _token_status(self, id_token: dict[str, Any]) -> str:
+        """Accepted for a token on the station's list (any if it has none), else Unknown."""
+        return ACCEPTED if self._handle.config.accepts_tag(id_token.get("id_token")) else UNKNOWN
+
     @handler("Authorize")
     def on_authorize(self, id_token: dict[str, Any], **kwargs: Any) -> call_result.Authorize:
-        """Accept any token: the charger is the user's own."""
-        return call_result.Authorize(id_token_info={"status": ACCEPTED})
+        """Accept a token on the station's list (any if the list is empty); others are Unknown."""
+        status = self._token_status(id_token)
+        if status != ACCEPTED:
+            self._handle.report_tag_refused(id_token.get("id_token"))
+        return call_result.Authorize(id_token_info={"status": status})
 
     @handler("StatusNotification")
     def on_status_notification(
@@ -115,18 +132,43 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]
         transaction_info: dict[str, Any],
         **kwargs: Any,
     ) -> call_result.TransactionEvent:
-        """Follow a transaction's start, updates (charging state, meter values) and end."""
+        """Follow a transaction's start, updates (charging state, meter values) and end.
+
+        An event carrying an idToken not on the station's list is answered Unknown, and GridNode
+        does not follow that transaction (a token of type NoAuthorization, sent by a station set
+        to charge without one, is not checked).
+        """
         evse = kwargs.get("evse")
-        accepted = call_result.TransactionEvent(
-            id_token_info={"status": ACCEPTED} if kwargs.get("id_token") else None
-        )
-        if evse is not None and evse.get("id") != self._handle.config.connector_id:
-            return accepted
-        reading = parse_meter_values(kwargs.get("meter_value") or [])
+        id_token: dict[str, Any] | None = kwargs.get("id_token")
         transaction_id = str(transaction_info["transaction_id"])
+        status = None
+        token = None
+        if id_token:
+            token = id_token.get("id_token")
+            status = ACCEPTED
+            if id_token.get("type") != "NoAuthorization":
+                status = self._token_status(id_token)
+        answer = call_result.TransactionEvent(
+            id_token_info={"status": status} if status is not None else None
+        )
+        ours = evse is None or evse.get("id") == self._handle.config.connector_id
+        if status not in (None, ACCEPTED):
+            self._refused[transaction_id] = None
+            while len(self._refused) > _MAX_REFUSED:  # a station cannot make this grow unbounded
+                del self._refused[next(iter(self._refused))]
+            self._handle.report_tag_refused(token, transaction_id if ours else None)
+        elif status == ACCEPTED:
+            self._refused.pop(transaction_id, None)
+        refused = transaction_id in self._refused
+        if event_type == "Ended":
+            self._refused.pop(transaction_id, None)
+        if not ours:
+            return answer
+        reading = parse_meter_values(kwargs.get("meter_value") or [])
         self._charging_state = transaction_info.get("charging_state", self._charging_state)
-        if event_type == "Started" or (
-            event_type == "Updated" and self._handle.transaction_id is None
+        if not refused and (
+            event_type == "Started"
+            or (event_type == "Updated" and self._handle.transaction_id is None)
         ):
             self._transaction_ended = False
             self._connector_status = self._connector_status or "Occupied"
@@ -136,7 +178,7 @@ class V201ChargePoint(ChargePoint):  # type: ignore[misc]
             self._transaction_ended = True
             self._handle.report_transaction_ended(reading.energy_wh)
         self._update_state()
-        return accepted
+        return answer
 
     # --- CSMS -> charging station ---------------------------------------------------------
 
