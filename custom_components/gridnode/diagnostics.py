@@ -30,6 +30,7 @@ from .devices.modbus import ModbusHandleBase
 from .drivers.modbus import ModbusDevice, ModbusDriverError, ProfileDevice, SunSpecDevice
 from .drivers.modbus.dump import dump_device
 from .runtime import GridNodeConfigEntry, GridNodeData
+from .watchdog import fallback_of
 
 TO_REDACT = {
     CONF_LATITUDE,
@@ -90,7 +91,14 @@ async def async_get_config_entry_diagnostics(
         "island": data.island.guard.to_dict() if data.island else None,
         "devices": [
             async_redact_data(
-                {"name": h.name, "available": h.available, "values": dict(h.values)}, TO_REDACT
+                {
+                    "name": h.name,
+                    "available": h.available,
+                    "values": dict(h.values),
+                    # what the device does by itself if GridNode goes silent
+                    "fallback": fallback_of(h),
+                },
+                TO_REDACT,
             )
             for h in (data.devices.devices if data.devices else [])
         ],

@@ -4,6 +4,11 @@ Rules a user can rely on:
 - nothing is sent in manual mode, for a device the user has overridden, or while the site is islanded
   (the island guard is in charge then);
 - a stale plan is never executed: devices are handed back to their own control instead;
+- GridNode's watchdog for the devices without a timer of their own: when Home Assistant stops,
+  the site is unloaded or set to manual, or the plan expires, every device is handed back (SG-Ready
+  to normal, offsets to 0, Sungrow's forced mode to self-consumption, chargers to their own mode)
+  and every export limit GridNode set is lifted; ``fallbacks`` says per device which fallback it
+  has (see ``watchdog.py``);
 - a command is re-sent only when it changes, or every ``REASSERT_S`` to renew the device's revert
   timer or heartbeat, so small replans do not make devices flap;
 - every device is commanded on its own, at the same time as the others and within its own time
@@ -40,6 +45,7 @@ from .devices.base import (
     read_device,
 )
 from .drivers.model import BatteryCommand, BatteryMode
+from .watchdog import fallback_of
 
 if TYPE_CHECKING:
     from .plan_coordinator import PlanCoordinator
@@ -100,6 +106,16 @@ class Dispatcher:
         self._stopped = False
         self._warned: set[str] = set()
         self._job_on: dict[str, bool] = {}
+        # subentry ids of the devices holding an export limit GridNode set (lifted on release)
+        self._export_held: set[str] = set()
+
+    @property
+    def fallbacks(self) -> dict[str, str]:
+        """Per device (by name): what ends GridNode's commands when GridNode goes silent."""
+        devices = self.entry.runtime_data.devices
+        if devices is None:
+            return {}
+        return {handle.name: fallback_of(handle) for handle in devices.devices}
 
     def add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call ``listener`` whenever the current action of a device changes."""
@@ -176,7 +192,23 @@ class Dispatcher:
         await asyncio.gather(*(self._release(handle) for handle in devices.devices), *jobs)
 
     async def _release(self, handle: DeviceHandle) -> None:
-        """Hand one device back, within its bound; a failure is its own (logged once)."""
+        """Hand one device back, within its bound; a failure is its own (logged once).
+
+        An export limit the plan set is lifted first: no device's own control undoes it. Not while
+        the island watch is in charge: it forbids export in an outage and lifts every limit itself
+        when the grid is back (its state survives a restart).
+        """
+        if (
+            not self.suspended
+            and handle.subentry_id in self._export_held
+            and isinstance(handle, BatteryHandle | InverterHandle)
+        ):
+            try:
+                await async_device_command(handle, partial(handle.async_set_export_limit, None))
+            except DeviceCommandError as err:
+                self._failed(handle.name, handle.subentry_id + ":export:release", err.reason, err)
+            else:
+                self._export_held.discard(handle.subentry_id)
         try:
             await async_device_command(handle, handle.async_release)
         except DeviceCommandError as err:
@@ -402,6 +434,11 @@ class Dispatcher:
         self.errors.pop(handle.name, None)
         self._warned.discard(key)
         self._sent[key] = (what, now)
+        if key_suffix == ":export":
+            if what[1] is None:
+                self._export_held.discard(handle.subentry_id)
+            else:
+                self._export_held.add(handle.subentry_id)
         if description is not None:
             self.actions[handle.name] = description
 

@@ -17,6 +17,7 @@ charger's address nor anything it sent beyond a short excerpt, so logging them r
 from __future__ import annotations
 
 from collections.abc import Mapping
+import contextlib
 from dataclasses import dataclass
 from enum import IntEnum
 import json
@@ -330,9 +331,17 @@ class GoeCharger:
         self._paused = True
 
     async def release(self) -> None:
-        """Hand control back to the charger's own logic (``frc`` = 0)."""
+        """Hand control back to the charger's own logic (``frc`` = 0) at the circuit's maximum.
+
+        The local API v2 has no timer that would undo GridNode's force state or current by itself:
+        this is the only way back, so GridNode calls it when it stops or its plan expires. The
+        current is lifted only after the force state, and a unit whose own maximum is below the
+        circuit's keeps its current (the force state is back to neutral either way).
+        """
         await self._set({"frc": int(ForceState.NEUTRAL)})
         self._paused = False
+        with contextlib.suppress(ChargerCommandError):  # above the unit's own maximum: kept
+            await self._set({"amp": math.floor(self.limits.max_current_a)})
 
     async def set_phases(self, phases: int | None) -> None:
         """Switch to 1 or 3 phases, or back to the charger's automatic choice with None."""
