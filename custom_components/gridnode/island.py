@@ -4,8 +4,10 @@ It feeds the core's IslandGuard every second (and whenever a device reports) wit
 every grid source the site has: each inverter's grid connection / alarm / grid-forming state, each
 meter's voltage and frequency, and an optional binary sensor the user named. While the site is off
 grid it suspends the plan's dispatcher, stops export and EV charging, blocks the heat pump, and
-sheds loads by tier; when the grid is back and stable it restores them one by one and hands
-control back to the plan. Its state is stored, so a restart mid-outage resumes where it was.
+sheds loads by tier (the switches of jobs scheduled through the action too, as tier 3); when the
+grid is back and stable it restores, one by one, exactly the loads it switched off, and hands
+control back to the plan. Its state (what was shed, the last outage) is stored, so a restart
+mid-outage resumes where it was and restores what was shed before it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import (
     async_call_later,
@@ -37,6 +45,7 @@ from .const import (
 from .core.heatpump import SgReadyState
 from .core.islanding import (
     ActionKind,
+    GridEvent,
     GridState,
     GuardOutput,
     IslandGuard,
@@ -68,8 +77,43 @@ from .drivers.model import BatteryCommand, BatteryMode, Quantity
 if TYPE_CHECKING:
     from .runtime import GridNodeConfigEntry
 
-#: one command of the island watch: the device, what it is (for the log), and the call
-type IslandCommand = tuple[DeviceHandle, str, Callable[[], Awaitable[None]]]
+
+class JobSwitch:
+    """The switch (or script) of a job scheduled through the action, as the island drives it."""
+
+    def __init__(self, hass: HomeAssistant, job_id: str, entity_id: str) -> None:
+        """Drive ``entity_id`` for ``job_id``."""
+        self.hass = hass
+        self.subentry_id = job_id
+        self.entity_id = entity_id
+        self.name = job_id.removeprefix("job_")
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether the job's entity is on (None unknown)."""
+        state = self.hass.states.get(self.entity_id)
+        if state is None or state.state not in (STATE_ON, STATE_OFF):
+            return None
+        return state.state == STATE_ON
+
+    async def async_turn_on(self) -> None:
+        """Run the job's entity."""
+        await self._call("turn_on")
+
+    async def async_turn_off(self) -> None:
+        """Stop the job's entity."""
+        await self._call("turn_off")
+
+    async def _call(self, service: str) -> None:
+        # The entity's own domain (switch, input_boolean, script): turn_on / turn_off of each.
+        domain = self.entity_id.partition(".")[0]
+        await self.hass.services.async_call(
+            domain, service, {ATTR_ENTITY_ID: self.entity_id}, blocking=True
+        )
+
+
+#: one command of the island watch: the device (or job), what it is (for the log), and the call
+type IslandCommand = tuple[DeviceHandle | JobSwitch, str, Callable[[], Awaitable[None]]]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,6 +121,12 @@ STEP_INTERVAL = timedelta(seconds=1)
 # A command a device did not take is sent again this often while the grid state lasts.
 RETRY_INTERVAL = timedelta(seconds=10)
 STORAGE_VERSION = 1
+# A job's switch is another integration's entity: its command has this bound.
+JOB_COMMAND_TIMEOUT_S = 10.0
+# While islanded the energy served so far is stored this often (what is shed: at every change).
+ENERGY_SAVE_INTERVAL = timedelta(minutes=1)
+# A job has no tier of its own: its switch is shed as soon as the grid drops.
+JOB_TIER = 3
 # Off grid the backup reserve is there to be used, down to the battery's own protective floor.
 ISLAND_FLOOR_PCT = 5.0
 
@@ -162,6 +212,10 @@ class IslandWatch:
         self._retry: dict[str, IslandCommand] = {}
         self._retry_at: datetime | None = None
         self._now = dt_util.utcnow()  # the time of the step in progress
+        #: the entity of each job switch that was shed (kept across restarts: jobs are not)
+        self._job_entities: dict[str, str] = {}
+        self._saved: object = None  # what was last stored (saved again when it changes)
+        self._saved_at: datetime | None = None
 
     @property
     def devices(self) -> DeviceRuntime | None:
@@ -179,8 +233,11 @@ class IslandWatch:
         if stored:
             try:
                 self.guard = IslandGuard.from_dict(stored, (), self.settings)
+                jobs = stored.get("jobs") or {}
+                self._job_entities = {str(k): str(v) for k, v in dict(jobs).items()}
             except (KeyError, TypeError, ValueError) as err:
                 _LOGGER.warning("Ignoring unreadable islanding state: %s", err)
+            self._saved = self._fingerprint()
         if self.state is not GridState.ON_GRID:
             _LOGGER.warning("GridNode restarted during a grid outage; islanded operation resumes")
         self._unsubs.append(async_track_time_interval(self.hass, self._async_tick, STEP_INTERVAL))
@@ -201,7 +258,26 @@ class IslandWatch:
         if self._recheck_unsub is not None:
             self._recheck_unsub()
             self._recheck_unsub = None
-        await self._store.async_save(self.guard.to_dict())
+        await self._store.async_save(self._stored())
+
+    def _stored(self) -> dict[str, Any]:
+        """What is kept across restarts: the guard, and the entities of the jobs it shed."""
+        owed = self.guard.shed | self.guard.seen_off
+        return self.guard.to_dict() | {
+            "jobs": {k: v for k, v in self._job_entities.items() if k in owed}
+        }
+
+    def _fingerprint(self) -> object:
+        """What must reach the store at once when it changes (not the energy counter)."""
+        guard = self.guard
+        return (
+            guard.machine.to_dict(),
+            sorted(guard.shed),
+            sorted(guard.left_alone),
+            sorted(guard.seen_off),
+            sorted(guard.readmitted),
+            None if guard.last_outage is None else guard.last_outage.to_dict(),
+        )
 
     def add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call ``listener`` after every step (entities refresh from it)."""
@@ -267,14 +343,42 @@ class IslandWatch:
         if devices is None:
             return ()
         # A load whose state cannot be read is still listed (by its tier), so it can be shed.
-        return tuple(
+        loads = [
             read_device(
                 load,
                 partial(_load_of, load),
                 Load(load_id=load.subentry_id, tier=int(load.tier), power_w=0.0),
             )
             for load in devices.loads
-        )
+        ]
+        for job in self.job_switches().values():
+            on = job.is_on
+            power = self._job_power_w(job) if on else 0.0
+            loads.append(Load(load_id=job.subentry_id, tier=JOB_TIER, power_w=power, is_on=on))
+        return tuple(loads)
+
+    def job_switches(self) -> dict[str, JobSwitch]:
+        """The switches of the jobs scheduled through the action, and of jobs still shed.
+
+        A job shed in this outage stays listed until it is restored, even if it has ended or
+        GridNode restarted meanwhile (its entity is stored).
+        """
+        owed = self.guard.shed | self.guard.seen_off
+        entities = {k: v for k, v in self._job_entities.items() if k in owed}
+        plan = self.entry.runtime_data.plan
+        if plan is not None:
+            entities |= {
+                job_id: entity_id
+                for job_id, entity_id in plan.job_switches.items()
+                if entity_id and job_id in plan.extra_jobs
+            }
+        self._job_entities = entities
+        return {job_id: JobSwitch(self.hass, job_id, e) for job_id, e in entities.items()}
+
+    def _job_power_w(self, job: JobSwitch) -> float:
+        plan = self.entry.runtime_data.plan
+        goal = None if plan is None else plan.extra_jobs.get(job.subentry_id)
+        return 0.0 if goal is None else float(goal.power_w)
 
     def site(self) -> SiteSnapshot | None:
         """The battery and the house's load now, or None without a battery that reports."""
@@ -334,16 +438,7 @@ class IslandWatch:
                 now=now,
             )
         for event in output.events:
-            self.hass.bus.async_fire(
-                event.type.value,
-                {
-                    "started_at": (self.guard.machine.outage_started or event.at).isoformat(),
-                    "runtime_min": None
-                    if self.runtime_s is None or math.isinf(self.runtime_s)
-                    else round(self.runtime_s / 60),
-                    "energy_served_kwh": round(output.energy_served_wh / 1000, 3),
-                },
-            )
+            self.hass.bus.async_fire(event.type.value, self._event_data(event))
         pending = self.guard.machine.lost_pending_since is not None
         if output.state is GridState.ON_GRID and pending and self._recheck_unsub is None:
             # A source says the grid is gone: look again as soon as the debounce allows.
@@ -379,11 +474,44 @@ class IslandWatch:
             # e.g. a charger still busy with the plan's last command when the grid dropped
             self._retry_at = now + RETRY_INTERVAL
             await self._async_run(list(self._retry.values()))
-        if output.events or before is not output.state:
-            await self._store.async_save(self.guard.to_dict())
+        fingerprint = self._fingerprint()
+        if output.events or before is not output.state or fingerprint != self._saved:
+            self._saved = fingerprint
+            self._saved_at = now
+            await self._store.async_save(self._stored())
+        elif self.state is not GridState.ON_GRID and (
+            self._saved_at is None or now - self._saved_at >= ENERGY_SAVE_INTERVAL
+        ):
+            self._saved_at = now
+            self._store.async_delay_save(self._stored)  # the energy served so far
         for listener in list(self._listeners):
             listener()
         return output
+
+    def _event_data(self, event: GridEvent) -> dict[str, Any]:
+        """The event's payload: the outage (when the grid dropped, how long, energy, loads)."""
+        outage = event.outage
+        names = self.load_names()
+        runtime = self.runtime_s
+        return {
+            "started_at": (outage.started_at if outage else event.at).isoformat(),
+            "ended_at": None
+            if outage is None or outage.ended_at is None
+            else outage.ended_at.isoformat(),
+            "duration_s": None
+            if outage is None or outage.duration_s is None
+            else round(outage.duration_s),
+            "runtime_min": None if runtime is None or math.isinf(runtime) else round(runtime / 60),
+            "energy_served_kwh": round(outage.energy_served_wh / 1000, 3) if outage else 0.0,
+            "loads_shed": [names.get(x, x) for x in outage.loads_shed] if outage else [],
+        }
+
+    def load_names(self) -> dict[str, str]:
+        """Each load's (and job's) name by id."""
+        names = {job_id: job.name for job_id, job in self.job_switches().items()}
+        if self.devices is not None:
+            names |= {load.subentry_id: load.name for load in self.devices.loads}
+        return names
 
     async def _async_enter_island(self, output: GuardOutput) -> None:
         """No export, no EV charging, heat pump blocked, battery on its own grid-forming control.
@@ -439,7 +567,10 @@ class IslandWatch:
         devices = self.devices
         if devices is None:
             return []
-        by_id = {load.subentry_id: load for load in devices.loads}
+        by_id: dict[str, LoadHandle | JobSwitch] = {
+            load.subentry_id: load for load in devices.loads
+        }
+        by_id |= self.job_switches()
         commands: list[IslandCommand] = []
         for action in actions:
             load = by_id.get(action.load_id)
@@ -471,13 +602,16 @@ class IslandWatch:
                 self._retry[key] = command
 
     async def _async_command(
-        self, handle: DeviceHandle, what: str, command: Callable[[], Awaitable[None]]
+        self, handle: DeviceHandle | JobSwitch, what: str, command: Callable[[], Awaitable[None]]
     ) -> bool:
         """One device's command; any failure is that device's error, logged once, never raised."""
         key = f"{handle.subentry_id}:{what}"
         dispatcher = self.entry.runtime_data.dispatcher
         try:
-            await async_device_command(handle, command)
+            if isinstance(handle, JobSwitch):
+                await _async_job_command(handle, command)
+            else:
+                await async_device_command(handle, command)
         except DeviceCommandError as err:
             if key not in self._warned:
                 self._warned.add(key)
@@ -504,6 +638,17 @@ class IslandWatch:
             }
             for a in plan_island_drill(self.loads(), self.site(), now, self.settings)
         ]
+
+
+async def _async_job_command(job: JobSwitch, command: Callable[[], Awaitable[None]]) -> None:
+    """A job switch's command within its bound; any failure raised as ``DeviceCommandError``."""
+    try:
+        async with asyncio.timeout(JOB_COMMAND_TIMEOUT_S):
+            await command()
+    except TimeoutError as err:
+        raise DeviceCommandError("unavailable", job.name, "no answer") from err
+    except Exception as err:  # the user's entity failing stays that job's
+        raise DeviceCommandError("refused", job.name, f"{type(err).__name__}: {err}") from err
 
 
 _AUTO = BatteryCommand(mode=BatteryMode.AUTO)
@@ -542,6 +687,7 @@ def _load_of(load: LoadHandle) -> Load:
         load_id=load.subentry_id,
         tier=int(load.tier),
         power_w=float(load.spec.rated_power_w) if load.is_on is not False else 0.0,
+        is_on=load.is_on,
     )
 
 

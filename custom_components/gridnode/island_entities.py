@@ -1,4 +1,8 @@
-"""Entities of the island watch: is the grid there, how long on battery, how long left."""
+"""Entities of the island watch: is the grid there, how long on battery, how long left.
+
+The last outage (start, end, duration, energy served, loads shed) is kept in the island watch's
+store, so its sensors show it after a restart too.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import UnitOfEnergy, UnitOfTime
 
-from .core.islanding import GridState
+from .core.islanding import GridState, OutageRecord
 from .entity import GridNodeSiteEntity
 
 if TYPE_CHECKING:
@@ -35,11 +39,32 @@ def _runtime_min(watch: IslandWatch) -> float | None:
     return round(watch.runtime_s / 60)
 
 
+def _last(
+    read: Callable[[OutageRecord], Any],
+) -> Callable[[IslandWatch], Any]:
+    """A value of the last finished outage (None before the first one)."""
+
+    def value(watch: IslandWatch) -> Any:
+        record = watch.guard.last_outage
+        return None if record is None else read(record)
+
+    return value
+
+
+def _shed_names(watch: IslandWatch) -> dict[str, Any]:
+    record = watch.guard.last_outage
+    if record is None:
+        return {"loads": []}
+    names = watch.load_names()
+    return {"loads": [names.get(load_id, load_id) for load_id in record.loads_shed]}
+
+
 @dataclass(frozen=True, kw_only=True)
 class IslandSensorDescription(SensorEntityDescription):
     """A sensor reading the island watch."""
 
     value_fn: Callable[[IslandWatch], Any]
+    attrs_fn: Callable[[IslandWatch], dict[str, Any]] | None = None
 
 
 ISLAND_SENSORS: tuple[IslandSensorDescription, ...] = (
@@ -72,6 +97,40 @@ ISLAND_SENSORS: tuple[IslandSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
         value_fn=lambda w: round(w.output.energy_served_wh / 1000, 3) if w.output else 0.0,
+    ),
+    IslandSensorDescription(
+        key="last_outage_start",
+        translation_key="last_outage_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_last(lambda r: r.started_at),
+    ),
+    IslandSensorDescription(
+        key="last_outage_end",
+        translation_key="last_outage_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_last(lambda r: r.ended_at),
+    ),
+    IslandSensorDescription(
+        key="last_outage_duration",
+        translation_key="last_outage_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        value_fn=_last(lambda r: None if r.duration_s is None else round(r.duration_s)),
+    ),
+    IslandSensorDescription(
+        key="last_outage_energy",
+        translation_key="last_outage_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_last(lambda r: round(r.energy_served_wh / 1000, 3)),
+    ),
+    IslandSensorDescription(
+        key="last_outage_loads_shed",
+        translation_key="last_outage_loads_shed",
+        value_fn=_last(lambda r: len(r.loads_shed)),
+        attrs_fn=_shed_names,
     ),
 )
 
@@ -108,6 +167,12 @@ class IslandSensor(IslandEntity, SensorEntity):
     def native_value(self) -> Any:
         """The value now."""
         return self.entity_description.value_fn(self._watch)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details, e.g. the names of the loads shed in the last outage."""
+        attrs_fn = self.entity_description.attrs_fn
+        return None if attrs_fn is None else attrs_fn(self._watch)
 
 
 class GridBinarySensor(IslandEntity, BinarySensorEntity):

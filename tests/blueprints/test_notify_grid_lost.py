@@ -68,3 +68,59 @@ async def test_unknown_runtime_and_muted_restore_are_handled(
 
     assert len(phone) == 1
     assert "an unknown time" in phone[0].data["message"]
+
+
+async def test_grid_return_says_how_long_the_outage_lasted_not_since_when(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, use_blueprint: UseBlueprint
+) -> None:
+    """The duration comes from the event (the grid dropped at 18:42, loads back 95 min later).
+
+    The automation runs long after (queued, or Home Assistant was busy): the message still says
+    95 minutes, and the battery's share.
+    """
+    started = datetime(2025, 6, 14, 18, 42, tzinfo=dt_util.get_default_time_zone())
+    freezer.move_to(started + timedelta(hours=5))
+    phone = async_mock_service(hass, "notify", "notify")
+    await use_blueprint(BLUEPRINT, {})
+
+    hass.bus.async_fire(
+        "gridnode_grid_restored",
+        {
+            "started_at": started.isoformat(),
+            "ended_at": (started + timedelta(minutes=95)).isoformat(),
+            "duration_s": 95 * 60 + 10,
+            "energy_served_kwh": 2.46,
+            "loads_shed": ["Pool Pump"],
+            "runtime_min": None,
+        },
+    )
+    await hass.async_block_till_done()
+
+    assert [call.data["title"] for call in phone] == ["Grid power is back"]
+    message = phone[0].data["message"]
+    assert "after an outage of 1 h 35 min" in message
+    assert "2.5 kWh" in message
+
+
+async def test_grid_return_without_a_duration_uses_the_end_time(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, use_blueprint: UseBlueprint
+) -> None:
+    """An event with start and end but no duration: the end, not the time now, closes it."""
+    started = datetime(2025, 6, 14, 18, 42, tzinfo=dt_util.get_default_time_zone())
+    freezer.move_to(started + timedelta(hours=5))
+    phone = async_mock_service(hass, "notify", "notify")
+    await use_blueprint(BLUEPRINT, {})
+
+    hass.bus.async_fire(
+        "gridnode_grid_restored",
+        {
+            "started_at": started.isoformat(),
+            "ended_at": (started + timedelta(minutes=7)).isoformat(),
+            "energy_served_kwh": 0.0,
+        },
+    )
+    await hass.async_block_till_done()
+
+    message = phone[0].data["message"]
+    assert "after an outage of 7 min." in message
+    assert "kWh" not in message

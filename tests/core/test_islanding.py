@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 import json
 import math
 
@@ -95,7 +96,7 @@ def test_one_source_must_hold_the_loss_for_the_debounce_time() -> None:
     events = machine.update(at(1.6), LOST)
     assert [e.type for e in events] == [GridEventType.GRID_LOST]
     assert machine.state is GridState.ISLANDED
-    assert machine.outage_started == at(1.6)
+    assert machine.outage_started == at(0.6)  # when the loss was first seen, not confirmed
 
 
 def test_two_agreeing_sources_confirm_a_loss_at_once() -> None:
@@ -363,3 +364,138 @@ def test_rate_limiter_allows_a_few_commands_per_key_and_window() -> None:
 def test_loads_refuse_bad_tiers_and_powers(tier: int, power: float) -> None:
     with pytest.raises(ValueError, match="tier|power"):
         Load(load_id="x", tier=tier, power_w=power)
+
+
+# --- restore exactly what was shed, and the outage record ----------------------------------
+
+
+def _loads(**on: bool | None) -> tuple[Load, ...]:
+    """LOADS with each named load's on/off state (the others unknown)."""
+    return tuple(
+        Load(load_id=ld.load_id, tier=ld.tier, power_w=ld.power_w, is_on=on.get(ld.load_id))
+        for ld in LOADS
+    )
+
+
+def _run_restore(guard: IslandGuard, start: float) -> tuple[list[str], list[float], float]:
+    """Step on grid until restored: (loads restored, when, the second it ended)."""
+    restored: list[str] = []
+    seconds: list[float] = []
+    second = start
+    while guard.machine.state is not GridState.ON_GRID and second < start + 600:
+        out = guard.step(at(second), OK, site())
+        for action in out.actions:
+            assert action.kind is ActionKind.RESTORE
+            restored.append(action.load_id)
+            seconds.append(second)
+            guard.loads = tuple(
+                replace(ld, is_on=True) if ld.load_id == action.load_id else ld
+                for ld in guard.loads
+            )
+        second += 1
+    return restored, seconds, second
+
+
+def test_a_load_off_when_the_grid_drops_is_neither_shed_nor_restored() -> None:
+    settings = IslandSettings(restore_stable_s=60, restore_stagger_s=5)
+    guard = IslandGuard(
+        loads=_loads(dishwasher=False, hot_tub=False, ev_charger=True), settings=settings
+    )
+    out = guard.step(at(0), {"inverter": False, "meter": False}, site())
+    assert {a.load_id for a in out.actions} == {"ev_charger"}  # the hot tub was off already
+    assert guard.shed == {"ev_charger"}
+    guard.loads = _loads(dishwasher=False, hot_tub=False, ev_charger=False)
+    guard.step(at(100), OK, site())
+    restored, _, _ = _run_restore(guard, 101)
+    assert restored == ["ev_charger"]  # neither the dishwasher nor the hot tub is switched on
+
+
+def test_restore_is_reverse_tier_order_and_staggered() -> None:
+    settings = IslandSettings(restore_stable_s=60, restore_stagger_s=5)
+    on = dict.fromkeys(("fridge", "heat_pump", "dishwasher", "hot_tub", "ev_charger"), True)
+    guard = IslandGuard(loads=_loads(**on), settings=settings)
+    guard.step(at(0), {"inverter": False, "meter": False}, site(soc_pct=25.0, load_w=15_300.0))
+    assert guard.shed == {"hot_tub", "ev_charger", "heat_pump", "dishwasher"}
+    guard.loads = _loads(
+        fridge=True, heat_pump=False, dishwasher=False, hot_tub=False, ev_charger=False
+    )
+    guard.step(at(100), OK, site())
+    restored, seconds, _ = _run_restore(guard, 101)
+    assert restored == ["dishwasher", "heat_pump", "ev_charger", "hot_tub"]  # tier 2, then 3
+    assert [b - a for a, b in pairwise(seconds)] == [5, 5, 5]
+
+
+def test_a_load_switched_on_by_the_user_while_shed_is_left_alone() -> None:
+    settings = IslandSettings(restore_stable_s=60, restore_stagger_s=5)
+    guard = IslandGuard(loads=_loads(hot_tub=True, ev_charger=True), settings=settings)
+    guard.step(at(0), {"inverter": False, "meter": False}, site())
+    assert guard.shed == {"hot_tub", "ev_charger"}
+    guard.loads = _loads(hot_tub=False, ev_charger=False)
+    guard.step(at(1), LOST, site())
+    guard.loads = _loads(hot_tub=True, ev_charger=False)  # the user wants the hot tub
+    out = guard.step(at(2), LOST, site())
+    assert out.actions == ()  # not shed again
+    assert guard.shed == {"ev_charger"}
+    guard.loads = _loads(hot_tub=False, ev_charger=False)  # ... and switches it off again
+    guard.step(at(100), OK, site())
+    restored, _, _ = _run_restore(guard, 101)
+    assert restored == ["ev_charger"]
+
+
+def test_a_failed_shed_is_not_mistaken_for_the_user() -> None:
+    guard = IslandGuard(loads=_loads(hot_tub=True))
+    guard.step(at(0), {"inverter": False, "meter": False}, site())
+    guard.step(at(1), LOST, site())  # the switch did not take the command: still on
+    assert "hot_tub" in guard.shed
+
+
+def test_the_outage_is_recorded_and_sent_with_the_events() -> None:
+    settings = IslandSettings(restore_stable_s=60, restore_stagger_s=5)
+    guard = IslandGuard(loads=_loads(hot_tub=True, ev_charger=False), settings=settings)
+    assert guard.step(at(0), LOST, site()).events == ()  # seen, not yet confirmed
+    lost = guard.step(at(1), LOST, site(load_w=1000.0))
+    assert [e.type for e in lost.events] == [GridEventType.GRID_LOST]
+    outage = lost.events[0].outage
+    assert outage is not None
+    assert outage.started_at == at(0)
+    assert outage.loads_shed == ("hot_tub",)
+    assert outage.ended_at is None
+    guard.step(at(3601), LOST, site(load_w=1000.0))  # one hour at 1 kW
+    guard.step(at(3700), OK, site())
+    _, _, end = _run_restore(guard, 3701)
+    record = guard.last_outage
+    assert record is not None
+    assert record.started_at == at(0)
+    assert record.ended_at == at(end - 1)
+    assert record.duration_s == end - 1
+    assert record.energy_served_wh == pytest.approx(1000.0 + 99 * 600 / 3600)
+    assert record.loads_shed == ("hot_tub",)
+    back = guard.step(at(end), OK, site())
+    assert back.energy_served_wh == 0.0  # the live figure is the outage in progress only
+    revived = IslandGuard.from_dict(json.loads(json.dumps(guard.to_dict())), ())
+    assert revived.last_outage == record
+
+
+def test_restore_event_carries_the_finished_outage() -> None:
+    settings = IslandSettings(restore_stable_s=10, restore_stagger_s=0)
+    guard = IslandGuard(loads=_loads(hot_tub=True), settings=settings)
+    guard.step(at(0), {"inverter": False, "meter": False}, site())
+    guard.step(at(50), OK, site())
+    events = []
+    for second in range(60, 80):
+        events += guard.step(at(second), OK, site()).events
+    assert [e.type for e in events] == [GridEventType.GRID_RESTORED]
+    outage = events[0].outage
+    assert outage is not None
+    assert outage.started_at == at(0)
+    assert outage.duration_s is not None
+    assert outage.duration_s >= 60
+
+
+def test_a_restart_without_loads_known_keeps_what_was_shed() -> None:
+    guard = IslandGuard(loads=_loads(hot_tub=True, ev_charger=False))
+    guard.step(at(0), {"inverter": False, "meter": False}, site())
+    saved = json.loads(json.dumps(guard.to_dict()))
+    revived = IslandGuard.from_dict(saved, ())  # the loads are not read yet at start
+    assert revived.shed == {"hot_tub"}
+    assert revived.left_alone == {"ev_charger"}

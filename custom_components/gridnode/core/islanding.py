@@ -16,9 +16,13 @@ tests and benchmarks without sleeping. The pieces:
   short of ``min_runtime_s`` or the load exceeds the inverter's backup power limit. A shed
   load is re-admitted (tier 2 before 3, smallest first) only when the PV surplus covers it with
   margin, the SoC is ``admit_soc_margin_pct`` above the reserve and the backup limit allows.
-- ``IslandGuard``: composes the above; on return it re-admits loads in reverse tier order
-  (tier 2 first, then 3), one every ``restore_stagger_s``, then reports on_grid. Energising
-  commands pass a ``RateLimiter`` (shedding, the safe direction, is never delayed).
+- ``IslandGuard``: composes the above; on return it re-admits, in reverse tier order (tier 2
+  first, then 3), one every ``restore_stagger_s``, exactly the loads it switched off: a load
+  already off when the grid dropped, or switched on by someone else while shed (seen off, then
+  on), is left as it is for the rest of the outage. Energising commands pass a ``RateLimiter``
+  (shedding, the safe direction, is never delayed). A load whose state is unknown is shed and,
+  since GridNode switched it off, restored. Each outage ends in an ``OutageRecord`` (start,
+  end, duration, energy served, loads shed), kept as ``last_outage`` and sent with the events.
 - ``estimate_runtime_s`` and ``storm_watch`` (raise the reserve ahead of severe weather).
 """
 
@@ -117,12 +121,56 @@ class GridEventType(StrEnum):
     GRID_RESTORED = "gridnode_grid_restored"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutageRecord:
+    """One outage: when the grid dropped, when loads were back, energy served, loads shed.
+
+    ``ended_at`` is None while the outage lasts.
+    """
+
+    started_at: datetime
+    ended_at: datetime | None = None
+    energy_served_wh: float = 0.0
+    loads_shed: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from the grid dropping to the end of the restore (None while it lasts)."""
+        if self.ended_at is None:
+            return None
+        return max(0.0, (self.ended_at - self.started_at).total_seconds())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable form."""
+        return {
+            "started_at": self.started_at.isoformat(),
+            "ended_at": _iso(self.ended_at),
+            "energy_served_wh": self.energy_served_wh,
+            "loads_shed": list(self.loads_shed),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OutageRecord:
+        """Rebuild from ``to_dict`` output (raises ``ValueError`` if malformed)."""
+        try:
+            started = parse_utc(data["started_at"])
+            return cls(
+                started_at=started,
+                ended_at=_time(data.get("ended_at")),
+                energy_served_wh=float(data.get("energy_served_wh", 0.0)),
+                loads_shed=tuple(str(x) for x in data.get("loads_shed", ())),
+            )
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"bad outage record: {err}") from err
+
+
 @dataclass(frozen=True, slots=True)
 class GridEvent:
-    """An event and when it happened."""
+    """An event, when it happened, and the outage it belongs to."""
 
     type: GridEventType
     at: datetime
+    outage: OutageRecord | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,8 +242,9 @@ class GridStateMachine:
                     (now - self.last_return).total_seconds() <= self.settings.flap_window_s
                 )
                 self.flaps = self.flaps + 1 if recent else 0
+                dropped = self.lost_pending_since or now  # the first observation of the loss
                 self._enter(GridState.ISLANDED, now)
-                self.outage_started = now
+                self.outage_started = dropped
                 events.append(GridEvent(GridEventType.GRID_LOST, now))
         elif self.state is GridState.ISLANDED:
             if grid is True:
@@ -363,6 +412,7 @@ class Load:
     load_id: str
     tier: int
     power_w: float
+    is_on: bool | None = None  # None: unknown
 
     def __post_init__(self) -> None:
         """Refuse an unknown tier or a negative power."""
@@ -430,17 +480,25 @@ def plan_shedding(
     now: datetime,
     settings: IslandSettings | None = None,
     readmitted: frozenset[str] = frozenset(),
+    left_alone: frozenset[str] = frozenset(),
 ) -> list[LoadAction]:
     """Return the shed and re-admit actions an islanded site needs now (see module doc).
 
-    ``shed`` holds the loads that are off; ``readmitted`` those switched back on during this
-    outage because of PV surplus (a tier 3 load among them is shed again on a PV deficit).
-    At most one load is re-admitted per call, and only when nothing needs shedding.
+    ``shed`` holds the loads GridNode switched off; ``readmitted`` those switched back on during
+    this outage because of PV surplus (a tier 3 load among them is shed again on a PV deficit);
+    ``left_alone`` those tier 3 shedding does not touch (off when the grid dropped, or switched
+    on by someone else while shed). A load known to be off is never shed. At most one load is
+    re-admitted per call, and only when nothing needs shedding.
     """
     cfg = settings or IslandSettings()
     actions: list[LoadAction] = []
     for load in loads:
-        if load.tier != 3 or load.load_id in shed:
+        if (
+            load.tier != 3
+            or load.load_id in shed
+            or load.load_id in left_alone
+            or load.is_on is False
+        ):
             continue
         if load.load_id not in readmitted:
             actions.append(LoadAction(ActionKind.SHED, load.load_id, ActionReason.TIER3_ISLANDED))
@@ -454,7 +512,8 @@ def plan_shedding(
         None if site.backup_limit_w is None else site.backup_limit_w * (1 - cfg.backup_limit_margin)
     )
     tier2_on = sorted(
-        (ld for ld in loads if ld.tier == 2 and ld.load_id not in off), key=lambda ld: -ld.power_w
+        (ld for ld in loads if ld.tier == 2 and ld.load_id not in off and ld.is_on is not False),
+        key=lambda ld: -ld.power_w,
     )
     for load in tier2_on:
         if limit is not None and load_w > limit:
@@ -535,14 +594,24 @@ class GuardOutput:
 
 @dataclass(slots=True)
 class IslandGuard:
-    """Detection, shedding and restoring for one site; feed it every poll with ``step``."""
+    """Detection, shedding and restoring for one site; feed it every poll with ``step``.
+
+    ``shed``: the loads GridNode switched off and will restore. ``left_alone``: loads it does not
+    touch for the rest of the outage (off when the grid dropped, or switched on by someone else
+    while shed). ``seen_off``: shed loads already seen off (one seen on afterwards was switched
+    by someone else). ``outage_shed``: every load shed in this outage, for its record.
+    """
 
     loads: tuple[Load, ...]
     settings: IslandSettings = field(default_factory=IslandSettings)
     machine: GridStateMachine = field(default_factory=GridStateMachine)
     shed: set[str] = field(default_factory=set)
     readmitted: set[str] = field(default_factory=set)
+    left_alone: set[str] = field(default_factory=set)
+    seen_off: set[str] = field(default_factory=set)
+    outage_shed: set[str] = field(default_factory=set)
     energy_served_wh: float = 0.0
+    last_outage: OutageRecord | None = None
     last_step: datetime | None = None
     last_restore: datetime | None = None
     last_switch: dict[str, datetime] = field(default_factory=dict)
@@ -552,12 +621,24 @@ class IslandGuard:
         """Share the settings with the state machine."""
         self.machine.settings = self.settings
 
+    def current_outage(self, now: datetime | None = None) -> OutageRecord | None:
+        """The outage in progress (``ended_at`` set to ``now`` if given), or None on grid."""
+        started = self.machine.outage_started
+        if started is None or self.machine.state is GridState.ON_GRID:
+            return None
+        return OutageRecord(
+            started_at=started,
+            ended_at=now,
+            energy_served_wh=self.energy_served_wh,
+            loads_shed=tuple(sorted(self.outage_shed)),
+        )
+
     def step(
         self, now: datetime, verdicts: Mapping[str, bool | None], site: SiteSnapshot | None = None
     ) -> GuardOutput:
         """Observe the grid sources and the site at ``now``; return what to do."""
         if (
-            self.machine.state is not GridState.ON_GRID
+            self.machine.state is GridState.ISLANDED  # served by the battery (and the sun)
             and site is not None
             and self.last_step is not None
             and now > self.last_step
@@ -565,25 +646,31 @@ class IslandGuard:
             self.energy_served_wh += site.load_w * (now - self.last_step).total_seconds() / 3600
         self.last_step = now
         events = self.machine.update(now, verdicts)
+        if any(event.type is GridEventType.GRID_LOST for event in events):
+            self._begin_outage()
         actions: list[LoadAction] = []
         state = self.machine.state
+        if state is not GridState.ON_GRID:
+            self._observe_loads()
         if state is GridState.ISLANDED:
             actions = self._islanded_actions(now, site)
         elif state is GridState.RESTORING and self.machine.stable_enough(now):
             actions, done = self._restore_next(now)
             if done:
+                self.last_outage = self.current_outage(now)
                 events.append(self.machine.finish_restoring(now))
-                self.energy_served_wh = 0.0
+                self._end_outage()
         for action in actions:
             if action.kind is ActionKind.SHED:
                 self.shed.add(action.load_id)
+                self.outage_shed.add(action.load_id)
             else:
                 self.shed.discard(action.load_id)
                 if action.reason is ActionReason.PV_SURPLUS:
                     self.readmitted.add(action.load_id)
+            self.seen_off.discard(action.load_id)
             self.last_switch[action.load_id] = now
-        if any(event.type is GridEventType.GRID_RESTORED for event in events):
-            self.readmitted.clear()
+        events = [self._with_outage(event) for event in events]
         state = self.machine.state
         outage = self.machine.outage_started
         off_grid = state is not GridState.ON_GRID
@@ -599,8 +686,41 @@ class IslandGuard:
             block_heat_pump=off_grid,
             time_on_battery_s=(now - outage).total_seconds() if outage and off_grid else 0.0,
             runtime_s=runtime,
-            energy_served_wh=self.energy_served_wh,
+            energy_served_wh=self.energy_served_wh if off_grid else 0.0,
         )
+
+    def _with_outage(self, event: GridEvent) -> GridEvent:
+        if event.type is GridEventType.GRID_LOST:
+            return replace(event, outage=self.current_outage())
+        return replace(event, outage=self.last_outage)
+
+    def _begin_outage(self) -> None:
+        """A new outage: loads already off stay as they are; nothing is owed from before."""
+        self.energy_served_wh = 0.0
+        self.shed.clear()
+        self.readmitted.clear()
+        self.seen_off.clear()
+        self.outage_shed.clear()
+        self.left_alone = {ld.load_id for ld in self.loads if ld.is_on is False}
+
+    def _end_outage(self) -> None:
+        self.readmitted.clear()
+        self.left_alone.clear()
+        self.seen_off.clear()
+        self.outage_shed.clear()
+        self.shed.clear()  # what is left belongs to loads that are gone
+
+    def _observe_loads(self) -> None:
+        """A shed load seen off, then on, was switched by someone else: it is theirs now."""
+        for load in self.loads:
+            if load.load_id not in self.shed:
+                continue
+            if load.is_on is False:
+                self.seen_off.add(load.load_id)
+            elif load.is_on and load.load_id in self.seen_off:
+                self.shed.discard(load.load_id)
+                self.seen_off.discard(load.load_id)
+                self.left_alone.add(load.load_id)
 
     def _held(self, load_id: str, now: datetime) -> bool:
         last = self.last_switch.get(load_id)
@@ -614,6 +734,7 @@ class IslandGuard:
             now,
             self.settings,
             frozenset(self.readmitted),
+            frozenset(self.left_alone),
         )
         # Shedding is the safe direction and never waits; energising is held and limited.
         return [
@@ -624,7 +745,13 @@ class IslandGuard:
         ]
 
     def _restore_next(self, now: datetime) -> tuple[list[LoadAction], bool]:
-        """Restore one shed load (tier 2 before 3) per stagger; True when none is left."""
+        """Restore one load GridNode shed (tier 2 before 3) per stagger; True when none is left.
+
+        A shed load that is on already (someone else switched it) is not switched again.
+        """
+        for load in self.loads:
+            if load.load_id in self.shed and load.is_on:
+                self.shed.discard(load.load_id)
         waiting = sorted(
             (ld for ld in self.loads if ld.load_id in self.shed),
             key=lambda ld: (ld.tier, ld.load_id),
@@ -646,8 +773,13 @@ class IslandGuard:
             "machine": self.machine.to_dict(),
             "shed": sorted(self.shed),
             "readmitted": sorted(self.readmitted),
+            "left_alone": sorted(self.left_alone),
+            "seen_off": sorted(self.seen_off),
+            "outage_shed": sorted(self.outage_shed),
             "energy_served_wh": self.energy_served_wh,
             "last_restore": _iso(self.last_restore),
+            "last_switch": {k: v.isoformat() for k, v in sorted(self.last_switch.items())},
+            "last_outage": None if self.last_outage is None else self.last_outage.to_dict(),
         }
 
     @classmethod
@@ -657,15 +789,31 @@ class IslandGuard:
         loads: Sequence[Load],
         settings: IslandSettings | None = None,
     ) -> IslandGuard:
-        """Rebuild a guard after a restart; a state that cannot be read starts on grid."""
+        """Rebuild a guard after a restart; a state that cannot be read starts on grid.
+
+        With ``loads`` given, ids of loads no longer there are dropped; with none (the loads
+        are not known yet), every stored id is kept.
+        """
         cfg = settings or IslandSettings()
+        known = {ld.load_id for ld in loads}
+
+        def ids(key: str) -> set[str]:
+            return {str(x) for x in data.get(key, ()) if not known or str(x) in known}
+
         try:
             machine = GridStateMachine.from_dict(data["machine"], cfg)
-            known = {ld.load_id for ld in loads}
-            shed = {str(x) for x in data.get("shed", ()) if str(x) in known}
-            readmitted = {str(x) for x in data.get("readmitted", ()) if str(x) in known}
+            shed = ids("shed")
+            readmitted = ids("readmitted")
+            left_alone = ids("left_alone")
+            seen_off = ids("seen_off")
+            outage_shed = {str(x) for x in data.get("outage_shed", ())}
             energy = float(data.get("energy_served_wh", 0.0))
             last_restore = _time(data.get("last_restore"))
+            last_switch = {
+                str(k): parse_utc(v) for k, v in dict(data.get("last_switch") or {}).items()
+            }
+            record = data.get("last_outage")
+            last_outage = None if record is None else OutageRecord.from_dict(record)
         except (KeyError, TypeError, ValueError):
             return cls(loads=tuple(loads), settings=cfg)
         return cls(
@@ -674,6 +822,11 @@ class IslandGuard:
             machine=machine,
             shed=shed,
             readmitted=readmitted,
+            left_alone=left_alone,
+            seen_off=seen_off,
+            outage_shed=outage_shed,
             energy_served_wh=energy,
+            last_outage=last_outage,
             last_restore=last_restore,
+            last_switch=last_switch,
         )
