@@ -102,14 +102,18 @@ class ModbusEndpointCoordinator(DataUpdateCoordinator[dict[int, dict[str, Any]]]
             hass,
             _LOGGER,
             config_entry=entry,
-            name=f"gridnode modbus {endpoint.config.label}",
+            name=f"gridnode {endpoint.config.safe_label}",  # logged: no host, no port
             update_interval=POLL_INTERVAL,
         )
         self.endpoint = endpoint
         self.handles: list[ModbusHandleBase] = []
 
     async def _async_update_data(self) -> dict[int, dict[str, Any]]:
-        """Read every unit; a silent unit is left out, a silent endpoint fails the update."""
+        """Read every unit; a silent unit is left out, a silent endpoint fails the update.
+
+        A unit whose blocks answer only in part is still read: the driver leaves the values of
+        the silent blocks and any implausible reading unknown for this poll.
+        """
         data: dict[int, dict[str, Any]] = {}
         errors: list[str] = []
         for handle in self.handles:
@@ -127,7 +131,8 @@ class ModbusEndpointCoordinator(DataUpdateCoordinator[dict[int, dict[str, Any]]]
             handle.note_read_ok()
             data[handle.unit] = converted
         if errors and not data:
-            raise UpdateFailed(f"{self.endpoint.config.label}: {errors[0]}")
+            _LOGGER.debug("%s: %s", self.endpoint.config.label, errors[0])
+            raise UpdateFailed(f"{self.endpoint.config.safe_label}: {errors[0]}")
         return data
 
 
@@ -290,7 +295,9 @@ class ModbusHandle(ModbusHandleBase, BatteryHandle, InverterHandle, MeterHandle)
         if not keys:
             return False
         try:
-            raw = await device.regmap.read(keys)
+            # a block that did not answer leaves its values as the full poll last read them;
+            # an implausible reading becomes unknown
+            raw = await device.regmap.read_available(keys)
             current = data[self.unit]
             fresh = device._quantities({**current, **raw})  # noqa: SLF001 - the driver's own map
         except ModbusDriverError as err:

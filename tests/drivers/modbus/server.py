@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import Mapping
 import contextlib
 import csv
+from dataclasses import dataclass, field
 from pathlib import Path
 import socket
+import struct
 from typing import Any, Self
 
 import pymodbus.datastore as ds
@@ -120,3 +122,100 @@ class ModbusTestServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+@dataclass
+class Fault:
+    """A scripted fault for reads (function 3) that cover ``address``, applied ``times`` times.
+
+    ``code``: answer with that Modbus exception instead of forwarding; ``words``: forward, then
+    replace the answer's words at the given addresses (a corrupted frame that still parses).
+    ``drop``: close the connection without an answer (a lost frame).
+    ``times`` None: every matching read. ``skip``: let that many matching reads through first.
+    """
+
+    address: int
+    code: int | None = None
+    drop: bool = False
+    words: Mapping[int, int] = field(default_factory=dict)
+    times: int | None = 1
+    skip: int = 0
+    hits: int = 0
+
+    def matches(self, start: int, count: int) -> bool:
+        if not start <= self.address < start + count:
+            return False
+        if self.skip > 0:
+            self.skip -= 1
+            return False
+        return self.times is None or self.hits < self.times
+
+
+class ScriptedProxy:
+    """A Modbus TCP proxy on 127.0.0.1 in front of a real server, answering scripted faults."""
+
+    def __init__(self, upstream_port: int, faults: list[Fault] | None = None) -> None:
+        self.upstream_port = upstream_port
+        self.faults: list[Fault] = list(faults or [])
+        self.port = 0
+        self.requests = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1)
+            self._server = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        try:
+            while True:
+                header = await reader.readexactly(7)
+                tid, pid, length, unit = struct.unpack(">HHHB", header)
+                pdu = await reader.readexactly(length - 1)
+                self.requests += 1
+                fault = None
+                start = count = 0
+                if pdu[0] == 3:
+                    start, count = struct.unpack(">HH", pdu[1:5])
+                    fault = next((f for f in self.faults if f.matches(start, count)), None)
+                if fault is not None:
+                    fault.hits += 1
+                    if fault.drop:
+                        return
+                if fault is not None and fault.code is not None:
+                    reply = bytes((pdu[0] | 0x80, fault.code))
+                    writer.write(struct.pack(">HHHB", tid, pid, len(reply) + 1, unit) + reply)
+                    await writer.drain()
+                    continue
+                up_writer.write(header + pdu)
+                await up_writer.drain()
+                up_header = await up_reader.readexactly(7)
+                answer = await up_reader.readexactly(struct.unpack(">HHHB", up_header)[2] - 1)
+                if fault is not None and answer[0] == 3:
+                    data = bytearray(answer)
+                    for address, word in fault.words.items():
+                        if start <= address < start + count:
+                            offset = 2 + 2 * (address - start)
+                            data[offset : offset + 2] = word.to_bytes(2, "big")
+                    answer = bytes(data)
+                writer.write(up_header + answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            for w in (writer, up_writer):
+                w.close()

@@ -119,14 +119,13 @@ async def test_a_device_without_the_marker_is_not_sunspec(socket_enabled: None) 
         await endpoint.close()
 
 
-async def test_unknown_models_are_skipped_and_a_missing_end_marker_is_tolerated(
-    socket_enabled: None,
-) -> None:
+async def test_unknown_models_are_skipped(socket_enabled: None) -> None:
     image = hybrid_image()
-    # replace the end marker by an unknown vendor model of 4 registers, with no end marker after it
+    # put an unknown vendor model of 4 registers before the end marker
     end = max(image) - 1
     image[end], image[end + 1] = 64999, 4
     image.update({end + 2 + i: 0 for i in range(4)})
+    image[end + 6], image[end + 7] = 0xFFFF, 0
     shifted = {a + 10000: v for a, v in image.items()}  # served at 50000
     async with ModbusTestServer({3: {"hr": shifted}}) as server:
         endpoint = Endpoint.tcp("127.0.0.1", server.port, timeout=1.0, retries=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from custom_components.gridnode.drivers.modbus import Endpoint, Revert, discover_sunspec
 from custom_components.gridnode.drivers.modbus.sunspec_models import (
     ModelInstance,
-    _group_size,
+    group_size,
     model_definition,
     model_registers,
 )
@@ -23,7 +23,7 @@ def build_image(
     for model_id, values, extra in models:
         definition = model_definition(model_id)
         assert definition is not None
-        length = _group_size(definition["group"]) - 2 + extra
+        length = group_size(definition["group"]) - 2 + extra
         instance = ModelInstance(model_id, address, length, str(model_id))
         image[address], image[address + 1] = model_id, length
         image.update({address + 2 + i: 0 for i in range(length)})
@@ -40,7 +40,7 @@ def build_image(
 
 
 async def test_der_models_report_state_connection_and_storage(socket_enabled: None) -> None:
-    module = _group_size(model_definition(160)["group"]["groups"][0])
+    module = group_size(model_definition(160)["group"]["groups"][0])
     image = build_image(
         [
             (1, {"1.Mn": "DER", "1.Md": "X1"}, 0),

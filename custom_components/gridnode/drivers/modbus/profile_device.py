@@ -8,7 +8,7 @@ from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
 
 from .device import Capabilities, Control, ControlLimits, DeviceInfo, ModbusDevice
 from .profile import Profile, QuantityRule, Step, StepValue
-from .registers import Value
+from .registers import POWER_MARGIN, Value
 from .regmap import RegisterMap
 from .transport import Endpoint
 
@@ -52,6 +52,10 @@ class ProfileDevice(ModbusDevice):
             source=profile.name,
         )
         self.capabilities = self._capabilities()
+        battery = profile.battery
+        if battery is not None and battery.max_power:
+            # the battery's power registers ("battery_...") are held to its rating x a margin
+            self.regmap.power_limits = {"battery": battery.max_power * POWER_MARGIN}
 
     def _capabilities(self) -> Capabilities:
         profile = self.profile

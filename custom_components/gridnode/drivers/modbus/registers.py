@@ -196,3 +196,71 @@ class Register:
         if self.is_sentinel(words):
             raise OutOfBounds(f"{self.key}: {value} is the register's 'not implemented' value")
         return words
+
+
+SCALE_FACTOR_RANGE = (-10, 10)
+"""The scale factors SunSpec allows; anything else is a corrupted read, never a scale."""
+
+POWER_MARGIN = 1.5
+"""A power reading above its device's rating times this is a bad read, not data."""
+
+POWER_CEILING_W = 1_000_000.0
+"""The largest power (W, VA, var) any device behind a home's Modbus can report (1 MW)."""
+
+_AC_PHASE_MARKERS = ("phv", "lnv", "vl1", "vl2", "vl3", "grid", "phase", "ac_v", "acv")
+_AC_LINE_MARKERS = ("ppv", "llv", "line_line", "phab", "phbc", "phca", "l1l2", "l2l3", "l3l1")
+_DC_MARKERS = ("dc", "bat", "module", "string", "pv")
+_PERCENT_STATE_MARKERS = ("soc", "soh", "chastate", "rsv", "reserve")
+
+
+@dataclass(frozen=True, slots=True)
+class PhysicalRange:
+    """The readings a quantity can physically take: ``minimum..maximum``, or exactly ``zero_ok`` 0."""
+
+    minimum: float
+    maximum: float
+    zero_ok: bool = False
+
+    def admits(self, value: float) -> bool:
+        """Return True when ``value`` is a physically possible reading."""
+        if not math.isfinite(value):
+            return False
+        if self.zero_ok and value == 0:
+            return True
+        return self.minimum <= value <= self.maximum
+
+
+def physical_range(reg: Register, power_limit: float | None = None) -> PhysicalRange | None:
+    """The physical bounds of ``reg``'s readings from its unit and name (None: not checked).
+
+    AC phase voltage 0 or 50..300 V, line-to-line 0 or 86..520 V, DC (or any other) voltage
+    0..1000 V; frequency 0 (no AC) or 40..70 Hz; state of charge, health and reserve 0..100 %;
+    temperatures -50..150 degrees C; power, apparent and reactive power within ``power_limit``
+    (the device's ratings times a margin) or 1 MW.
+    """
+    uom = (reg.uom or "").strip()
+    name = reg.key.rsplit(".", 1)[-1].lower()
+    if uom == "V":
+        if any(marker in name for marker in _DC_MARKERS):
+            return PhysicalRange(0.0, 1000.0)
+        if any(marker in name for marker in _AC_LINE_MARKERS):
+            return PhysicalRange(86.0, 520.0, zero_ok=True)
+        if any(marker in name for marker in _AC_PHASE_MARKERS):
+            return PhysicalRange(50.0, 300.0, zero_ok=True)
+        return PhysicalRange(0.0, 1000.0)
+    if uom == "Hz":
+        return PhysicalRange(40.0, 70.0, zero_ok=True)
+    if uom.startswith(("%", "Pct")) and any(marker in name for marker in _PERCENT_STATE_MARKERS):
+        return PhysicalRange(0.0, 100.0)
+    if uom in ("C", "degC", "°C"):
+        return PhysicalRange(-50.0, 150.0)
+    if uom in ("W", "VA", "var", "VAr"):
+        limit = POWER_CEILING_W if power_limit is None else min(power_limit, POWER_CEILING_W)
+        return PhysicalRange(-limit, limit)
+    return None
+
+
+def plausible_scale(sf: Value) -> bool:
+    """Return True when ``sf`` is a scale factor SunSpec allows (an integer within -10..10)."""
+    low, high = SCALE_FACTOR_RANGE
+    return isinstance(sf, int) and not isinstance(sf, bool) and low <= sf <= high

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 import logging
 
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
 
 from .device import Capabilities, Control, ControlLimits, DeviceInfo, ModbusDevice, Revert
-from .errors import DeviceRejected, NotSunSpec
+from .errors import DeviceRejected, DeviceUnavailable, NotSunSpec
 from .planner import Table
-from .registers import Register, Value
-from .regmap import RegisterMap
-from .sunspec_models import END_ID, MARKER, ModelInstance, model_definition, model_registers
+from .registers import POWER_MARGIN, Register, Value
+from .regmap import DEFINITIVE_CODES, RegisterMap
+from .sunspec_models import (
+    END_ID,
+    MARKER,
+    ModelInstance,
+    group_size,
+    model_definition,
+    model_registers,
+)
 from .transport import Endpoint
 
 _LOGGER = logging.getLogger(__name__)
@@ -23,36 +31,143 @@ INVERTERS = (101, 102, 103, 111, 112, 113, 701)
 ALRM_GRID_DISCONNECT_BIT = 4  # model 701 Alrm
 DERMODE_GRID_FORMING_BIT = 1  # model 701 DERMode
 METERS = (201, 202, 203, 204, 211, 212, 213, 214)
+BATTERY_RATINGS = ("124.WChaMax", "802.WChaRteMax", "802.WDisChaRteMax")
+INVERTER_RATINGS = ("120.WRtg", "702.WMaxRtg")
+MIN_RATING_W = 100.0  # a rating below this is no rating to bound readings by
 
 
-async def find_models(
-    endpoint: Endpoint, unit: int, bases: Sequence[int] = BASES
-) -> list[ModelInstance]:
-    """Find the ``SunS`` marker and walk the model chain (one read per model header)."""
-    for base in bases:
+DISCOVERY_TRIES = 4
+"""Attempts per discovery read: a busy or failing answer is retried this often, then the walk fails."""
+DISCOVERY_RETRY_S = 0.05
+WALKS = 4
+"""Reads of the model chain (and of the ratings) until two agree: a garbled header or rating
+yields a result that differs, and is never kept until the device is reloaded."""
+USABLE = frozenset({*INVERTERS, *METERS, 120, 124, 160, 702, 713, 802})
+"""Models GridNode reads or drives; a device with none of them is of no use (and not available)."""
+
+
+async def _read_words(endpoint: Endpoint, unit: int, address: int, count: int) -> list[int]:
+    """Read during discovery, retrying busy and failure answers and a single lost frame."""
+    for attempt in range(1, DISCOVERY_TRIES + 1):
         try:
-            words = await endpoint.read(unit, Table.HOLDING, base, 2)
-        except DeviceRejected:
-            continue
-        if tuple(words) == MARKER:
-            break
-    else:
-        raise NotSunSpec(f"no SunSpec marker at {', '.join(map(str, bases))} on unit {unit}")
+            return await endpoint.read(unit, Table.HOLDING, address, count)
+        except DeviceRejected as err:
+            if err.code in DEFINITIVE_CODES or attempt == DISCOVERY_TRIES:
+                raise
+        except DeviceUnavailable:
+            if not endpoint.available or attempt == DISCOVERY_TRIES:
+                raise  # backing off: the device is silent, discovery is retried on the next poll
+        await asyncio.sleep(DISCOVERY_RETRY_S * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _length_fits(model_id: int, length: int) -> bool:
+    """Whether ``length`` fits the definition of ``model_id`` (unknown models: any length)."""
+    definition = model_definition(model_id)
+    if definition is None:
+        return True
+    group = definition["group"]
+    points = group.get("points", ())
+    fixed = sum(int(p.get("size", 1)) for p in points) - 2  # without the ID and L header
+    repeats: list[int] = []
+    for sub in group.get("groups", ()):
+        count = sub.get("count")
+        if isinstance(count, int) and count > 0:
+            fixed += group_size(sub) * count
+        else:
+            repeats.append(group_size(sub))
+    if not repeats:
+        # older revisions omit a trailing pad register (model 1 of length 65)
+        pad = int(points[-1].get("size", 1)) if points and points[-1]["type"] == "pad" else 0
+        return length in (fixed, fixed - pad)
+    if length < fixed:
+        return False
+    if len(repeats) == 1 and repeats[0] > 0:
+        return (length - fixed) % repeats[0] == 0
+    return True
+
+
+async def _walk(endpoint: Endpoint, unit: int, start: int) -> list[ModelInstance]:
+    """Walk the model chain from ``start``; raise ``DeviceUnavailable`` unless it is whole."""
     models: list[ModelInstance] = []
     seen: dict[int, int] = {}
-    address = base + 2
-    while len(models) < MAX_MODELS and address + 2 <= 0x10000:
+    address = start
+    while address + 2 <= 0x10000:
         try:
-            model_id, length = await endpoint.read(unit, Table.HOLDING, address, 2)
-        except DeviceRejected:
-            break  # a chain without an end marker ends where the device stops answering
-        if model_id in (END_ID, 0):
+            model_id, length = await _read_words(endpoint, unit, address, 2)
+        except DeviceRejected as err:
+            raise DeviceUnavailable(
+                f"unit {unit}: model chain broken at {address} (exception {err.code})"
+            ) from err
+        if model_id == END_ID:
+            if length != 0:
+                raise DeviceUnavailable(f"unit {unit}: end marker at {address} has length {length}")
+            return models
+        if model_id == 0 or not _length_fits(model_id, length):
+            raise DeviceUnavailable(
+                f"unit {unit}: model {model_id} of length {length} at {address} is not valid"
+            )
+        if len(models) == MAX_MODELS:
             break
         seen[model_id] = seen.get(model_id, 0) + 1
         key = str(model_id) if seen[model_id] == 1 else f"{model_id}_{seen[model_id]}"
         models.append(ModelInstance(model_id, address, length, key))
         address += 2 + length
-    return models
+    raise DeviceUnavailable(f"unit {unit}: model chain without an end marker")
+
+
+async def find_models(
+    endpoint: Endpoint, unit: int, bases: Sequence[int] = BASES
+) -> list[ModelInstance]:
+    """Find the ``SunS`` marker and walk the model chain (one read per model header).
+
+    The chain must end with the end marker (id 0xFFFF, length 0) and each known model's length
+    must fit its definition; busy and failure answers are retried a few times. The walk is
+    repeated until two walks agree. Anything else raises ``DeviceUnavailable`` (discovery is
+    retried on the next poll): a partial or garbled model list is never returned.
+    """
+    for base in bases:
+        if await _has_marker(endpoint, unit, base):
+            break
+    else:
+        raise NotSunSpec(f"no SunSpec marker at {', '.join(map(str, bases))} on unit {unit}")
+    return await _agreed(lambda: _walk(endpoint, unit, base + 2), endpoint, "model chain")
+
+
+async def _has_marker(endpoint: Endpoint, unit: int, base: int) -> bool:
+    """Whether ``base`` holds the ``SunS`` marker (an answer without it is read once more)."""
+    for _read in range(2):
+        try:
+            words = await _read_words(endpoint, unit, base, 2)
+        except DeviceRejected:
+            return False
+        if tuple(words) == MARKER:
+            return True
+    return False
+
+
+async def _agreed[T](read: Callable[[], Awaitable[T]], endpoint: Endpoint, what: str) -> T:
+    """Run ``read`` until two of its results agree (at most ``WALKS`` times).
+
+    A failed attempt counts as one while the endpoint still answers; once it backs off the
+    error is raised (the next poll tries again).
+    """
+    results: list[T] = []
+    error: DeviceUnavailable | None = None
+    for _attempt in range(WALKS):
+        try:
+            result = await read()
+        except DeviceUnavailable as err:
+            if not endpoint.available:
+                raise
+            error = err
+            continue
+        if result in results:
+            return result
+        results.append(result)
+    if error is not None and not results:
+        raise error
+    raise DeviceUnavailable(f"the {what} read differently every time")
 
 
 async def discover_sunspec(
@@ -60,6 +175,9 @@ async def discover_sunspec(
 ) -> SunSpecDevice:
     """Discover a SunSpec device on ``unit``: raise ``NotSunSpec`` or ``DeviceUnavailable``."""
     models = await find_models(endpoint, unit, bases)
+    if not any(m.model_id in USABLE for m in models):
+        found = ", ".join(str(m.model_id) for m in models) or "none"
+        raise DeviceUnavailable(f"unit {unit}: no SunSpec model GridNode can use (found {found})")
     device = SunSpecDevice(endpoint, unit, models)
     await device.identify()
     return device
@@ -109,10 +227,37 @@ class SunSpecDevice(ModbusDevice):
             firmware=None if values.get("1.Vr") is None else str(values["1.Vr"]),
             source="sunspec",
         )
-        ratings = [k for k in ("124.WChaMax", "802.WChaRteMax", "802.WDisChaRteMax") if self.has(k)]
-        rating = await self.regmap.read(ratings) if ratings else {}
+        ratings = [k for k in (*BATTERY_RATINGS, *INVERTER_RATINGS) if self.has(k)]
+        rating = await self._read_agreed(ratings) if ratings else {}
         self.capabilities = self._capabilities(rating)
+        self._set_power_limits(rating)
         return self.info
+
+    async def _read_agreed(self, keys: list[str]) -> dict[str, Value]:
+        """Read ``keys`` whole and plausible until two reads agree.
+
+        A garbled rating would otherwise set the device's limits until it is reloaded.
+        """
+        return await _agreed(
+            lambda: self.regmap.read_complete(keys), self.regmap.endpoint, "ratings"
+        )
+
+    def _set_power_limits(self, rating: Mapping[str, Value]) -> None:
+        """Bound the power readings of the inverter and storage models by their ratings."""
+
+        def largest(keys: Sequence[str]) -> float | None:
+            numbers = [float(v) for k in keys if isinstance(v := rating.get(k), int | float)]
+            best = max(numbers, default=0.0)
+            return best * POWER_MARGIN if best >= MIN_RATING_W else None
+
+        inverter, battery = largest(INVERTER_RATINGS), largest(BATTERY_RATINGS)
+        limits: dict[str, float] = {}
+        for model in self.models:
+            if model.model_id in (*INVERTERS, 160) and inverter is not None:
+                limits[f"{model.key}."] = inverter
+            elif model.model_id in (124, 713, 802) and battery is not None:
+                limits[f"{model.key}."] = battery
+        self.regmap.power_limits = limits
 
     def _capabilities(self, rating: Mapping[str, Value]) -> Capabilities:
         controls: dict[Control, ControlLimits] = {}

@@ -71,11 +71,12 @@ def _size(point: dict[str, Any]) -> int:
     return int(point.get("size", 1))
 
 
-def _group_size(group: dict[str, Any]) -> int:
+def group_size(group: dict[str, Any]) -> int:
+    """Return the registers one instance of a point group occupies."""
     total = sum(_size(p) for p in group.get("points", ()))
     for sub in group.get("groups", ()):
         count = sub.get("count")
-        total += _group_size(sub) * (count if isinstance(count, int) and count > 0 else 1)
+        total += group_size(sub) * (count if isinstance(count, int) and count > 0 else 1)
     return total
 
 
@@ -124,7 +125,7 @@ def _walk(
         address += size
     for sub in group.get("groups", ()):
         count = sub.get("count")
-        size = _group_size(sub)
+        size = group_size(sub)
         repeats = 1 if count is None else (count if isinstance(count, int) and count > 0 else None)
         index = 0
         while (repeats is None or index < repeats) and size > 0 and address + size <= end:

@@ -1,9 +1,12 @@
 """One Modbus connection per endpoint (TCP, RTU over TCP, serial), shared by every unit behind it.
 
 Requests are serialised with a lock, because many gateways accept a single connection and one
-request at a time. A failed request closes the connection; the next request reconnects. After a
-failure the endpoint backs off (doubling up to a ceiling) and refuses requests without touching the
-bus until the backoff has passed, so a silent device never stalls its callers.
+request at a time. A failed request closes the connection; the next request reconnects at once
+(one lost frame costs one request, not a poll). From the second failure in a row the endpoint backs
+off (doubling up to a low ceiling, 10 s by default) and refuses requests without touching the bus
+until the backoff has passed, so a silent device never stalls its callers.
+
+Errors name the request, never the host: the host and port are logged at debug level only.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class EndpointConfig:
     timeout: float = 3.0
     retries: int = 1
     backoff_initial: float = 1.0
-    backoff_max: float = 60.0
+    backoff_max: float = 10.0
 
     def __post_init__(self) -> None:
         """Refuse a configuration that names no place to connect to."""
@@ -60,8 +63,13 @@ class EndpointConfig:
             raise ValueError("a TCP endpoint needs host")
 
     @property
+    def safe_label(self) -> str:
+        """Return a description that names no host, port or device path, e.g. ``modbus tcp``."""
+        return f"modbus {self.link}"
+
+    @property
     def label(self) -> str:
-        """Return a short human description, e.g. ``192.0.2.5:502``."""
+        """Return a short human description, e.g. ``192.0.2.5:502`` (debug logs and keys only)."""
         if self.link is Link.SERIAL:
             return f"{self.serial_port}@{self.baudrate}"
         return f"{self.host}:{self.port}"
@@ -90,6 +98,7 @@ class Endpoint:
         self._client: Any = None
         self._backoff = 0.0
         self._retry_at = 0.0
+        self._failures_in_row = 0
 
     @classmethod
     def tcp(cls, host: str, port: int = 502, **options: Any) -> Endpoint:
@@ -134,7 +143,7 @@ class Endpoint:
         self._client = client
         self.stats.connects += 1
         if not await client.connect():
-            raise DeviceUnavailable(f"cannot connect to {self.config.label}")
+            raise DeviceUnavailable(f"cannot connect to the {self.config.safe_label} endpoint")
         return client
 
     def _drop(self) -> None:
@@ -144,20 +153,31 @@ class Endpoint:
 
     def _fail(self, error: Exception) -> DeviceUnavailable:
         self.stats.failures += 1
+        self._failures_in_row += 1
         self._drop()
         cfg = self.config
-        self._backoff = min(cfg.backoff_max, max(cfg.backoff_initial, self._backoff * 2))
-        self._retry_at = self._clock() + self._backoff
+        if self._failures_in_row > 1:  # the first failure only reconnects
+            self._backoff = min(cfg.backoff_max, max(cfg.backoff_initial, self._backoff * 2))
+            self._retry_at = self._clock() + self._backoff
         _LOGGER.debug("%s failed (%s); next try in %.1f s", cfg.label, error, self._backoff)
         if isinstance(error, DeviceUnavailable):
             return error
-        return DeviceUnavailable(f"{cfg.label} did not answer: {error}")
+        # pymodbus's messages may name the host: only the error's kind leaves this module
+        return DeviceUnavailable(
+            f"the {cfg.safe_label} endpoint did not answer ({type(error).__name__})"
+        )
+
+    def _succeed(self) -> None:
+        self._failures_in_row = 0
+        self._backoff = 0.0
+        self._retry_at = 0.0
 
     async def _request(self, call: Callable[[Any], Any], what: str) -> Any:
         async with self._lock:
             if self._clock() < self._retry_at:
                 raise DeviceUnavailable(
-                    f"{self.config.label} is backing off for {self.retry_in:.1f} s more"
+                    f"the {self.config.safe_label} endpoint is backing off"
+                    f" for {self.retry_in:.1f} s more"
                 )
             try:
                 client = await self._ensure_connected()
@@ -167,16 +187,16 @@ class Endpoint:
             if response.isError():
                 code = getattr(response, "exception_code", None)
                 if code is None:  # not an exception PDU: a transport-level failure object
-                    raise self._fail(DeviceUnavailable(f"{what}: {response}"))
-                self._backoff = 0.0
+                    _LOGGER.debug("%s: %s answered %s", what, self.config.label, response)
+                    raise self._fail(DeviceUnavailable(f"{what}: no valid answer"))
+                self._succeed()  # an exception answer: the device is there
                 raise DeviceRejected(f"{what} refused with exception code {code}", code=code)
-            self._backoff = 0.0
-            self._retry_at = 0.0
+            self._succeed()
             return response
 
     async def read(self, unit: int, table: Table, address: int, count: int) -> list[int]:
         """Read ``count`` registers of ``table`` at ``address`` from ``unit``."""
-        what = f"read {table} {address}+{count} on unit {unit} at {self.config.label}"
+        what = f"read {table} {address}+{count} on unit {unit}"
 
         async def call(client: Any) -> Any:
             if table is Table.INPUT:
@@ -194,7 +214,7 @@ class Endpoint:
         self, unit: int, address: int, words: Sequence[int], *, single: bool = False
     ) -> None:
         """Write holding registers; ``single`` uses function 6 (one word) instead of function 16."""
-        what = f"write {address}+{len(words)} on unit {unit} at {self.config.label}"
+        what = f"write {address}+{len(words)} on unit {unit}"
         if single and len(words) != 1:
             raise ValueError("a single-register write takes exactly one word")
 
