@@ -109,8 +109,6 @@ def test_demo_dashboard_shows_the_plan_after_logging_in(
     plan = next((line for line in demo.log.splitlines() if line.startswith("demo: plan:")), "")
     # "feasible" is a plan the solver's time limit cut short (a busy machine), not a fallback.
     assert plan in ("demo: plan: optimal", "demo: plan: feasible"), demo.log[-2000:]
-    # the simulated wallbox logs in to GridNode's OCPP central system with its password
-    assert "demo: wallbox: connected" in demo.log, demo.log[-2000:]
     shot = tmp_path / "dashboard.png"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
