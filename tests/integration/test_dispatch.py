@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -89,6 +90,17 @@ async def site(hass: HomeAssistant) -> MockConfigEntry:
     )
     hass.states.async_set("sensor.ev_w", "0", {"unit_of_measurement": "W"})
     hass.states.async_set("binary_sensor.ev_plug", "on")
+    return await add_site(hass)
+
+
+async def add_site(
+    hass: HomeAssistant,
+    *,
+    battery: dict[str, Any] | None = None,
+    charger: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """The site of these tests: a battery, a charger and an SG-Ready heat pump built from entities,
+    a dishwasher due within 3 h, and a time-of-use tariff whose next two hours are cheap."""
     now = dt_util.now()
     cheap = (
         f"{now.hour:02d}:00-{(now.hour + 1) % 24:02d}:00 = 0.01\n"
@@ -107,8 +119,8 @@ async def site(hass: HomeAssistant) -> MockConfigEntry:
             "import_periods": cheap,
         },
         subentries_data=[
-            _sub("entity_device", "Battery", BATTERY),
-            _sub("entity_device", "Wallbox", CHARGER),
+            _sub("entity_device", "Battery", battery or BATTERY),
+            _sub("entity_device", "Wallbox", charger or CHARGER),
             _sub(
                 "heat_pump",
                 "Heat pump",

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -23,7 +21,7 @@ from custom_components.gridnode.devices.adapters import EntityCharger
 from custom_components.gridnode.drivers.model import BatteryMode
 from tests.ha_compat import device_of
 
-from .conftest import SITE_DATA, SITE_OPTIONS
+from .test_dispatch import add_site
 from .test_isolation_island import WAIT_S, FaultyCharger
 
 BATTERY = {
@@ -98,53 +96,7 @@ async def site(hass: HomeAssistant, charger: FaultyCharger) -> MockConfigEntry:
     hass.states.async_set("sensor.ev_w", "0", {"unit_of_measurement": "W"})
     hass.states.async_set("binary_sensor.ev_plug", "on")
     hass.states.async_set("charger_x.enable", "off")
-    now = dt_util.now()
-    cheap = (
-        f"{now.hour:02d}:00-{(now.hour + 1) % 24:02d}:00 = 0.01\n"
-        f"{(now.hour + 1) % 24:02d}:00-{(now.hour + 2) % 24:02d}:00 = 0.02"
-    )
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        unique_id=DOMAIN,
-        data=dict(SITE_DATA),
-        options=dict(SITE_OPTIONS)
-        | {
-            "tariff_source": "time_of_use",
-            "import_price": 0.60,
-            "export_price": 0.0,
-            "import_periods": cheap,
-        },
-        subentries_data=[
-            _sub("entity_device", "Battery", BATTERY),
-            _sub("entity_device", "Wallbox", CHARGER),
-            _sub(
-                "heat_pump",
-                "Heat pump",
-                {
-                    "kind": "sg_ready",
-                    "relay_1": "input_boolean.sg1",
-                    "relay_2": "input_boolean.sg2",
-                },
-            ),
-            _sub(
-                "load",
-                "Dishwasher",
-                {
-                    "switch_entity": "input_boolean.dishwasher",
-                    "rated_power_w": 1000,
-                    "energy_kwh": 0.5,
-                    "deadline": (now + timedelta(hours=3)).strftime("%H:%M:00"),
-                    "interruptible": True,
-                    "tier": 3,
-                },
-            ),
-        ],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await add_site(hass, battery=BATTERY, charger=CHARGER)
 
 
 def _on(hass: HomeAssistant, entity_id: str) -> bool:
