@@ -18,13 +18,12 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
 )
 from homeassistant.const import EntityCategory, UnitOfTime
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
 from .core.islanding import GridState
 from .devices.base import DeviceHandle
+from .devices.entity import SiteLink, device_info
 from .entity import site_device_info
 from .plan_coordinator import PlanCoordinator, PlanSnapshot
 
@@ -347,8 +346,10 @@ class PlanActionSensor(PlanEntity, SensorEntity):
         """Follow the dispatcher's action for ``handle``."""
         super().__init__(entry, coordinator, f"{handle.subentry_id}_planned_action")
         self._handle = handle
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, f"{entry.entry_id}_{handle.subentry_id}")}
+        # The device's whole registry entry, not a link to it: the platforms set up concurrently,
+        # so this sensor may be the first to register the device and must name it.
+        self._attr_device_info = device_info(
+            SiteLink(entry.entry_id, entry.runtime_data.site_device_id), handle
         )
 
     async def async_added_to_hass(self) -> None:

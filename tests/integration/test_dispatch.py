@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import issue_registry as ir
@@ -16,6 +16,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
+import custom_components.gridnode as gridnode
 from custom_components.gridnode.const import DOMAIN, SiteMode
 from custom_components.gridnode.core.heatpump import SgReadyState, state_for_relays
 from custom_components.gridnode.core.planning import JobGoal
@@ -408,3 +409,25 @@ async def test_devices_are_handed_back_when_home_assistant_stops(
     await hass.async_block_till_done()
     assert hass.states.get("input_select.mode").state == "Self use"
     assert await dispatcher.async_apply() is None  # nothing is sent once stopped
+
+
+async def test_planned_action_sensor_names_its_device_whichever_platform_comes_first(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Home Assistant sets the platforms up concurrently: when the sensor platform registers the
+    dishwasher's device before its binary sensor does, the device still carries its name, so the
+    sensor is ``sensor.dishwasher_planned_action`` and not the site's name with a suffix."""
+    monkeypatch.setattr(gridnode, "PLATFORMS", (Platform.SENSOR,))
+    assert await async_setup_component(
+        hass,
+        "input_boolean",
+        {"input_boolean": {name: {} for name in ("sg1", "sg2", "dishwasher")}},
+    )
+    entry = await add_site(hass)
+    devices = entry.runtime_data.devices
+    assert devices is not None
+    dishwasher = device_of(hass, entry, devices.loads[0].subentry_id)
+    assert dishwasher is not None
+    assert dishwasher.name == "Dishwasher"
+    assert hass.states.get("sensor.dishwasher_planned_action") is not None
+    assert hass.states.get("sensor.heat_pump_planned_action") is not None
