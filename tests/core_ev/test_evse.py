@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.gridnode.core.evse import (
+from custom_components.gridnode.drivers.evse import (
     ChargerSnapshot,
     ChargerState,
     EvseLimits,

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from custom_components.gridnode.core.evse import ChargerState, EvseLimits
+from custom_components.gridnode.drivers.evse import ChargerState, EvseLimits
 from custom_components.gridnode.drivers.ocpp import (
     CentralSystem,
     CentralSystemConfig,

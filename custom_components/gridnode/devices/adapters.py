@@ -27,7 +27,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
-from custom_components.gridnode.core.evse import ChargerState, LimitOutOfRangeError
 from custom_components.gridnode.core.heatpump import (
     SgReadyState,
     ThermalParameters,
@@ -35,6 +34,7 @@ from custom_components.gridnode.core.heatpump import (
     state_for_relays,
 )
 from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
+from custom_components.gridnode.drivers.evse import ChargerState, LimitOutOfRangeError
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode, Quantity
 
 from .base import (

@@ -28,14 +28,14 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
 from custom_components.gridnode.const import DOMAIN
-from custom_components.gridnode.core.evse import (
+from custom_components.gridnode.core.heatpump import SgReadyState, ThermalParameters
+from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
+from custom_components.gridnode.drivers.evse import (
     ChargerState,
     EvseLimits,
     LimitOutOfRangeError,
     amps_to_watts,
 )
-from custom_components.gridnode.core.heatpump import SgReadyState, ThermalParameters
-from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
 from custom_components.gridnode.drivers.model import BatteryCommand, Quantity
 
 type ValueListener = Callable[[], None]

@@ -19,7 +19,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from custom_components.gridnode.const import DOMAIN
-from custom_components.gridnode.core.evse import (
+from custom_components.gridnode.drivers.evse import (
     ChargerError,
     ChargerSnapshot,
     ChargerUnavailableError,

@@ -29,7 +29,7 @@ from homeassistant.const import (
     UnitOfTemperature,
 )
 
-from custom_components.gridnode.core.evse import ChargerState, amps_to_watts
+from custom_components.gridnode.drivers.evse import ChargerState, amps_to_watts
 from custom_components.gridnode.drivers.model import Quantity
 
 from .base import (

@@ -13,7 +13,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 
-from custom_components.gridnode.core.evse import ChargerState, EvseLimits, is_plugged
+from custom_components.gridnode.drivers.evse import ChargerState, EvseLimits, is_plugged
 from custom_components.gridnode.drivers.modbus import ModbusDriverError, ProfileDevice, load_profile
 
 from .base import ChargerHandle, DeviceCommandError, HeatPumpHandle

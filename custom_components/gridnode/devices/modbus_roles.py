@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from custom_components.gridnode.core.evse import ChargerState
 from custom_components.gridnode.core.heatpump import SgReadyState
+from custom_components.gridnode.drivers.evse import ChargerState
 from custom_components.gridnode.drivers.modbus import Profile
 
 from .base import DeviceRole

@@ -14,7 +14,6 @@ from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from custom_components.gridnode.core.evse import ChargerError
 from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
 from custom_components.gridnode.devices.base import DeviceRole
 from custom_components.gridnode.devices.chargers import (
@@ -98,6 +97,7 @@ from custom_components.gridnode.devices.const import (
     ROLE_CHARGER,
 )
 from custom_components.gridnode.devices.modbus import async_probe, describe
+from custom_components.gridnode.drivers.evse import ChargerError
 from custom_components.gridnode.drivers.http.goe import GoeCharger
 from custom_components.gridnode.drivers.modbus import (
     DeviceUnavailable,

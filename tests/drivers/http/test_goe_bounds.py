@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.gridnode.core.evse import ChargerState, ChargerUnavailableError
+from custom_components.gridnode.drivers.evse import ChargerState, ChargerUnavailableError
 from custom_components.gridnode.drivers.http import GoeCharger, GoeResponseError
 from custom_components.gridnode.drivers.http.goe import MAX_BODY_BYTES, parse_body, parse_status
 

@@ -6,7 +6,7 @@ from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 import pytest
 
-from custom_components.gridnode.core.evse import EvseLimits
+from custom_components.gridnode.drivers.evse import EvseLimits
 from custom_components.gridnode.drivers.ocpp import ChargePointConfig
 from custom_components.gridnode.drivers.ocpp.tags import (
     MAX_TAGS,

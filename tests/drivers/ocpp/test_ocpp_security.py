@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from custom_components.gridnode.core.evse import (
+from custom_components.gridnode.drivers.evse import (
     ChargerCommandError,
     ChargerUnavailableError,
     EvseLimits,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.gridnode.core.evse import ChargerState
+from custom_components.gridnode.drivers.evse import ChargerState
 from custom_components.gridnode.drivers.ocpp.central import charge_point_id_from_path
 from custom_components.gridnode.drivers.ocpp.meter import parse_meter_values
 from custom_components.gridnode.drivers.ocpp.states import state_from_v16, state_from_v201

@@ -6,7 +6,7 @@ from ocpp.v16 import call
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from custom_components.gridnode.core.evse import (
+from custom_components.gridnode.drivers.evse import (
     ChargerCommandError,
     ChargerState,
     ChargerUnavailableError,

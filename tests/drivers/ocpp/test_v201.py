@@ -5,7 +5,7 @@ from __future__ import annotations
 from ocpp.v201 import call
 import pytest
 
-from custom_components.gridnode.core.evse import ChargerCommandError, ChargerState, EvseLimits
+from custom_components.gridnode.drivers.evse import ChargerCommandError, ChargerState, EvseLimits
 from custom_components.gridnode.drivers.ocpp import ChargePointConfig, OcppVersion
 
 KNOWN = {"CS_1": ChargePointConfig(limits=EvseLimits(max_current_a=32, phases=3))}

@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from custom_components.gridnode.core.evse import (
+from custom_components.gridnode.drivers.evse import (
     ChargerCommandError,
     ChargerSnapshot,
     ChargerState,
@@ -269,10 +269,10 @@ class GoeCharger:
 
     ``session`` is the caller's aiohttp session (Home Assistant's shared one); ``host`` an address
     or base URL; ``limits`` the circuit's limits. Commands raise
-    :class:`~custom_components.gridnode.core.evse.LimitOutOfRangeError` before sending anything
-    for values out of range, :class:`~custom_components.gridnode.core.evse.ChargerUnavailableError`
+    :class:`~custom_components.gridnode.drivers.evse.LimitOutOfRangeError` before sending anything
+    for values out of range, :class:`~custom_components.gridnode.drivers.evse.ChargerUnavailableError`
     when the charger cannot be reached, and
-    :class:`~custom_components.gridnode.core.evse.ChargerCommandError` when it refuses a value.
+    :class:`~custom_components.gridnode.drivers.evse.ChargerCommandError` when it refuses a value.
     """
 
     def __init__(

@@ -12,7 +12,7 @@ from ocpp.exceptions import OCPPError
 from ocpp.routing import on
 from websockets.exceptions import ConnectionClosed
 
-from custom_components.gridnode.core.evse import ChargerCommandError, ChargerUnavailableError
+from custom_components.gridnode.drivers.evse import ChargerCommandError, ChargerUnavailableError
 
 from .guard import ErrorBudget, LogLimiter
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 import logging
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from custom_components.gridnode.core.evse import (
+from custom_components.gridnode.drivers.evse import (
     ChargerCommandError,
     ChargerSnapshot,
     ChargerState,
@@ -90,9 +90,9 @@ class ChargePointHandle:
 
     Read the public attributes; register a listener with :meth:`add_listener` to hear about every
     change (connection, state, meter values, limits). Commands raise
-    :class:`~custom_components.gridnode.core.evse.ChargerUnavailableError` while the charge point
-    is not connected, :class:`~custom_components.gridnode.core.evse.ChargerCommandError` when it
-    refuses, and :class:`~custom_components.gridnode.core.evse.LimitOutOfRangeError` (before
+    :class:`~custom_components.gridnode.drivers.evse.ChargerUnavailableError` while the charge point
+    is not connected, :class:`~custom_components.gridnode.drivers.evse.ChargerCommandError` when it
+    refuses, and :class:`~custom_components.gridnode.drivers.evse.LimitOutOfRangeError` (before
     anything is sent) for a limit outside the circuit's range.
     """
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custom_components.gridnode.core.evse import ChargerState
+from custom_components.gridnode.drivers.evse import ChargerState
 
 _V16_STATUS = {
     "Available": ChargerState.AVAILABLE,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocpp.v16 import ChargePoint, call, call_result
 
-from custom_components.gridnode.core.evse import ChargerCommandError
+from custom_components.gridnode.drivers.evse import ChargerCommandError
 
 from .calls import (
     ACCEPTED,
