@@ -196,7 +196,7 @@ def scrub(value: Any, secrets: list[str]) -> Any:
 
 
 def _plan(data: GridNodeData) -> dict[str, Any] | None:
-    """What the planner saw and decided, without the slot-by-slot series."""
+    """What the planner saw and decided: its inputs' problems, the outcome and the Problem solved."""
     if data.plan is None or data.plan.data is None:
         return None
     snapshot = data.plan.data
@@ -209,4 +209,7 @@ def _plan(data: GridNodeData) -> dict[str, Any] | None:
         "input_problems": {name: str(err) for name, err in snapshot.inputs.problems.items()},
         "pv_estimated": snapshot.inputs.pv_estimated,
         "violations": [v.message for v in snapshot.plan.violations],
+        # What the optimiser was asked, as JSON that
+        # ``python -m custom_components.gridnode.optimiser solve`` replays.
+        "problem": snapshot.problem.to_dict() if snapshot.problem is not None else None,
     }

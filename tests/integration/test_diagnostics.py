@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+import subprocess
+import sys
+
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.gridnode.optimiser import Problem
+from tests.integration.test_dispatch import site  # noqa: F401  (the fixture: a whole house)
 
 
 async def test_diagnostics_redact_location(
@@ -80,3 +89,37 @@ async def test_diagnostics_show_no_charge_point_id_password_or_host(
     finally:
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
+
+
+async def test_diagnostics_carry_the_problem_that_the_optimiser_command_line_replays(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    tmp_path: Path,
+    site: MockConfigEntry,  # noqa: F811
+) -> None:
+    """A bug report's diagnostics hold the Problem the plan was solved from; the command line
+    ``python -m custom_components.gridnode.optimiser solve`` plans it again to the same cost."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    entry = site  # a battery, a car, an SG-Ready heat pump and a dishwasher
+    snapshot = entry.runtime_data.plan.data
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    problem = diag["plan"]["problem"]
+    assert problem is not None
+    assert Problem.from_dict(problem) == snapshot.problem
+    assert {ev["id"] for ev in problem["evs"]} == {
+        s.subentry_id for s in entry.runtime_data.devices.chargers
+    }
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(problem))
+    result = subprocess.run(
+        [sys.executable, "-m", "custom_components.gridnode.optimiser", "solve", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    replay = json.loads(result.stdout)
+    assert replay["status"] == snapshot.plan.status
+    assert replay["total_cost"] == pytest.approx(snapshot.plan.cost.total, rel=1e-3, abs=1e-3)

@@ -43,6 +43,41 @@ def test_round_trip_through_json_gives_an_equal_problem(hourly: Any) -> None:
     assert again == problem
 
 
+def test_round_trip_keeps_what_was_left_open() -> None:
+    """A problem as the integration builds it (no departure, no deadline, no gains, no reserve
+    series) reads back equal, so the Problem in diagnostics replays exactly."""
+    from datetime import UTC, datetime
+
+    from custom_components.gridnode.optimiser import (
+        BatterySpec,
+        DeferrableLoadSpec,
+        EVSpec,
+        GridSpec,
+        HeatPumpSpec,
+    )
+
+    problem = Problem(
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+        slot_minutes=60,
+        base_load_w=(300.0,) * 3,
+        pv_w=(0.0,) * 3,
+        grid=GridSpec(import_price=(0.3,) * 3, export_price=(0.0,) * 3),
+        battery=BatterySpec(capacity_wh=5000, soc_pct=50, max_charge_w=2000, max_discharge_w=2000),
+        evs=(EVSpec(id="car", capacity_wh=40000, soc_pct=20, target_soc_pct=60),),
+        heat_pump=HeatPumpSpec(
+            max_power_w=2000, cop=(3.0,) * 3, heat_loss_w_per_k=100,
+            thermal_capacity_wh_per_k=3000, indoor_temp_c=20, outdoor_temp_c=(0.0,) * 3,
+            comfort_min_c=(19.0,) * 3, comfort_max_c=(22.0,) * 3,
+        ),
+        loads=(DeferrableLoadSpec(id="wash", power_w=2000, energy_wh=1000),),
+    )  # fmt: skip
+    again = Problem.from_dict(json.loads(json.dumps(problem.to_dict())))
+    assert again == problem
+    assert again.evs[0].departure_slot is None
+    assert again.heat_pump is not None
+    assert again.heat_pump.gains_w == ()
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

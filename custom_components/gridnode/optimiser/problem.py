@@ -301,6 +301,16 @@ def _optional(data: Mapping[str, Any], key: str, path: str) -> float | None:
     return number(data, key, path, minimum=0.0)
 
 
+def _optional_series(
+    data: Mapping[str, Any], key: str, path: str, slots: int, *, maximum: float | None = None
+) -> Series:
+    """A series that may be absent: missing or ``[]`` (as ``to_dict`` writes it) is "none", ``()``."""
+    if data.get(key) is None or data.get(key) == []:
+        return ()
+    minimum = 0.0 if maximum is not None else None
+    return series(data, key, path, slots, minimum=minimum, maximum=maximum)
+
+
 def _window(
     data: Mapping[str, Any], path: str, slots: int, first: str, last: str
 ) -> tuple[int, int]:
@@ -374,7 +384,7 @@ def _parse_battery(data: Mapping[str, Any], path: str, slots: int) -> BatterySpe
         max_discharge_w=number(data, "max_discharge_w", path, minimum=0.0),
         min_soc_pct=min_soc,
         max_soc_pct=max_soc,
-        reserve_pct=series(data, "reserve_pct", path, slots, 0.0, minimum=0.0, maximum=100.0),
+        reserve_pct=_optional_series(data, "reserve_pct", path, slots, maximum=100.0),
         charge_efficiency=number(data, "charge_efficiency", path, 0.95, minimum=0.01, maximum=1.0),
         discharge_efficiency=number(
             data, "discharge_efficiency", path, 0.95, minimum=0.01, maximum=1.0
@@ -414,7 +424,8 @@ def _parse_ev(data: Mapping[str, Any], path: str, slots: int) -> EVSpec:
         soc_pct=number(data, "soc_pct", path, minimum=0.0, maximum=100.0),
         target_soc_pct=number(data, "target_soc_pct", path, minimum=0.0, maximum=100.0),
         arrival_slot=arrival,
-        departure_slot=departure,
+        # absent means "until the end of the horizon", kept as None so to_dict round-trips
+        departure_slot=None if data.get("departure_slot") is None else departure,
         phases=phases,
         voltage_v=number(data, "voltage_v", path, 230.0, minimum=1.0),
         min_current_a=min_a,
@@ -466,7 +477,7 @@ def _parse_heat_pump(data: Mapping[str, Any], path: str, slots: int) -> HeatPump
         outdoor_temp_c=series(data, "outdoor_temp_c", path, slots, minimum=-60.0, maximum=60.0),
         comfort_min_c=low,
         comfort_max_c=high,
-        gains_w=series(data, "gains_w", path, slots, 0.0),
+        gains_w=_optional_series(data, "gains_w", path, slots),
         tank=None if tank is None else _parse_tank(tank, f"{path}tank.", slots),
     )
 
@@ -491,7 +502,7 @@ def _parse_load(data: Mapping[str, Any], path: str, slots: int) -> DeferrableLoa
         power_w=power,
         energy_wh=energy,
         earliest_slot=earliest,
-        deadline_slot=deadline,
+        deadline_slot=None if data.get("deadline_slot") is None else deadline,
         interruptible=flag(data, "interruptible", path, True),
     )
 
