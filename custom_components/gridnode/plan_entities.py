@@ -257,7 +257,7 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
 
     @property
     def native_value(self) -> str:
-        """Optimal, feasible (stopped by the time limit) or fallback (devices on their own)."""
+        """Optimal, feasible (proven within a small gap of the optimum) or fallback (devices on their own)."""
         return self.coordinator.data.plan.status
 
     def _islanded(self) -> bool:

@@ -107,7 +107,7 @@ def test_demo_dashboard_shows_the_plan_after_logging_in(
 
     assert f"open {demo.base} " in demo.log, demo.log[-2000:]
     plan = next((line for line in demo.log.splitlines() if line.startswith("demo: plan:")), "")
-    # "feasible" is a plan the solver's time limit cut short (a busy machine), not a fallback.
+    # "feasible" is a plan proven near the optimum (its gap above the target), not a fallback.
     assert plan in ("demo: plan: optimal", "demo: plan: feasible"), demo.log[-2000:]
     shot = tmp_path / "dashboard.png"
     with sync_playwright() as pw:
