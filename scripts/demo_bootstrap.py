@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from http import HTTPStatus
 import os
 import socket
 import sys
@@ -44,11 +45,15 @@ SITE = {
 
 
 async def wait_for_api(session: aiohttp.ClientSession, timeout_s: float = 240) -> None:
-    """Wait until Home Assistant answers HTTP."""
+    """Wait until Home Assistant answers HTTP.
+
+    ``/api/`` answers 401 without a token as soon as the web server is up, onboarded or not
+    (``/api/onboarding`` is 404 once onboarding is done: the demo's second start).
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            async with session.get(f"{BASE}/api/onboarding") as resp:
+            async with session.get(f"{BASE}/api/") as resp:
                 if resp.status in (200, 401):
                     return
         except aiohttp.ClientError:
@@ -83,7 +88,11 @@ async def login(session: aiohttp.ClientSession) -> str:
 async def onboard(session: aiohttp.ClientSession) -> str:
     """Finish onboarding (once) and return an access token for the demo user."""
     async with session.get(f"{BASE}/api/onboarding") as resp:
-        steps = {step["step"]: step["done"] for step in await resp.json()}
+        # 404: onboarding is finished (a demo folder started before), so the view is gone.
+        done = resp.status == HTTPStatus.NOT_FOUND
+        steps = {} if done else {step["step"]: step["done"] for step in await resp.json()}
+    if done:
+        return await login(session)
     if steps.get("user"):
         token = await login(session)
     else:
