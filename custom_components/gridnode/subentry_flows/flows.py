@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import time, timedelta
 import ipaddress
 import logging
-import math
 import socket
 from typing import Any
 
@@ -523,6 +522,14 @@ def _sensor(device_class: str) -> selector.EntitySelector:
     )
 
 
+def _suggest(key: str, defaults: Mapping[str, Any]) -> vol.Optional:
+    """An optional field shown filled in that the user can still clear (no schema default)."""
+    value = defaults.get(key)
+    if value in (None, ""):
+        return vol.Optional(key)
+    return vol.Optional(key, description={"suggested_value": value})
+
+
 def _thermal(d: Mapping[str, Any]) -> dict[Any, Any]:
     return {
         _req(CONF_RATED_POWER_KW, d, DEFAULT_RATED_POWER_KW): _bounded(
@@ -531,8 +538,8 @@ def _thermal(d: Mapping[str, Any]) -> dict[Any, Any]:
         _req(CONF_COP_CURVE, d, COP_AIR_WATER): _choice(
             [COP_AIR_WATER, COP_BRINE_WATER], CONF_COP_CURVE
         ),
-        _opt(CONF_ROOM_TEMP_ENTITY, d): _sensor("temperature"),
-        _opt(CONF_HP_POWER_ENTITY, d): _sensor("power"),
+        _suggest(CONF_ROOM_TEMP_ENTITY, d): _sensor("temperature"),
+        _suggest(CONF_HP_POWER_ENTITY, d): _sensor("power"),
         _req(CONF_HEAT_LOSS_W_PER_K, d, DEFAULT_HEAT_LOSS_W_PER_K): _box(1, "W/K", 1),
         _req(CONF_THERMAL_MASS_WH_PER_K, d, DEFAULT_THERMAL_MASS_WH_PER_K): _box(100, "Wh/K", 1),
         _req(CONF_COMFORT_MIN_C, d, DEFAULT_COMFORT_MIN_C): _box(0.5, "°C"),
@@ -541,36 +548,16 @@ def _thermal(d: Mapping[str, Any]) -> dict[Any, Any]:
             10, "W", INTERNAL_GAINS_W_RANGE
         ),
         _req(CONF_SOLAR_APERTURE_M2, d, 0.0): _bounded(0.5, "m²", SOLAR_APERTURE_M2_RANGE),
-        _opt(CONF_TANK_VOLUME_L, d): _bounded(10, "L", TANK_VOLUME_L_RANGE),
-        _opt(CONF_TANK_TEMP_ENTITY, d): _sensor("temperature"),
+        _suggest(CONF_TANK_VOLUME_L, d): _bounded(10, "L", TANK_VOLUME_L_RANGE),
+        _suggest(CONF_TANK_TEMP_ENTITY, d): _sensor("temperature"),
         _req(CONF_TANK_MIN_C, d, DEFAULT_TANK_MIN_C): _bounded(1, "°C", TANK_TEMP_C_RANGE),
         _req(CONF_TANK_MAX_C, d, DEFAULT_TANK_MAX_C): _bounded(1, "°C", TANK_TEMP_C_RANGE),
     }
 
 
-_HEAT_PUMP_RANGES: dict[str, tuple[float, float]] = {
-    CONF_RATED_POWER_KW: RATED_POWER_KW_RANGE,
-    CONF_INTERNAL_GAINS_W: INTERNAL_GAINS_W_RANGE,
-    CONF_SOLAR_APERTURE_M2: SOLAR_APERTURE_M2_RANGE,
-    CONF_TANK_VOLUME_L: TANK_VOLUME_L_RANGE,
-    CONF_TANK_MIN_C: TANK_TEMP_C_RANGE,
-    CONF_TANK_MAX_C: TANK_TEMP_C_RANGE,
-}
-
-
 def _check_heat_pump(data: Mapping[str, Any]) -> dict[str, str]:
-    """Per-field errors of the heat pump's details form."""
+    """Per-field errors of the heat pump's details form (its selectors bound each number)."""
     errors: dict[str, str] = {}
-    for key, (low, high) in _HEAT_PUMP_RANGES.items():
-        value = data.get(key)
-        if value is None:
-            continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not (math.isfinite(number) and low <= number <= high):
-            errors[key] = "out_of_range"
     if data.get(CONF_COMFORT_MIN_C, 0) >= data.get(CONF_COMFORT_MAX_C, 0):
         errors[CONF_COMFORT_MAX_C] = "invalid_comfort_band"
     if data.get(CONF_RELAY_1) and data.get(CONF_RELAY_1) == data.get(CONF_RELAY_2):
