@@ -75,7 +75,7 @@ def _switch_changes(
     from homeassistant.components.recorder.history import state_changes_during_period
 
     states = state_changes_during_period(
-        hass, start, end, entity_id, no_attributes=True, limit=MAX_SWITCH_CHANGES + 1
+        hass, start, end, entity_id, no_attributes=True, limit=MAX_SWITCH_CHANGES
     ).get(entity_id, [])
     return [(state.last_changed, state.state == STATE_ON) for state in states]
 
@@ -90,7 +90,8 @@ async def _async_switched_loads(
     """What each flexible load on a switch drew, hour by hour: its rated power while on.
 
     The recorder keeps states for its own purge period (10 days by default), so older hours
-    keep these loads in; a load run by scripts has no state history and is not subtracted.
+    keep these loads in; a load run by scripts has no state history and is not subtracted. At
+    most ``MAX_SWITCH_CHANGES`` changes of one switch are read (the earliest).
     """
     out: list[HourlySeries] = []
     for load in devices.loads if devices is not None else []:
@@ -101,10 +102,7 @@ async def _async_switched_loads(
         changes = await get_instance(hass).async_add_executor_job(
             _switch_changes, hass, str(switch), now - HISTORY, now
         )
-        try:
-            out.append(switched_hourly(changes, power, now))
-        except LoadHistoryError as err:
-            load.note_read_error(err)
+        out.append(switched_hourly(changes, power, now))
     return out
 
 

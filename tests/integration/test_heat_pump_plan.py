@@ -19,7 +19,8 @@ from custom_components.gridnode.core.heatpump import (
     SgReadyState,
     state_for_relays,
 )
-from custom_components.gridnode.dispatcher import BLOCK_REST, MAX_BLOCKED, Dispatcher
+from custom_components.gridnode.devices.base import DeviceCommandError
+from custom_components.gridnode.dispatcher import BLOCK_REST, MAX_BLOCKED, Dispatcher, sg_ready_for
 from custom_components.gridnode.optimiser import Problem
 
 from .conftest import SITE_DATA, SITE_OPTIONS
@@ -249,3 +250,64 @@ async def test_sunny_forecast_gives_solar_gains(hass: HomeAssistant, house: None
     assert hp is not None
     assert min(hp.gains_w) == 0.0  # night
     assert max(hp.gains_w) > 500.0  # a clear day's sun through 10 m2
+
+
+async def test_unreadable_room_and_tank_sensors_are_said(hass: HomeAssistant, house: None) -> None:
+    hass.states.async_set("sensor.room", "warm", {"unit_of_measurement": "°C"})
+    hass.states.async_set("sensor.tank", "unavailable")
+    entry = await _site(
+        hass,
+        SG_READY
+        | {
+            "room_temp_entity": "sensor.room",
+            "tank_volume_l": 150,
+            "tank_temp_entity": "sensor.tank",
+        },
+    )
+    snapshot = entry.runtime_data.plan.data  # type: ignore[union-attr]
+    assert {"room_temperature", "hot_water_temperature"} <= set(snapshot.inputs.problems)
+    tank = _problem(entry).heat_pump.tank  # type: ignore[union-attr]
+    assert tank is not None
+    assert tank.energy_wh == pytest.approx(tank.min_wh)  # planned at its minimum, and said
+    pump = entry.runtime_data.devices.heat_pumps[0]  # type: ignore[union-attr]
+    with pytest.raises(DeviceCommandError) as err:
+        await pump.async_block()  # SG-Ready blocks through its relays, not a setpoint
+    assert err.value.reason == "unsupported"
+
+
+async def test_a_long_block_pauses_for_an_hour_of_normal(hass: HomeAssistant, house: None) -> None:
+    entry = await _site(hass, SG_READY | {"room_temp_entity": "sensor.room"}, cheap_later=True)
+    hass.states.async_set("sensor.room", "22.5", {"unit_of_measurement": "°C"})
+    await entry.runtime_data.plan.async_refresh()  # type: ignore[union-attr]
+    dispatcher = entry.runtime_data.dispatcher
+    assert dispatcher is not None
+    now = dt_util.utcnow()
+    await dispatcher.async_apply(now)
+    assert dispatcher.actions["Heat pump"] == "SG-Ready blocked"
+    dispatcher._blocked_since = now - MAX_BLOCKED
+    await dispatcher.async_apply(now + timedelta(seconds=1))
+    assert dispatcher.actions["Heat pump"] == "SG-Ready normal"
+    relays = (hass.states.get("input_boolean.sg1"), hass.states.get("input_boolean.sg2"))
+    assert state_for_relays(*(r.state == "on" for r in relays)) is SgReadyState.NORMAL
+
+
+async def test_a_thermostat_that_ignores_the_setback_is_reported(
+    hass: HomeAssistant, house: None
+) -> None:
+    hass.states.async_set("climate.living", "heat", CLIMATE_ATTRS | {"current_temperature": 22.5})
+    hass.services.async_register("climate", "set_temperature", lambda call: None)
+    entry = await _site(
+        hass, {"kind": "climate", "climate_entity": "climate.living"}, cheap_later=True
+    )
+    dispatcher = entry.runtime_data.dispatcher
+    assert dispatcher is not None
+    await dispatcher.async_apply()
+    assert dispatcher.errors["Heat pump"] == "not_verified"
+
+
+def test_sg_ready_state_follows_the_planned_share_of_rated_power() -> None:
+    assert sg_ready_for(0.0, 3000.0) is SgReadyState.BLOCKED
+    assert sg_ready_for(150.0, 3000.0) is SgReadyState.BLOCKED  # 5 %: off
+    assert sg_ready_for(1000.0, 3000.0) is SgReadyState.RECOMMENDED
+    assert sg_ready_for(2400.0, 3000.0) is SgReadyState.FORCED
+    assert sg_ready_for(1000.0, 0.0) is SgReadyState.NORMAL  # no rated power: the pump decides

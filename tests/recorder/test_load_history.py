@@ -131,6 +131,20 @@ async def test_flexible_loads_and_a_metered_heat_pump_leave_the_base_load(
             ),  # fmt: skip
         )
     )
+    devices.add(  # run by scripts: no state history to subtract
+        SwitchLoad(
+            hass,
+            _subentry(
+                "load",
+                {
+                    "on_script": "script.a",
+                    "off_script": "script.b",
+                    "rated_power_w": 500,
+                    "run_time_min": 60,
+                },
+            ),  # fmt: skip
+        )
+    )
     devices.add(
         EntityHeatPump(
             hass,

@@ -589,7 +589,7 @@ class EntityHeatPump(EntityAdapter, HeatPumpHandle):
             power = _number(self.hass, self.power_entity, scaled=True)
             values["power_w"] = None if power is None else max(0.0, power)
         if self.tank is not None:
-            values["dhw_temperature"] = _celsius(self.hass, self.tank_entity, 0.0, 100.0)
+            values["dhw_temperature"] = _celsius(self.hass, str(self.tank_entity), 0.0, 100.0)
         return values
 
     async def async_set_sg_ready(self, state: SgReadyState) -> None:
