@@ -40,6 +40,7 @@ from .core.planning import (
     TankGoal,
     baseline_cost,
     build_problem,
+    heat_pump_w,
     slot_index,
 )
 from .core.slots import Horizon
@@ -104,7 +105,7 @@ class PlanSnapshot:
             "battery_charge_w": plan.battery_charge_w,
             "battery_discharge_w": plan.battery_discharge_w,
             "battery_soc_pct": plan.battery_soc_pct,
-            "heat_pump_w": plan.heat_pump_power_w,
+            "heat_pump_w": heat_pump_w(plan),
         }
         return [float(v) for v in arrays[key]]
 
@@ -274,7 +275,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             flexible = [0.0] * horizon.count
             for series in [*plan.ev_power_w.values(), *plan.load_power_w.values()]:
                 flexible = [a + float(b) for a, b in zip(flexible, series, strict=False)]
-            for i, hp in enumerate(plan.heat_pump_power_w[: horizon.count]):
+            for i, hp in enumerate(heat_pump_w(plan)[: horizon.count]):
                 flexible[i] += float(hp)
             baseline = baseline_cost(
                 SiteForecast(

@@ -152,7 +152,13 @@ async def test_tank_is_planned_as_storage(hass: HomeAssistant, house: None) -> N
     assert tank.capacity_wh == pytest.approx(200 * 1.163 * 45)
     assert tank.min_wh == pytest.approx(200 * 1.163 * 35)
     assert tank.energy_wh == pytest.approx(200 * 1.163 * 38)
-    assert entry.runtime_data.plan.data.plan.ok  # type: ignore[union-attr]
+    snapshot = entry.runtime_data.plan.data  # type: ignore[union-attr]
+    assert snapshot.plan.ok
+    # the hot water the draw needs is planned, and shown as the heat pump's power
+    shown = [s["heat_pump_w"] for s in hass.states.get("sensor.home_plan").attributes["slots"]]
+    series = snapshot.slot_series("heat_pump_w")
+    assert sum(series) > float(sum(snapshot.plan.heat_pump_power_w)) + 1000
+    assert sum(shown) == pytest.approx(sum(series[-len(shown) :]), abs=len(shown))
 
 
 async def test_planned_off_blocks_sg_ready_and_hands_back_normal(

@@ -287,6 +287,14 @@ def slot_index(plan: Plan, now: datetime) -> int | None:
     return index
 
 
+def heat_pump_w(plan: Plan) -> list[float]:
+    """The heat pump's planned power per slot: space heating plus the hot-water tank's."""
+    space = [float(w) for w in plan.heat_pump_power_w]
+    for i, water in enumerate(plan.hot_water_power_w[: len(space)]):
+        space[i] += float(water)
+    return space
+
+
 def load_runs(planned_w: float, rated_w: float | None, elapsed: float) -> bool:
     """Whether a load planned at ``planned_w`` runs ``elapsed`` (0..1) into its slot.
 
@@ -335,12 +343,8 @@ def commands_at(
         ev_id: (float(power[slot]) if float(power[slot]) > DEADBAND_W else 0.0)
         for ev_id, power in plan.ev_power_w.items()
     }
-    hp = None
-    if len(plan.heat_pump_power_w):
-        # the pump heats the house and, when the plan models it, the hot-water tank
-        hp = float(plan.heat_pump_power_w[slot])
-        if len(plan.hot_water_power_w):
-            hp += float(plan.hot_water_power_w[slot])
+    # the pump heats the house and, when the plan models it, the hot-water tank
+    hp = heat_pump_w(plan)[slot] if len(plan.heat_pump_power_w) else None
     rated = rated_w or {}
     loads = {
         load_id: load_runs(float(power[slot]), rated.get(load_id), elapsed)
