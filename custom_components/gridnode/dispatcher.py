@@ -302,7 +302,15 @@ class Dispatcher:
             if commands.heat_pump_w is None:
                 continue
             heat = read_device(
-                heat_pump, partial(self._heat_pump_command, heat_pump, commands, now), None
+                heat_pump,
+                partial(
+                    self._heat_pump_command,
+                    heat_pump,
+                    commands,
+                    now,
+                    room_known="room_temperature" not in snapshot.inputs.problems,
+                ),
+                None,
             )
             if heat is not None:
                 what, action, description = heat
@@ -469,16 +477,24 @@ class Dispatcher:
         return held < MAX_BLOCKED
 
     def _heat_pump_command(
-        self, heat_pump: HeatPumpHandle, commands: SlotCommands, now: datetime
+        self,
+        heat_pump: HeatPumpHandle,
+        commands: SlotCommands,
+        now: datetime,
+        *,
+        room_known: bool = True,
     ) -> tuple[tuple[str, Any], Callable[[], Awaitable[None]], str] | None:
         """What to send the heat pump for the planned power.
 
         SG-Ready pumps get the state for the power (blocked when the plan says off); others a
-        heating-curve offset, and their lowest allowed setpoint when the plan says off.
+        heating-curve offset, and their lowest allowed setpoint when the plan says off. A plan
+        made without the room's temperature never holds the pump off: it is left on normal.
         """
         if commands.heat_pump_w is None:
             return None
         state = sg_ready_for(commands.heat_pump_w, heat_pump.max_power_w)
+        if state is SgReadyState.BLOCKED and not room_known:
+            state = SgReadyState.NORMAL
         if state is not SgReadyState.BLOCKED:
             self._blocked_since = None
         if heat_pump.supports_sg_ready:

@@ -317,3 +317,15 @@ def test_sg_ready_state_follows_the_planned_share_of_rated_power() -> None:
     assert sg_ready_for(1000.0, 3000.0) is SgReadyState.RECOMMENDED
     assert sg_ready_for(2400.0, 3000.0) is SgReadyState.FORCED
     assert sg_ready_for(1000.0, 0.0) is SgReadyState.NORMAL  # no rated power: the pump decides
+
+
+async def test_a_pump_is_not_held_off_by_a_plan_that_guessed_the_room(
+    hass: HomeAssistant, house: None
+) -> None:
+    entry = await _site(hass, SG_READY, cheap_later=True)  # no room sensor: 21.25 degC assumed
+    dispatcher = entry.runtime_data.dispatcher
+    assert dispatcher is not None
+    commands = await dispatcher.async_apply()
+    assert commands is not None
+    assert commands.heat_pump_w == pytest.approx(0.0, abs=10)
+    assert dispatcher.actions["Heat pump"] == "SG-Ready normal"
