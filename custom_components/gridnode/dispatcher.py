@@ -55,7 +55,10 @@ _LOGGER = logging.getLogger(__name__)
 
 TICK = timedelta(seconds=30)
 REASSERT_S = 60.0
-DEFAULT_HEAT_PUMP_W = 3000.0
+# SG-Ready's "blocked" holds the pump's hot water too: at most this long in a row, then normal
+# for BLOCK_REST before the plan may block it again.
+MAX_BLOCKED = timedelta(hours=2)
+BLOCK_REST = timedelta(hours=1)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -75,9 +78,11 @@ OFFSET_FOR_STATE: dict[SgReadyState, float] = {
 
 
 def sg_ready_for(planned_w: float, max_w: float) -> SgReadyState:
-    """The SG-Ready state that asks the heat pump for roughly the planned power."""
-    if max_w <= 0 or planned_w <= 0.05 * max_w:
+    """The SG-Ready state that asks the heat pump for roughly the planned power (off: blocked)."""
+    if max_w <= 0:
         return SgReadyState.NORMAL
+    if planned_w <= 0.05 * max_w:
+        return SgReadyState.BLOCKED
     if planned_w >= 0.8 * max_w:
         return SgReadyState.FORCED
     return SgReadyState.RECOMMENDED
@@ -108,6 +113,8 @@ class Dispatcher:
         self._job_on: dict[str, bool] = {}
         # subentry ids of the devices holding an export limit GridNode set (lifted on release)
         self._export_held: set[str] = set()
+        # since when the plan has kept the SG-Ready heat pump blocked (None: it does not)
+        self._blocked_since: datetime | None = None
 
     @property
     def fallbacks(self) -> dict[str, str]:
@@ -241,7 +248,14 @@ class Dispatcher:
         if slot is None or not snapshot.plan.ok:
             await self._release_all()
             return None
-        commands = commands_at(snapshot.plan, slot)
+        problem = snapshot.problem
+        commands = commands_at(
+            snapshot.plan,
+            slot,
+            elapsed=(now - snapshot.plan.slot_start(slot))
+            / timedelta(minutes=snapshot.plan.slot_minutes),
+            rated_w={load.id: load.power_w for load in problem.loads} if problem else None,
+        )
         self._released = False
         # per device (or job): its commands in order; the devices all at once
         sends: dict[str, list[Awaitable[None]]] = {}
@@ -287,7 +301,17 @@ class Dispatcher:
         for heat_pump in devices.heat_pumps[:1]:  # the plan models the first heat pump
             if commands.heat_pump_w is None:
                 continue
-            heat = read_device(heat_pump, partial(_heat_pump_command, heat_pump, commands), None)
+            heat = read_device(
+                heat_pump,
+                partial(
+                    self._heat_pump_command,
+                    heat_pump,
+                    commands,
+                    now,
+                    room_known="room_temperature" not in snapshot.inputs.problems,
+                ),
+                None,
+            )
             if heat is not None:
                 what, action, description = heat
                 send(heat_pump.subentry_id, self._send(heat_pump, what, action, description, now))
@@ -442,6 +466,57 @@ class Dispatcher:
         if description is not None:
             self.actions[handle.name] = description
 
+    def _may_block(self, now: datetime) -> bool:
+        """Whether an SG-Ready pump may be blocked now (see ``MAX_BLOCKED``)."""
+        if self._blocked_since is None:
+            self._blocked_since = now
+        held = now - self._blocked_since
+        if held >= MAX_BLOCKED + BLOCK_REST:
+            self._blocked_since = now  # rested: a new block may start
+            return True
+        return held < MAX_BLOCKED
+
+    def _heat_pump_command(
+        self,
+        heat_pump: HeatPumpHandle,
+        commands: SlotCommands,
+        now: datetime,
+        *,
+        room_known: bool = True,
+    ) -> tuple[tuple[str, Any], Callable[[], Awaitable[None]], str] | None:
+        """What to send the heat pump for the planned power.
+
+        SG-Ready pumps get the state for the power (blocked when the plan says off); others a
+        heating-curve offset, and their lowest allowed setpoint when the plan says off. A plan
+        made without the room's temperature never holds the pump off: it is left on normal.
+        """
+        if commands.heat_pump_w is None:
+            return None
+        state = sg_ready_for(commands.heat_pump_w, heat_pump.max_power_w)
+        if state is SgReadyState.BLOCKED and not room_known:
+            state = SgReadyState.NORMAL
+        if state is not SgReadyState.BLOCKED:
+            self._blocked_since = None
+        if heat_pump.supports_sg_ready:
+            if state is SgReadyState.BLOCKED and not self._may_block(now):
+                state = SgReadyState.NORMAL
+            return (
+                ("sg", state),
+                partial(heat_pump.async_set_sg_ready, state),
+                f"SG-Ready {state.value}",
+            )
+        if state is SgReadyState.BLOCKED and heat_pump.supports_block:
+            return (("block", True), heat_pump.async_block, "off (lowest setpoint)")
+        if heat_pump.supports_offset:
+            # Without SG-Ready inputs, pre-heat by raising the heating curve a little.
+            offset = OFFSET_FOR_STATE[state]
+            return (
+                ("offset", offset),
+                partial(heat_pump.async_set_offset, offset),
+                f"heating offset {offset:+.0f} K",
+            )
+        return None
+
 
 async def _in_order(commands: list[Awaitable[None]]) -> None:
     """One device's commands, one after the other (a hybrid's battery, then its export limit)."""
@@ -462,28 +537,3 @@ def _ev_power_w(charger: ChargerHandle, commands: SlotCommands) -> float:
     if charger.mode == "off" or not charger.plugged:
         return 0.0
     return commands.ev_power_w.get(charger.subentry_id, 0.0)
-
-
-def _heat_pump_command(
-    heat_pump: HeatPumpHandle, commands: SlotCommands
-) -> tuple[tuple[str, Any], Callable[[], Awaitable[None]], str] | None:
-    """What to send the heat pump for the planned power: SG-Ready, else a heating-curve offset."""
-    if commands.heat_pump_w is None:
-        return None
-    max_w = float(getattr(heat_pump, "max_power_w", DEFAULT_HEAT_PUMP_W))
-    state = sg_ready_for(commands.heat_pump_w, max_w)
-    if heat_pump.supports_sg_ready:
-        return (
-            ("sg", state),
-            partial(heat_pump.async_set_sg_ready, state),
-            f"SG-Ready {state.value}",
-        )
-    if heat_pump.supports_offset:
-        # Without SG-Ready inputs, pre-heat by raising the heating curve a little.
-        offset = OFFSET_FOR_STATE[state]
-        return (
-            ("offset", offset),
-            partial(heat_pump.async_set_offset, offset),
-            f"heating offset {offset:+.0f} K",
-        )
-    return None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, UnitOfEnergy
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_ON, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
@@ -13,12 +14,15 @@ from homeassistant.helpers.recorder import get_instance
 from .const import DOMAIN
 from .core.input_errors import InputErrorReason
 from .core.load_forecast import (
+    MAX_SWITCH_CHANGES,
     HourlySeries,
     LoadHistoryError,
     StatisticKind,
     parse_statistics,
     subtract_controlled,
+    switched_hourly,
 )
+from .devices.base import HeatPumpHandle, LoadHandle, read_device
 
 if TYPE_CHECKING:
     from .devices.base import DeviceRuntime
@@ -43,19 +47,63 @@ async def _async_statistics(
 def _controlled_power_sensors(
     hass: HomeAssistant, entry_id: str, devices: DeviceRuntime | None
 ) -> list[str]:
-    """GridNode's own power sensors of the loads it plans (chargers, heat pumps)."""
+    """The power sensors of the loads GridNode plans (chargers, heat pumps).
+
+    A heat pump with the user's own power sensor counts by that sensor (its history is older
+    than GridNode's); the others by GridNode's own power sensor of the device.
+    """
     if devices is None:
         return []
+    own = [h.power_entity for h in devices.heat_pumps if h.power_entity]
     wanted = {
         f"{entry_id}_{handle.subentry_id}_power_w"
         for handle in [*devices.chargers, *devices.heat_pumps]
+        if not (isinstance(handle, HeatPumpHandle) and handle.power_entity)
     }
     registry = er.async_get(hass)
-    return [
+    return own + [
         entity.entity_id
         for entity in er.async_entries_for_config_entry(registry, entry_id)
         if entity.platform == DOMAIN and entity.unique_id in wanted
     ]
+
+
+def _switch_changes(
+    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
+) -> list[tuple[datetime, bool]]:
+    """A switch's on/off changes from the recorder (run in the recorder's executor)."""
+    from homeassistant.components.recorder.history import state_changes_during_period
+
+    states = state_changes_during_period(
+        hass, start, end, entity_id, no_attributes=True, limit=MAX_SWITCH_CHANGES
+    ).get(entity_id, [])
+    return [(state.last_changed, state.state == STATE_ON) for state in states]
+
+
+def _rated_w(load: LoadHandle) -> float | None:
+    return load.spec.rated_power_w
+
+
+async def _async_switched_loads(
+    hass: HomeAssistant, devices: DeviceRuntime | None, now: datetime
+) -> list[HourlySeries]:
+    """What each flexible load on a switch drew, hour by hour: its rated power while on.
+
+    The recorder keeps states for its own purge period (10 days by default), so older hours
+    keep these loads in; a load run by scripts has no state history and is not subtracted. At
+    most ``MAX_SWITCH_CHANGES`` changes of one switch are read (the earliest).
+    """
+    out: list[HourlySeries] = []
+    for load in devices.loads if devices is not None else []:
+        switch = getattr(load, "switch", None)
+        power = read_device(load, partial(_rated_w, load), None)
+        if not switch or power is None:
+            continue
+        changes = await get_instance(hass).async_add_executor_job(
+            _switch_changes, hass, str(switch), now - HISTORY, now
+        )
+        out.append(switched_hourly(changes, power, now))
+    return out
 
 
 async def async_load_history(
@@ -84,4 +132,5 @@ async def async_load_history(
         await _async_statistics(hass, sensor, StatisticKind.MEAN, now)
         for sensor in _controlled_power_sensors(hass, entry_id, devices)
     ]
+    controlled += await _async_switched_loads(hass, devices, now)
     return subtract_controlled(total, *controlled)

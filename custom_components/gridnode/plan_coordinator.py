@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import STATE_ON
@@ -24,6 +25,8 @@ from .const import (
     CONF_STORM_SENSOR,
     DOMAIN,
 )
+from .core.heatpump import HeatingCurve, heat_gains_w
+from .core.input_errors import InputError, InputErrorReason
 from .core.islanding import StormWatch, storm_watch
 from .core.loads import DeferrableLoad
 from .core.planning import (
@@ -34,8 +37,10 @@ from .core.planning import (
     PlanMode,
     SiteForecast,
     SiteLimits,
+    TankGoal,
     baseline_cost,
     build_problem,
+    heat_pump_w,
     slot_index,
 )
 from .core.slots import Horizon
@@ -62,7 +67,8 @@ _LOGGER = logging.getLogger(__name__)
 SOLVE_TIME_LIMIT_S = 10.0
 DEFAULT_BATTERY_POWER_W = 3000.0
 DEFAULT_EV_CAPACITY_WH = 60_000.0
-DEFAULT_HEAT_PUMP_W = 3000.0
+ROOM_TEMPERATURE = "room_temperature"
+TANK_TEMPERATURE = "hot_water_temperature"
 EXPIRY_GRACE = timedelta(seconds=30)
 
 
@@ -99,7 +105,7 @@ class PlanSnapshot:
             "battery_charge_w": plan.battery_charge_w,
             "battery_discharge_w": plan.battery_discharge_w,
             "battery_soc_pct": plan.battery_soc_pct,
-            "heat_pump_w": plan.heat_pump_power_w,
+            "heat_pump_w": heat_pump_w(plan),
         }
         return [float(v) for v in arrays[key]]
 
@@ -269,7 +275,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             flexible = [0.0] * horizon.count
             for series in [*plan.ev_power_w.values(), *plan.load_power_w.values()]:
                 flexible = [a + float(b) for a, b in zip(flexible, series, strict=False)]
-            for i, hp in enumerate(plan.heat_pump_power_w[: horizon.count]):
+            for i, hp in enumerate(heat_pump_w(plan)[: horizon.count]):
                 flexible[i] += float(hp)
             baseline = baseline_cost(
                 SiteForecast(
@@ -459,27 +465,78 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         if devices is None or not devices.heat_pumps:
             return None
         handle = devices.heat_pumps[0]
-        return read_device(handle, partial(_heat_pump_goal, handle, inputs), None)
+        site = self.config_entry.runtime_data.site
+        return read_device(
+            handle,
+            partial(_heat_pump_goal, handle, inputs, site.latitude, site.longitude),
+            None,
+        )
 
 
-def _heat_pump_goal(handle: HeatPumpHandle, inputs: CollectedInputs) -> HeatPumpGoal:
-    """The first heat pump's goal: its thermal model, the room now, COP over the horizon."""
-    from .core.heatpump import AIR_WATER_COP, HeatingCurve
+def _heat_pump_goal(
+    handle: HeatPumpHandle, inputs: CollectedInputs, latitude: float, longitude: float
+) -> HeatPumpGoal:
+    """The first heat pump's goal: its power, the house, the room now, gains, COP, its tank.
 
+    A room (or tank) temperature that cannot be read is planned as the comfort band's middle
+    (the tank's minimum) and said: it is listed in ``inputs.problems``.
+    """
     thermal = handle.thermal
     curve = HeatingCurve()
-    cop = [AIR_WATER_COP.cop(t, curve.flow_c(t)) for t in inputs.outdoor_c]
-    indoor = handle.value("indoor_temp")
+    cop = [handle.cop_curve.cop(t, curve.flow_c(t)) for t in inputs.outdoor_c]
+    indoor = _temperature(handle.value("current_temperature"))
+    if indoor is None:
+        indoor = thermal.setpoint_c
+        inputs.problems[ROOM_TEMPERATURE] = InputError(
+            InputErrorReason.MISSING,
+            ROOM_TEMPERATURE,
+            f"{handle.name}: the room temperature is unknown; planned at {indoor:.1f} °C",
+        )
+    gains = heat_gains_w(
+        inputs.horizon,
+        inputs.weather,
+        latitude=latitude,
+        longitude=longitude,
+        aperture_m2=handle.solar_aperture_m2,
+        internal_w=handle.internal_gains_w,
+    )
+    tank_goal = None
+    if (tank := handle.tank) is not None:
+        water = _temperature(handle.value("dhw_temperature"))
+        if water is None:
+            water = tank.min_c
+            inputs.problems[TANK_TEMPERATURE] = InputError(
+                InputErrorReason.MISSING,
+                TANK_TEMPERATURE,
+                f"{handle.name}: the hot-water temperature is unknown; planned at {water:.0f} °C",
+            )
+        tank_goal = TankGoal(
+            capacity_wh=tank.capacity_wh,
+            energy_wh=tank.energy_wh(water),
+            min_wh=tank.min_wh,
+            cop=[handle.cop_curve.cop(t, tank.flow_c) for t in inputs.outdoor_c],
+            draw_w=tank.draw_w,
+            loss_w=tank.loss_w,
+        )
     return HeatPumpGoal(
-        max_power_w=float(getattr(handle, "max_power_w", DEFAULT_HEAT_PUMP_W)),
+        max_power_w=handle.max_power_w,
         heat_loss_w_per_k=thermal.heat_loss_w_per_k,
         thermal_mass_wh_per_k=thermal.thermal_mass_wh_per_k,
-        indoor_temp_c=float(indoor) if indoor is not None else thermal.setpoint_c,
+        indoor_temp_c=indoor,
         comfort_min_c=thermal.comfort_min_c,
         comfort_max_c=thermal.comfort_max_c,
         outdoor_temp_c=inputs.outdoor_c,
         cop=cop,
+        gains_w=gains,
+        tank=tank_goal,
     )
+
+
+def _temperature(value: Any) -> float | None:
+    """A device's temperature reading as a finite number, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def _spec_of(load: LoadHandle) -> DeferrableLoad:

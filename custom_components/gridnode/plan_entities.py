@@ -22,6 +22,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from .core.islanding import GridState
+from .core.planning import heat_pump_w
 from .devices.base import DeviceHandle
 from .devices.entity import SiteLink, device_info
 from .entity import site_device_info
@@ -41,6 +42,7 @@ def plan_slots(
     plan, inputs = snapshot.plan, snapshot.inputs
     step = timedelta(minutes=plan.slot_minutes)
     cheap, clean = snapshot.cheap_window, snapshot.clean_window
+    heat_pump = heat_pump_w(plan)  # its space heating and hot water
     slots: list[dict[str, Any]] = []
     for i in range(len(plan.grid_import_w)):
         start = plan.slot_start(i)
@@ -71,9 +73,7 @@ def plan_slots(
                 else None,
                 "grid_w": round(float(plan.grid_import_w[i]) - float(plan.grid_export_w[i])),
                 "ev_w": round(ev),
-                "heat_pump_w": round(float(plan.heat_pump_power_w[i]))
-                if len(plan.heat_pump_power_w)
-                else 0,
+                "heat_pump_w": round(heat_pump[i]) if heat_pump else 0,
                 "jobs": jobs,
                 "cheap": bool(cheap and cheap.start <= start < cheap.end),
                 "clean": bool(clean and clean.start <= start < clean.end),

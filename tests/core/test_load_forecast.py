@@ -9,6 +9,7 @@ import pytest
 
 from custom_components.gridnode.core.input_errors import InputErrorReason
 from custom_components.gridnode.core.load_forecast import (
+    MAX_SWITCH_CHANGES,
     HourlySeries,
     LoadForecastSettings,
     LoadHistoryError,
@@ -17,6 +18,7 @@ from custom_components.gridnode.core.load_forecast import (
     forecast_base_load,
     parse_statistics,
     subtract_controlled,
+    switched_hourly,
 )
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
@@ -205,3 +207,19 @@ def test_day_ahead_error_on_real_households_beats_the_naive_baseline(
     with capsys.disabled():
         print(f"\n{name}: day-ahead MAE gridnode={ours:.0f} W naive(yesterday)={naive:.0f} W")
     assert ours < naive * (1 - required_gain)
+
+
+def test_a_switched_load_is_counted_hour_by_hour_while_on() -> None:
+    t0 = datetime(2026, 1, 5, 10, 30, tzinfo=UTC)
+    changes = [(t0, True), (t0 + timedelta(minutes=90), False), (t0 + timedelta(hours=3), True)]
+    got = dict(switched_hourly(changes, 1000.0, t0 + timedelta(hours=3, minutes=15)))
+    assert got == {
+        datetime(2026, 1, 5, 10, tzinfo=UTC): 500.0,  # on from 10:30
+        datetime(2026, 1, 5, 11, tzinfo=UTC): 1000.0,  # the whole hour
+        datetime(2026, 1, 5, 13, tzinfo=UTC): 250.0,  # on again at 13:30 until 13:45
+    }
+    assert switched_hourly([], 1000.0, t0) == []
+    with pytest.raises(LoadHistoryError):
+        switched_hourly(changes, 0.0, t0)
+    with pytest.raises(LoadHistoryError):
+        switched_hourly([(t0, False)] * (MAX_SWITCH_CHANGES + 1), 1000.0, t0)

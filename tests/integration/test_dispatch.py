@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 import custom_components.gridnode as gridnode
 from custom_components.gridnode.const import DOMAIN, SiteMode
 from custom_components.gridnode.core.heatpump import SgReadyState, state_for_relays
-from custom_components.gridnode.core.planning import JobGoal
+from custom_components.gridnode.core.planning import JobGoal, slot_index
 from custom_components.gridnode.drivers.model import BatteryMode
 from custom_components.gridnode.plan_coordinator import PlanCoordinator
 from tests.ha_compat import device_of
@@ -431,3 +431,31 @@ async def test_planned_action_sensor_names_its_device_whichever_platform_comes_f
     assert dishwasher.name == "Dishwasher"
     assert hass.states.get("sensor.dishwasher_planned_action") is not None
     assert hass.states.get("sensor.heat_pump_planned_action") is not None
+
+
+async def test_a_load_planned_at_half_power_runs_half_the_slot(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """A switch is on or off: a load planned at 500 W of its 1000 W runs for half the slot."""
+    coordinator = site.runtime_data.plan
+    dispatcher = site.runtime_data.dispatcher
+    assert coordinator is not None
+    assert dispatcher is not None
+    snapshot = coordinator.data
+    plan = snapshot.plan
+    load_id = next(s.subentry_id for s in site.subentries.values() if s.subentry_type == "load")
+    power = plan.load_power_w[load_id].copy()
+    slot = slot_index(plan, dt_util.utcnow())
+    assert slot is not None
+    power[slot] = 500.0
+    coordinator.data = replace(
+        snapshot, plan=replace(plan, load_power_w={**plan.load_power_w, load_id: power})
+    )
+    start = plan.slot_start(slot)
+    step = timedelta(minutes=plan.slot_minutes)
+    await dispatcher.async_apply(start + step * 0.1)
+    assert _on(hass, "input_boolean.dishwasher")
+    await dispatcher.async_apply(start + step * 0.6)  # half the slot's energy is drawn: off
+    await hass.async_block_till_done()
+    assert not _on(hass, "input_boolean.dishwasher")
+    assert dispatcher.actions["Dishwasher"] == "waiting"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.models import StatisticMeanType, StatisticMetaData
 from homeassistant.components.recorder.statistics import async_import_statistics
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -16,6 +18,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.core.slots import Horizon, floor_slot
+from custom_components.gridnode.devices.adapters import EntityHeatPump, SwitchLoad
+from custom_components.gridnode.devices.base import DeviceRuntime
+from custom_components.gridnode.load_history import async_load_history
 from custom_components.gridnode.site_inputs import InputCollector
 from tests.integration.test_site_inputs import SITE
 
@@ -78,3 +83,88 @@ async def test_no_history_yet_holds_the_present_load_and_says_why(
     assert got.base_load_w == [650] * horizon.count
     assert got.problems["load_history"].reason == "too_short"
     assert ir.async_get(hass).async_get_issue(DOMAIN, "input_load_history") is not None
+
+
+async def test_flexible_loads_and_a_metered_heat_pump_leave_the_base_load(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """What GridNode also plans is not learnt as household load: the dishwasher's runs (from
+    its switch's history) and an SG-Ready heat pump's own power sensor."""
+    now = dt_util.utcnow()
+    first = floor_slot(now - timedelta(days=3), 60)
+    run = first + timedelta(days=1, hours=2)  # the dishwasher ran 30 min in this hour
+    freezer.move_to(run)
+    hass.states.async_set("switch.dishwasher", "on")
+    await async_wait_recording_done(hass)
+    freezer.move_to(run + timedelta(minutes=30))
+    hass.states.async_set("switch.dishwasher", "off")
+    await async_wait_recording_done(hass)
+    freezer.move_to(now)
+    for sensor, watts in (("sensor.house_power", 3000.0), ("sensor.hp_power", 1000.0)):
+        hass.states.async_set(sensor, str(watts), {"unit_of_measurement": "W"})
+        metadata: StatisticMetaData = {
+            "mean_type": StatisticMeanType.ARITHMETIC,
+            "has_sum": False,
+            "name": sensor,
+            "source": "recorder",
+            "statistic_id": sensor,
+            "unit_of_measurement": "W",
+        }
+        if "unit_class" in StatisticMetaData.__annotations__:  # Home Assistant 2025.10 and later
+            metadata["unit_class"] = "power"  # type: ignore[typeddict-unknown-key]
+        async_import_statistics(
+            hass,
+            metadata,
+            [
+                {"start": first + timedelta(hours=h), "mean": watts, "min": 0, "max": watts}
+                for h in range(3 * 24)
+            ],
+        )
+    await async_wait_recording_done(hass)
+    devices = DeviceRuntime()
+    devices.add(
+        SwitchLoad(
+            hass,
+            _subentry(
+                "load",
+                {"switch_entity": "switch.dishwasher", "rated_power_w": 2000, "energy_kwh": 1.0},
+            ),  # fmt: skip
+        )
+    )
+    devices.add(  # run by scripts: no state history to subtract
+        SwitchLoad(
+            hass,
+            _subentry(
+                "load",
+                {
+                    "on_script": "script.a",
+                    "off_script": "script.b",
+                    "rated_power_w": 500,
+                    "run_time_min": 60,
+                },
+            ),  # fmt: skip
+        )
+    )
+    devices.add(
+        EntityHeatPump(
+            hass,
+            _subentry(
+                "heat_pump",
+                {
+                    "kind": "sg_ready",
+                    "relay_1": "switch.a",
+                    "relay_2": "switch.b",
+                    "power_entity": "sensor.hp_power",
+                },
+            ),  # fmt: skip
+        )
+    )
+    history = dict(
+        await async_load_history(hass, "sensor.house_power", now, entry_id="site", devices=devices)
+    )
+    assert history[first] == 2000.0  # 3 kW less the heat pump's 1 kW
+    assert history[floor_slot(run, 60)] == 1000.0  # and the dishwasher's 2 kW for half the hour
+
+
+def _subentry(kind: str, data: dict[str, object]) -> ConfigSubentry:
+    return ConfigSubentry(data=data, subentry_type=kind, title=kind, unique_id=None)

@@ -8,10 +8,16 @@ for five regulated air/water heat pumps and one brine/water unit (outdoor -20..2
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 import math
 from typing import NamedTuple
+
+from .forecasts import WeatherPoint, clear_sky_ghi, cloudy_ghi, solar_position
+from .slots import Horizon
 
 
 class SgReadyState(StrEnum):
@@ -173,3 +179,101 @@ class ThermalParameters:
         equilibrium = outdoor_c + heat_w / self.heat_loss_w_per_k
         decay = math.exp(-hours / self.time_constant_h)
         return equilibrium + (indoor_c - equilibrium) * decay
+
+
+COP_CURVES: dict[str, CopCurve] = {"air_water": AIR_WATER_COP, "brine_water": BRINE_WATER_COP}
+"""The COP curves a user can pick: air-to-water (outdoor air source) or ground-source (brine)."""
+
+WATER_WH_PER_L_K = 1.163
+"""Heat to warm one litre of water by one kelvin (Wh)."""
+
+COLD_WATER_C = 10.0
+"""The mains water a hot-water draw is replaced with; the tank's stored energy counts from it."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HotWaterTank:
+    """A domestic hot-water tank the heat pump heats, held between ``min_c`` and ``max_c``.
+
+    Energy is counted from cold mains water (``COLD_WATER_C``). ``draw_w`` is the hot water
+    used, as a steady mean; ``loss_w`` the standing loss.
+    """
+
+    volume_l: float
+    min_c: float = 45.0
+    max_c: float = 55.0
+    draw_w: float = 200.0  # 4.8 kWh a day: about three people's showers and taps
+    loss_w: float = 50.0
+
+    def __post_init__(self) -> None:
+        """Refuse an empty tank or band."""
+        _finite(volume_l=self.volume_l, min_c=self.min_c, max_c=self.max_c)
+        if self.volume_l <= 0:
+            raise ValueError("volume_l must be positive")
+        if not COLD_WATER_C < self.min_c < self.max_c <= 95.0:
+            raise ValueError("need 10 < min_c < max_c <= 95")
+
+    def energy_wh(self, temperature_c: float) -> float:
+        """The heat stored at ``temperature_c`` (from cold water, never below 0)."""
+        _finite(temperature_c=temperature_c)
+        return max(0.0, self.volume_l * WATER_WH_PER_L_K * (temperature_c - COLD_WATER_C))
+
+    @property
+    def min_wh(self) -> float:
+        """The heat stored at the minimum temperature."""
+        return self.energy_wh(self.min_c)
+
+    @property
+    def capacity_wh(self) -> float:
+        """The heat stored at the maximum temperature."""
+        return self.energy_wh(self.max_c)
+
+    @property
+    def flow_c(self) -> float:
+        """The flow temperature that heats the tank to its maximum (5 K above it)."""
+        return self.max_c + 5.0
+
+
+DEFAULT_CLOUD_FRACTION = 0.5
+"""Cloud cover assumed for slots the weather forecast does not cover."""
+
+
+def heat_gains_w(
+    horizon: Horizon,
+    weather: Sequence[WeatherPoint],
+    *,
+    latitude: float,
+    longitude: float,
+    aperture_m2: float,
+    internal_w: float,
+) -> list[float]:
+    """Heat gains per slot (W): internal gains plus sun through the windows.
+
+    The sun's part is the global horizontal irradiance (clear sky by Haurwitz, attenuated by
+    the forecast's cloud cover as for the PV estimate) times ``aperture_m2``, the window area
+    that lets the sun in, already weighted by orientation, shading and glazing; it is averaged
+    over 5-minute steps in each slot. Each slot uses the latest forecast period starting at or
+    before its middle; with no forecast, half cloud is assumed.
+    """
+    _finite(aperture_m2=aperture_m2, internal_w=internal_w)
+    if aperture_m2 < 0 or internal_w < 0:
+        raise ValueError("aperture_m2 and internal_w must not be negative")
+    ordered = sorted(weather, key=lambda p: p.start)
+    starts = [p.start for p in ordered]
+    sub = timedelta(minutes=5)
+    steps = max(1, horizon.minutes // 5)
+    gains: list[float] = []
+    for start in horizon.starts():
+        solar = 0.0
+        if aperture_m2 > 0:
+            at = bisect_right(starts, start + horizon.step / 2)
+            current = ordered[at - 1] if at else (ordered[0] if ordered else None)
+            cloud = current.cloud_fraction if current is not None else None
+            cloud = DEFAULT_CLOUD_FRACTION if cloud is None else cloud
+            irradiance = 0.0
+            for k in range(steps):
+                elevation, _ = solar_position(start + sub * (k + 0.5), latitude, longitude)
+                irradiance += cloudy_ghi(clear_sky_ghi(elevation), cloud)
+            solar = aperture_m2 * irradiance / steps
+        gains.append(internal_w + solar)
+    return gains

@@ -100,6 +100,37 @@ def parse_statistics(
     return series
 
 
+MAX_SWITCH_CHANGES = 50_000
+"""On/off changes of one switch read at most (five weeks of a load switched every minute)."""
+
+
+def switched_hourly(
+    changes: Sequence[tuple[datetime, bool]], power_w: float, end: datetime
+) -> HourlySeries:
+    """Hourly mean power (W) of a load drawing ``power_w`` while on, from its on/off changes.
+
+    ``changes`` are (UTC time, on) in time order; each holds until the next (the last until
+    ``end``). Hours in which the load never ran are left out. More than ``MAX_SWITCH_CHANGES``
+    changes, or a power that is not a positive finite number, raise ``LoadHistoryError``.
+    """
+    if len(changes) > MAX_SWITCH_CHANGES:
+        raise _fail(InputErrorReason.BAD_VALUE, f"{len(changes)} switch changes")
+    if not math.isfinite(power_w) or power_w <= 0:
+        raise _fail(InputErrorReason.BAD_CONFIG, f"power {power_w!r} is not a positive number")
+    energy: dict[datetime, float] = {}
+    if not changes:
+        return []
+    bounds = [*changes[1:], (end, False)]
+    for (since, on), (until, _) in zip(changes, bounds, strict=True):
+        moment = since
+        while on and moment < until:
+            hour = floor_slot(moment, 60)
+            step_end = min(until, hour + HOUR)
+            energy[hour] = energy.get(hour, 0.0) + (step_end - moment) / HOUR * power_w
+            moment = step_end
+    return sorted(energy.items())
+
+
 def subtract_controlled(total: HourlySeries, *controlled: HourlySeries) -> HourlySeries:
     """Remove the loads GridNode controls from the house total, hour by hour, never below 0."""
     removed: dict[datetime, float] = {}

@@ -7,7 +7,7 @@ Times are UTC; powers W; energies Wh.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +22,7 @@ from custom_components.gridnode.optimiser import (
     HeatPumpSpec,
     Plan,
     Problem,
+    TankSpec,
 )
 
 from .slots import Horizon
@@ -67,6 +68,18 @@ class EvGoal:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TankGoal:
+    """The pump's hot-water tank: heat stored now and its bounds (Wh from cold water)."""
+
+    capacity_wh: float
+    energy_wh: float
+    min_wh: float
+    cop: Sequence[float]
+    draw_w: float
+    loss_w: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HeatPumpGoal:
     """A heat pump heating the house within a comfort band."""
 
@@ -81,6 +94,7 @@ class HeatPumpGoal:
     min_power_w: float = 0.0
     on_off: bool = False
     gains_w: Sequence[float] = ()  # solar and internal heat gains per slot (W), if known
+    tank: TankGoal | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -116,6 +130,19 @@ class SiteLimits:
     reserve_pct: float
     carbon_price_per_kg: float = 0.0
     end_value_ratio: float = 0.9  # stored energy at the end is worth this share of the mean price
+
+
+def _tank_spec(tank: TankGoal | None, n: int) -> TankSpec | None:
+    if tank is None:
+        return None
+    return TankSpec(
+        capacity_wh=tank.capacity_wh,
+        energy_wh=min(tank.capacity_wh, max(0.0, tank.energy_wh)),
+        min_wh=tank.min_wh,
+        cop=tuple(tank.cop),
+        draw_w=(tank.draw_w,) * n,
+        loss_w=tank.loss_w,
+    )
 
 
 def _slot_of(horizon: Horizon, moment: datetime | None, default: int) -> int:
@@ -212,6 +239,7 @@ def build_problem(
             comfort_min_c=(heat_pump.comfort_min_c,) * n,
             comfort_max_c=(heat_pump.comfort_max_c,) * n,
             gains_w=tuple(heat_pump.gains_w),
+            tank=_tank_spec(heat_pump.tank, n),
         )
     load_specs = tuple(
         DeferrableLoadSpec(
@@ -259,8 +287,38 @@ def slot_index(plan: Plan, now: datetime) -> int | None:
     return index
 
 
-def commands_at(plan: Plan, slot: int) -> SlotCommands:
-    """The commands of one slot; small powers inside the deadband become idle."""
+def heat_pump_w(plan: Plan) -> list[float]:
+    """The heat pump's planned power per slot: space heating plus the hot-water tank's."""
+    space = [float(w) for w in plan.heat_pump_power_w]
+    for i, water in enumerate(plan.hot_water_power_w[: len(space)]):
+        space[i] += float(water)
+    return space
+
+
+def load_runs(planned_w: float, rated_w: float | None, elapsed: float) -> bool:
+    """Whether a load planned at ``planned_w`` runs ``elapsed`` (0..1) into its slot.
+
+    A switch only knows on and off: a load planned below its rated power runs at the start of
+    the slot for the planned share of it, so it draws the planned energy, not a whole slot's.
+    """
+    if planned_w <= DEADBAND_W:
+        return False
+    if rated_w is None or rated_w <= 0 or planned_w >= rated_w:
+        return True
+    return elapsed < planned_w / rated_w
+
+
+def commands_at(
+    plan: Plan,
+    slot: int,
+    *,
+    elapsed: float = 0.0,
+    rated_w: Mapping[str, float] | None = None,
+) -> SlotCommands:
+    """The commands of one slot, ``elapsed`` (0..1) into it; small powers become idle.
+
+    ``rated_w`` (per load id) is each load's switched power, see :func:`load_runs`.
+    """
     charge = float(plan.battery_charge_w[slot]) if len(plan.battery_charge_w) else 0.0
     discharge = float(plan.battery_discharge_w[slot]) if len(plan.battery_discharge_w) else 0.0
     net = discharge - charge
@@ -285,9 +343,12 @@ def commands_at(plan: Plan, slot: int) -> SlotCommands:
         ev_id: (float(power[slot]) if float(power[slot]) > DEADBAND_W else 0.0)
         for ev_id, power in plan.ev_power_w.items()
     }
-    hp = float(plan.heat_pump_power_w[slot]) if len(plan.heat_pump_power_w) else None
+    # the pump heats the house and, when the plan models it, the hot-water tank
+    hp = heat_pump_w(plan)[slot] if len(plan.heat_pump_power_w) else None
+    rated = rated_w or {}
     loads = {
-        load_id: float(power[slot]) > DEADBAND_W for load_id, power in plan.load_power_w.items()
+        load_id: load_runs(float(power[slot]), rated.get(load_id), elapsed)
+        for load_id, power in plan.load_power_w.items()
     }
     return SlotCommands(
         slot=slot,

@@ -21,6 +21,7 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
+    UnitOfTemperature,
 )
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -28,6 +29,8 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from custom_components.gridnode.core.heatpump import (
+    COP_CURVES,
+    HotWaterTank,
     SgReadyState,
     ThermalParameters,
     relays_for,
@@ -56,6 +59,7 @@ from .const import (
     CONF_CLIMATE_ENTITY,
     CONF_COMFORT_MAX_C,
     CONF_COMFORT_MIN_C,
+    CONF_COP_CURVE,
     CONF_CURRENT_ENTITY,
     CONF_DEADLINE,
     CONF_DISCHARGE_POWER_ENTITY,
@@ -66,6 +70,8 @@ from .const import (
     CONF_EXPORT_LIMIT_ENTITY,
     CONF_GRID_ENTITY,
     CONF_HEAT_LOSS_W_PER_K,
+    CONF_HP_POWER_ENTITY,
+    CONF_INTERNAL_GAINS_W,
     CONF_INTERRUPTIBLE,
     CONF_KIND,
     CONF_MAX_POWER_W,
@@ -78,19 +84,31 @@ from .const import (
     CONF_ON_SCRIPT,
     CONF_PLUGGED_ENTITY,
     CONF_POWER_ENTITY,
+    CONF_RATED_POWER_KW,
     CONF_RATED_POWER_W,
     CONF_RELAY_1,
     CONF_RELAY_2,
     CONF_RESERVE_ENTITY,
     CONF_ROLE,
+    CONF_ROOM_TEMP_ENTITY,
     CONF_RUN_TIME_MIN,
     CONF_SOC_ENTITY,
+    CONF_SOLAR_APERTURE_M2,
     CONF_SWITCH_ENTITY,
+    CONF_TANK_MAX_C,
+    CONF_TANK_MIN_C,
+    CONF_TANK_TEMP_ENTITY,
+    CONF_TANK_VOLUME_L,
     CONF_THERMAL_MASS_WH_PER_K,
     CONF_TIER,
+    COP_AIR_WATER,
     DEFAULT_COMFORT_MAX_C,
     DEFAULT_COMFORT_MIN_C,
     DEFAULT_HEAT_LOSS_W_PER_K,
+    DEFAULT_INTERNAL_GAINS_W,
+    DEFAULT_RATED_POWER_KW,
+    DEFAULT_TANK_MAX_C,
+    DEFAULT_TANK_MIN_C,
     DEFAULT_THERMAL_MASS_WH_PER_K,
     KIND_CLIMATE,
     KIND_SG_READY,
@@ -120,6 +138,35 @@ def _number(hass: HomeAssistant, entity_id: str | None, scaled: bool = False) ->
     if scaled:
         value *= _SCALE.get(str(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT, "")), 1.0)
     return value
+
+
+def _celsius(
+    hass: HomeAssistant,
+    entity_id: str | None,
+    low: float,
+    high: float,
+    attribute: str | None = None,
+) -> float | None:
+    """A temperature in degC from a sensor's state (or an attribute), None when unknown or absurd."""
+    if not entity_id:
+        return None
+    state = hass.states.get(entity_id)
+    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None
+    raw: Any = state.attributes.get(attribute) if attribute else state.state
+    value = _finite_or(raw, math.nan)
+    unit = hass.config.units.temperature_unit if attribute else None
+    if (unit or state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)) == UnitOfTemperature.FAHRENHEIT:
+        value = (value - 32) * 5 / 9
+    return value if math.isfinite(value) and low <= value <= high else None
+
+
+def _finite_or(raw: Any, default: float) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return default
+    return value if math.isfinite(value) else default
 
 
 class EntityAdapter(DeviceHandle):
@@ -465,12 +512,33 @@ class EntityHeatPump(EntityAdapter, HeatPumpHandle):
             )
             / 2,
         )
+        self.max_power_w = float(data.get(CONF_RATED_POWER_KW, DEFAULT_RATED_POWER_KW)) * 1000
+        self.cop_curve = COP_CURVES[str(data.get(CONF_COP_CURVE, COP_AIR_WATER))]
+        self.internal_gains_w = float(data.get(CONF_INTERNAL_GAINS_W, DEFAULT_INTERNAL_GAINS_W))
+        self.solar_aperture_m2 = float(data.get(CONF_SOLAR_APERTURE_M2, 0.0))
+        self.room_entity: str | None = data.get(CONF_ROOM_TEMP_ENTITY) or None
+        self.power_entity = data.get(CONF_HP_POWER_ENTITY) or None
+        self.tank_entity: str | None = data.get(CONF_TANK_TEMP_ENTITY) or None
+        if data.get(CONF_TANK_VOLUME_L) and self.tank_entity:
+            self.tank = HotWaterTank(
+                volume_l=float(data[CONF_TANK_VOLUME_L]),
+                min_c=float(data.get(CONF_TANK_MIN_C, DEFAULT_TANK_MIN_C)),
+                max_c=float(data.get(CONF_TANK_MAX_C, DEFAULT_TANK_MAX_C)),
+            )
+        keys: set[str] = set()
         if self.kind == KIND_SG_READY:
             self.required = (data[CONF_RELAY_1], data[CONF_RELAY_2])
-            self.keys = frozenset({"sg_ready"})
+            keys.add("sg_ready")
         else:
             self.required = (data[CONF_CLIMATE_ENTITY],)
-            self.keys = frozenset({"offset_k", "current_temperature"})
+            keys |= {"offset_k", "current_temperature"}
+        if self.room_entity:
+            keys.add("current_temperature")
+        if self.power_entity:
+            keys.add("power_w")
+        if self.tank is not None:
+            keys.add("dhw_temperature")
+        self.keys = frozenset(keys)
         self._base: float | None = None
         self._offset = 0.0
 
@@ -484,6 +552,11 @@ class EntityHeatPump(EntityAdapter, HeatPumpHandle):
         """Setpoint shifts on a climate entity."""
         return self.kind == KIND_CLIMATE
 
+    @property
+    def supports_block(self) -> bool:
+        """A climate entity is held off at the lowest setpoint the comfort band allows."""
+        return self.kind == KIND_CLIMATE
+
     def control_limits(self, control: str) -> tuple[float, float] | None:
         """The offset range."""
         if control == "offset" and self.supports_offset:
@@ -492,16 +565,32 @@ class EntityHeatPump(EntityAdapter, HeatPumpHandle):
 
     @property
     def values(self) -> Mapping[str, Any]:
-        """The SG-Ready state the relays signal, or the climate's temperatures and offset."""
+        """The SG-Ready state the relays signal, or the climate's offset; temperatures, power.
+
+        The room temperature is the room sensor's when one is picked, else the thermostat's.
+        """
+        values: dict[str, Any] = {}
         if self.kind == KIND_SG_READY:
             r1 = self.hass.states.get(self.data[CONF_RELAY_1])
             r2 = self.hass.states.get(self.data[CONF_RELAY_2])
-            if r1 is None or r2 is None:
-                return {"sg_ready": None}
-            return {"sg_ready": str(state_for_relays(r1.state == STATE_ON, r2.state == STATE_ON))}
-        state = self.hass.states.get(self.data[CONF_CLIMATE_ENTITY])
-        current = state.attributes.get("current_temperature") if state else None
-        return {"offset_k": self._offset, "current_temperature": current}
+            values["sg_ready"] = (
+                None
+                if r1 is None or r2 is None
+                else str(state_for_relays(r1.state == STATE_ON, r2.state == STATE_ON))
+            )
+        else:
+            values["offset_k"] = self._offset
+            values["current_temperature"] = _celsius(
+                self.hass, self.data[CONF_CLIMATE_ENTITY], -40.0, 60.0, "current_temperature"
+            )
+        if self.room_entity:
+            values["current_temperature"] = _celsius(self.hass, self.room_entity, -40.0, 60.0)
+        if self.power_entity:
+            power = _number(self.hass, self.power_entity, scaled=True)
+            values["power_w"] = None if power is None else max(0.0, power)
+        if self.tank is not None:
+            values["dhw_temperature"] = _celsius(self.hass, str(self.tank_entity), 0.0, 100.0)
+        return values
 
     async def async_set_sg_ready(self, state: SgReadyState) -> None:
         """Switch both relays (each read back)."""
@@ -534,6 +623,31 @@ class EntityHeatPump(EntityAdapter, HeatPumpHandle):
         if abs(read - target) > 0.05:
             raise DeviceCommandError("not_verified", self.name, f"{entity_id} reads {read}")
         self._offset = k
+        self.notify()
+
+    async def async_block(self) -> None:
+        """Hold the heating off: the comfort minimum as setpoint, not below the entity's minimum.
+
+        Never above the user's own setpoint; undone (back to that setpoint) by an offset of 0 or
+        by release.
+        """
+        if not self.supports_block:
+            raise DeviceCommandError("unsupported", self.name, "block")
+        entity_id, current = self._setpoint()
+        if self._base is None:
+            self._base = current - self._offset
+        state = self.hass.states.get(entity_id)
+        comfort = self.thermal.comfort_min_c
+        if self.hass.config.units.temperature_unit == UnitOfTemperature.FAHRENHEIT:
+            comfort = comfort * 9 / 5 + 32
+        lowest = _finite_or(state.attributes.get("min_temp") if state else None, comfort)
+        target = min(self._base, max(lowest, comfort))
+        domain = entity_id.split(".", 1)[0]
+        await self._call(domain, "set_temperature", entity_id, temperature=target)
+        _, read = self._setpoint()
+        if abs(read - target) > 0.05:
+            raise DeviceCommandError("not_verified", self.name, f"{entity_id} reads {read}")
+        self._offset = target - self._base
         self.notify()
 
     async def async_release(self) -> None:

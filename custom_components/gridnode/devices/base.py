@@ -28,7 +28,13 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
 from custom_components.gridnode.const import DOMAIN
-from custom_components.gridnode.core.heatpump import SgReadyState, ThermalParameters
+from custom_components.gridnode.core.heatpump import (
+    AIR_WATER_COP,
+    CopCurve,
+    HotWaterTank,
+    SgReadyState,
+    ThermalParameters,
+)
 from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
 from custom_components.gridnode.drivers.evse import (
     ChargerState,
@@ -327,11 +333,34 @@ class ChargerHandle(DeviceHandle):
 
 
 class HeatPumpHandle(DeviceHandle):
-    """A heat pump. Values: temperatures, power_w, ``sg_ready`` (SgReadyState value), ``offset_k``."""
+    """A heat pump. Values: temperatures, power_w, ``sg_ready`` (SgReadyState value), ``offset_k``.
+
+    ``current_temperature`` is the heated rooms' temperature (degC), ``dhw_temperature`` the
+    hot-water tank's, when the pump or the user's sensors tell.
+    """
 
     roles = frozenset({DeviceRole.HEAT_PUMP})
 
     thermal: ThermalParameters = ThermalParameters()
+    #: the electrical power at full output (W) and the COP curve the plan uses
+    max_power_w: float = 3000.0
+    cop_curve: CopCurve = AIR_WATER_COP
+    #: heat from people and appliances (W), and the window area letting the sun in (m2)
+    internal_gains_w: float = 300.0
+    solar_aperture_m2: float = 0.0
+    #: the hot-water tank the pump heats, when the plan models one
+    tank: HotWaterTank | None = None
+    #: the user's own sensor of the pump's electrical power (its history is the pump's)
+    power_entity: str | None = None
+
+    @property
+    def supports_block(self) -> bool:
+        """Whether :meth:`async_block` does something (without SG-Ready)."""
+        return False
+
+    async def async_block(self) -> None:
+        """Hold the pump off: its lowest allowed setpoint or offset (undone by release)."""
+        raise DeviceCommandError("unsupported", self.name, "block")
 
     @property
     def supports_sg_ready(self) -> bool:

@@ -55,6 +55,27 @@ DEFAULT_THERMAL_MASS_WH_PER_K: Final = 10_000.0
 DEFAULT_COMFORT_MIN_C: Final = 19.5
 DEFAULT_COMFORT_MAX_C: Final = 23.0
 MAX_OFFSET_K: Final = 5.0
+CONF_RATED_POWER_KW: Final = "rated_power_kw"  # the pump's electrical power at full output
+DEFAULT_RATED_POWER_KW: Final = 3.0
+RATED_POWER_KW_RANGE: Final = (0.3, 30.0)
+CONF_COP_CURVE: Final = "cop_curve"
+COP_AIR_WATER: Final = "air_water"
+COP_BRINE_WATER: Final = "brine_water"
+CONF_ROOM_TEMP_ENTITY: Final = "room_temp_entity"  # a temperature sensor in the heated rooms
+CONF_HP_POWER_ENTITY: Final = "power_entity"  # the pump's electrical power sensor
+CONF_INTERNAL_GAINS_W: Final = "internal_gains_w"
+DEFAULT_INTERNAL_GAINS_W: Final = 300.0  # people, cooking and appliances in a family home
+INTERNAL_GAINS_W_RANGE: Final = (0.0, 3000.0)
+CONF_SOLAR_APERTURE_M2: Final = "solar_aperture_m2"
+SOLAR_APERTURE_M2_RANGE: Final = (0.0, 50.0)
+CONF_TANK_VOLUME_L: Final = "tank_volume_l"
+TANK_VOLUME_L_RANGE: Final = (30.0, 2000.0)
+CONF_TANK_TEMP_ENTITY: Final = "tank_temp_entity"
+CONF_TANK_MIN_C: Final = "tank_min_c"
+CONF_TANK_MAX_C: Final = "tank_max_c"
+DEFAULT_TANK_MIN_C: Final = 45.0
+DEFAULT_TANK_MAX_C: Final = 55.0
+TANK_TEMP_C_RANGE: Final = (20.0, 90.0)
 
 # Loads
 CONF_SWITCH_ENTITY: Final = "switch_entity"

@@ -116,6 +116,18 @@ class ModbusHeatPump(ModbusHandleBase, HeatPumpHandle):
         """Whether the pump has a writable heating offset."""
         return "offset" in self._controls
 
+    @property
+    def supports_block(self) -> bool:
+        """Held off by the lowest heating offset the pump accepts."""
+        return "offset" in self._controls
+
+    async def async_block(self) -> None:
+        """Lower the heating curve as far as the pump (and GridNode's bound) allow; release undoes it."""
+        limits = self._controls.get("offset")
+        if limits is None:
+            raise DeviceCommandError("unsupported", self.name, "block")
+        await self.async_set_offset(math.ceil(limits[0]))
+
     def convert(self, reading: Mapping[Any, Any]) -> dict[str, Any]:
         """Temperatures, power, energy, offset and SG-Ready state by their handle keys."""
         values = super().convert(reading)

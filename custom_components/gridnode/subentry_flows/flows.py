@@ -37,6 +37,7 @@ from custom_components.gridnode.devices.const import (
     CONF_CLIMATE_ENTITY,
     CONF_COMFORT_MAX_C,
     CONF_COMFORT_MIN_C,
+    CONF_COP_CURVE,
     CONF_CURRENT_ENTITY,
     CONF_DEADLINE,
     CONF_DISCHARGE_POWER_ENTITY,
@@ -48,6 +49,8 @@ from custom_components.gridnode.devices.const import (
     CONF_GRID_ENTITY,
     CONF_HEAT_LOSS_W_PER_K,
     CONF_HOST,
+    CONF_HP_POWER_ENTITY,
+    CONF_INTERNAL_GAINS_W,
     CONF_INTERRUPTIBLE,
     CONF_KIND,
     CONF_LINK,
@@ -69,32 +72,50 @@ from custom_components.gridnode.devices.const import (
     CONF_POWER_ENTITY,
     CONF_PROFILE,
     CONF_PROTOCOL,
+    CONF_RATED_POWER_KW,
     CONF_RATED_POWER_W,
     CONF_RELAY_1,
     CONF_RELAY_2,
     CONF_RESERVE_ENTITY,
     CONF_ROLE,
     CONF_ROLES,
+    CONF_ROOM_TEMP_ENTITY,
     CONF_RUN_TIME_MIN,
     CONF_SERIAL_PORT,
     CONF_SOC_ENTITY,
+    CONF_SOLAR_APERTURE_M2,
     CONF_SWITCH_ENTITY,
+    CONF_TANK_MAX_C,
+    CONF_TANK_MIN_C,
+    CONF_TANK_TEMP_ENTITY,
+    CONF_TANK_VOLUME_L,
     CONF_THERMAL_MASS_WH_PER_K,
     CONF_TIER,
     CONF_UNIT,
+    COP_AIR_WATER,
+    COP_BRINE_WATER,
     DEFAULT_COMFORT_MAX_C,
     DEFAULT_COMFORT_MIN_C,
     DEFAULT_HEAT_LOSS_W_PER_K,
+    DEFAULT_INTERNAL_GAINS_W,
     DEFAULT_MAX_CURRENT_A,
     DEFAULT_MODBUS_PORT,
     DEFAULT_OCPP_PORT,
+    DEFAULT_RATED_POWER_KW,
+    DEFAULT_TANK_MAX_C,
+    DEFAULT_TANK_MIN_C,
     DEFAULT_THERMAL_MASS_WH_PER_K,
+    INTERNAL_GAINS_W_RANGE,
     KIND_CLIMATE,
     KIND_SG_READY,
     PROFILE_SUNSPEC,
     PROTOCOL_GOE,
     PROTOCOL_OCPP,
+    RATED_POWER_KW_RANGE,
     ROLE_CHARGER,
+    SOLAR_APERTURE_M2_RANGE,
+    TANK_TEMP_C_RANGE,
+    TANK_VOLUME_L_RANGE,
 )
 from custom_components.gridnode.devices.modbus import async_probe, describe
 from custom_components.gridnode.drivers.evse import ChargerError
@@ -483,13 +504,71 @@ class ChargerSubentryFlow(_GridNodeSubentryFlow):
         )
 
 
+def _bounded(step: float, unit: str, bounds: tuple[float, float]) -> selector.NumberSelector:
+    return selector.NumberSelector(
+        selector.NumberSelectorConfig(
+            min=bounds[0],
+            max=bounds[1],
+            step=step,
+            unit_of_measurement=unit,
+            mode=selector.NumberSelectorMode.BOX,
+        )
+    )
+
+
+def _sensor(device_class: str) -> selector.EntitySelector:
+    return selector.EntitySelector(
+        selector.EntitySelectorConfig(domain="sensor", device_class=device_class)
+    )
+
+
+def _suggest(key: str, defaults: Mapping[str, Any]) -> vol.Optional:
+    """An optional field shown filled in that the user can still clear (no schema default)."""
+    value = defaults.get(key)
+    if value in (None, ""):
+        return vol.Optional(key)
+    return vol.Optional(key, description={"suggested_value": value})
+
+
 def _thermal(d: Mapping[str, Any]) -> dict[Any, Any]:
     return {
+        _req(CONF_RATED_POWER_KW, d, DEFAULT_RATED_POWER_KW): _bounded(
+            0.1, "kW", RATED_POWER_KW_RANGE
+        ),
+        _req(CONF_COP_CURVE, d, COP_AIR_WATER): _choice(
+            [COP_AIR_WATER, COP_BRINE_WATER], CONF_COP_CURVE
+        ),
+        _suggest(CONF_ROOM_TEMP_ENTITY, d): _sensor("temperature"),
+        _suggest(CONF_HP_POWER_ENTITY, d): _sensor("power"),
         _req(CONF_HEAT_LOSS_W_PER_K, d, DEFAULT_HEAT_LOSS_W_PER_K): _box(1, "W/K", 1),
         _req(CONF_THERMAL_MASS_WH_PER_K, d, DEFAULT_THERMAL_MASS_WH_PER_K): _box(100, "Wh/K", 1),
         _req(CONF_COMFORT_MIN_C, d, DEFAULT_COMFORT_MIN_C): _box(0.5, "°C"),
         _req(CONF_COMFORT_MAX_C, d, DEFAULT_COMFORT_MAX_C): _box(0.5, "°C"),
+        _req(CONF_INTERNAL_GAINS_W, d, DEFAULT_INTERNAL_GAINS_W): _bounded(
+            10, "W", INTERNAL_GAINS_W_RANGE
+        ),
+        _req(CONF_SOLAR_APERTURE_M2, d, 0.0): _bounded(0.5, "m²", SOLAR_APERTURE_M2_RANGE),
+        _suggest(CONF_TANK_VOLUME_L, d): _bounded(10, "L", TANK_VOLUME_L_RANGE),
+        _suggest(CONF_TANK_TEMP_ENTITY, d): _sensor("temperature"),
+        _req(CONF_TANK_MIN_C, d, DEFAULT_TANK_MIN_C): _bounded(1, "°C", TANK_TEMP_C_RANGE),
+        _req(CONF_TANK_MAX_C, d, DEFAULT_TANK_MAX_C): _bounded(1, "°C", TANK_TEMP_C_RANGE),
     }
+
+
+def _check_heat_pump(data: Mapping[str, Any]) -> dict[str, str]:
+    """Per-field errors of the heat pump's details form (its selectors bound each number)."""
+    errors: dict[str, str] = {}
+    if data.get(CONF_COMFORT_MIN_C, 0) >= data.get(CONF_COMFORT_MAX_C, 0):
+        errors[CONF_COMFORT_MAX_C] = "invalid_comfort_band"
+    if data.get(CONF_RELAY_1) and data.get(CONF_RELAY_1) == data.get(CONF_RELAY_2):
+        errors[CONF_RELAY_2] = "same_relay"
+    if bool(data.get(CONF_TANK_VOLUME_L)) != bool(data.get(CONF_TANK_TEMP_ENTITY)):
+        errors[CONF_TANK_TEMP_ENTITY] = "tank_needs_both"
+    if CONF_TANK_MAX_C not in errors and float(data.get(CONF_TANK_MIN_C, 0)) >= float(
+        data.get(CONF_TANK_MAX_C, 0)
+    ):
+        errors[CONF_TANK_MAX_C] = "invalid_tank_band"
+    return errors
 
 
 class HeatPumpSubentryFlow(_GridNodeSubentryFlow):
@@ -516,16 +595,19 @@ class HeatPumpSubentryFlow(_GridNodeSubentryFlow):
     async def async_step_details(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """The entities to drive and the thermal parameters."""
+        """The entities to drive, the pump's power and COP, the house, gains and the tank."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            if user_input[CONF_COMFORT_MIN_C] >= user_input[CONF_COMFORT_MAX_C]:
-                errors[CONF_COMFORT_MAX_C] = "invalid_comfort_band"
-            elif user_input.get(CONF_RELAY_1) and user_input.get(CONF_RELAY_1) == user_input.get(
-                CONF_RELAY_2
-            ):
-                errors[CONF_RELAY_2] = "same_relay"
-            else:
+            errors = _check_heat_pump(user_input)
+            if not errors:
+                # an optional field cleared on reconfigure is dropped, not kept
+                for key in (
+                    CONF_ROOM_TEMP_ENTITY,
+                    CONF_HP_POWER_ENTITY,
+                    CONF_TANK_VOLUME_L,
+                    CONF_TANK_TEMP_ENTITY,
+                ):
+                    self._data.pop(key, None)
                 self._data.update(user_input)
                 return self._finish()
         d = self._data if user_input is None else {**self._data, **user_input}

@@ -185,6 +185,9 @@ async def test_user_adds_a_modbus_heat_pump_and_shifts_its_curve_within_bounds(
             await pump.async_set_offset(-7)
         assert err.value.reason == "out_of_range"
         assert await _registers(server.port, 30) == [0xFFFE]
+        assert pump.supports_block
+        await pump.async_block()  # the plan says off: the lowest offset GridNode allows
+        assert await _registers(server.port, 30) == [0xFFFB]  # -5 K
 
         boost = entity_id(hass, "select", "dhw_boost")
         assert hass.states.get(boost).state == "off"
