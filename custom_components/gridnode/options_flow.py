@@ -8,7 +8,12 @@ from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
 from homeassistant.helpers import selector
 
 from .const import (
+    CAPACITY_INTERVAL_CHOICES,
+    CONF_CAPACITY_INTERVAL_MIN,
+    CONF_CAPACITY_PRICE,
     CONF_CARBON_ENTITY,
+    CONF_CARBON_PRICE,
+    CONF_CURRENCY,
     CONF_EXPORT_PERIODS,
     CONF_EXPORT_PRICE,
     CONF_EXPORT_PRICE_ENTITIES,
@@ -35,13 +40,18 @@ from .const import (
     CONF_RESTORE_STABLE_S,
     CONF_RESTORE_STAGGER_S,
     CONF_SLOT_MINUTES,
+    CONF_STANDING_CHARGE,
     CONF_STORM_RESERVE,
     CONF_STORM_SENSOR,
     CONF_TARIFF_SOURCE,
     CONF_WEATHER_ENTITY,
+    DEFAULT_CAPACITY_INTERVAL_MIN,
     DEFAULT_HORIZON_HOURS,
     DEFAULT_PLAN_INTERVAL_MIN,
     DEFAULT_SLOT_MINUTES,
+    MAX_CAPACITY_PRICE_PER_KW,
+    MAX_CARBON_PRICE_PER_KG,
+    MAX_STANDING_CHARGE_PER_DAY,
     SLOT_MINUTE_CHOICES,
     PvSource,
     TariffSource,
@@ -98,6 +108,10 @@ class GridNodeOptionsFlow(OptionsFlow):
     def __init__(self) -> None:
         """Start with no pending changes."""
         self._pending: dict[str, Any] = {}
+
+    @property
+    def _currency(self) -> str:
+        return str(self.config_entry.data.get(CONF_CURRENCY, ""))
 
     @property
     def _options(self) -> dict[str, Any]:
@@ -176,6 +190,8 @@ class GridNodeOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _validate_tariff(source, user_input)
+            if CONF_CAPACITY_INTERVAL_MIN in user_input:
+                user_input[CONF_CAPACITY_INTERVAL_MIN] = int(user_input[CONF_CAPACITY_INTERVAL_MIN])
             if not errors:
                 return self._save(
                     user_input,
@@ -234,6 +250,19 @@ class GridNodeOptionsFlow(OptionsFlow):
             multiline = selector.TextSelector(selector.TextSelectorConfig(multiline=True))
             fields[_optional(CONF_IMPORT_PERIODS, options)] = multiline
             fields[_optional(CONF_EXPORT_PERIODS, options)] = multiline
+        currency = self._currency
+        fields[
+            vol.Required(CONF_STANDING_CHARGE, default=options.get(CONF_STANDING_CHARGE, 0.0))
+        ] = _number(0, MAX_STANDING_CHARGE_PER_DAY, "any", f"{currency}/d")
+        fields[vol.Required(CONF_CAPACITY_PRICE, default=options.get(CONF_CAPACITY_PRICE, 0.0))] = (
+            _number(0, MAX_CAPACITY_PRICE_PER_KW, "any", f"{currency}/kW")
+        )
+        fields[
+            vol.Required(
+                CONF_CAPACITY_INTERVAL_MIN,
+                default=str(options.get(CONF_CAPACITY_INTERVAL_MIN, DEFAULT_CAPACITY_INTERVAL_MIN)),
+            )
+        ] = _select([str(m) for m in CAPACITY_INTERVAL_CHOICES], CONF_CAPACITY_INTERVAL_MIN)
         return self.async_show_form(
             step_id="tariff_details",
             data_schema=vol.Schema(fields),
@@ -282,6 +311,9 @@ class GridNodeOptionsFlow(OptionsFlow):
                 ),
                 _optional(CONF_WEATHER_ENTITY, options): _entity("weather"),
                 _optional(CONF_CARBON_ENTITY, options): _entity("sensor"),
+                vol.Required(
+                    CONF_CARBON_PRICE, default=options.get(CONF_CARBON_PRICE, 0.0)
+                ): _number(0, MAX_CARBON_PRICE_PER_KG, "any", f"{self._currency}/kg"),
                 _optional(CONF_LOAD_ENTITY, options): _entity("sensor"),
             }
         )

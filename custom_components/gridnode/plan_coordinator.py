@@ -233,6 +233,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 import_limit_w=site.import_limit_w,
                 export_limit_w=site.export_limit_w,
                 reserve_pct=self.storm.reserve_pct,
+                carbon_price_per_kg=inputs.charges.carbon_price_per_kg,
             )
             mode = PlanMode.ECO if data.mode == "eco" else PlanMode.AUTO
             problem = build_problem(

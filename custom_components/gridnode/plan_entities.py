@@ -89,13 +89,31 @@ def _day_bounds(offset_days: int) -> tuple[datetime, datetime]:
 
 
 def _cost(offset_days: int) -> Callable[[PlanSnapshot], float | None]:
+    """A day's planned grid energy cost plus the day's standing charge."""
+
     def value(snapshot: PlanSnapshot) -> float | None:
         if snapshot.inputs.import_prices is None:
             return None
         start, end = _day_bounds(offset_days)
-        return round(snapshot.cost_between(start, end), 2)
+        standing = snapshot.inputs.charges.standing_charge_per_day
+        return round(snapshot.cost_between(start, end) + standing, 2)
 
     return value
+
+
+def _cost_parts(offset_days: int) -> Callable[[PlanSnapshot], dict[str, Any]]:
+    """What a day's planned cost is made of: the energy and the standing charge."""
+
+    def parts(snapshot: PlanSnapshot) -> dict[str, Any]:
+        if snapshot.inputs.import_prices is None:
+            return {}
+        start, end = _day_bounds(offset_days)
+        return {
+            "energy_cost": round(snapshot.cost_between(start, end), 2),
+            "standing_charge": round(snapshot.inputs.charges.standing_charge_per_day, 2),
+        }
+
+    return parts
 
 
 def _savings_today(snapshot: PlanSnapshot) -> float | None:
@@ -120,6 +138,7 @@ class PlanSensorDescription(SensorEntityDescription):
     """A plan sensor: ``value_fn`` reads the snapshot."""
 
     value_fn: Callable[[PlanSnapshot], Any]
+    attributes_fn: Callable[[PlanSnapshot], dict[str, Any]] | None = None
     monetary: bool = False
 
 
@@ -131,6 +150,7 @@ PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
         suggested_display_precision=2,
         monetary=True,
         value_fn=_cost(0),
+        attributes_fn=_cost_parts(0),
     ),
     PlanSensorDescription(
         key="plan_cost_tomorrow",
@@ -139,6 +159,7 @@ PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
         suggested_display_precision=2,
         monetary=True,
         value_fn=_cost(1),
+        attributes_fn=_cost_parts(1),
     ),
     PlanSensorDescription(
         key="plan_savings",
@@ -224,6 +245,14 @@ class PlanSensor(PlanEntity, SensorEntity):
     def native_value(self) -> Any:
         """The value from the current snapshot."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the value is made of, for the sensors that say so."""
+        attributes_fn = self.entity_description.attributes_fn
+        if attributes_fn is None or self.coordinator.data is None:
+            return None
+        return attributes_fn(self.coordinator.data)
 
 
 class PlanStatusSensor(PlanEntity, SensorEntity):

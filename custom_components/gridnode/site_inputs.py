@@ -39,7 +39,11 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CAPACITY_INTERVAL_CHOICES,
+    CONF_CAPACITY_INTERVAL_MIN,
+    CONF_CAPACITY_PRICE,
     CONF_CARBON_ENTITY,
+    CONF_CARBON_PRICE,
     CONF_FORECAST_SOLAR_ENTRY,
     CONF_LOAD_ENTITY,
     CONF_PV_AZIMUTH,
@@ -47,8 +51,13 @@ from .const import (
     CONF_PV_KWP,
     CONF_PV_SOURCE,
     CONF_PV_TILT,
+    CONF_STANDING_CHARGE,
     CONF_WEATHER_ENTITY,
+    DEFAULT_CAPACITY_INTERVAL_MIN,
     DOMAIN,
+    MAX_CAPACITY_PRICE_PER_KW,
+    MAX_CARBON_PRICE_PER_KG,
+    MAX_STANDING_CHARGE_PER_DAY,
     PvSource,
 )
 from .core.forecasts import (
@@ -86,6 +95,48 @@ WINDOW_AFTER = timedelta(days=14)
 """Forecast points further than this after the horizon's start are not used."""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GridCharges:
+    """What the grid costs beyond the energy price, as the user set it in the options."""
+
+    carbon_price_per_kg: float = 0.0
+    """Site currency per kg CO2 imported; planned with only when a carbon entity is set."""
+    standing_charge_per_day: float = 0.0
+    """A fixed daily charge; added to the cost sensors, never changes the plan."""
+    capacity_price_per_kw: float = 0.0
+    """Per kW of the month's highest import (averaged over ``capacity_interval_min``)."""
+    capacity_interval_min: int = DEFAULT_CAPACITY_INTERVAL_MIN
+
+
+def _bounded_option(options: Mapping[str, Any], key: str, maximum: float) -> float:
+    """A number option within 0..``maximum``; anything else (a hand-edited entry) counts as 0."""
+    value = options.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0.0
+    return min(maximum, max(0.0, float(value)))
+
+
+def grid_charges(options: Mapping[str, Any]) -> GridCharges:
+    """Read the carbon price, standing charge and capacity charge from the options, bounded."""
+    interval = options.get(CONF_CAPACITY_INTERVAL_MIN, DEFAULT_CAPACITY_INTERVAL_MIN)
+    try:
+        interval = int(interval)
+    except (TypeError, ValueError):
+        interval = DEFAULT_CAPACITY_INTERVAL_MIN
+    return GridCharges(
+        carbon_price_per_kg=_bounded_option(options, CONF_CARBON_PRICE, MAX_CARBON_PRICE_PER_KG),
+        standing_charge_per_day=_bounded_option(
+            options, CONF_STANDING_CHARGE, MAX_STANDING_CHARGE_PER_DAY
+        ),
+        capacity_price_per_kw=_bounded_option(
+            options, CONF_CAPACITY_PRICE, MAX_CAPACITY_PRICE_PER_KW
+        ),
+        capacity_interval_min=interval
+        if interval in CAPACITY_INTERVAL_CHOICES
+        else DEFAULT_CAPACITY_INTERVAL_MIN,
+    )
+
+
 @dataclass(kw_only=True)
 class CollectedInputs:
     """Everything the planner reads for one horizon, and what had to fall back."""
@@ -100,6 +151,7 @@ class CollectedInputs:
     carbon: list[float] | None
     weather: list[WeatherPoint] = field(default_factory=list)
     problems: dict[str, InputError] = field(default_factory=dict)
+    charges: GridCharges = field(default_factory=GridCharges)
 
 
 def _filled(values: list[float | None], default: float) -> list[float]:
@@ -202,6 +254,7 @@ class InputCollector:
             carbon=carbon,
             weather=weather,
             problems=problems,
+            charges=grid_charges(self.options),
         )
         self._sync_repairs(problems)
         return collected
