@@ -65,6 +65,10 @@ CONF_WEATHER_ENTITY: Final = "weather_entity"
 CONF_CARBON_ENTITY: Final = "carbon_entity"
 CONF_LOAD_ENTITY: Final = "load_entity"
 CONF_CARBON_PRICE: Final = "carbon_price_per_kg"
+MAX_PV_KWP: Final = 1000.0
+
+# A further PV array with its own forecast (a config sub-entry; the options hold the first).
+SUBENTRY_PV_ARRAY: Final = "pv_array"
 
 # Grid charges beyond the energy price (options, tariff details page).
 CONF_STANDING_CHARGE: Final = "standing_charge_per_day"

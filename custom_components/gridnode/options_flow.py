@@ -51,6 +51,7 @@ from .const import (
     DEFAULT_SLOT_MINUTES,
     MAX_CAPACITY_PRICE_PER_KW,
     MAX_CARBON_PRICE_PER_KG,
+    MAX_PV_KWP,
     MAX_STANDING_CHARGE_PER_DAY,
     SLOT_MINUTE_CHOICES,
     PvSource,
@@ -277,38 +278,13 @@ class GridNodeOptionsFlow(OptionsFlow):
         options = self._options
         errors: dict[str, str] = {}
         if user_input is not None:
-            pv_source = user_input[CONF_PV_SOURCE]
-            if pv_source in (PvSource.SOLCAST, PvSource.OPEN_METEO) and not user_input.get(
-                CONF_PV_ENTITY
-            ):
-                errors[CONF_PV_ENTITY] = "pv_entity_required"
-            elif pv_source == PvSource.FORECAST_SOLAR and not user_input.get(
-                CONF_FORECAST_SOLAR_ENTRY
-            ):
-                errors[CONF_FORECAST_SOLAR_ENTRY] = "forecast_solar_required"
-            elif pv_source == PvSource.ESTIMATE and not float(user_input.get(CONF_PV_KWP, 0)) > 0:
-                errors[CONF_PV_KWP] = "pv_kwp_required"
+            errors = pv_source_errors(user_input)
             if not errors:
                 return self._save(user_input, clear=_OPTIONAL_ENTITY_KEYS[:5])
             options |= user_input
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_PV_SOURCE, default=options.get(CONF_PV_SOURCE, PvSource.ESTIMATE)
-                ): _select([s.value for s in PvSource], CONF_PV_SOURCE),
-                _optional(CONF_PV_ENTITY, options): _entity("sensor"),
-                _optional(CONF_FORECAST_SOLAR_ENTRY, options): selector.ConfigEntrySelector(
-                    selector.ConfigEntrySelectorConfig(integration="forecast_solar")
-                ),
-                vol.Required(CONF_PV_KWP, default=options.get(CONF_PV_KWP, 0)): _number(
-                    0, 1000, 0.1, "kWp"
-                ),
-                vol.Required(CONF_PV_TILT, default=options.get(CONF_PV_TILT, 35)): _number(
-                    0, 90, 1, "°"
-                ),
-                vol.Required(CONF_PV_AZIMUTH, default=options.get(CONF_PV_AZIMUTH, 180)): _number(
-                    0, 360, 1, "°"
-                ),
+                **pv_array_fields(options, [s.value for s in PvSource]),
                 _optional(CONF_WEATHER_ENTITY, options): _entity("weather"),
                 _optional(CONF_CARBON_ENTITY, options): _entity("sensor"),
                 vol.Required(
@@ -342,6 +318,38 @@ class GridNodeOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(step_id="islanding", data_schema=schema)
+
+
+def pv_source_errors(user_input: dict[str, Any]) -> dict[str, str]:
+    """What a PV array's form lacks for its forecast source (the options' array or a sub-entry)."""
+    pv_source = user_input[CONF_PV_SOURCE]
+    if pv_source in (PvSource.SOLCAST, PvSource.OPEN_METEO) and not user_input.get(CONF_PV_ENTITY):
+        return {CONF_PV_ENTITY: "pv_entity_required"}
+    if pv_source == PvSource.FORECAST_SOLAR and not user_input.get(CONF_FORECAST_SOLAR_ENTRY):
+        return {CONF_FORECAST_SOLAR_ENTRY: "forecast_solar_required"}
+    if pv_source == PvSource.ESTIMATE and not float(user_input.get(CONF_PV_KWP, 0)) > 0:
+        return {CONF_PV_KWP: "pv_kwp_required"}
+    return {}
+
+
+def pv_array_fields(options: dict[str, Any], sources: list[str]) -> dict[Any, Any]:
+    """The fields of a PV array: its forecast source, and its size for GridNode's estimate."""
+    return {
+        vol.Required(
+            CONF_PV_SOURCE, default=options.get(CONF_PV_SOURCE, PvSource.ESTIMATE)
+        ): _select(sources, CONF_PV_SOURCE),
+        _optional(CONF_PV_ENTITY, options): _entity("sensor"),
+        _optional(CONF_FORECAST_SOLAR_ENTRY, options): selector.ConfigEntrySelector(
+            selector.ConfigEntrySelectorConfig(integration="forecast_solar")
+        ),
+        vol.Required(CONF_PV_KWP, default=options.get(CONF_PV_KWP, 0)): _number(
+            0, MAX_PV_KWP, 0.1, "kWp"
+        ),
+        vol.Required(CONF_PV_TILT, default=options.get(CONF_PV_TILT, 35)): _number(0, 90, 1, "°"),
+        vol.Required(CONF_PV_AZIMUTH, default=options.get(CONF_PV_AZIMUTH, 180)): _number(
+            0, 360, 1, "°"
+        ),
+    }
 
 
 def _validate_tariff(source: TariffSource, user_input: dict[str, Any]) -> dict[str, str]:

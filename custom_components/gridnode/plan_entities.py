@@ -307,6 +307,7 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
             "cost_today": _cost(0)(snapshot),
             "savings_today": _savings_today(snapshot),
             "pv_estimated": snapshot.inputs.pv_estimated,
+            "pv_filled": [gap.as_dict() for gap in snapshot.inputs.pv_gaps],
             "fallback_inputs": sorted(snapshot.inputs.problems),
             "violations": [v.message for v in snapshot.plan.violations],
             "current_actions": dict(dispatcher.actions) if dispatcher else {},

@@ -57,7 +57,9 @@ from .const import (
     DOMAIN,
     MAX_CAPACITY_PRICE_PER_KW,
     MAX_CARBON_PRICE_PER_KG,
+    MAX_PV_KWP,
     MAX_STANDING_CHARGE_PER_DAY,
+    SUBENTRY_PV_ARRAY,
     PvSource,
 )
 from .core.forecasts import (
@@ -137,6 +139,84 @@ def grid_charges(options: Mapping[str, Any]) -> GridCharges:
     )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PvArrayConfig:
+    """One PV array and where its forecast comes from ('' names the array of the options)."""
+
+    name: str
+    source: str
+    entity_id: str = ""
+    forecast_solar_entry: str = ""
+    kwp: float = 0.0
+    tilt: float = 35.0
+    azimuth: float = 180.0
+
+
+def _float_in(data: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return default
+    return min(high, max(low, float(value)))
+
+
+def pv_array_config(data: Mapping[str, Any], name: str) -> PvArrayConfig:
+    """An array from the options or a PV array sub-entry (the same keys), bounded."""
+    source = str(data.get(CONF_PV_SOURCE, PvSource.NONE))
+    return PvArrayConfig(
+        name=name,
+        source=source if source in set(PvSource) else PvSource.NONE,
+        entity_id=str(data.get(CONF_PV_ENTITY) or ""),
+        forecast_solar_entry=str(data.get(CONF_FORECAST_SOLAR_ENTRY) or ""),
+        kwp=_float_in(data, CONF_PV_KWP, 0.0, 0.0, MAX_PV_KWP),
+        tilt=_float_in(data, CONF_PV_TILT, 35.0, 0.0, 90.0),
+        azimuth=_float_in(data, CONF_PV_AZIMUTH, 180.0, 0.0, 360.0),
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PvGap:
+    """Slots an array's forecast did not give, planned with GridNode's estimate (or 0 W)."""
+
+    array: str
+    start: datetime
+    end: datetime
+    reason: str  # "not_covered", "quota" or "failed"
+    estimated: bool  # False: the array's size is unknown, so the span is planned as 0 W
+
+    def as_dict(self) -> dict[str, Any]:
+        """The gap as the plan's attributes show it."""
+        return {
+            "array": self.array,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "reason": self.reason,
+            "estimated": self.estimated,
+        }
+
+
+def _gaps(
+    name: str, horizon: Horizon, missing: list[bool], reason: str, estimated: bool
+) -> list[PvGap]:
+    """The spans of consecutive missing slots."""
+    gaps: list[PvGap] = []
+    first: int | None = None
+    for index, gone in enumerate([*missing, False]):
+        if gone and first is None:
+            first = index
+        elif not gone and first is not None:
+            gaps.append(
+                PvGap(
+                    array=name,
+                    start=horizon.start + first * horizon.step,
+                    end=horizon.start + index * horizon.step,
+                    reason=reason,
+                    estimated=estimated,
+                )
+            )
+            first = None
+    return gaps
+
+
 @dataclass(kw_only=True)
 class CollectedInputs:
     """Everything the planner reads for one horizon, and what had to fall back."""
@@ -152,6 +232,7 @@ class CollectedInputs:
     weather: list[WeatherPoint] = field(default_factory=list)
     problems: dict[str, InputError] = field(default_factory=dict)
     charges: GridCharges = field(default_factory=GridCharges)
+    pv_gaps: list[PvGap] = field(default_factory=list)
 
 
 def _filled(values: list[float | None], default: float) -> list[float]:
@@ -234,7 +315,7 @@ class InputCollector:
             import_prices, export_prices = prices
         weather = await _guarded("weather", self._async_weather(horizon), problems) or []
         outdoor = _filled(resample(temperature_segments(weather), horizon), DEFAULT_OUTDOOR_C)
-        pv, pv_estimated = await self._async_pv(horizon, weather, problems)
+        pv, pv_estimated, pv_gaps = await self._async_pv(horizon, weather, problems)
         carbon = await _guarded("carbon", self._async_carbon(horizon), problems)
         load = DEFAULT_LOAD_W if present_load_w is None else max(0.0, present_load_w)
         base_load = [load] * horizon.count
@@ -249,6 +330,7 @@ class InputCollector:
             export_prices=export_prices,
             pv_w=pv,
             pv_estimated=pv_estimated,
+            pv_gaps=pv_gaps,
             base_load_w=base_load,
             outdoor_c=outdoor,
             carbon=carbon,
@@ -302,30 +384,98 @@ class InputCollector:
         first, last = horizon.start - WINDOW_BEFORE, horizon.start + WINDOW_AFTER
         return [point for point in points if first <= point.start < last]
 
+    def _pv_arrays(self) -> list[PvArrayConfig]:
+        """The options' array first, then each PV array sub-entry of the site."""
+        arrays = [pv_array_config(self.options, "")]
+        entry = self.hass.config_entries.async_get_entry(self.entry_id) if self.entry_id else None
+        if entry is not None:
+            arrays += [
+                pv_array_config(sub.data, sub.title or sub.subentry_id)
+                for sub in entry.subentries.values()
+                if sub.subentry_type == SUBENTRY_PV_ARRAY
+            ]
+        return arrays
+
     async def _async_pv(
         self, horizon: Horizon, weather: list[WeatherPoint], problems: dict[str, InputError]
-    ) -> tuple[list[float], bool]:
-        source = self.options.get(CONF_PV_SOURCE, PvSource.NONE)
-        if source == PvSource.NONE:
-            return [0.0] * horizon.count, False
-        forecast: PvForecast | None = None
-        if source != PvSource.ESTIMATE:
-            forecast = await _guarded("pv_forecast", self._async_pv_forecast(source), problems)
-        if forecast is None:
-            forecast = await self.hass.async_add_executor_job(self._pv_estimate, horizon, weather)
-        values = await self.hass.async_add_executor_job(
-            resample, _window(list(forecast.segments), horizon), horizon
-        )
-        return [max(0.0, v) if v is not None else 0.0 for v in values], forecast.estimated
+    ) -> tuple[list[float], bool, list[PvGap]]:
+        """The sum of every array's forecast; what a forecast misses is GridNode's estimate."""
+        total = [0.0] * horizon.count
+        estimated = False
+        gaps: list[PvGap] = []
+        for array in self._pv_arrays():
+            if array.source == PvSource.NONE:
+                continue
+            values, array_estimated, array_gaps = await self._async_array_pv(
+                array, horizon, weather, problems
+            )
+            total = [a + b for a, b in zip(total, values, strict=True)]
+            estimated = estimated or array_estimated
+            gaps += array_gaps
+        return total, estimated, gaps
 
-    async def _async_pv_forecast(self, source: str) -> PvForecast:
+    async def _async_array_pv(
+        self,
+        array: PvArrayConfig,
+        horizon: Horizon,
+        weather: list[WeatherPoint],
+        problems: dict[str, InputError],
+    ) -> tuple[list[float], bool, list[PvGap]]:
+        """One array's PV per slot: its forecast, with slots it does not cover estimated."""
+        forecast: PvForecast | None = None
+        reason = "failed"
+        if array.source != PvSource.ESTIMATE:
+            found: dict[str, InputError] = {}
+            forecast = await _guarded(
+                "pv_forecast", self._async_pv_forecast(array.source, array), found
+            )
+            if "pv_forecast" in found:
+                problems.setdefault("pv_forecast", found["pv_forecast"])
+                if found["pv_forecast"].reason is InputErrorReason.QUOTA:
+                    reason = "quota"
+        estimate: list[float | None] | None = None
+        if forecast is None or array.source == PvSource.ESTIMATE:
+            values: list[float | None] = [None] * horizon.count
+        else:
+            values = await self.hass.async_add_executor_job(
+                resample, _window(list(forecast.segments), horizon), horizon
+            )
+            reason = "not_covered"
+        if any(v is None for v in values) and array.kwp > 0:
+            guess = await self.hass.async_add_executor_job(
+                self._pv_estimate, array, horizon, weather
+            )
+            estimate = list(resample(list(guess.segments), horizon))
+        filled = [
+            max(0.0, v)
+            if v is not None
+            else (max(0.0, estimate[i] or 0.0) if estimate is not None else 0.0)
+            for i, v in enumerate(values)
+        ]
+        missing = [v is None for v in values]
+        if array.source == PvSource.ESTIMATE:
+            return filled, True, []
+        return (
+            filled,
+            any(missing),
+            _gaps(array.name, horizon, missing, reason, estimate is not None),
+        )
+
+    async def _async_pv_forecast(self, source: str, array: PvArrayConfig) -> PvForecast:
         if source == PvSource.FORECAST_SOLAR:
-            entry_id = self.options.get(CONF_FORECAST_SOLAR_ENTRY, "")
+            entry_id = array.forecast_solar_entry
             entry = self.hass.config_entries.async_get_entry(entry_id)
             if entry is None or entry.state is not ConfigEntryState.LOADED:
                 # Its library is only installed once the integration is set up: check first.
                 raise InputError(
                     InputErrorReason.MISSING, "forecast_solar", "Forecast.Solar is not loaded"
+                )
+            coordinator = getattr(entry, "runtime_data", None)
+            failure = getattr(coordinator, "last_exception", None)
+            if failure is not None and type(failure).__name__ == "ForecastSolarRatelimitError":
+                # Its last update hit the API's rate limit: what it still holds is going stale.
+                raise InputError(
+                    InputErrorReason.QUOTA, "forecast_solar", "the API rate limit is reached"
                 )
             from homeassistant.components.forecast_solar.energy import (
                 async_get_solar_forecast,
@@ -335,19 +485,21 @@ class InputCollector:
             if data is None:
                 raise InputError(InputErrorReason.MISSING, "forecast_solar", "no forecast")
             return await self.hass.async_add_executor_job(parse_forecast_solar, data)
-        state = _state(self.hass, self.options.get(CONF_PV_ENTITY, ""), source)
+        state = _state(self.hass, array.entity_id, source)
         parse = parse_solcast if source == PvSource.SOLCAST else parse_open_meteo_solar
         return await self.hass.async_add_executor_job(parse, state.attributes)
 
-    def _pv_estimate(self, horizon: Horizon, weather: list[WeatherPoint]) -> PvForecast:
-        array = PvArray(
-            peak_w=float(self.options.get(CONF_PV_KWP, 0.0)) * 1000,
-            tilt_deg=float(self.options.get(CONF_PV_TILT, 35)),
-            azimuth_deg=float(self.options.get(CONF_PV_AZIMUTH, 180)),
+    def _pv_estimate(
+        self, array: PvArrayConfig, horizon: Horizon, weather: list[WeatherPoint]
+    ) -> PvForecast:
+        panel = PvArray(
+            peak_w=array.kwp * 1000,
+            tilt_deg=array.tilt,
+            azimuth_deg=array.azimuth,
             latitude=self.settings.latitude,
             longitude=self.settings.longitude,
         )
-        return estimate_pv(array, weather, horizon)
+        return estimate_pv(panel, weather, horizon)
 
     async def _async_carbon(self, horizon: Horizon) -> list[float] | None:
         entity_id = self.options.get(CONF_CARBON_ENTITY)
