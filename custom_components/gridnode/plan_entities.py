@@ -17,7 +17,7 @@ from homeassistant.components.sensor import (
     SensorEntity,
     SensorEntityDescription,
 )
-from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.const import EntityCategory, UnitOfPower, UnitOfTime
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
@@ -120,7 +120,8 @@ def _savings_today(snapshot: PlanSnapshot) -> float | None:
     """What the plan saves over its horizon against running the house unplanned.
 
     Energy the plan leaves in (or takes from) the battery is counted at the value the planner
-    gives stored energy, so filling the battery for tomorrow is not shown as a loss.
+    gives stored energy, so filling the battery for tomorrow is not shown as a loss. The carbon
+    price and the capacity charge are left out of both sides.
     """
     plan, problem = snapshot.plan, snapshot.problem
     if snapshot.inputs.import_prices is None or not plan.ok or problem is None:
@@ -130,7 +131,10 @@ def _savings_today(snapshot: PlanSnapshot) -> float | None:
     if battery is not None and len(plan.battery_soc_pct):
         delta_kwh = (float(plan.battery_soc_pct[-1]) - battery.soc_pct) / 100 * battery.capacity_wh
         stored_change = delta_kwh / 1000 * battery.end_value_per_kwh
-    return round(snapshot.baseline_cost - plan.cost.total + stored_change, 2)
+    # Money only: the carbon price weighs the plan but is not paid, and the capacity charge is
+    # not in the baseline (most of it is the month's peak so far, paid either way).
+    paid = plan.cost.total - plan.cost.carbon - plan.cost.capacity
+    return round(snapshot.baseline_cost - paid + stored_change, 2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,6 +257,45 @@ class PlanSensor(PlanEntity, SensorEntity):
         if attributes_fn is None or self.coordinator.data is None:
             return None
         return attributes_fn(self.coordinator.data)
+
+
+class MonthPeakSensor(PlanEntity, SensorEntity):
+    """The month's highest mean grid import over the capacity tariff's interval, so far."""
+
+    _attr_translation_key = "month_peak_import"
+    _attr_device_class = SensorDeviceClass.POWER
+    _attr_native_unit_of_measurement = UnitOfPower.KILO_WATT
+    _attr_suggested_display_precision = 2
+
+    def __init__(self, entry: GridNodeConfigEntry, coordinator: PlanCoordinator) -> None:
+        """Follow the coordinator's month peak."""
+        super().__init__(entry, coordinator, "month_peak_import")
+
+    async def async_added_to_hass(self) -> None:
+        """Also update when a new peak is measured."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.month_peak.add_listener(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """Measured, not planned: available while the site runs."""
+        return True
+
+    @property
+    def native_value(self) -> float:
+        """The peak in kW."""
+        return round(self.coordinator.month_peak.peak_w / 1000, 3)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """When the peak was, the month and the averaging interval."""
+        peak = self.coordinator.month_peak.peak
+        current = self.coordinator.month_peak.peak_w > 0
+        return {
+            "peak_at": peak.peak_at.isoformat() if peak.peak_at and current else None,
+            "month": peak.month or None,
+            "interval_min": peak.interval_min,
+        }
 
 
 class PlanStatusSensor(PlanEntity, SensorEntity):
@@ -418,6 +461,7 @@ def plan_sensors(entry: GridNodeConfigEntry) -> list[SensorEntity]:
         return []
     return [
         PlanStatusSensor(entry, coordinator),
+        MonthPeakSensor(entry, coordinator),
         *(PlanSensor(entry, coordinator, d) for d in PLAN_SENSORS),
     ]
 

@@ -144,3 +144,13 @@ async def test_without_a_standing_charge_the_cost_is_the_energy_alone(hass: Home
     state = _sensor(hass, entry, "plan_cost_today")
     assert state.attributes["standing_charge"] == 0
     assert float(state.state) == pytest.approx(state.attributes["energy_cost"], abs=0.011)
+
+
+async def test_the_carbon_price_is_not_counted_as_money_saved_or_spent(
+    hass: HomeAssistant,
+) -> None:
+    """A house with nothing to shift saves nothing, whatever carbon is priced at."""
+    entry = await _site(hass, carbon_price_per_kg=0.5)
+    plan = entry.runtime_data.plan.data.plan  # type: ignore[union-attr]
+    assert plan.cost.carbon > 0
+    assert float(_sensor(hass, entry, "plan_savings").state) == 0.0
