@@ -35,7 +35,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -426,21 +426,22 @@ class InputCollector:
         reason = "failed"
         if array.source != PvSource.ESTIMATE:
             found: dict[str, InputError] = {}
-            forecast = await _guarded(
-                "pv_forecast", self._async_pv_forecast(array.source, array), found
-            )
+            read = await _guarded("pv_forecast", self._async_pv_forecast(array), found)
             if "pv_forecast" in found:
                 problems.setdefault("pv_forecast", found["pv_forecast"])
-                if found["pv_forecast"].reason is InputErrorReason.QUOTA:
-                    reason = "quota"
+            if read is not None:
+                forecast, quota = read
+                reason = "not_covered" if quota is None else "quota"
+                if quota is not None and quota.source == "forecast_solar":
+                    # Its last update failed: say so (Solcast's daily quota runs out by design).
+                    problems.setdefault("pv_forecast", quota)
         estimate: list[float | None] | None = None
-        if forecast is None or array.source == PvSource.ESTIMATE:
+        if forecast is None:
             values: list[float | None] = [None] * horizon.count
         else:
             values = await self.hass.async_add_executor_job(
                 resample, _window(list(forecast.segments), horizon), horizon
             )
-            reason = "not_covered"
         if any(v is None for v in values) and array.kwp > 0:
             guess = await self.hass.async_add_executor_job(
                 self._pv_estimate, array, horizon, weather
@@ -461,7 +462,12 @@ class InputCollector:
             _gaps(array.name, horizon, missing, reason, estimate is not None),
         )
 
-    async def _async_pv_forecast(self, source: str, array: PvArrayConfig) -> PvForecast:
+    async def _async_pv_forecast(
+        self, array: PvArrayConfig
+    ) -> tuple[PvForecast, InputError | None]:
+        """The array's forecast, and whether its service's quota is used up (then it ages)."""
+        source = array.source
+        quota: InputError | None = None
         if source == PvSource.FORECAST_SOLAR:
             entry_id = array.forecast_solar_entry
             entry = self.hass.config_entries.async_get_entry(entry_id)
@@ -474,7 +480,7 @@ class InputCollector:
             failure = getattr(coordinator, "last_exception", None)
             if failure is not None and type(failure).__name__ == "ForecastSolarRatelimitError":
                 # Its last update hit the API's rate limit: what it still holds is going stale.
-                raise InputError(
+                quota = InputError(
                     InputErrorReason.QUOTA, "forecast_solar", "the API rate limit is reached"
                 )
             from homeassistant.components.forecast_solar.energy import (
@@ -484,10 +490,40 @@ class InputCollector:
             data = await async_get_solar_forecast(self.hass, entry_id)
             if data is None:
                 raise InputError(InputErrorReason.MISSING, "forecast_solar", "no forecast")
-            return await self.hass.async_add_executor_job(parse_forecast_solar, data)
+            forecast = await self.hass.async_add_executor_job(parse_forecast_solar, data)
+            return forecast, quota
         state = _state(self.hass, array.entity_id, source)
-        parse = parse_solcast if source == PvSource.SOLCAST else parse_open_meteo_solar
-        return await self.hass.async_add_executor_job(parse, state.attributes)
+        if source == PvSource.SOLCAST:
+            quota = self._solcast_quota(array.entity_id)
+            return await self.hass.async_add_executor_job(parse_solcast, state.attributes), quota
+        return await self.hass.async_add_executor_job(parse_open_meteo_solar, state.attributes), None
+
+    def _solcast_quota(self, entity_id: str) -> InputError | None:
+        """Whether the Solcast integration of ``entity_id`` has used up today's API calls.
+
+        It reports them as two sensors of its config entry ("API used", "API limit"); when
+        either is missing or unreadable nothing is known and None is returned.
+        """
+        registry = er.async_get(self.hass)
+        entry = registry.async_get(entity_id)
+        if entry is None or entry.config_entry_id is None:
+            return None
+        counts: dict[str, float] = {}
+        for other in er.async_entries_for_config_entry(registry, entry.config_entry_id):
+            if other.translation_key in ("api_counter", "api_limit"):
+                state = self.hass.states.get(other.entity_id)
+                try:
+                    value = float(state.state) if state is not None else math.nan
+                except ValueError:
+                    continue
+                if math.isfinite(value):
+                    counts[other.translation_key] = value
+        used, limit = counts.get("api_counter"), counts.get("api_limit")
+        if used is None or limit is None or limit <= 0 or used < limit:
+            return None
+        return InputError(
+            InputErrorReason.QUOTA, "solcast", f"{used:.0f} of {limit:.0f} API calls used"
+        )
 
     def _pv_estimate(
         self, array: PvArrayConfig, horizon: Horizon, weather: list[WeatherPoint]

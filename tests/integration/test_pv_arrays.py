@@ -108,7 +108,7 @@ async def test_every_array_is_planned_with_the_sum(hass: HomeAssistant) -> None:
     assert both.pv_estimated is True  # the east roof is GridNode's estimate
 
 
-async def test_an_exhausted_forecast_solar_quota_falls_back_to_the_estimate_and_says_so(
+async def test_an_exhausted_forecast_solar_quota_estimates_what_it_no_longer_covers_and_says_so(
     hass: HomeAssistant,
 ) -> None:
     from forecast_solar import Estimate, ForecastSolarRatelimitError
@@ -156,13 +156,12 @@ async def test_an_exhausted_forecast_solar_quota_falls_back_to_the_estimate_and_
     solar.runtime_data = coordinator
     solar.mock_state(hass, ConfigEntryState.LOADED)
     options = {"pv_source": "forecast_solar", "forecast_solar_entry": solar.entry_id, "pv_kwp": 4}
-    got = await InputCollector(hass, SITE, options).async_collect(
-        Horizon(start=DAY, count=24, minutes=60), 400
-    )
+    got = await InputCollector(hass, SITE, options).async_collect(_two_days(), 400)
     assert got.problems["pv_forecast"].reason == "quota"
     assert got.pv_estimated is True
-    assert max(got.pv_w) > 1000  # the estimate, not Forecast.Solar's stale 100 W
-    assert [gap.reason for gap in got.pv_gaps] == ["quota"]
+    assert got.pv_w[:24] == pytest.approx([100] * 24)  # what it still holds is used
+    assert max(got.pv_w[24:]) > 1000  # tomorrow, which it cannot fetch, is estimated
+    assert [(gap.reason, gap.start) for gap in got.pv_gaps] == [("quota", SOLCAST_END)]
     issue = ir.async_get(hass).async_get_issue(DOMAIN, "input_pv_forecast")
     assert issue is not None
     assert issue.translation_placeholders == {
@@ -243,3 +242,33 @@ async def test_a_pv_array_is_added_checked_and_reconfigured(hass: HomeAssistant)
     assert done["reason"] == "reconfigure_successful"
     sub = site.subentries[sub.subentry_id]
     assert (sub.title, sub.data["pv_kwp"]) == ("East", 4.5)
+
+
+@pytest.mark.parametrize(
+    ("used", "limit", "reason"),
+    [("10", "10", "quota"), ("4", "10", "not_covered"), ("10", "unknown", "not_covered")],
+)
+async def test_solcast_s_used_up_daily_quota_is_named_for_the_estimated_span(
+    hass: HomeAssistant, used: str, limit: str, reason: str
+) -> None:
+    from homeassistant.helpers import entity_registry as er
+
+    solcast = MockConfigEntry(domain="solcast_solar")
+    solcast.add_to_hass(hass)
+    registry = er.async_get(hass)
+    ids = {}
+    for key in ("forecast_today", "api_counter", "api_limit"):
+        ids[key] = registry.async_get_or_create(
+            "sensor", "solcast_solar", key, config_entry=solcast, translation_key=key
+        ).entity_id
+    hass.states.async_set(
+        ids["forecast_today"], "20", _fixture("solcast_forecast_today_attributes")
+    )
+    hass.states.async_set(ids["api_counter"], used)
+    hass.states.async_set(ids["api_limit"], limit)
+    options = {"pv_source": "solcast", "pv_entity": ids["forecast_today"], "pv_kwp": 4.0}
+    got = await InputCollector(hass, SITE, options).async_collect(_two_days(), 400)
+    assert [gap.reason for gap in got.pv_gaps] == [reason]
+    assert max(got.pv_w[24:]) > 500
+    # Solcast's calls run out every day by design: no repair issue, the span says why.
+    assert "pv_forecast" not in got.problems
