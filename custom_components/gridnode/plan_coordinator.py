@@ -24,6 +24,7 @@ from .const import (
     CONF_STORM_RESERVE,
     CONF_STORM_SENSOR,
     DOMAIN,
+    SUBENTRY_PV_ARRAY,
 )
 from .core.islanding import StormWatch, storm_watch
 from .core.loads import DeferrableLoad
@@ -177,6 +178,11 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             options.get(CONF_PV_ENTITY),
             options.get(CONF_CARBON_ENTITY),
             options.get(CONF_STORM_SENSOR),
+            *(
+                sub.data.get(CONF_PV_ENTITY)
+                for sub in self.config_entry.subentries.values()
+                if sub.subentry_type == SUBENTRY_PV_ARRAY
+            ),
         ]
 
         @callback

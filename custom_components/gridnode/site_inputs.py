@@ -496,7 +496,9 @@ class InputCollector:
         if source == PvSource.SOLCAST:
             quota = self._solcast_quota(array.entity_id)
             return await self.hass.async_add_executor_job(parse_solcast, state.attributes), quota
-        return await self.hass.async_add_executor_job(parse_open_meteo_solar, state.attributes), None
+        return await self.hass.async_add_executor_job(
+            parse_open_meteo_solar, state.attributes
+        ), None
 
     def _solcast_quota(self, entity_id: str) -> InputError | None:
         """Whether the Solcast integration of ``entity_id`` has used up today's API calls.

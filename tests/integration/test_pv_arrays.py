@@ -272,3 +272,39 @@ async def test_solcast_s_used_up_daily_quota_is_named_for_the_estimated_span(
     assert max(got.pv_w[24:]) > 500
     # Solcast's calls run out every day by design: no repair issue, the span says why.
     assert "pv_forecast" not in got.problems
+
+
+async def test_a_pv_array_s_forecast_changing_replans(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hass.states.async_set("sensor.garage_solcast", "1", {"detailedForecast": []})
+    site = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id=DOMAIN,
+        data=dict(SITE_DATA),
+        options=dict(SITE_OPTIONS),
+        subentries_data=[
+            ConfigSubentryData(
+                data={"pv_source": "solcast", "pv_entity": "sensor.garage_solcast"},
+                subentry_type="pv_array",
+                title="Garage",
+                unique_id=None,
+            )
+        ],
+    )
+    site.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(site.entry_id)
+    await hass.async_block_till_done()
+    plan = site.runtime_data.plan
+    assert plan is not None
+    assert "pv_forecast" in plan.data.inputs.problems  # an empty forecast
+    asked: list[bool] = []
+    monkeypatch.setattr(plan, "async_request_refresh_soon", lambda: asked.append(True))
+    hass.states.async_set(
+        "sensor.garage_solcast", "20", _fixture("solcast_forecast_today_attributes")
+    )
+    await hass.async_block_till_done()
+    assert asked  # the array's forecast changed: a replan is due
+    await plan.async_refresh()
+    assert "pv_forecast" not in plan.data.inputs.problems
