@@ -73,6 +73,7 @@ from .core.forecasts import (
     parse_open_meteo_solar,
     parse_solcast,
     parse_weather_forecast,
+    sun_up,
     temperature_segments,
 )
 from .core.input_errors import InputError, InputErrorReason
@@ -192,6 +193,16 @@ class PvGap:
             "reason": self.reason,
             "estimated": self.estimated,
         }
+
+
+def _daylight_gaps(
+    values: list[float | None], horizon: Horizon, latitude: float, longitude: float
+) -> list[bool]:
+    """The slots a forecast left out while the sun is up (a night left out is no gap)."""
+    return [
+        value is None and sun_up(start, start + horizon.step, latitude, longitude)
+        for value, start in zip(values, horizon.starts(), strict=True)
+    ]
 
 
 def _gaps(
@@ -453,12 +464,14 @@ class InputCollector:
             else (max(0.0, estimate[i] or 0.0) if estimate is not None else 0.0)
             for i, v in enumerate(values)
         ]
-        missing = [v is None for v in values]
         if array.source == PvSource.ESTIMATE:
             return filled, True, []
+        missing = await self.hass.async_add_executor_job(
+            _daylight_gaps, values, horizon, self.settings.latitude, self.settings.longitude
+        )
         return (
             filled,
-            any(missing),
+            estimate is not None and any(missing),
             _gaps(array.name, horizon, missing, reason, estimate is not None),
         )
 
