@@ -9,6 +9,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from .capacity_peak import async_remove_month_peak_store
 from .const import DOMAIN
 from .devices import async_setup_devices, async_unload_devices
 from .dispatcher import Dispatcher
@@ -60,6 +61,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
     try:
         coordinator = PlanCoordinator(hass, entry)
         entry.runtime_data.plan = coordinator
+        await coordinator.month_peak.async_load()
         await coordinator.async_config_entry_first_refresh()
         dispatcher = Dispatcher(hass, entry, coordinator)
         coordinator.dispatcher = dispatcher
@@ -81,6 +83,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
         entry.runtime_data.devices.add_listener(_replan_on_device_change(coordinator))
     )
     entry.async_on_unload(coordinator.async_track_inputs())
+    entry.async_on_unload(coordinator.month_peak.start())
 
     async def _hand_back_on_stop(_event: Event) -> None:
         """Home Assistant is stopping (entries are not unloaded): hand every device back."""
@@ -105,8 +108,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:
-    """Remove what the site stored beside its config entry (the islanding state)."""
+    """Remove what the site stored beside its config entry (islanding state, month peak)."""
     await async_remove_island_store(hass, entry.entry_id)
+    await async_remove_month_peak_store(hass, entry.entry_id)
 
 
 async def _async_reload_on_update(hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:

@@ -64,6 +64,22 @@ CONF_PV_AZIMUTH: Final = "pv_azimuth"
 CONF_WEATHER_ENTITY: Final = "weather_entity"
 CONF_CARBON_ENTITY: Final = "carbon_entity"
 CONF_LOAD_ENTITY: Final = "load_entity"
+CONF_CARBON_PRICE: Final = "carbon_price_per_kg"
+MAX_PV_KWP: Final = 1000.0
+
+# A further PV array with its own forecast (a config sub-entry; the options hold the first).
+SUBENTRY_PV_ARRAY: Final = "pv_array"
+
+# Grid charges beyond the energy price (options, tariff details page).
+CONF_STANDING_CHARGE: Final = "standing_charge_per_day"
+CONF_CAPACITY_PRICE: Final = "capacity_price_per_kw"
+CONF_CAPACITY_INTERVAL_MIN: Final = "capacity_interval_min"
+
+MAX_CARBON_PRICE_PER_KG: Final = 5.0
+MAX_STANDING_CHARGE_PER_DAY: Final = 100.0
+MAX_CAPACITY_PRICE_PER_KW: Final = 100.0
+CAPACITY_INTERVAL_CHOICES: Final = (15, 30, 60)
+DEFAULT_CAPACITY_INTERVAL_MIN: Final = 15
 
 # Islanding inputs (options).
 CONF_GRID_SENSOR: Final = "grid_sensor"

@@ -8,7 +8,12 @@ from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
 from homeassistant.helpers import selector
 
 from .const import (
+    CAPACITY_INTERVAL_CHOICES,
+    CONF_CAPACITY_INTERVAL_MIN,
+    CONF_CAPACITY_PRICE,
     CONF_CARBON_ENTITY,
+    CONF_CARBON_PRICE,
+    CONF_CURRENCY,
     CONF_EXPORT_PERIODS,
     CONF_EXPORT_PRICE,
     CONF_EXPORT_PRICE_ENTITIES,
@@ -35,13 +40,19 @@ from .const import (
     CONF_RESTORE_STABLE_S,
     CONF_RESTORE_STAGGER_S,
     CONF_SLOT_MINUTES,
+    CONF_STANDING_CHARGE,
     CONF_STORM_RESERVE,
     CONF_STORM_SENSOR,
     CONF_TARIFF_SOURCE,
     CONF_WEATHER_ENTITY,
+    DEFAULT_CAPACITY_INTERVAL_MIN,
     DEFAULT_HORIZON_HOURS,
     DEFAULT_PLAN_INTERVAL_MIN,
     DEFAULT_SLOT_MINUTES,
+    MAX_CAPACITY_PRICE_PER_KW,
+    MAX_CARBON_PRICE_PER_KG,
+    MAX_PV_KWP,
+    MAX_STANDING_CHARGE_PER_DAY,
     SLOT_MINUTE_CHOICES,
     PvSource,
     TariffSource,
@@ -98,6 +109,10 @@ class GridNodeOptionsFlow(OptionsFlow):
     def __init__(self) -> None:
         """Start with no pending changes."""
         self._pending: dict[str, Any] = {}
+
+    @property
+    def _currency(self) -> str:
+        return str(self.config_entry.data.get(CONF_CURRENCY, ""))
 
     @property
     def _options(self) -> dict[str, Any]:
@@ -176,6 +191,8 @@ class GridNodeOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _validate_tariff(source, user_input)
+            if CONF_CAPACITY_INTERVAL_MIN in user_input:
+                user_input[CONF_CAPACITY_INTERVAL_MIN] = int(user_input[CONF_CAPACITY_INTERVAL_MIN])
             if not errors:
                 return self._save(
                     user_input,
@@ -234,6 +251,19 @@ class GridNodeOptionsFlow(OptionsFlow):
             multiline = selector.TextSelector(selector.TextSelectorConfig(multiline=True))
             fields[_optional(CONF_IMPORT_PERIODS, options)] = multiline
             fields[_optional(CONF_EXPORT_PERIODS, options)] = multiline
+        currency = self._currency
+        fields[
+            vol.Required(CONF_STANDING_CHARGE, default=options.get(CONF_STANDING_CHARGE, 0.0))
+        ] = _number(0, MAX_STANDING_CHARGE_PER_DAY, "any", f"{currency}/d")
+        fields[vol.Required(CONF_CAPACITY_PRICE, default=options.get(CONF_CAPACITY_PRICE, 0.0))] = (
+            _number(0, MAX_CAPACITY_PRICE_PER_KW, "any", f"{currency}/kW")
+        )
+        fields[
+            vol.Required(
+                CONF_CAPACITY_INTERVAL_MIN,
+                default=str(options.get(CONF_CAPACITY_INTERVAL_MIN, DEFAULT_CAPACITY_INTERVAL_MIN)),
+            )
+        ] = _select([str(m) for m in CAPACITY_INTERVAL_CHOICES], CONF_CAPACITY_INTERVAL_MIN)
         return self.async_show_form(
             step_id="tariff_details",
             data_schema=vol.Schema(fields),
@@ -248,40 +278,18 @@ class GridNodeOptionsFlow(OptionsFlow):
         options = self._options
         errors: dict[str, str] = {}
         if user_input is not None:
-            pv_source = user_input[CONF_PV_SOURCE]
-            if pv_source in (PvSource.SOLCAST, PvSource.OPEN_METEO) and not user_input.get(
-                CONF_PV_ENTITY
-            ):
-                errors[CONF_PV_ENTITY] = "pv_entity_required"
-            elif pv_source == PvSource.FORECAST_SOLAR and not user_input.get(
-                CONF_FORECAST_SOLAR_ENTRY
-            ):
-                errors[CONF_FORECAST_SOLAR_ENTRY] = "forecast_solar_required"
-            elif pv_source == PvSource.ESTIMATE and not float(user_input.get(CONF_PV_KWP, 0)) > 0:
-                errors[CONF_PV_KWP] = "pv_kwp_required"
+            errors = pv_source_errors(user_input)
             if not errors:
                 return self._save(user_input, clear=_OPTIONAL_ENTITY_KEYS[:5])
             options |= user_input
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_PV_SOURCE, default=options.get(CONF_PV_SOURCE, PvSource.ESTIMATE)
-                ): _select([s.value for s in PvSource], CONF_PV_SOURCE),
-                _optional(CONF_PV_ENTITY, options): _entity("sensor"),
-                _optional(CONF_FORECAST_SOLAR_ENTRY, options): selector.ConfigEntrySelector(
-                    selector.ConfigEntrySelectorConfig(integration="forecast_solar")
-                ),
-                vol.Required(CONF_PV_KWP, default=options.get(CONF_PV_KWP, 0)): _number(
-                    0, 1000, 0.1, "kWp"
-                ),
-                vol.Required(CONF_PV_TILT, default=options.get(CONF_PV_TILT, 35)): _number(
-                    0, 90, 1, "°"
-                ),
-                vol.Required(CONF_PV_AZIMUTH, default=options.get(CONF_PV_AZIMUTH, 180)): _number(
-                    0, 360, 1, "°"
-                ),
+                **pv_array_fields(options, [s.value for s in PvSource]),
                 _optional(CONF_WEATHER_ENTITY, options): _entity("weather"),
                 _optional(CONF_CARBON_ENTITY, options): _entity("sensor"),
+                vol.Required(
+                    CONF_CARBON_PRICE, default=options.get(CONF_CARBON_PRICE, 0.0)
+                ): _number(0, MAX_CARBON_PRICE_PER_KG, "any", f"{self._currency}/kg"),
                 _optional(CONF_LOAD_ENTITY, options): _entity("sensor"),
             }
         )
@@ -310,6 +318,38 @@ class GridNodeOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(step_id="islanding", data_schema=schema)
+
+
+def pv_source_errors(user_input: dict[str, Any]) -> dict[str, str]:
+    """What a PV array's form lacks for its forecast source (the options' array or a sub-entry)."""
+    pv_source = user_input[CONF_PV_SOURCE]
+    if pv_source in (PvSource.SOLCAST, PvSource.OPEN_METEO) and not user_input.get(CONF_PV_ENTITY):
+        return {CONF_PV_ENTITY: "pv_entity_required"}
+    if pv_source == PvSource.FORECAST_SOLAR and not user_input.get(CONF_FORECAST_SOLAR_ENTRY):
+        return {CONF_FORECAST_SOLAR_ENTRY: "forecast_solar_required"}
+    if pv_source == PvSource.ESTIMATE and not float(user_input.get(CONF_PV_KWP, 0)) > 0:
+        return {CONF_PV_KWP: "pv_kwp_required"}
+    return {}
+
+
+def pv_array_fields(options: dict[str, Any], sources: list[str]) -> dict[Any, Any]:
+    """The fields of a PV array: its forecast source, and its size for GridNode's estimate."""
+    return {
+        vol.Required(
+            CONF_PV_SOURCE, default=options.get(CONF_PV_SOURCE, PvSource.ESTIMATE)
+        ): _select(sources, CONF_PV_SOURCE),
+        _optional(CONF_PV_ENTITY, options): _entity("sensor"),
+        _optional(CONF_FORECAST_SOLAR_ENTRY, options): selector.ConfigEntrySelector(
+            selector.ConfigEntrySelectorConfig(integration="forecast_solar")
+        ),
+        vol.Required(CONF_PV_KWP, default=options.get(CONF_PV_KWP, 0)): _number(
+            0, MAX_PV_KWP, 0.1, "kWp"
+        ),
+        vol.Required(CONF_PV_TILT, default=options.get(CONF_PV_TILT, 35)): _number(0, 90, 1, "°"),
+        vol.Required(CONF_PV_AZIMUTH, default=options.get(CONF_PV_AZIMUTH, 180)): _number(
+            0, 360, 1, "°"
+        ),
+    }
 
 
 def _validate_tariff(source: TariffSource, user_input: dict[str, Any]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .capacity_peak import MonthPeakTracker, next_month_start
 from .const import (
     CONF_CARBON_ENTITY,
     CONF_EXPORT_PRICE_ENTITIES,
@@ -24,6 +25,7 @@ from .const import (
     CONF_STORM_RESERVE,
     CONF_STORM_SENSOR,
     DOMAIN,
+    SUBENTRY_PV_ARRAY,
 )
 from .core.heatpump import HeatingCurve, heat_gains_w
 from .core.input_errors import InputError, InputErrorReason
@@ -56,7 +58,7 @@ from .devices.base import (
 from .drivers.model import Quantity
 from .island import present_load_w
 from .optimiser import Plan, Problem, fallback_plan, solve
-from .site_inputs import CollectedInputs, InputCollector
+from .site_inputs import CollectedInputs, InputCollector, grid_charges
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher
@@ -165,6 +167,12 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         self._run_keys: dict[str, str] = {}
         self._last_refresh: datetime | None = None
         self.storm: StormWatch | None = None
+        self.month_peak = MonthPeakTracker(
+            hass,
+            entry.entry_id,
+            grid_charges(entry.options).capacity_interval_min,
+            lambda: entry.runtime_data.devices,
+        )
 
     @callback
     def async_track_inputs(self) -> CALLBACK_TYPE:
@@ -176,6 +184,11 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             options.get(CONF_PV_ENTITY),
             options.get(CONF_CARBON_ENTITY),
             options.get(CONF_STORM_SENSOR),
+            *(
+                sub.data.get(CONF_PV_ENTITY)
+                for sub in self.config_entry.subentries.values()
+                if sub.subentry_type == SUBENTRY_PV_ARRAY
+            ),
         ]
 
         @callback
@@ -239,6 +252,11 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 import_limit_w=site.import_limit_w,
                 export_limit_w=site.export_limit_w,
                 reserve_pct=self.storm.reserve_pct,
+                carbon_price_per_kg=inputs.charges.carbon_price_per_kg,
+                capacity_price_per_kw=inputs.charges.capacity_price_per_kw,
+                capacity_interval_min=inputs.charges.capacity_interval_min,
+                peak_so_far_w=self.month_peak.peak_w,
+                period_end=next_month_start(now),
             )
             mode = PlanMode.ECO if data.mode == "eco" else PlanMode.AUTO
             problem = build_problem(

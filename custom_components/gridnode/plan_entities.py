@@ -17,7 +17,7 @@ from homeassistant.components.sensor import (
     SensorEntity,
     SensorEntityDescription,
 )
-from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.const import EntityCategory, UnitOfPower, UnitOfTime
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
@@ -89,20 +89,39 @@ def _day_bounds(offset_days: int) -> tuple[datetime, datetime]:
 
 
 def _cost(offset_days: int) -> Callable[[PlanSnapshot], float | None]:
+    """A day's planned grid energy cost plus the day's standing charge."""
+
     def value(snapshot: PlanSnapshot) -> float | None:
         if snapshot.inputs.import_prices is None:
             return None
         start, end = _day_bounds(offset_days)
-        return round(snapshot.cost_between(start, end), 2)
+        standing = snapshot.inputs.charges.standing_charge_per_day
+        return round(snapshot.cost_between(start, end) + standing, 2)
 
     return value
+
+
+def _cost_parts(offset_days: int) -> Callable[[PlanSnapshot], dict[str, Any]]:
+    """What a day's planned cost is made of: the energy and the standing charge."""
+
+    def parts(snapshot: PlanSnapshot) -> dict[str, Any]:
+        if snapshot.inputs.import_prices is None:
+            return {}
+        start, end = _day_bounds(offset_days)
+        return {
+            "energy_cost": round(snapshot.cost_between(start, end), 2),
+            "standing_charge": round(snapshot.inputs.charges.standing_charge_per_day, 2),
+        }
+
+    return parts
 
 
 def _savings_today(snapshot: PlanSnapshot) -> float | None:
     """What the plan saves over its horizon against running the house unplanned.
 
     Energy the plan leaves in (or takes from) the battery is counted at the value the planner
-    gives stored energy, so filling the battery for tomorrow is not shown as a loss.
+    gives stored energy, so filling the battery for tomorrow is not shown as a loss. The carbon
+    price and the capacity charge are left out of both sides.
     """
     plan, problem = snapshot.plan, snapshot.problem
     if snapshot.inputs.import_prices is None or not plan.ok or problem is None:
@@ -112,7 +131,10 @@ def _savings_today(snapshot: PlanSnapshot) -> float | None:
     if battery is not None and len(plan.battery_soc_pct):
         delta_kwh = (float(plan.battery_soc_pct[-1]) - battery.soc_pct) / 100 * battery.capacity_wh
         stored_change = delta_kwh / 1000 * battery.end_value_per_kwh
-    return round(snapshot.baseline_cost - plan.cost.total + stored_change, 2)
+    # Money only: the carbon price weighs the plan but is not paid, and the capacity charge is
+    # not in the baseline (most of it is the month's peak so far, paid either way).
+    paid = plan.cost.total - plan.cost.carbon - plan.cost.capacity
+    return round(snapshot.baseline_cost - paid + stored_change, 2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +142,7 @@ class PlanSensorDescription(SensorEntityDescription):
     """A plan sensor: ``value_fn`` reads the snapshot."""
 
     value_fn: Callable[[PlanSnapshot], Any]
+    attributes_fn: Callable[[PlanSnapshot], dict[str, Any]] | None = None
     monetary: bool = False
 
 
@@ -131,6 +154,7 @@ PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
         suggested_display_precision=2,
         monetary=True,
         value_fn=_cost(0),
+        attributes_fn=_cost_parts(0),
     ),
     PlanSensorDescription(
         key="plan_cost_tomorrow",
@@ -139,6 +163,7 @@ PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
         suggested_display_precision=2,
         monetary=True,
         value_fn=_cost(1),
+        attributes_fn=_cost_parts(1),
     ),
     PlanSensorDescription(
         key="plan_savings",
@@ -225,6 +250,53 @@ class PlanSensor(PlanEntity, SensorEntity):
         """The value from the current snapshot."""
         return self.entity_description.value_fn(self.coordinator.data)
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the value is made of, for the sensors that say so."""
+        attributes_fn = self.entity_description.attributes_fn
+        if attributes_fn is None or self.coordinator.data is None:
+            return None
+        return attributes_fn(self.coordinator.data)
+
+
+class MonthPeakSensor(PlanEntity, SensorEntity):
+    """The month's highest mean grid import over the capacity tariff's interval, so far."""
+
+    _attr_translation_key = "month_peak_import"
+    _attr_device_class = SensorDeviceClass.POWER
+    _attr_native_unit_of_measurement = UnitOfPower.KILO_WATT
+    _attr_suggested_display_precision = 2
+
+    def __init__(self, entry: GridNodeConfigEntry, coordinator: PlanCoordinator) -> None:
+        """Follow the coordinator's month peak."""
+        super().__init__(entry, coordinator, "month_peak_import")
+
+    async def async_added_to_hass(self) -> None:
+        """Also update when a new peak is measured."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.month_peak.add_listener(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """Measured, not planned: available while the site runs."""
+        return True
+
+    @property
+    def native_value(self) -> float:
+        """The peak in kW."""
+        return round(self.coordinator.month_peak.peak_w / 1000, 3)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """When the peak was, the month and the averaging interval."""
+        peak = self.coordinator.month_peak.peak
+        current = self.coordinator.month_peak.peak_w > 0
+        return {
+            "peak_at": peak.peak_at.isoformat() if peak.peak_at and current else None,
+            "month": peak.month or None,
+            "interval_min": peak.interval_min,
+        }
+
 
 class PlanStatusSensor(PlanEntity, SensorEntity):
     """The plan itself: its status as the state, the slot-by-slot series as attributes."""
@@ -278,6 +350,7 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
             "cost_today": _cost(0)(snapshot),
             "savings_today": _savings_today(snapshot),
             "pv_estimated": snapshot.inputs.pv_estimated,
+            "pv_filled": [gap.as_dict() for gap in snapshot.inputs.pv_gaps],
             "fallback_inputs": sorted(snapshot.inputs.problems),
             "violations": [v.message for v in snapshot.plan.violations],
             "current_actions": dict(dispatcher.actions) if dispatcher else {},
@@ -388,6 +461,7 @@ def plan_sensors(entry: GridNodeConfigEntry) -> list[SensorEntity]:
         return []
     return [
         PlanStatusSensor(entry, coordinator),
+        MonthPeakSensor(entry, coordinator),
         *(PlanSensor(entry, coordinator, d) for d in PLAN_SENSORS),
     ]
 

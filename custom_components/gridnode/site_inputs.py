@@ -35,11 +35,15 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CAPACITY_INTERVAL_CHOICES,
+    CONF_CAPACITY_INTERVAL_MIN,
+    CONF_CAPACITY_PRICE,
     CONF_CARBON_ENTITY,
+    CONF_CARBON_PRICE,
     CONF_FORECAST_SOLAR_ENTRY,
     CONF_LOAD_ENTITY,
     CONF_PV_AZIMUTH,
@@ -47,8 +51,15 @@ from .const import (
     CONF_PV_KWP,
     CONF_PV_SOURCE,
     CONF_PV_TILT,
+    CONF_STANDING_CHARGE,
     CONF_WEATHER_ENTITY,
+    DEFAULT_CAPACITY_INTERVAL_MIN,
     DOMAIN,
+    MAX_CAPACITY_PRICE_PER_KW,
+    MAX_CARBON_PRICE_PER_KG,
+    MAX_PV_KWP,
+    MAX_STANDING_CHARGE_PER_DAY,
+    SUBENTRY_PV_ARRAY,
     PvSource,
 )
 from .core.forecasts import (
@@ -62,6 +73,7 @@ from .core.forecasts import (
     parse_open_meteo_solar,
     parse_solcast,
     parse_weather_forecast,
+    sun_up,
     temperature_segments,
 )
 from .core.input_errors import InputError, InputErrorReason
@@ -86,6 +98,136 @@ WINDOW_AFTER = timedelta(days=14)
 """Forecast points further than this after the horizon's start are not used."""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GridCharges:
+    """What the grid costs beyond the energy price, as the user set it in the options."""
+
+    carbon_price_per_kg: float = 0.0
+    """Site currency per kg CO2 imported; planned with only when a carbon entity is set."""
+    standing_charge_per_day: float = 0.0
+    """A fixed daily charge; added to the cost sensors, never changes the plan."""
+    capacity_price_per_kw: float = 0.0
+    """Per kW of the month's highest import (averaged over ``capacity_interval_min``)."""
+    capacity_interval_min: int = DEFAULT_CAPACITY_INTERVAL_MIN
+
+
+def _bounded_option(options: Mapping[str, Any], key: str, maximum: float) -> float:
+    """A number option within 0..``maximum``; anything else (a hand-edited entry) counts as 0."""
+    value = options.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0.0
+    return min(maximum, max(0.0, float(value)))
+
+
+def grid_charges(options: Mapping[str, Any]) -> GridCharges:
+    """Read the carbon price, standing charge and capacity charge from the options, bounded."""
+    interval = options.get(CONF_CAPACITY_INTERVAL_MIN, DEFAULT_CAPACITY_INTERVAL_MIN)
+    try:
+        interval = int(interval)
+    except (TypeError, ValueError):
+        interval = DEFAULT_CAPACITY_INTERVAL_MIN
+    return GridCharges(
+        carbon_price_per_kg=_bounded_option(options, CONF_CARBON_PRICE, MAX_CARBON_PRICE_PER_KG),
+        standing_charge_per_day=_bounded_option(
+            options, CONF_STANDING_CHARGE, MAX_STANDING_CHARGE_PER_DAY
+        ),
+        capacity_price_per_kw=_bounded_option(
+            options, CONF_CAPACITY_PRICE, MAX_CAPACITY_PRICE_PER_KW
+        ),
+        capacity_interval_min=interval
+        if interval in CAPACITY_INTERVAL_CHOICES
+        else DEFAULT_CAPACITY_INTERVAL_MIN,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PvArrayConfig:
+    """One PV array and where its forecast comes from ('' names the array of the options)."""
+
+    name: str
+    source: str
+    entity_id: str = ""
+    forecast_solar_entry: str = ""
+    kwp: float = 0.0
+    tilt: float = 35.0
+    azimuth: float = 180.0
+
+
+def _float_in(data: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return default
+    return min(high, max(low, float(value)))
+
+
+def pv_array_config(data: Mapping[str, Any], name: str) -> PvArrayConfig:
+    """An array from the options or a PV array sub-entry (the same keys), bounded."""
+    source = str(data.get(CONF_PV_SOURCE, PvSource.NONE))
+    return PvArrayConfig(
+        name=name,
+        source=source if source in set(PvSource) else PvSource.NONE,
+        entity_id=str(data.get(CONF_PV_ENTITY) or ""),
+        forecast_solar_entry=str(data.get(CONF_FORECAST_SOLAR_ENTRY) or ""),
+        kwp=_float_in(data, CONF_PV_KWP, 0.0, 0.0, MAX_PV_KWP),
+        tilt=_float_in(data, CONF_PV_TILT, 35.0, 0.0, 90.0),
+        azimuth=_float_in(data, CONF_PV_AZIMUTH, 180.0, 0.0, 360.0),
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PvGap:
+    """Slots an array's forecast did not give, planned with GridNode's estimate (or 0 W)."""
+
+    array: str
+    start: datetime
+    end: datetime
+    reason: str  # "not_covered", "quota" or "failed"
+    estimated: bool  # False: the array's size is unknown, so the span is planned as 0 W
+
+    def as_dict(self) -> dict[str, Any]:
+        """The gap as the plan's attributes show it."""
+        return {
+            "array": self.array,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "reason": self.reason,
+            "estimated": self.estimated,
+        }
+
+
+def _daylight_gaps(
+    values: list[float | None], horizon: Horizon, latitude: float, longitude: float
+) -> list[bool]:
+    """The slots a forecast left out while the sun is up (a night left out is no gap)."""
+    return [
+        value is None and sun_up(start, start + horizon.step, latitude, longitude)
+        for value, start in zip(values, horizon.starts(), strict=True)
+    ]
+
+
+def _gaps(
+    name: str, horizon: Horizon, missing: list[bool], reason: str, estimated: bool
+) -> list[PvGap]:
+    """The spans of consecutive missing slots."""
+    gaps: list[PvGap] = []
+    first: int | None = None
+    for index, gone in enumerate([*missing, False]):
+        if gone and first is None:
+            first = index
+        elif not gone and first is not None:
+            gaps.append(
+                PvGap(
+                    array=name,
+                    start=horizon.start + first * horizon.step,
+                    end=horizon.start + index * horizon.step,
+                    reason=reason,
+                    estimated=estimated,
+                )
+            )
+            first = None
+    return gaps
+
+
 @dataclass(kw_only=True)
 class CollectedInputs:
     """Everything the planner reads for one horizon, and what had to fall back."""
@@ -100,6 +242,8 @@ class CollectedInputs:
     carbon: list[float] | None
     weather: list[WeatherPoint] = field(default_factory=list)
     problems: dict[str, InputError] = field(default_factory=dict)
+    charges: GridCharges = field(default_factory=GridCharges)
+    pv_gaps: list[PvGap] = field(default_factory=list)
 
 
 def _filled(values: list[float | None], default: float) -> list[float]:
@@ -182,7 +326,7 @@ class InputCollector:
             import_prices, export_prices = prices
         weather = await _guarded("weather", self._async_weather(horizon), problems) or []
         outdoor = _filled(resample(temperature_segments(weather), horizon), DEFAULT_OUTDOOR_C)
-        pv, pv_estimated = await self._async_pv(horizon, weather, problems)
+        pv, pv_estimated, pv_gaps = await self._async_pv(horizon, weather, problems)
         carbon = await _guarded("carbon", self._async_carbon(horizon), problems)
         load = DEFAULT_LOAD_W if present_load_w is None else max(0.0, present_load_w)
         base_load = [load] * horizon.count
@@ -197,11 +341,13 @@ class InputCollector:
             export_prices=export_prices,
             pv_w=pv,
             pv_estimated=pv_estimated,
+            pv_gaps=pv_gaps,
             base_load_w=base_load,
             outdoor_c=outdoor,
             carbon=carbon,
             weather=weather,
             problems=problems,
+            charges=grid_charges(self.options),
         )
         self._sync_repairs(problems)
         return collected
@@ -249,30 +395,106 @@ class InputCollector:
         first, last = horizon.start - WINDOW_BEFORE, horizon.start + WINDOW_AFTER
         return [point for point in points if first <= point.start < last]
 
+    def _pv_arrays(self) -> list[PvArrayConfig]:
+        """The options' array first, then each PV array sub-entry of the site."""
+        arrays = [pv_array_config(self.options, "")]
+        entry = self.hass.config_entries.async_get_entry(self.entry_id) if self.entry_id else None
+        if entry is not None:
+            arrays += [
+                pv_array_config(sub.data, sub.title or sub.subentry_id)
+                for sub in entry.subentries.values()
+                if sub.subentry_type == SUBENTRY_PV_ARRAY
+            ]
+        return arrays
+
     async def _async_pv(
         self, horizon: Horizon, weather: list[WeatherPoint], problems: dict[str, InputError]
-    ) -> tuple[list[float], bool]:
-        source = self.options.get(CONF_PV_SOURCE, PvSource.NONE)
-        if source == PvSource.NONE:
-            return [0.0] * horizon.count, False
-        forecast: PvForecast | None = None
-        if source != PvSource.ESTIMATE:
-            forecast = await _guarded("pv_forecast", self._async_pv_forecast(source), problems)
-        if forecast is None:
-            forecast = await self.hass.async_add_executor_job(self._pv_estimate, horizon, weather)
-        values = await self.hass.async_add_executor_job(
-            resample, _window(list(forecast.segments), horizon), horizon
-        )
-        return [max(0.0, v) if v is not None else 0.0 for v in values], forecast.estimated
+    ) -> tuple[list[float], bool, list[PvGap]]:
+        """The sum of every array's forecast; what a forecast misses is GridNode's estimate."""
+        total = [0.0] * horizon.count
+        estimated = False
+        gaps: list[PvGap] = []
+        for array in self._pv_arrays():
+            if array.source == PvSource.NONE:
+                continue
+            values, array_estimated, array_gaps = await self._async_array_pv(
+                array, horizon, weather, problems
+            )
+            total = [a + b for a, b in zip(total, values, strict=True)]
+            estimated = estimated or array_estimated
+            gaps += array_gaps
+        return total, estimated, gaps
 
-    async def _async_pv_forecast(self, source: str) -> PvForecast:
+    async def _async_array_pv(
+        self,
+        array: PvArrayConfig,
+        horizon: Horizon,
+        weather: list[WeatherPoint],
+        problems: dict[str, InputError],
+    ) -> tuple[list[float], bool, list[PvGap]]:
+        """One array's PV per slot: its forecast, with slots it does not cover estimated."""
+        forecast: PvForecast | None = None
+        reason = "failed"
+        if array.source != PvSource.ESTIMATE:
+            found: dict[str, InputError] = {}
+            read = await _guarded("pv_forecast", self._async_pv_forecast(array), found)
+            if "pv_forecast" in found:
+                problems.setdefault("pv_forecast", found["pv_forecast"])
+            if read is not None:
+                forecast, quota = read
+                reason = "not_covered" if quota is None else "quota"
+                if quota is not None and quota.source == "forecast_solar":
+                    # Its last update failed: say so (Solcast's daily quota runs out by design).
+                    problems.setdefault("pv_forecast", quota)
+        estimate: list[float | None] | None = None
+        if forecast is None:
+            values: list[float | None] = [None] * horizon.count
+        else:
+            values = await self.hass.async_add_executor_job(
+                resample, _window(list(forecast.segments), horizon), horizon
+            )
+        if any(v is None for v in values) and array.kwp > 0:
+            guess = await self.hass.async_add_executor_job(
+                self._pv_estimate, array, horizon, weather
+            )
+            estimate = list(resample(list(guess.segments), horizon))
+        filled = [
+            max(0.0, v)
+            if v is not None
+            else (max(0.0, estimate[i] or 0.0) if estimate is not None else 0.0)
+            for i, v in enumerate(values)
+        ]
+        if array.source == PvSource.ESTIMATE:
+            return filled, True, []
+        missing = await self.hass.async_add_executor_job(
+            _daylight_gaps, values, horizon, self.settings.latitude, self.settings.longitude
+        )
+        return (
+            filled,
+            estimate is not None and any(missing),
+            _gaps(array.name, horizon, missing, reason, estimate is not None),
+        )
+
+    async def _async_pv_forecast(
+        self, array: PvArrayConfig
+    ) -> tuple[PvForecast, InputError | None]:
+        """The array's forecast, and whether its service's quota is used up (then it ages)."""
+        source = array.source
+        quota: InputError | None = None
         if source == PvSource.FORECAST_SOLAR:
-            entry_id = self.options.get(CONF_FORECAST_SOLAR_ENTRY, "")
+            entry_id = array.forecast_solar_entry
             entry = self.hass.config_entries.async_get_entry(entry_id)
             if entry is None or entry.state is not ConfigEntryState.LOADED:
                 # Its library is only installed once the integration is set up: check first.
                 raise InputError(
                     InputErrorReason.MISSING, "forecast_solar", "Forecast.Solar is not loaded"
+                )
+            coordinator = getattr(entry, "runtime_data", None)
+            failure = getattr(coordinator, "last_exception", None)
+            if failure is not None and type(failure).__name__ == "ForecastSolarRatelimitError":
+                # Its last update hit the API's rate limit: what it still holds is going stale.
+                quota = InputError(
+                    InputErrorReason.QUOTA, "forecast_solar", "the API rate limit is reached"
                 )
             from homeassistant.components.forecast_solar.energy import (
                 async_get_solar_forecast,
@@ -281,20 +503,54 @@ class InputCollector:
             data = await async_get_solar_forecast(self.hass, entry_id)
             if data is None:
                 raise InputError(InputErrorReason.MISSING, "forecast_solar", "no forecast")
-            return await self.hass.async_add_executor_job(parse_forecast_solar, data)
-        state = _state(self.hass, self.options.get(CONF_PV_ENTITY, ""), source)
-        parse = parse_solcast if source == PvSource.SOLCAST else parse_open_meteo_solar
-        return await self.hass.async_add_executor_job(parse, state.attributes)
+            forecast = await self.hass.async_add_executor_job(parse_forecast_solar, data)
+            return forecast, quota
+        state = _state(self.hass, array.entity_id, source)
+        if source == PvSource.SOLCAST:
+            quota = self._solcast_quota(array.entity_id)
+            return await self.hass.async_add_executor_job(parse_solcast, state.attributes), quota
+        return await self.hass.async_add_executor_job(
+            parse_open_meteo_solar, state.attributes
+        ), None
 
-    def _pv_estimate(self, horizon: Horizon, weather: list[WeatherPoint]) -> PvForecast:
-        array = PvArray(
-            peak_w=float(self.options.get(CONF_PV_KWP, 0.0)) * 1000,
-            tilt_deg=float(self.options.get(CONF_PV_TILT, 35)),
-            azimuth_deg=float(self.options.get(CONF_PV_AZIMUTH, 180)),
+    def _solcast_quota(self, entity_id: str) -> InputError | None:
+        """Whether the Solcast integration of ``entity_id`` has used up today's API calls.
+
+        It reports them as two sensors of its config entry ("API used", "API limit"); when
+        either is missing or unreadable nothing is known and None is returned.
+        """
+        registry = er.async_get(self.hass)
+        entry = registry.async_get(entity_id)
+        if entry is None or entry.config_entry_id is None:
+            return None
+        counts: dict[str, float] = {}
+        for other in er.async_entries_for_config_entry(registry, entry.config_entry_id):
+            if other.translation_key in ("api_counter", "api_limit"):
+                state = self.hass.states.get(other.entity_id)
+                try:
+                    value = float(state.state) if state is not None else math.nan
+                except ValueError:
+                    continue
+                if math.isfinite(value):
+                    counts[other.translation_key] = value
+        used, limit = counts.get("api_counter"), counts.get("api_limit")
+        if used is None or limit is None or limit <= 0 or used < limit:
+            return None
+        return InputError(
+            InputErrorReason.QUOTA, "solcast", f"{used:.0f} of {limit:.0f} API calls used"
+        )
+
+    def _pv_estimate(
+        self, array: PvArrayConfig, horizon: Horizon, weather: list[WeatherPoint]
+    ) -> PvForecast:
+        panel = PvArray(
+            peak_w=array.kwp * 1000,
+            tilt_deg=array.tilt,
+            azimuth_deg=array.azimuth,
             latitude=self.settings.latitude,
             longitude=self.settings.longitude,
         )
-        return estimate_pv(array, weather, horizon)
+        return estimate_pv(panel, weather, horizon)
 
     async def _async_carbon(self, horizon: Horizon) -> list[float] | None:
         entity_id = self.options.get(CONF_CARBON_ENTITY)

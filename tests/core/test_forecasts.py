@@ -313,3 +313,16 @@ def test_own_estimate_from_the_weather_forecast_is_marked_and_follows_clouds(
     fallback = estimate_pv(potsdam, [], horizon)
     late = estimate_pv(potsdam, [WeatherPoint(start=horizon.end, condition="weird")], horizon)
     assert fallback.segments == late.segments
+
+
+def test_sun_up_tells_day_from_night() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from custom_components.gridnode.core.forecasts import sun_up
+
+    midnight = datetime(2024, 6, 17, 0, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    assert not sun_up(midnight, midnight + hour, 55.83, -4.28)  # Glasgow, June
+    assert sun_up(midnight + 12 * hour, midnight + 13 * hour, 55.83, -4.28)
+    assert sun_up(midnight, midnight + hour, -33.9, 151.2)  # Sydney, 10:00 local
+    assert not sun_up(midnight + 12 * hour, midnight + 13 * hour, -33.9, 151.2)  # 22:00 local

@@ -150,3 +150,46 @@ async def test_forecast_and_islanding_pages_save(
     assert loaded.options["grid_sensor"] == "binary_sensor.ups_on_mains"
     assert loaded.options["storm_reserve"] == 90
     assert loaded.options["weather_entity"] == "weather.home"
+
+
+async def test_carbon_price_is_set_on_the_forecast_page_and_bounded(
+    hass: HomeAssistant, loaded: MockConfigEntry
+) -> None:
+    import voluptuous as vol
+
+    result = await _open(hass, loaded, "forecasts")
+    user_input = {"pv_source": "none", "carbon_entity": "sensor.co2", "carbon_price_per_kg": 9}
+    with pytest.raises(vol.Invalid):
+        await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+    done = await hass.config_entries.options.async_configure(
+        result["flow_id"], user_input | {"carbon_price_per_kg": 0.2}
+    )
+    await hass.async_block_till_done()
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert loaded.options["carbon_price_per_kg"] == 0.2
+
+
+async def test_standing_and_capacity_charges_are_set_with_any_tariff(
+    hass: HomeAssistant, loaded: MockConfigEntry
+) -> None:
+    result = await _open(hass, loaded, "tariff")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"tariff_source": "fixed"}
+    )
+    fields = {str(k) for k in result["data_schema"].schema}
+    assert {"standing_charge_per_day", "capacity_price_per_kw", "capacity_interval_min"} <= fields
+    done = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "import_price": 0.3,
+            "export_price": 0.05,
+            "standing_charge_per_day": 0.6,
+            "capacity_price_per_kw": 4.2,
+            "capacity_interval_min": "15",
+        },
+    )
+    await hass.async_block_till_done()
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert loaded.options["standing_charge_per_day"] == 0.6
+    assert loaded.options["capacity_price_per_kw"] == 4.2
+    assert loaded.options["capacity_interval_min"] == 15

@@ -408,6 +408,17 @@ def solar_position(moment: datetime, latitude: float, longitude: float) -> tuple
     return 90 - math.degrees(zenith), (azimuth + 180) % 360
 
 
+def sun_up(start: datetime, end: datetime, latitude: float, longitude: float) -> bool:
+    """Whether the sun is above the horizon at some point of ``[start, end]`` (5-minute steps)."""
+    step = timedelta(minutes=5)
+    moment = start
+    while moment <= end:
+        if solar_position(moment, latitude, longitude)[0] > 0:
+            return True
+        moment += step
+    return False
+
+
 def clear_sky_ghi(elevation_deg: float) -> float:
     """Clear-sky global horizontal irradiance (W/m2) by the Haurwitz model."""
     cos_z = math.sin(math.radians(elevation_deg))

@@ -21,6 +21,7 @@ class InputErrorReason(StrEnum):
     UNKNOWN_AREA = "unknown_area"  # the requested area/home is not in the response
     BAD_CONFIG = "bad_config"  # a built-in setting (period, unit) is malformed
     TOO_SHORT = "too_short"  # not enough history to learn from
+    QUOTA = "quota"  # the service's request quota or rate limit is used up
 
 
 class InputError(ValueError):

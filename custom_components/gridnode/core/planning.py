@@ -16,6 +16,7 @@ import math
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
 from custom_components.gridnode.optimiser import (
     BatterySpec,
+    CapacityCharge,
     DeferrableLoadSpec,
     EVSpec,
     GridSpec,
@@ -25,7 +26,7 @@ from custom_components.gridnode.optimiser import (
     TankSpec,
 )
 
-from .slots import Horizon
+from .slots import Horizon, floor_slot
 
 # Powers below this are treated as zero when turning a plan into commands (W).
 DEADBAND_W = 50.0
@@ -130,6 +131,10 @@ class SiteLimits:
     reserve_pct: float
     carbon_price_per_kg: float = 0.0
     end_value_ratio: float = 0.9  # stored energy at the end is worth this share of the mean price
+    capacity_price_per_kw: float = 0.0  # per kW of the billing period's peak import (0: none)
+    capacity_interval_min: int = 15  # the grid operator's averaging interval for that peak
+    peak_so_far_w: float = 0.0  # the billing period's peak until now
+    period_end: datetime | None = None  # when the billing period ends (its peak restarts at 0)
 
 
 def _tank_spec(tank: TankGoal | None, n: int) -> TankSpec | None:
@@ -160,6 +165,44 @@ def _first_slot_from(horizon: Horizon, moment: datetime | None) -> int:
     return min(horizon.count, math.ceil(offset - 1e-9))
 
 
+def capacity_charges(horizon: Horizon, limits: SiteLimits) -> tuple[CapacityCharge, ...]:
+    """The capacity charge over the horizon: this period's, then the next one's from its start.
+
+    Slots shorter than the averaging interval are grouped into whole intervals (the first group
+    is what is left of the interval under way); slots as long as it or longer are each their
+    own interval, so with 30 or 60-minute slots a peak inside a slot is not seen.
+    """
+    if limits.capacity_price_per_kw <= 0:
+        return ()
+    n = horizon.count
+    interval = max(limits.capacity_interval_min, horizon.minutes)
+    size = max(1, interval // horizon.minutes)
+    elapsed = round((horizon.start - floor_slot(horizon.start, interval)) / horizon.step)
+    split = n if limits.period_end is None else _first_slot_from(horizon, limits.period_end)
+    charges: list[CapacityCharge] = []
+    if split > 0:
+        charges.append(
+            CapacityCharge(
+                price_per_kw=limits.capacity_price_per_kw,
+                start_slot=0,
+                end_slot=split,
+                peak_so_far_w=max(0.0, limits.peak_so_far_w),
+                interval_slots=size,
+                first_interval_slots=size - elapsed % size,
+            )
+        )
+    if split < n:
+        charges.append(
+            CapacityCharge(
+                price_per_kw=limits.capacity_price_per_kw,
+                start_slot=split,
+                end_slot=n,
+                interval_slots=size,
+            )
+        )
+    return tuple(charges)
+
+
 def build_problem(
     forecast: SiteForecast,
     limits: SiteLimits,
@@ -186,6 +229,7 @@ def build_problem(
         export_limit_w=limits.export_limit_w,
         carbon_intensity=tuple(float(c) for c in forecast.carbon) if forecast.carbon else None,
         carbon_price_per_kg=limits.carbon_price_per_kg if forecast.carbon else 0.0,
+        capacity_charges=capacity_charges(horizon, limits),
     )
     battery_spec = None
     if battery is not None:

@@ -91,8 +91,10 @@ async def async_build_runtime(hass: HomeAssistant, entry: ConfigEntry) -> Device
     ctx = FactoryContext(runtime)
     builders = _builders()
     handles: list[DeviceHandle] = []
-    for subentry in entry.subentries.values():  # every subentry type the site offers has one
-        builder = builders[subentry.subentry_type]
+    for subentry in entry.subentries.values():
+        builder = builders.get(subentry.subentry_type)
+        if builder is None:  # not a device: a PV array, read by the plan's inputs
+            continue
         handles.append(await builder(hass, entry, subentry, ctx))
     for coordinator in ctx.coordinators.values():
         await coordinator.async_refresh()

@@ -39,8 +39,8 @@ def cost_breakdown(
         carbon_kg = float(imported_kwh @ np.asarray(grid.carbon_intensity)) / 1000.0
     capacity = 0.0
     for charge in grid.capacity_charges:
-        window = grid_import[charge.start_slot : charge.end_slot]
-        peak = max(float(window.max(initial=0.0)), charge.peak_so_far_w)
+        means = [float(grid_import[lo:hi].mean()) for lo, hi in charge.groups(len(grid_import))]
+        peak = max(max(means, default=0.0), charge.peak_so_far_w)
         capacity += charge.price_per_kw * peak / 1000.0
     battery = problem.battery
     wear = 0.0 if battery is None else battery.degradation_cost_per_kwh

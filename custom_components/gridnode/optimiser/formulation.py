@@ -166,12 +166,19 @@ def formulate(problem: Problem) -> Formulation:
         ctx.switches.append((z, imp[both], exp[both]))
     peaks = []
     for charge in grid.capacity_charges:
-        end = n if charge.end_slot is None else charge.end_slot
+        groups = charge.groups(n)
         peak = int(b.cols(1, charge.peak_so_far_w, INF, charge.price_per_kw / 1000.0)[0])
-        rows = b.rows(end - charge.start_slot, 0.0, INF)
-        b.add(rows, peak, 1.0)
-        b.add(rows, imp[charge.start_slot : end], -1.0)
         peaks.append((peak, charge.price_per_kw))
+        if not groups:
+            continue
+        # peak >= the mean import of each averaging group: size * peak - sum(import) >= 0
+        rows = b.rows(len(groups), 0.0, INF)
+        sizes = np.array([hi - lo for lo, hi in groups], dtype=np.float64)
+        b.add(rows, peak, sizes)
+        member = np.concatenate(
+            [np.full(hi - lo, row) for row, (lo, hi) in zip(rows, groups, strict=True)]
+        )
+        b.add(member, np.concatenate([imp[lo:hi] for lo, hi in groups]), -1.0)
     form = Formulation(
         b,
         balance,

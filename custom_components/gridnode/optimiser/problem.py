@@ -23,12 +23,34 @@ MAX_HORIZON_MINUTES = 7 * 24 * 60
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CapacityCharge:
-    """A demand charge: ``price_per_kw`` times the peak import (kW) within slots [start, end)."""
+    """A demand charge: ``price_per_kw`` times the peak import (kW) within slots [start, end).
+
+    The peak is the highest mean import over consecutive groups of ``interval_slots`` slots (the
+    grid operator's averaging interval, e.g. three 5-minute slots for 15 minutes), counted from
+    ``start_slot``; the first group has ``first_interval_slots`` slots when an interval is already
+    under way at ``start_slot``. It is never below ``peak_so_far_w`` (the billing period's peak).
+    """
 
     price_per_kw: float
     start_slot: int = 0
     end_slot: int | None = None
     peak_so_far_w: float = 0.0
+    interval_slots: int = 1
+    first_interval_slots: int | None = None
+
+    def groups(self, slots: int) -> list[tuple[int, int]]:
+        """The averaging groups ``[a, b)`` within the charge's window of a ``slots`` horizon."""
+        end = slots if self.end_slot is None else self.end_slot
+        size = max(1, self.interval_slots)
+        first = size if self.first_interval_slots is None else self.first_interval_slots
+        out: list[tuple[int, int]] = []
+        begin = self.start_slot
+        step = max(1, min(first, size))
+        while begin < end:
+            out.append((begin, min(end, begin + step)))
+            begin += step
+            step = size
+        return out
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -337,14 +359,29 @@ def _parse_grid(data: Mapping[str, Any], path: str, slots: int) -> GridSpec:
     for i, raw in enumerate(charges_raw):
         where = f"{path}capacity_charges[{i}]."
         item = _item(raw, where)
-        check_keys(item, {"price_per_kw", "start_slot", "end_slot", "peak_so_far_w"}, where)
+        check_keys(
+            item,
+            {"price_per_kw", "start_slot", "end_slot", "peak_so_far_w"}
+            | {"interval_slots", "first_interval_slots"},
+            where,
+        )
         begin, end = _window(item, where, slots, "start_slot", "end_slot")
+        size = integer(item, "interval_slots", where, 1, minimum=1)
+        first = None
+        if item.get("first_interval_slots") is not None:
+            first = integer(item, "first_interval_slots", where, minimum=1)
+            if first > size:
+                raise ValueError(
+                    f"{where}first_interval_slots: {first} is more than interval_slots"
+                )
         charges.append(
             CapacityCharge(
                 price_per_kw=number(item, "price_per_kw", where, minimum=0.0),
                 start_slot=begin,
                 end_slot=end,
                 peak_so_far_w=number(item, "peak_so_far_w", where, 0.0, minimum=0.0),
+                interval_slots=size,
+                first_interval_slots=first,
             )
         )
     carbon = None

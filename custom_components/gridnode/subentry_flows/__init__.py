@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
+from custom_components.gridnode.const import SUBENTRY_PV_ARRAY
 from custom_components.gridnode.devices.const import (
     SUBENTRY_CHARGER,
     SUBENTRY_ENTITY_DEVICE,
@@ -19,6 +20,7 @@ from .flows import (
     LoadSubentryFlow,
     ModbusSubentryFlow,
 )
+from .pv_array import PvArraySubentryFlow
 
 SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
     SUBENTRY_MODBUS: ModbusSubentryFlow,
@@ -26,6 +28,7 @@ SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
     SUBENTRY_HEAT_PUMP: HeatPumpSubentryFlow,
     SUBENTRY_LOAD: LoadSubentryFlow,
     SUBENTRY_ENTITY_DEVICE: EntityDeviceSubentryFlow,
+    SUBENTRY_PV_ARRAY: PvArraySubentryFlow,
 }
 
 __all__ = ["SUBENTRY_FLOWS"]
