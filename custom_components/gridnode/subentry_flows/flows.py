@@ -45,6 +45,8 @@ from custom_components.gridnode.devices.const import (
     CONF_ENERGY_IN_ENTITY,
     CONF_ENERGY_KWH,
     CONF_ENERGY_OUT_ENTITY,
+    CONF_EV_CAPACITY_KWH,
+    CONF_EV_MAX_PRICE,
     CONF_EXPORT_LIMIT_ENTITY,
     CONF_GRID_ENTITY,
     CONF_HEAT_LOSS_W_PER_K,
@@ -92,10 +94,17 @@ from custom_components.gridnode.devices.const import (
     DEFAULT_THERMAL_MASS_WH_PER_K,
     KIND_CLIMATE,
     KIND_SG_READY,
+    MAX_EV_CAPACITY_KWH,
+    MAX_EV_PRICE,
+    MIN_EV_CAPACITY_KWH,
+    MIN_EV_PRICE,
     PROFILE_SUNSPEC,
     PROTOCOL_GOE,
     PROTOCOL_OCPP,
     ROLE_CHARGER,
+    SUBENTRY_CHARGER,
+    SUBENTRY_ENTITY_DEVICE,
+    SUBENTRY_MODBUS,
 )
 from custom_components.gridnode.devices.modbus import async_probe, describe
 from custom_components.gridnode.drivers.http.goe import GoeCharger
@@ -162,12 +171,59 @@ def _bindable(host: str) -> bool:
     return True
 
 
+def device_unique_id(subentry_type: str, data: Mapping[str, Any]) -> str | None:
+    """What makes a device the same device, from its subentry's data (None: nothing does).
+
+    A Modbus device: its host and port (or serial port) and unit; an OCPP charger: its charge
+    point id; a go-eCharger: its host; an entity device: its main (power) entity.
+    """
+    if subentry_type == SUBENTRY_MODBUS:
+        unit = data.get(CONF_UNIT)
+        if data.get(CONF_LINK, Link.TCP) == Link.SERIAL:
+            where = str(data.get(CONF_SERIAL_PORT) or "").strip()
+        else:
+            host = str(data.get(CONF_HOST) or "").strip().lower()
+            where = f"{host}:{data.get(CONF_PORT, DEFAULT_MODBUS_PORT)}"
+        return f"modbus:{where}:{unit}" if where else None
+    if subentry_type == SUBENTRY_CHARGER:
+        if data.get(CONF_PROTOCOL) == PROTOCOL_GOE:
+            host = str(data.get(CONF_HOST) or "").strip().lower()
+            return f"goe:{host}" if host else None
+        point = str(data.get(CONF_CHARGE_POINT_ID) or "").strip()
+        return f"ocpp:{point}" if point else None
+    if subentry_type == SUBENTRY_ENTITY_DEVICE:
+        entity = data.get(CONF_POWER_ENTITY)
+        return f"entity:{entity}" if entity else None
+    return None
+
+
+def _number_field(key: str, d: Mapping[str, Any]) -> vol.Optional:
+    """An optional number shown as a suggestion (not a default), so it can be emptied again."""
+    value = d.get(key)
+    if value is None or value == "":
+        return vol.Optional(key)
+    return vol.Optional(key, description={"suggested_value": value})
+
+
+def _bounded_box(step: float, unit: str | None, low: float, high: float) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(
+        step=step, min=low, max=high, mode=selector.NumberSelectorMode.BOX
+    )
+    if unit:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
+
+
 class _GridNodeSubentryFlow(ConfigSubentryFlow):
     """Shared paths: ``user`` and ``reconfigure`` run the same form, validated the same way."""
 
     def __init__(self) -> None:
         """Start with nothing entered."""
         self._data: dict[str, Any] = {}
+
+    @property
+    def _subentry_type(self) -> str:
+        return self.handler[1]
 
     @property
     def _reconfiguring(self) -> bool:
@@ -183,6 +239,18 @@ class _GridNodeSubentryFlow(ConfigSubentryFlow):
         """The first form (each flow has its own)."""
         raise NotImplementedError
 
+    def _already_configured(self, unique_id: str | None) -> bool:
+        """Whether another subentry of the site is this device (older ones by their data)."""
+        if unique_id is None:
+            return False
+        own = self._get_reconfigure_subentry().subentry_id if self._reconfiguring else None
+        return any(
+            subentry.subentry_id != own
+            and unique_id
+            in (subentry.unique_id, device_unique_id(subentry.subentry_type, subentry.data))
+            for subentry in self._get_entry().subentries.values()
+        )
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
@@ -194,11 +262,15 @@ class _GridNodeSubentryFlow(ConfigSubentryFlow):
         data = {k: v for k, v in self._data.items() if v not in (None, "")}
         data.update(extra or {})
         title = str(data.pop(CONF_NAME))
+        entry = self._get_entry()
+        unique_id = device_unique_id(self._subentry_type, data)
+        if self._already_configured(unique_id):
+            return self.async_abort(reason="already_configured")
         if self._reconfiguring:
             return self.async_update_and_abort(
-                self._get_entry(), self._get_reconfigure_subentry(), title=title, data=data
+                entry, self._get_reconfigure_subentry(), title=title, data=data, unique_id=unique_id
             )
-        return self.async_create_entry(title=title, data=data)
+        return self.async_create_entry(title=title, data=data, unique_id=unique_id)
 
 
 class ModbusSubentryFlow(_GridNodeSubentryFlow):
@@ -228,6 +300,8 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
             self._data = {**self._data, **user_input}
             for key in (CONF_PORT, CONF_UNIT):
                 self._data[key] = int(self._data[key])
+            if self._already_configured(device_unique_id(SUBENTRY_MODBUS, self._data)):
+                return self.async_abort(reason="already_configured")
             try:
                 device, reading = await async_probe(self._data)
             except ValueError:
@@ -280,7 +354,12 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
 
 
 def _circuit(d: Mapping[str, Any], *, soc: bool = True) -> dict[Any, Any]:
-    """The charger's circuit (maximum current, phases) and optionally the car's SoC sensor."""
+    """The charger's circuit (maximum current, phases), optionally the car's SoC sensor, the car.
+
+    The car's battery size and a price cap are optional: without a size the plan takes the SoC
+    sensor's ``battery_capacity`` attribute (or the like), else 60 kWh; without a cap it charges
+    at any price.
+    """
     phases = {CONF_PHASES: str(d.get(CONF_PHASES, 3))}
     fields: dict[Any, Any] = {
         _req(CONF_MAX_CURRENT_A, d, DEFAULT_MAX_CURRENT_A): _box(1, "A", 6),
@@ -288,6 +367,12 @@ def _circuit(d: Mapping[str, Any], *, soc: bool = True) -> dict[Any, Any]:
     }
     if soc:
         fields[_opt(CONF_SOC_ENTITY, d)] = _entity("sensor", "number", "input_number")
+    fields[_number_field(CONF_EV_CAPACITY_KWH, d)] = _bounded_box(
+        1, "kWh", MIN_EV_CAPACITY_KWH, MAX_EV_CAPACITY_KWH
+    )
+    fields[_number_field(CONF_EV_MAX_PRICE, d)] = _bounded_box(
+        0.01, None, MIN_EV_PRICE, MAX_EV_PRICE
+    )
     return fields
 
 
