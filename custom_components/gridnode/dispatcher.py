@@ -284,18 +284,23 @@ class Dispatcher:
             devices.export_limiters, commands.export_limit_w, planned, now
         ):
             send(limiter.subentry_id, limit)
+        # cars whose goal the plan cannot meet (e.g. within their price cap): their action says so
+        missed = {v.device for v in snapshot.plan.violations if v.kind == "ev_target"}
         for charger in devices.chargers:
             power = read_device(charger, partial(_ev_power_w, charger, commands), None)
             if power is None:
                 self.errors[self._name(charger)] = "unavailable"
                 continue
+            action = f"charge {power / 1000:.1f} kW" if power > 0 else "paused"
+            if charger.subentry_id in missed:
+                action += " (goal not reachable)"
             send(
                 charger.subentry_id,
                 self._send(
                     charger,
                     ("ev", round(power)),
                     partial(charger.async_set_power, power),
-                    f"charge {power / 1000:.1f} kW" if power > 0 else "paused",
+                    action,
                     now,
                 ),
             )

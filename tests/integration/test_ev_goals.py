@@ -15,6 +15,7 @@ from custom_components.gridnode.optimiser import Problem
 from custom_components.gridnode.plan_coordinator import PlanCoordinator
 from tests.ha_compat import device_of
 
+from .devices.conftest import entity_id
 from .test_dispatch import CHARGER, add_site, house_entities
 
 
@@ -125,6 +126,11 @@ async def test_a_price_cap_keeps_charging_to_cheap_slots_and_says_the_goal_is_mi
     state = hass.states.get("sensor.home_plan")
     assert state is not None
     assert any("0.015" in text for text in state.attributes["violations"])
+    dispatcher = entry.runtime_data.dispatcher
+    assert dispatcher is not None
+    await dispatcher.async_apply()
+    await hass.async_block_till_done()
+    assert dispatcher.actions[car.id].endswith("(goal not reachable)")
 
 
 async def test_the_goal_action_sets_and_checks_a_price_cap(hass: HomeAssistant) -> None:
@@ -140,3 +146,57 @@ async def test_the_goal_action_refuses_soc_and_kwh_together(hass: HomeAssistant)
     entry = await _site(hass)
     with pytest.raises((vol.Invalid, ServiceValidationError)):
         await _set_goal(hass, entry, target_soc=80, target_kwh=10)
+
+
+async def _set_number(hass: HomeAssistant, key: str, value: float) -> None:
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": entity_id(hass, "number", key), "value": value},
+        blocking=True,
+    )
+    await _coordinator_of(hass).async_refresh()
+
+
+def _coordinator_of(hass: HomeAssistant) -> PlanCoordinator:
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    return _coordinator(entry)  # type: ignore[arg-type]
+
+
+async def test_the_chargers_target_energy_is_used_with_a_known_soc(hass: HomeAssistant) -> None:
+    entry = await _site(hass)
+    assert _problem(entry).evs[0].target_soc_pct == 80  # nothing set: 80 %
+    await _set_number(hass, "target_energy", 6)
+    assert _problem(entry).evs[0].target_soc_pct == pytest.approx(30 + 6_000 * 0.9 / 600)
+    await _set_number(hass, "target_soc", 70)  # both set, the SoC is known: the SoC counts
+    assert _problem(entry).evs[0].target_soc_pct == 70
+
+
+async def test_without_a_soc_the_chargers_targets_plan_from_empty(hass: HomeAssistant) -> None:
+    charger = {k: v for k, v in CHARGER.items() if k != "soc_entity"}
+    await house_entities(hass)
+    entry = await add_site(hass, charger={**charger, "ev_capacity_kwh": 50})
+    car = _problem(entry).evs[0]
+    assert (car.soc_pct, car.target_soc_pct) == (0, pytest.approx(10_000 * 0.9 / 500))  # 10 kWh
+    await _set_number(hass, "target_soc", 60)
+    assert _problem(entry).evs[0].target_soc_pct == 60
+    await _set_number(hass, "target_energy", 20)  # both set, no SoC: the energy counts
+    assert _problem(entry).evs[0].target_soc_pct == pytest.approx(20_000 * 0.9 / 500)
+
+
+async def test_a_kwh_goal_counts_from_when_it_was_asked(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """5 kWh delivered before the goal do not count; a new session (less energy) counts from 0."""
+    entry = await _site(hass, ev_capacity_kwh=50)
+    charger = entry.runtime_data.devices.chargers[0]
+    session = [5_000.0]
+    monkeypatch.setattr(type(charger), "session_energy_wh", property(lambda _: session[0]))
+    await _set_goal(hass, entry, target_kwh=10)
+    assert _problem(entry).evs[0].target_soc_pct == pytest.approx(30 + 10_000 * 0.9 / 500)
+    session[0] = 8_000.0  # 3 kWh of the 10 delivered
+    await _coordinator(entry).async_refresh()
+    assert _problem(entry).evs[0].target_soc_pct == pytest.approx(30 + 7_000 * 0.9 / 500)
+    session[0] = 1_000.0  # a new session
+    await _coordinator(entry).async_refresh()
+    assert _problem(entry).evs[0].target_soc_pct == pytest.approx(30 + 9_000 * 0.9 / 500)

@@ -11,8 +11,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gridnode.const import DOMAIN
-from custom_components.gridnode.goal_store import MAX_STORED_JOBS, load
+from custom_components.gridnode.goal_store import MAX_STORED_JOBS, EvGoalRequest, load
 from custom_components.gridnode.plan_coordinator import PlanCoordinator
+from custom_components.gridnode.subentry_flows.flows import device_unique_id
 from tests.ha_compat import device_of
 
 from .test_dispatch import add_site, house_entities
@@ -154,3 +155,63 @@ async def test_what_expired_or_no_longer_exists_is_dropped_on_load(
 def test_a_damaged_store_loads_as_empty(data: Any) -> None:
     goals = load(data, chargers={"c"}, now=dt_util.utcnow())
     assert (goals.ev_goals, goals.jobs, goals.outage_prep) == ({}, {}, None)
+
+
+async def test_goals_that_run_out_are_dropped_while_running(
+    hass: HomeAssistant, site: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """A goal a week old and an outage preparation 7 h past end, and the store forgets them."""
+    coordinator = _coordinator(site)
+    charger = site.runtime_data.devices.chargers[0].subentry_id
+    now = dt_util.utcnow()
+    coordinator.ev_goals[charger] = EvGoalRequest(
+        set_at=now - timedelta(days=8), target_soc_pct=95, capacity_wh=30_000
+    )
+    coordinator.outage_prep = (90, now - timedelta(hours=7))
+    await coordinator.async_refresh()
+    assert coordinator.ev_goals == {}
+    assert coordinator.outage_prep is None
+    problem = coordinator.data.problem
+    assert problem is not None
+    assert (problem.evs[0].target_soc_pct, problem.evs[0].capacity_wh) == (80, 60_000)
+
+    # a new call does not inherit anything from the expired goal
+    coordinator.ev_goals[charger] = EvGoalRequest(
+        set_at=now - timedelta(days=8), target_soc_pct=95, capacity_wh=30_000
+    )
+    device = device_of(hass, site, charger)
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN, "set_ev_goal", {"device_id": device.id, "max_price": 0.3}, blocking=True
+    )
+    goal = coordinator.ev_goals[charger]
+    assert (goal.target_soc_pct, goal.capacity_wh, goal.max_price) == (None, None, 0.3)
+
+
+async def test_an_unreadable_store_starts_without_goals(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A store written by a newer GridNode (or damaged) does not stop the site."""
+    await house_entities(hass)
+    entry = await add_site(hass)
+    key = f"{DOMAIN}.{entry.entry_id}.goals"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass_storage[key] = {"version": 99, "key": key, "data": {"jobs": {}}}
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert _coordinator(entry).extra_jobs == {}
+    assert _coordinator(entry).data.plan.ok
+
+
+def test_devices_are_the_same_by_their_address_not_their_name() -> None:
+    serial = {"link": "serial", "serial_port": "/dev/ttyUSB0", "unit": 3}
+    assert device_unique_id("modbus", serial) == "modbus:/dev/ttyUSB0:3"
+    tcp = {"link": "tcp", "host": " Inverter.LAN ", "port": 502, "unit": 1}
+    assert device_unique_id("modbus", tcp) == "modbus:inverter.lan:502:1"
+    assert device_unique_id("modbus", {"link": "tcp", "unit": 1}) is None
+    assert device_unique_id("charger", {"protocol": "goe", "host": "GoE.local"}) == "goe:goe.local"
+    assert device_unique_id("charger", {"protocol": "goe"}) is None
+    assert device_unique_id("charger", {"protocol": "ocpp", "charge_point_id": " "}) is None
+    assert device_unique_id("entity_device", {"power_entity": "sensor.a"}) == "entity:sensor.a"
+    assert device_unique_id("entity_device", {}) is None
+    assert device_unique_id("load", {"switch_entity": "switch.a"}) is None

@@ -183,7 +183,7 @@ def device_unique_id(subentry_type: str, data: Mapping[str, Any]) -> str | None:
             where = str(data.get(CONF_SERIAL_PORT) or "").strip()
         else:
             host = str(data.get(CONF_HOST) or "").strip().lower()
-            where = f"{host}:{data.get(CONF_PORT, DEFAULT_MODBUS_PORT)}"
+            where = f"{host}:{data.get(CONF_PORT, DEFAULT_MODBUS_PORT)}" if host else ""
         return f"modbus:{where}:{unit}" if where else None
     if subentry_type == SUBENTRY_CHARGER:
         if data.get(CONF_PROTOCOL) == PROTOCOL_GOE:
@@ -203,6 +203,12 @@ def _number_field(key: str, d: Mapping[str, Any]) -> vol.Optional:
     if value is None or value == "":
         return vol.Optional(key)
     return vol.Optional(key, description={"suggested_value": value})
+
+
+def _car_fields_cleared(user_input: dict[str, Any]) -> None:
+    """A car setting left empty is cleared (not kept from before a reconfigure)."""
+    for key in (CONF_EV_CAPACITY_KWH, CONF_EV_MAX_PRICE):
+        user_input.setdefault(key, None)
 
 
 def _bounded_box(step: float, unit: str | None, low: float, high: float) -> selector.NumberSelector:
@@ -259,8 +265,7 @@ class _GridNodeSubentryFlow(ConfigSubentryFlow):
         return await self.async_step_user(user_input)
 
     def _finish(self, extra: Mapping[str, Any] | None = None) -> SubentryFlowResult:
-        data = {k: v for k, v in self._data.items() if v not in (None, "")}
-        data.update(extra or {})
+        data = {k: v for k, v in {**self._data, **(extra or {})}.items() if v not in (None, "")}
         title = str(data.pop(CONF_NAME))
         entry = self._get_entry()
         unique_id = device_unique_id(self._subentry_type, data)
@@ -340,6 +345,7 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
         if user_input is not None:
             if wallbox:  # the selector keeps the current at 6 A or more
                 user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+                _car_fields_cleared(user_input)
             return self._finish({**self._found, **user_input})
         schema = vol.Schema(_circuit(self._data, soc=False) if wallbox else {})
         return self.async_show_form(
@@ -440,6 +446,7 @@ class ChargerSubentryFlow(_GridNodeSubentryFlow):
 
     def _check_circuit(self, user_input: dict[str, Any], errors: dict[str, str]) -> None:
         user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+        _car_fields_cleared(user_input)
         try:
             limits_from(user_input)
         except ValueError:
@@ -765,6 +772,7 @@ class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
         errors: dict[str, str] = {}
         if self._data[CONF_ROLE] == ROLE_CHARGER:  # the selector keeps the current at 6 A or more
             user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+            _car_fields_cleared(user_input)
         if user_input.get(CONF_MODE_ENTITY) and not user_input.get(CONF_MODE_AUTO):
             errors[CONF_MODE_AUTO] = "mode_option_required"
         if self.hass.states.get(user_input[CONF_POWER_ENTITY]) is None:
@@ -780,7 +788,7 @@ class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
             errors = self._check_entities(user_input)
             if not errors:
                 for picks in _ROLE_FIELDS.values():  # a changed role drops the old picks
-                    for key in picks:
+                    for key in (*picks, CONF_EV_CAPACITY_KWH, CONF_EV_MAX_PRICE):
                         self._data.pop(key, None)
                 self._data.update(user_input)
                 return self._finish()

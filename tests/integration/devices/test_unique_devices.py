@@ -147,4 +147,16 @@ async def test_the_cars_capacity_and_price_cap_are_offered_and_checked(
     assert done["type"] is FlowResultType.CREATE_ENTRY
     assert (done["data"]["ev_capacity_kwh"], done["data"]["ev_max_price"]) == (77, 0.2)
     await hass.async_block_till_done()
+
+    # reconfigured with the capacity left empty: the setting is gone, the cap kept
+    subentry_id = next(iter(site_entry.subentries))
+    port = site_entry.subentries[subentry_id].data["ocpp_port"]
+    result = await reconfigure_flow(hass, site_entry, subentry_id)
+    result = await _configure(hass, result, {"name": "Drive", "protocol": "ocpp"})
+    done = await _configure(hass, result, _ocpp_form("CP_9", port, ev_max_price=0.25))
+    assert done["reason"] == "reconfigure_successful"
+    data = site_entry.subentries[subentry_id].data
+    assert "ev_capacity_kwh" not in data
+    assert data["ev_max_price"] == 0.25
+    await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(site_entry.entry_id)
