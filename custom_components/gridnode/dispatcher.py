@@ -291,16 +291,16 @@ class Dispatcher:
             if power is None:
                 self.errors[self._name(charger)] = "unavailable"
                 continue
-            action = f"charge {power / 1000:.1f} kW" if power > 0 else "paused"
+            doing = f"charge {power / 1000:.1f} kW" if power > 0 else "paused"
             if charger.subentry_id in missed:
-                action += " (goal not reachable)"
+                doing += " (goal not reachable)"
             send(
                 charger.subentry_id,
                 self._send(
                     charger,
                     ("ev", round(power)),
                     partial(charger.async_set_power, power),
-                    action,
+                    doing,
                     now,
                 ),
             )
