@@ -48,7 +48,6 @@ from .scenario import FloatArray, YearScenario
 
 AUTO = Commands()
 IMPORT_LIMIT_W = 100_000.0  # no import limit in these houses
-EV_EFFICIENCY = 0.9  # what build_problem's EVSpec assumes (the simulator meters AC energy)
 
 
 class Controller(Protocol):
@@ -211,7 +210,7 @@ class _Planner:
                     id=cid,
                     capacity_wh=capacity,
                     soc_pct=soc,
-                    target_soc_pct=min(100.0, soc + 100.0 * want * EV_EFFICIENCY / capacity),
+                    energy_wh=want,
                     departure=utc(session.plug_out_s),
                     phases=ev.phases,
                     voltage_v=ev.voltage_v,

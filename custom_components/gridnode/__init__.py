@@ -16,6 +16,7 @@ from .dispatcher import Dispatcher
 from .drivers.modbus import preload_model_definitions, preload_profiles
 from .entity import site_device_info
 from .frontend import async_register_card
+from .goal_store import GoalStore
 from .island import IslandWatch, async_remove_island_store
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
@@ -62,6 +63,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
         coordinator = PlanCoordinator(hass, entry)
         entry.runtime_data.plan = coordinator
         await coordinator.month_peak.async_load()
+        await coordinator.async_load_goals()
         await coordinator.async_config_entry_first_refresh()
         dispatcher = Dispatcher(hass, entry, coordinator)
         coordinator.dispatcher = dispatcher
@@ -98,6 +100,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
 async def async_unload_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:
     """Unload the site; devices are handed back to their own control first."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded and entry.runtime_data.plan is not None:
+        await entry.runtime_data.plan.async_save_goals()
     if unloaded and entry.runtime_data.island is not None:
         await entry.runtime_data.island.async_stop()
     if unloaded and entry.runtime_data.dispatcher is not None:
@@ -111,6 +115,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) ->
     """Remove what the site stored beside its config entry (islanding state, month peak)."""
     await async_remove_island_store(hass, entry.entry_id)
     await async_remove_month_peak_store(hass, entry.entry_id)
+    await GoalStore(hass, entry.entry_id).async_remove()
 
 
 async def _async_reload_on_update(hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:

@@ -84,7 +84,10 @@ async def async_get_config_entry_diagnostics(
         "reserve_soc": data.reserve,
         "plan": _plan(data),
         "dispatcher": (
-            {"actions": dict(data.dispatcher.actions), "errors": dict(data.dispatcher.errors)}
+            {
+                "actions": data.dispatcher.named(data.dispatcher.actions, "action"),
+                "errors": data.dispatcher.named(data.dispatcher.errors, "error"),
+            }
             if data.dispatcher
             else None
         ),

@@ -99,8 +99,11 @@ class Dispatcher:
         self.entry = entry
         self.coordinator = coordinator
         self.overrides: dict[str, Override] = {}
+        # per device (subentry id) or scheduled job (job id): what it does now, and its error;
+        # ``names`` gives each its display name (two devices may share one)
         self.actions: dict[str, str] = {}
         self.errors: dict[str, str] = {}
+        self.names: dict[str, str] = {}
         self.suspended = False  # the island guard took control
         self._sent: dict[str, tuple[Any, datetime]] = {}
         self._released = True
@@ -118,11 +121,21 @@ class Dispatcher:
 
     @property
     def fallbacks(self) -> dict[str, str]:
-        """Per device (by name): what ends GridNode's commands when GridNode goes silent."""
+        """Per device (by subentry id): what ends GridNode's commands when GridNode goes silent."""
         devices = self.entry.runtime_data.devices
         if devices is None:
             return {}
-        return {handle.name: fallback_of(handle) for handle in devices.devices}
+        return {self._name(handle): fallback_of(handle) for handle in devices.devices}
+
+    def named(self, values: dict[str, str], field: str) -> dict[str, dict[str, str]]:
+        """``actions`` or ``errors`` with each device's or job's name: {id: {name, <field>}}."""
+        return {
+            key: {"name": self.names.get(key, key), field: value} for key, value in values.items()
+        }
+
+    def _name(self, handle: DeviceHandle) -> str:
+        self.names[handle.subentry_id] = handle.name
+        return handle.subentry_id
 
     def add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call ``listener`` whenever the current action of a device changes."""
@@ -213,15 +226,17 @@ class Dispatcher:
             try:
                 await async_device_command(handle, partial(handle.async_set_export_limit, None))
             except DeviceCommandError as err:
-                self._failed(handle.name, handle.subentry_id + ":export:release", err.reason, err)
+                self._failed(
+                    self._name(handle), handle.subentry_id + ":export:release", err.reason, err
+                )
             else:
                 self._export_held.discard(handle.subentry_id)
         try:
             await async_device_command(handle, handle.async_release)
         except DeviceCommandError as err:
-            self._failed(handle.name, handle.subentry_id + ":release", err.reason, err)
+            self._failed(self._name(handle), handle.subentry_id + ":release", err.reason, err)
             return
-        self.actions[handle.name] = "auto"
+        self.actions[self._name(handle)] = "auto"
 
     async def _switch_job_off(self, job_id: str, entity_id: str) -> None:
         await self._call_job_switch(job_id, entity_id, on=False)
@@ -283,18 +298,23 @@ class Dispatcher:
             devices.export_limiters, commands.export_limit_w, planned, now
         ):
             send(limiter.subentry_id, limit)
+        # cars whose goal the plan cannot meet (e.g. within their price cap): their action says so
+        missed = {v.device for v in snapshot.plan.violations if v.kind == "ev_target"}
         for charger in devices.chargers:
             power = read_device(charger, partial(_ev_power_w, charger, commands), None)
             if power is None:
-                self.errors[charger.name] = "unavailable"
+                self.errors[self._name(charger)] = "unavailable"
                 continue
+            doing = f"charge {power / 1000:.1f} kW" if power > 0 else "paused"
+            if charger.subentry_id in missed:
+                doing += " (goal not reachable)"
             send(
                 charger.subentry_id,
                 self._send(
                     charger,
                     ("ev", round(power)),
                     partial(charger.async_set_power, power),
-                    f"charge {power / 1000:.1f} kW" if power > 0 else "paused",
+                    doing,
                     now,
                 ),
             )
@@ -379,19 +399,19 @@ class Dispatcher:
 
     async def _call_job_switch(self, job_id: str, entity_id: str, *, on: bool) -> bool:
         """Switch a job's entity within the command bound; a failure is the job's own error."""
-        name = job_id.removeprefix("job_")
+        self.names[job_id] = job_id.removeprefix("job_")
         try:
             async with asyncio.timeout(COMMAND_TIMEOUT_S):
                 await self.hass.services.async_call(
                     "homeassistant", "turn_on" if on else "turn_off", {"entity_id": entity_id}
                 )
         except TimeoutError as err:
-            self._failed(name, job_id, "unavailable", err)
+            self._failed(job_id, job_id, "unavailable", err)
             return False
         except Exception as err:  # noqa: BLE001 - the user's entity failing stays that job's
-            self._failed(name, job_id, "refused", err)
+            self._failed(job_id, job_id, "refused", err)
             return False
-        self.errors.pop(name, None)
+        self.errors.pop(job_id, None)
         self._warned.discard(job_id)
         return True
 
@@ -404,14 +424,16 @@ class Dispatcher:
             return
         self._job_on[job_id] = on
         self._sent[job_id] = (("job", on), now)
-        self.actions[job_id.removeprefix("job_")] = "running" if on else "waiting"
+        self.actions[job_id] = "running" if on else "waiting"
 
-    def _failed(self, name: str, key: str, reason: str, err: BaseException) -> None:
-        """Record a device's (or job's) error; log it once until it takes a command again."""
+    def _failed(self, device: str, key: str, reason: str, err: BaseException) -> None:
+        """Record a device's (or job's) error by its id; log it once until it takes a command."""
         if key not in self._warned:  # once per device and command, not every minute
             self._warned.add(key)
-            _LOGGER.warning("%s did not take the plan's command: %s", name, err)
-        self.errors[name] = reason
+            _LOGGER.warning(
+                "%s did not take the plan's command: %s", self.names.get(device, device), err
+            )
+        self.errors[device] = reason
 
     def _due(self, key: str, what: tuple[str, Any], now: datetime) -> bool:
         """Whether a command is new, or old enough to be re-asserted."""
@@ -435,7 +457,7 @@ class Dispatcher:
         if not self._due(key, what, now):
             return
         if not read_device(handle, lambda: handle.available, False):
-            self.errors[handle.name] = "unavailable"
+            self.errors[self._name(handle)] = "unavailable"
             return
         if handle.command_lock.locked():
             # A command to this device is still under way (a slow or silent device, or the
@@ -450,12 +472,12 @@ class Dispatcher:
         try:
             sent = await async_device_command(handle, action, due=still_due)
         except DeviceCommandError as err:
-            self._failed(handle.name, key, err.reason, err)
+            self._failed(self._name(handle), key, err.reason, err)
             self._sent.pop(key, None)
             return
         if not sent:
             return
-        self.errors.pop(handle.name, None)
+        self.errors.pop(handle.subentry_id, None)
         self._warned.discard(key)
         self._sent[key] = (what, now)
         if key_suffix == ":export":
@@ -464,7 +486,7 @@ class Dispatcher:
             else:
                 self._export_held.add(handle.subentry_id)
         if description is not None:
-            self.actions[handle.name] = description
+            self.actions[self._name(handle)] = description
 
     def _may_block(self, now: datetime) -> bool:
         """Whether an SG-Ready pump may be blocked now (see ``MAX_BLOCKED``)."""

@@ -616,13 +616,14 @@ class IslandWatch:
             if key not in self._warned:
                 self._warned.add(key)
                 _LOGGER.warning("Islanding: %s did not take '%s': %s", handle.name, what, err)
-            if dispatcher is not None:
-                dispatcher.errors[handle.name] = err.reason
+            if dispatcher is not None:  # by id: two devices may share a name
+                dispatcher.names[handle.subentry_id] = handle.name
+                dispatcher.errors[handle.subentry_id] = err.reason
             return False
         if key in self._warned:
             self._warned.discard(key)
             if dispatcher is not None:
-                dispatcher.errors.pop(handle.name, None)
+                dispatcher.errors.pop(handle.subentry_id, None)
         return True
 
     def drill(self, now: datetime) -> list[dict[str, Any]]:

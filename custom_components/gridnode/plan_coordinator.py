@@ -55,9 +55,20 @@ from .devices.base import (
     LoadHandle,
     read_device,
 )
+from .devices.const import (
+    CONF_EV_CAPACITY_KWH,
+    CONF_EV_MAX_PRICE,
+    CONF_SOC_ENTITY,
+    MAX_EV_CAPACITY_KWH,
+    MAX_EV_PRICE,
+    MIN_EV_CAPACITY_KWH,
+    MIN_EV_PRICE,
+)
+from .drivers.evse import capacity_from_attributes
 from .drivers.model import Quantity
+from .goal_store import EvGoalRequest, GoalStore, StoredGoals
 from .island import present_load_w
-from .optimiser import Plan, Problem, fallback_plan, solve
+from .optimiser import EV_DEFAULT_CAPACITY_WH, Plan, Problem, fallback_plan, solve
 from .site_inputs import CollectedInputs, InputCollector, grid_charges
 
 if TYPE_CHECKING:
@@ -68,9 +79,10 @@ _LOGGER = logging.getLogger(__name__)
 
 SOLVE_TIME_LIMIT_S = 10.0
 DEFAULT_BATTERY_POWER_W = 3000.0
-DEFAULT_EV_CAPACITY_WH = 60_000.0
 ROOM_TEMPERATURE = "room_temperature"
 TANK_TEMPERATURE = "hot_water_temperature"
+DEFAULT_EV_TARGET_SOC_PCT = 80.0  # a car reporting its SoC, with no goal set
+DEFAULT_EV_ENERGY_WH = 10_000.0  # a car not reporting its SoC, with no goal set
 EXPIRY_GRACE = timedelta(seconds=30)
 
 
@@ -156,13 +168,12 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             entry_id=entry.entry_id,
             devices=lambda: entry.runtime_data.devices,
         )
-        self.extra_jobs: dict[str, JobGoal] = {}
-        self.ev_goals: dict[str, dict[str, Any]] = {}
+        # what users asked through actions: kept across reloads and restarts (goal_store.py)
+        self.goals = StoredGoals()
+        self.goal_store = GoalStore(hass, entry.entry_id)
         self.dispatcher: Dispatcher | None = None
-        self.job_switches: dict[str, str | None] = {}
-        self.outage_prep: tuple[float, datetime] | None = None
         # energy each job (or load, per window) has run so far, from the plans in force
-        self.delivered_wh: dict[str, float] = {}
+        self.delivered_wh: dict[str, float] = self.goals.delivered_wh
         self.planned_battery: str | None = None  # the battery the plan's power is for
         self._run_keys: dict[str, str] = {}
         self._last_refresh: datetime | None = None
@@ -173,6 +184,62 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             grid_charges(entry.options).capacity_interval_min,
             lambda: entry.runtime_data.devices,
         )
+
+    # --- the goals users set through actions, stored ------------------------------------------
+
+    @property
+    def extra_jobs(self) -> dict[str, JobGoal]:
+        """The jobs scheduled through ``schedule_load`` and not yet done, by job id."""
+        return self.goals.jobs
+
+    @property
+    def job_switches(self) -> dict[str, str | None]:
+        """The entity each scheduled job switches (None: the job only shows in the plan)."""
+        return self.goals.job_switches
+
+    @property
+    def ev_goals(self) -> dict[str, EvGoalRequest]:
+        """The goals set through ``set_ev_goal``, by charger subentry id."""
+        return self.goals.ev_goals
+
+    @property
+    def outage_prep(self) -> tuple[float, datetime] | None:
+        """The reserve (%) to reach by a time, set through ``prepare_for_outage``."""
+        return self.goals.outage_prep
+
+    @outage_prep.setter
+    def outage_prep(self, value: tuple[float, datetime] | None) -> None:
+        self.goals.outage_prep = value
+
+    async def async_load_goals(self) -> None:
+        """Read the stored goals back (before the first plan); expired ones are dropped."""
+        devices = self._devices()
+        chargers = {c.subentry_id for c in devices.chargers} if devices is not None else set()
+        loaded = await self.goal_store.async_load(chargers=chargers, now=dt_util.utcnow())
+        self.goals.ev_goals.update(loaded.ev_goals)
+        self.goals.jobs.update(loaded.jobs)
+        self.goals.job_switches.update(loaded.job_switches)
+        self.goals.job_set_at.update(loaded.job_set_at)
+        self.goals.delivered_wh.update(loaded.delivered_wh)
+        self.goals.outage_prep = loaded.outage_prep
+
+    def add_job(self, job: JobGoal, entity_id: str | None) -> None:
+        """Schedule a job (replacing one of the same id); saved with the other goals."""
+        self.goals.jobs[job.id] = job
+        self.goals.job_switches[job.id] = entity_id
+        self.goals.job_set_at[job.id] = dt_util.utcnow()
+        self.goals.delivered_wh.pop(job.id, None)
+
+    def _drop_job(self, job_id: str) -> None:
+        self.goals.jobs.pop(job_id, None)
+        self.goals.job_set_at.pop(job_id, None)
+        self.goals.delivered_wh.pop(job_id, None)
+        # the switch stays known until the dispatcher has turned it off
+        self.goal_store.schedule_save(self.goals)
+
+    async def async_save_goals(self) -> None:
+        """Write the goals now (after an action, before the site unloads)."""
+        await self.goal_store.async_save(self.goals)
 
     @callback
     def async_track_inputs(self) -> CALLBACK_TYPE:
@@ -215,13 +282,14 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         evs, ev_names = self._evs()
         heat_pump = self._heat_pump(inputs)
         self._count_delivered(now)
+        if self.goals.jobs:  # what the jobs ran so far survives a restart
+            self.goal_store.schedule_save(self.goals)
         jobs: list[JobGoal] = []
         job_names: dict[str, str] = {}
         for job_id, job in list(self.extra_jobs.items()):
             goal = self._remaining(job, self.delivered_wh.get(job_id, 0.0), now)
             if goal is None:  # done, or past its deadline
-                del self.extra_jobs[job_id]
-                self.delivered_wh.pop(job_id, None)
+                self._drop_job(job_id)
                 continue
             jobs.append(goal)
             job_names[job_id] = job_id.removeprefix("job_")
@@ -333,6 +401,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         target, by = self.outage_prep
         if by + timedelta(hours=6) < horizon.start:
             self.outage_prep = None
+            self.goal_store.schedule_save(self.goals)
             return None
         return [
             max(base, target) if start + horizon.step >= by else base for start in horizon.starts()
@@ -444,38 +513,83 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         return goals, names
 
     def _ev_goal(self, charger: ChargerHandle) -> EvGoal | None:
-        """One plugged-in car's goal, or None when it is not the plan's to charge."""
+        """One plugged-in car's goal, or None when it is not the plan's to charge.
+
+        The goal of the ``set_ev_goal`` action wins over the charger's target entities; of those,
+        the one set counts (both set: the SoC when the car reports it, else the energy).
+        """
         if not charger.available or not charger.plugged or charger.mode in ("off", "now"):
             return None
-        goal = self.ev_goals.get(charger.subentry_id, {})
-        capacity = float(goal.get("capacity_wh", DEFAULT_EV_CAPACITY_WH))
+        now = dt_util.utcnow()
+        request = self.goals.ev_goals.get(charger.subentry_id)
+        if request is not None and request.expired(now):
+            del self.goals.ev_goals[charger.subentry_id]
+            self.goal_store.schedule_save(self.goals)
+            request = None
+        settings = self._charger_settings(charger.subentry_id)
         soc = charger.value("ev_soc_pct")
-        target = goal.get("target_soc_pct", charger.target_soc_pct)
-        if soc is None:
-            # Unknown SoC: plan the energy still wanted as a SoC gap on the car's capacity.
-            added = float(charger.session_energy_wh or 0.0)
-            wanted = float(goal.get("target_energy_wh", charger.target_energy_wh or 10_000.0))
-            soc_value = 0.0
-            target_value = min(100.0, max(0.0, (wanted - added) / capacity * 100))
+        added = float(charger.session_energy_wh or 0.0)
+        target_soc: float | None = None
+        energy: float | None = None
+        if request is not None and (
+            request.target_soc_pct is not None or request.energy_wh is not None
+        ):
+            target_soc = request.target_soc_pct
+            if request.energy_wh is not None:
+                # counted from the session's energy when asked (a new session counts from 0)
+                since = added - request.energy_from_wh if added >= request.energy_from_wh else added
+                energy = max(0.0, request.energy_wh - since)
         else:
-            soc_value = float(soc)
-            target_value = float(target if target is not None else 80.0)
-        departure = goal.get("departure")
-        if departure is None or departure <= dt_util.utcnow():
-            goal.pop("departure", None)  # a departure set by the action, now passed
+            soc_set, energy_set = charger.target_soc_pct, charger.target_energy_wh
+            if energy_set is not None and (soc_set is None or soc is None):
+                energy = max(0.0, energy_set - added)
+            elif soc_set is not None:
+                target_soc = soc_set
+            elif soc is None:
+                energy = max(0.0, DEFAULT_EV_ENERGY_WH - added)
+            else:
+                target_soc = DEFAULT_EV_TARGET_SOC_PCT
+        departure = request.departure if request is not None else None
+        if departure is None or departure <= now:
             departure = charger.departure
+        capacity = (request.capacity_wh if request is not None else None) or settings.capacity_wh
+        max_price = request.max_price if request is not None else None
+        if max_price is None:
+            max_price = settings.max_price
         limits = charger.limits
         return EvGoal(
             id=charger.subentry_id,
             capacity_wh=capacity,
-            soc_pct=soc_value,
-            target_soc_pct=target_value,
+            soc_pct=None if soc is None else float(soc),
+            target_soc_pct=target_soc,
+            energy_wh=energy,
+            session_energy_wh=added,
             departure=departure,
             phases=limits.phases,
             voltage_v=limits.voltage_v,
             min_current_a=limits.min_current_a,
             max_current_a=limits.max_current_a,
             solar_only=charger.mode == "solar_only",
+            max_price=max_price,
+        )
+
+    def _charger_settings(self, subentry_id: str) -> ChargerSettings:
+        """A charger's car settings: its subentry's fields, else the car SoC sensor's, else 60 kWh."""
+        subentry = self.config_entry.subentries.get(subentry_id)
+        data = subentry.data if subentry is not None else {}
+        capacity = _bounded(
+            data.get(CONF_EV_CAPACITY_KWH), MIN_EV_CAPACITY_KWH, MAX_EV_CAPACITY_KWH
+        )
+        capacity_wh = capacity * 1000 if capacity is not None else None
+        soc_entity = data.get(CONF_SOC_ENTITY)
+        if capacity_wh is None and isinstance(soc_entity, str):
+            state = self.hass.states.get(soc_entity)
+            if state is not None:
+                capacity_wh = capacity_from_attributes(state.attributes)
+        price = data.get(CONF_EV_MAX_PRICE)
+        return ChargerSettings(
+            capacity_wh=capacity_wh or EV_DEFAULT_CAPACITY_WH,
+            max_price=_bounded(price, MIN_EV_PRICE, MAX_EV_PRICE),
         )
 
     def _heat_pump(self, inputs: CollectedInputs) -> HeatPumpGoal | None:
@@ -489,6 +603,22 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             partial(_heat_pump_goal, handle, inputs, site.latitude, site.longitude),
             None,
         )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChargerSettings:
+    """What a charger's subentry says about the car it charges."""
+
+    capacity_wh: float
+    max_price: float | None
+
+
+def _bounded(value: Any, low: float, high: float) -> float | None:
+    """A number from stored settings within [low, high], else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and low <= number <= high else None
 
 
 def _heat_pump_goal(

@@ -49,11 +49,7 @@ def plan_slots(
         if start + step <= now:
             continue
         ev = sum(float(v[i]) for v in plan.ev_power_w.values())
-        jobs = [
-            snapshot.job_names.get(job_id, job_id)
-            for job_id, power in plan.load_power_w.items()
-            if float(power[i]) > 0
-        ]
+        jobs = [job_id for job_id, power in plan.load_power_w.items() if float(power[i]) > 0]
         load = float(inputs.base_load_w[i]) + sum(float(v[i]) for v in plan.load_power_w.values())
         slots.append(
             {
@@ -353,7 +349,13 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
             "pv_filled": [gap.as_dict() for gap in snapshot.inputs.pv_gaps],
             "fallback_inputs": sorted(snapshot.inputs.problems),
             "violations": [v.message for v in snapshot.plan.violations],
-            "current_actions": dict(dispatcher.actions) if dispatcher else {},
+            # by id (subentry id, or job id) with the name to show: names may repeat
+            "current_actions": dispatcher.named(dispatcher.actions, "action") if dispatcher else {},
+            "names": {
+                **(dispatcher.names if dispatcher else {}),
+                **snapshot.ev_names,
+                **snapshot.job_names,
+            },
             "slots": plan_slots(snapshot, dt_util.utcnow(), self._islanded()),
         }
 
@@ -436,7 +438,7 @@ class PlanActionSensor(PlanEntity, SensorEntity):
     def native_value(self) -> str:
         """The action in force, e.g. "charge 3.0 kW", "paused", "running", "auto"."""
         dispatcher = self.coordinator.dispatcher
-        action = dispatcher.actions.get(self._handle.name) if dispatcher else None
+        action = dispatcher.actions.get(self._handle.subentry_id) if dispatcher else None
         return action or "auto"
 
 

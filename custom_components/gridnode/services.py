@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import MAXYEAR, MINYEAR, datetime, time, timedelta
 from functools import wraps
 import math
@@ -30,7 +31,9 @@ from homeassistant.util.json import JsonValueType
 from .const import DOMAIN, MAX_GRID_LIMIT_KW
 from .core.planning import JobGoal
 from .core.slots import parse_utc
+from .devices.const import MAX_EV_CAPACITY_KWH, MAX_EV_PRICE, MIN_EV_CAPACITY_KWH, MIN_EV_PRICE
 from .drivers.model import BatteryCommand, BatteryMode
+from .goal_store import EvGoalRequest
 from .validation import vol
 
 if TYPE_CHECKING:
@@ -59,6 +62,8 @@ ATTR_INTERRUPTIBLE = "interruptible"
 ATTR_TARGET_SOC = "target_soc"
 ATTR_TARGET_KWH = "target_kwh"
 ATTR_DEPARTURE = "departure"
+ATTR_CAPACITY_KWH = "capacity_kwh"
+ATTR_MAX_PRICE = "max_price"
 ATTR_ACTION = "action"
 
 # Bounds on what an action may ask: the action refuses a value beyond them with a translated
@@ -145,6 +150,8 @@ SET_EV_GOAL_SCHEMA = vol.Schema(
         vol.Exclusive(ATTR_TARGET_SOC, "target"): _number(1, 100),
         vol.Exclusive(ATTR_TARGET_KWH, "target"): _number(0.1, 200),
         vol.Optional(ATTR_DEPARTURE): vol.Any(_moment, cv.time),
+        vol.Optional(ATTR_CAPACITY_KWH): _number(MIN_EV_CAPACITY_KWH, MAX_EV_CAPACITY_KWH),
+        vol.Optional(ATTR_MAX_PRICE): _number(MIN_EV_PRICE, MAX_EV_PRICE),
     }
 )
 OVERRIDE_SCHEMA = vol.Schema(
@@ -376,15 +383,18 @@ async def _schedule_load(call: ServiceCall) -> ServiceResponse:
             translation_key="too_many_jobs",
             translation_placeholders={"max_jobs": str(MAX_JOBS)},
         )
-    coordinator.extra_jobs[job_id] = JobGoal(
-        id=job_id,
-        power_w=power_w,
-        energy_wh=energy_wh,
-        earliest=earliest,
-        deadline=deadline,
-        interruptible=call.data[ATTR_INTERRUPTIBLE],
+    coordinator.add_job(
+        JobGoal(
+            id=job_id,
+            power_w=power_w,
+            energy_wh=energy_wh,
+            earliest=earliest,
+            deadline=deadline,
+            interruptible=call.data[ATTR_INTERRUPTIBLE],
+        ),
+        entity_id,
     )
-    coordinator.job_switches[job_id] = entity_id
+    await coordinator.async_save_goals()
     await coordinator.async_refresh()
     plan = coordinator.data.plan
     runs = [
@@ -421,28 +431,42 @@ async def _set_ev_goal(call: ServiceCall) -> None:
             translation_key="not_a_charger",
             translation_placeholders={"device_id": call.data[ATTR_DEVICE_ID]},
         )
-    goal: dict[str, Any] = dict(coordinator.ev_goals.get(subentry_id, {}))
+    now = dt_util.utcnow()
+    previous = coordinator.ev_goals.get(subentry_id)
+    if previous is not None and previous.expired(now):
+        previous = None
+    goal = previous or EvGoalRequest(set_at=now)
+    goal = replace(goal, set_at=now)
     if ATTR_TARGET_SOC in call.data:
-        goal["target_soc_pct"] = call.data[ATTR_TARGET_SOC]
-        goal.pop("target_energy_wh", None)
+        goal = replace(goal, target_soc_pct=call.data[ATTR_TARGET_SOC], energy_wh=None)
     if ATTR_TARGET_KWH in call.data:
-        goal["target_energy_wh"] = call.data[ATTR_TARGET_KWH] * 1000
-        goal.pop("target_soc_pct", None)
+        charger = next(c for c in devices.chargers if c.subentry_id == subentry_id)
+        goal = replace(
+            goal,
+            target_soc_pct=None,
+            energy_wh=call.data[ATTR_TARGET_KWH] * 1000,
+            energy_from_wh=float(charger.session_energy_wh or 0.0),
+        )
+    if ATTR_CAPACITY_KWH in call.data:
+        goal = replace(goal, capacity_wh=call.data[ATTR_CAPACITY_KWH] * 1000)
+    if ATTR_MAX_PRICE in call.data:
+        goal = replace(goal, max_price=call.data[ATTR_MAX_PRICE])
     if ATTR_DEPARTURE in call.data:
         departure = call.data[ATTR_DEPARTURE]
         if isinstance(departure, time):
-            now = dt_util.now()
-            local = datetime.combine(now.date(), departure, tzinfo=now.tzinfo)
-            if local <= now:
+            local_now = dt_util.now()
+            local = datetime.combine(local_now.date(), departure, tzinfo=local_now.tzinfo)
+            if local <= local_now:
                 local += timedelta(days=1)
             departure = local
         departure = _as_utc(departure)
-        if departure <= dt_util.utcnow():
+        if departure <= now:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="departure_in_past"
             )
-        goal["departure"] = departure
+        goal = replace(goal, departure=departure)
     coordinator.ev_goals[subentry_id] = goal
+    await coordinator.async_save_goals()
     await coordinator.async_refresh()
 
 
@@ -491,6 +515,7 @@ async def _prepare_for_outage(call: ServiceCall) -> ServiceResponse:
     if by <= dt_util.utcnow():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="time_in_past")
     coordinator.outage_prep = (call.data[ATTR_TARGET_SOC], by)
+    await coordinator.async_save_goals()
     await coordinator.async_refresh()
     plan = coordinator.data.plan
     soc = None

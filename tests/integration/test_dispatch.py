@@ -25,6 +25,7 @@ from custom_components.gridnode.plan_coordinator import PlanCoordinator
 from tests.ha_compat import device_of
 
 from .conftest import SITE_DATA, SITE_OPTIONS
+from .named import named
 
 BATTERY = {
     "role": "battery",
@@ -60,6 +61,12 @@ def _sub(kind: str, title: str, data: dict[str, object]) -> ConfigSubentryData:
 @pytest.fixture
 async def site(hass: HomeAssistant) -> MockConfigEntry:
     """A house of helper entities, on a tariff that is cheap only in the current hour."""
+    await house_entities(hass)
+    return await add_site(hass)
+
+
+async def house_entities(hass: HomeAssistant) -> None:
+    """The helper entities the site's devices are built from (a car plugged in at 30 %)."""
     assert await async_setup_component(
         hass,
         "input_number",
@@ -91,7 +98,6 @@ async def site(hass: HomeAssistant) -> MockConfigEntry:
     )
     hass.states.async_set("sensor.ev_w", "0", {"unit_of_measurement": "W"})
     hass.states.async_set("binary_sensor.ev_plug", "on")
-    return await add_site(hass)
 
 
 async def add_site(
@@ -99,6 +105,7 @@ async def add_site(
     *,
     battery: dict[str, Any] | None = None,
     charger: dict[str, Any] | None = None,
+    extra: list[ConfigSubentryData] | None = None,
 ) -> MockConfigEntry:
     """The site of these tests: a battery, a charger and an SG-Ready heat pump built from entities,
     a dishwasher due within 3 h, and a time-of-use tariff whose next two hours are cheap."""
@@ -143,6 +150,7 @@ async def add_site(
                     "tier": 3,
                 },
             ),
+            *(extra or []),
         ],
     )
     entry.add_to_hass(hass)
@@ -173,9 +181,11 @@ async def test_cheap_hour_charges_battery_and_car_and_runs_the_dishwasher(
     assert _on(hass, "input_boolean.dishwasher")
     state = state_for_relays(_on(hass, "input_boolean.sg1"), _on(hass, "input_boolean.sg2"))
     assert state in (SgReadyState.NORMAL, SgReadyState.RECOMMENDED, SgReadyState.FORCED)
-    assert dispatcher.actions["Dishwasher"] == "running"
+    assert named(dispatcher, "actions")["Dishwasher"] == "running"
     plan_state = hass.states.get("sensor.home_plan")
-    assert plan_state.attributes["current_actions"]["Battery"].startswith("charge")
+    battery = site.runtime_data.devices.batteries[0].subentry_id
+    assert plan_state.attributes["current_actions"][battery]["name"] == "Battery"
+    assert plan_state.attributes["current_actions"][battery]["action"].startswith("charge")
     assert hass.states.get("sensor.battery_planned_action").state.startswith("charge")
     assert hass.states.get("sensor.dishwasher_planned_action").state == "running"
 
@@ -206,7 +216,7 @@ async def test_manual_mode_hands_every_device_back(
     )
     assert await dispatcher.async_apply() is None
     assert hass.states.get("input_select.mode").state == "Self use"
-    assert dispatcher.actions["Battery"] == "auto"
+    assert named(dispatcher, "actions")["Battery"] == "auto"
 
 
 async def test_device_refusing_a_command_is_reported_not_retried_blindly(
@@ -218,9 +228,13 @@ async def test_device_refusing_a_command_is_reported_not_retried_blindly(
     dispatcher._sent.clear()
     hass.states.async_remove("input_select.mode")
     await dispatcher.async_apply()
-    assert dispatcher.errors["Battery"] in {"unavailable", "refused", "unsupported"}
-    assert "Battery" not in dispatcher.actions  # never shown as doing what it did not take
-    assert dispatcher.actions["Dishwasher"] == "running"  # the other devices still follow the plan
+    assert named(dispatcher, "errors")["Battery"] in {"unavailable", "refused", "unsupported"}
+    assert "Battery" not in named(
+        dispatcher, "actions"
+    )  # never shown as doing what it did not take
+    assert (
+        named(dispatcher, "actions")["Dishwasher"] == "running"
+    )  # the other devices still follow the plan
 
 
 async def test_actions_refuse_what_they_cannot_do(
@@ -368,7 +382,7 @@ async def test_heat_pump_without_sg_ready_preheats_by_raising_its_setpoint(
     assert commands.heat_pump_w > 0  # heat while it is cheap
     setpoint = hass.states.get("climate.living").attributes["temperature"]
     assert setpoint in (22.0, 23.0)  # 21 degC raised by 1 or 2 K, never more
-    assert dispatcher.actions["Living"].startswith("heating offset +")
+    assert named(dispatcher, "actions")["Living"].startswith("heating offset +")
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert hass.states.get("climate.living").attributes["temperature"] == 21.0  # handed back
 

@@ -43,6 +43,7 @@ from .loop.conftest import (  # noqa: F401 - uk_scenario is a fixture
     set_prices,
     uk_scenario,
 )
+from .named import named
 
 SG_A, SG_B = 2741, 6008  # the NIBE's SG-Ready inputs (evcc nibe-s-series)
 HEATING_OFFSET = 30
@@ -244,8 +245,8 @@ async def test_a_plan_that_expires_releases_every_device(hass: HomeAssistant, si
     await hass.async_block_till_done()
 
     await _assert_released(site)
-    assert dispatcher.actions["Hybrid"] == "auto"
-    assert dispatcher.actions["SG-Ready"] == "auto"
+    assert named(dispatcher, "actions")["Hybrid"] == "auto"
+    assert named(dispatcher, "actions")["SG-Ready"] == "auto"
 
 
 async def test_each_device_says_what_it_does_when_gridnode_goes_silent(
@@ -253,7 +254,7 @@ async def test_each_device_says_what_it_does_when_gridnode_goes_silent(
 ) -> None:
     dispatcher = site.house.entry.runtime_data.dispatcher
     assert dispatcher is not None
-    assert dispatcher.fallbacks == {
+    assert named(dispatcher, "fallbacks") == {
         "Hybrid": device_timer(600),  # SunSpec 124 InOutWRte_RvrtTms (802 CtrlHb refreshed too)
         "SG-Ready": WATCHDOG,  # two relays: nothing but GridNode puts them back to normal
         "Sungrow": WATCHDOG,  # no timer on forced mode or export limit in Sungrow's table

@@ -15,6 +15,7 @@ from custom_components.gridnode.watchdog import WATCHDOG
 from simulator.scenario import Scenario
 
 from .loop.conftest import House, start_house, uk_scenario  # noqa: F401 - uk_scenario is a fixture
+from .named import named
 
 NEGATIVE_EXPORT = {
     "export_price": -0.10,
@@ -81,7 +82,7 @@ async def test_home_assistant_stopping_lifts_the_export_limit_gridnode_set(
     try:
         dispatcher = house.entry.runtime_data.dispatcher
         assert dispatcher is not None
-        assert dispatcher.fallbacks["PV inverter"] == WATCHDOG
+        assert named(dispatcher, "fallbacks")["PV inverter"] == WATCHDOG
         hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
         await hass.async_block_till_done()
         assert float(hass.states.get(LIMIT).state) == 6000  # lifted to the inverter's maximum

@@ -12,6 +12,8 @@ from custom_components.gridnode.watchdog import WATCHDOG
 from tests.drivers.http.conftest import FakeGoe
 from tests.integration.devices.conftest import goe_server, setup_site  # noqa: F401 - a fixture
 
+from .named import named
+
 
 async def _paused_go_e(hass: HomeAssistant, server: tuple[FakeGoe, str]) -> FakeGoe:
     device, host = server
@@ -33,7 +35,7 @@ async def _paused_go_e(hass: HomeAssistant, server: tuple[FakeGoe, str]) -> Fake
     assert device.state["amp"] == 8
     dispatcher = entry.runtime_data.dispatcher
     assert dispatcher is not None
-    assert dispatcher.fallbacks == {"go-e": WATCHDOG}
+    assert named(dispatcher, "fallbacks") == {"go-e": WATCHDOG}
     return device
 
 

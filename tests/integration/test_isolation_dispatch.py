@@ -21,6 +21,7 @@ from custom_components.gridnode.devices.adapters import EntityCharger
 from custom_components.gridnode.drivers.model import BatteryMode
 from tests.ha_compat import device_of
 
+from .named import named
 from .test_dispatch import add_site
 from .test_isolation_island import WAIT_S, FaultyCharger
 
@@ -122,16 +123,16 @@ async def test_charger_raising_does_not_stop_the_plan_for_the_others(
     assert commands.ev_power_w  # the plan did want the car charged
     assert charger.calls  # ... and the charger was asked
     assert _others_follow_the_plan(hass)
-    assert dispatcher.actions["Dishwasher"] == "running"
-    assert dispatcher.actions["Battery"].startswith("charge")
-    assert dispatcher.errors["Wallbox"] == "refused"
-    assert "Wallbox" not in dispatcher.actions  # never shown doing what it did not take
+    assert named(dispatcher, "actions")["Dishwasher"] == "running"
+    assert named(dispatcher, "actions")["Battery"].startswith("charge")
+    assert named(dispatcher, "errors")["Wallbox"] == "refused"
+    assert "Wallbox" not in named(dispatcher, "actions")  # never shown doing what it did not take
 
     # The charger recovers: the plan's command reaches it on the next dispatch.
     charger.mode = "ok"
     await dispatcher.async_apply()
     assert _on(hass, "charger_x.enable")
-    assert "Wallbox" not in dispatcher.errors
+    assert "Wallbox" not in named(dispatcher, "errors")
 
 
 async def test_silent_charger_delays_no_other_device(
@@ -182,7 +183,7 @@ async def test_silent_charger_is_bounded_and_its_error_recorded(
         commands = await dispatcher.async_apply()
     assert commands is not None
     assert _others_follow_the_plan(hass)
-    assert dispatcher.errors["Wallbox"] == "unavailable"
+    assert named(dispatcher, "errors")["Wallbox"] == "unavailable"
     assert not charger.release.is_set()
 
 
@@ -219,5 +220,5 @@ async def test_plan_is_made_when_one_device_cannot_be_read(
     assert commands is not None
     assert commands.battery.mode is BatteryMode.CHARGE
     assert _others_follow_the_plan(hass)
-    assert dispatcher.errors["Wallbox"] == "unavailable"
+    assert named(dispatcher, "errors")["Wallbox"] == "unavailable"
     assert await watch.async_step() is not None  # the island watch reads the others too

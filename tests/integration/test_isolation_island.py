@@ -24,6 +24,8 @@ from simulator.scenario import Scenario
 from tests.conftest import skip_without_shared_data
 from tests.integration.loop.conftest import House, start_house
 
+from .named import named
+
 LOADS = {"freezer": 1, "heater": 2, "pool_pump": 3}
 WAIT_S = 10.0  # generous bounds for a noisy machine; the checks are about order, not speed
 
@@ -192,8 +194,10 @@ async def test_charger_raising_during_an_outage_does_not_stop_shedding(
     assert not _on(hass, "pool_pump")  # tier 3 shed at once, whatever the charger did
     assert _on(hass, "freezer")
     assert _battery_mode(house) is BatteryMode.AUTO  # handed back to its own grid forming
-    assert dispatcher.errors["Wallbox"] == "refused"  # shown where device errors are shown
-    assert "Hybrid" not in dispatcher.errors
+    assert (
+        named(dispatcher, "errors")["Wallbox"] == "refused"
+    )  # shown where device errors are shown
+    assert "Hybrid" not in named(dispatcher, "errors")
     warnings = [
         r for r in caplog.records if "Wallbox" in r.getMessage() and r.levelname == "WARNING"
     ]
@@ -264,14 +268,14 @@ async def test_silent_charger_is_bounded_and_its_error_recorded(
     assert watch.state is GridState.ISLANDED
     assert not charger.release.is_set()
     assert not _on(hass, "pool_pump")
-    assert dispatcher.errors["Wallbox"] == "unavailable"
+    assert named(dispatcher, "errors")["Wallbox"] == "unavailable"
 
     # The charger answers again: the island sends its stop once more.
     charger.mode = "ok"
     async with asyncio.timeout(WAIT_S):
         await watch.async_step(confirmed + timedelta(seconds=11))
     assert hass.states.get("charger_x.enable").state == "off"
-    assert "Wallbox" not in dispatcher.errors
+    assert "Wallbox" not in named(dispatcher, "errors")
 
 
 async def test_silent_charger_holding_a_plan_command_does_not_delay_shedding(

@@ -15,6 +15,12 @@ import math
 
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
 from custom_components.gridnode.optimiser import (
+    EV_DEFAULT_CAPACITY_WH,
+    EV_DEFAULT_EFFICIENCY,
+    EV_DEFAULT_MAX_CURRENT_A,
+    EV_DEFAULT_MIN_CURRENT_A,
+    EV_DEFAULT_PHASES,
+    EV_DEFAULT_VOLTAGE_V,
     BatterySpec,
     CapacityCharge,
     DeferrableLoadSpec,
@@ -54,18 +60,48 @@ class BatteryState:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EvGoal:
-    """A plugged-in car and what its driver wants by departure."""
+    """A plugged-in car and what its driver wants by departure.
+
+    The car and its charger are described as in ``EVSpec`` (same fields, same defaults). The goal
+    is a state of charge (``target_soc_pct``) or an energy still to add (``energy_wh``, as the
+    charger meters it); when both
+    are given, the energy wins. A car that does not report its state of charge (``soc_pct`` None)
+    is planned as if it had arrived empty: the energy delivered this session
+    (``session_energy_wh``) is its state of charge, so a SoC goal is the energy that would take
+    an empty car there, and an energy goal the energy still to add.
+    """
 
     id: str
-    capacity_wh: float
-    soc_pct: float
-    target_soc_pct: float
     departure: datetime | None
-    phases: int = 1
-    voltage_v: float = 230.0
-    min_current_a: float = 6.0
-    max_current_a: float = 16.0
+    capacity_wh: float = EV_DEFAULT_CAPACITY_WH
+    soc_pct: float | None = None
+    target_soc_pct: float | None = None
+    energy_wh: float | None = None
+    session_energy_wh: float = 0.0
+    phases: int = EV_DEFAULT_PHASES
+    voltage_v: float = EV_DEFAULT_VOLTAGE_V
+    min_current_a: float = EV_DEFAULT_MIN_CURRENT_A
+    max_current_a: float = EV_DEFAULT_MAX_CURRENT_A
+    efficiency: float = EV_DEFAULT_EFFICIENCY
     solar_only: bool = False
+    max_price: float | None = None
+
+    def soc_and_target(self) -> tuple[float, float]:
+        """The state of charge the plan starts from and the one it aims for (both in %)."""
+        capacity = max(1.0, self.capacity_wh)
+        # energies are what the charger meters; the battery stores ``efficiency`` of it
+        if self.soc_pct is None:
+            start = max(0.0, self.session_energy_wh) * self.efficiency / capacity * 100
+        else:
+            start = self.soc_pct
+        start = min(100.0, max(0.0, start))
+        if self.energy_wh is not None:
+            target = start + max(0.0, self.energy_wh) * self.efficiency / capacity * 100
+        elif self.target_soc_pct is not None:
+            target = self.target_soc_pct
+        else:
+            target = start
+        return start, min(100.0, max(0.0, target))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -203,6 +239,28 @@ def capacity_charges(horizon: Horizon, limits: SiteLimits) -> tuple[CapacityChar
     return tuple(charges)
 
 
+def _ev_spec(ev: EvGoal, horizon: Horizon) -> EVSpec:
+    soc, target = ev.soc_and_target()
+    return EVSpec(
+        id=ev.id,
+        capacity_wh=ev.capacity_wh,
+        soc_pct=soc,
+        target_soc_pct=target,
+        arrival_slot=0,
+        # A car leaving within the current slot still gets that slot.
+        departure_slot=max(1, _slot_of(horizon, ev.departure, horizon.count))
+        if ev.departure
+        else None,
+        phases=ev.phases,
+        voltage_v=ev.voltage_v,
+        min_current_a=ev.min_current_a,
+        max_current_a=ev.max_current_a,
+        efficiency=ev.efficiency,
+        solar_only=ev.solar_only,
+        max_price=ev.max_price,
+    )
+
+
 def build_problem(
     forecast: SiteForecast,
     limits: SiteLimits,
@@ -252,22 +310,7 @@ def build_problem(
             end_value_per_kwh=max(0.0, mean_price * limits.end_value_ratio * battery.efficiency),
         )
     ev_specs = tuple(
-        EVSpec(
-            id=ev.id,
-            capacity_wh=ev.capacity_wh,
-            soc_pct=min(100.0, max(0.0, ev.soc_pct)),
-            target_soc_pct=min(100.0, max(0.0, ev.target_soc_pct)),
-            arrival_slot=0,
-            # A car leaving within the current slot still gets that slot.
-            departure_slot=max(1, _slot_of(horizon, ev.departure, n)) if ev.departure else None,
-            phases=ev.phases,
-            voltage_v=ev.voltage_v,
-            min_current_a=ev.min_current_a,
-            max_current_a=ev.max_current_a,
-            solar_only=ev.solar_only,
-        )
-        for ev in evs
-        if ev.departure is None or ev.departure > horizon.start
+        _ev_spec(ev, horizon) for ev in evs if ev.departure is None or ev.departure > horizon.start
     )
     hp_spec = None
     if heat_pump is not None:

@@ -35,6 +35,12 @@ CONF_OCPP_ID_TAGS: Final = "ocpp_id_tags"  # the RFID tags a charge point may st
 CONF_MAX_CURRENT_A: Final = "max_current_a"
 CONF_PHASES: Final = "phases"
 CONF_SOC_ENTITY: Final = "soc_entity"
+CONF_EV_CAPACITY_KWH: Final = "ev_capacity_kwh"  # the car's battery (kWh), optional
+CONF_EV_MAX_PRICE: Final = "ev_max_price"  # never charge above this import price, optional
+MIN_EV_CAPACITY_KWH: Final = 5.0
+MAX_EV_CAPACITY_KWH: Final = 200.0
+MIN_EV_PRICE: Final = -10.0  # a cap below it is a typo (negative: only when paid to charge)
+MAX_EV_PRICE: Final = 100.0  # per kWh in any currency; a cap above it is a typo
 DEFAULT_OCPP_PORT: Final = 9000
 DEFAULT_MAX_CURRENT_A: Final = 16.0
 

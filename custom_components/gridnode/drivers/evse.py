@@ -7,9 +7,11 @@ phase count and the nominal phase voltage. Energies are in Wh, powers in W, curr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 import math
+from typing import Any
 
 MIN_CURRENT_A = 6.0
 """The lowest current a charger may signal while charging (IEC 61851-1)."""
@@ -280,3 +282,34 @@ def energy_to_reach(
             raise ValueError("SoC values must be within 0..100")
     missing_pct = max(0.0, target_soc_pct - soc_pct)
     return missing_pct / 100.0 * capacity_wh / efficiency
+
+
+# Attributes under which car integrations give the battery's size (kWh) on their SoC sensor.
+CAPACITY_ATTRIBUTES: tuple[str, ...] = (
+    "battery_capacity_kwh",
+    "battery_capacity",
+    "capacity_kwh",
+    "battery_size",
+    "capacity",
+)
+MIN_CAR_CAPACITY_KWH = 5.0
+MAX_CAR_CAPACITY_KWH = 200.0
+
+
+def capacity_from_attributes(attributes: Mapping[str, Any]) -> float | None:
+    """The car's battery (Wh) as its SoC sensor's attributes tell it, or None.
+
+    The first of ``CAPACITY_ATTRIBUTES`` holding a number of kWh within 5..200 counts; anything
+    else (text, a value out of range) is ignored.
+    """
+    for key in CAPACITY_ATTRIBUTES:
+        value = attributes.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            continue
+        try:
+            kwh = float(value)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if math.isfinite(kwh) and MIN_CAR_CAPACITY_KWH <= kwh <= MAX_CAR_CAPACITY_KWH:
+            return kwh * 1000.0
+    return None

@@ -8,9 +8,10 @@
  *
  * Data: the plan sensor's attributes (default entity sensor.gridnode_plan):
  *   slots: [{start, end (ISO UTC), price, pv_w, load_w, battery_w (+discharge/-charge),
- *            soc_pct, grid_w (+import/-export), ev_w, heat_pump_w, jobs: [names],
+ *            soc_pct, grid_w (+import/-export), ev_w, heat_pump_w, jobs: [job ids],
  *            cheap, clean, outage}]
- *   current_actions: {device name: action text}
+ *   names: {device or job id: the name to show} (ids are unique, names may repeat)
+ *   current_actions: {device id: {name, action}} (or, from older versions, {name: action text})
  *   savings_today, cost_today, currency (ISO 4217 code or a symbol), generated_at
  */
 
@@ -305,13 +306,17 @@ class Formatters {
 /** Parse the plan attributes into the slots visible in the window that starts with the current slot. */
 function visiblePlan(attributes, hours, nowMs) {
   const raw = Array.isArray(attributes?.slots) ? attributes.slots : [];
+  const names = attributes?.names && typeof attributes.names === "object" ? attributes.names : {};
+  const nameOf = (id) => (typeof names[id] === "string" && names[id] ? names[id] : id);
   const slots = [];
   for (const slot of raw) {
     if (!slot || typeof slot !== "object") continue;
     const start = Date.parse(slot.start);
     const end = Date.parse(slot.end);
     if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start) continue;
-    slots.push({ ...slot, startMs: start, endMs: end });
+    // Jobs are keyed by id (two may share a name) and shown by name.
+    const jobIds = (Array.isArray(slot.jobs) ? slot.jobs : []).filter((id) => typeof id === "string");
+    slots.push({ ...slot, jobIds, jobs: jobIds.map(nameOf), startMs: start, endMs: end });
   }
   slots.sort((a, b) => a.startMs - b.startMs);
   const ahead = slots.filter((s) => s.endMs > nowMs);
@@ -580,9 +585,13 @@ class GridNodePlanCard extends HTMLElement {
 
   _renderActions(actions) {
     if (!actions || typeof actions !== "object" || Array.isArray(actions)) return "";
+    // {id: {name, action}}: one row per device, even when two share a name
     const rows = Object.entries(actions)
-      .filter(([, text]) => text !== null && text !== undefined && text !== "")
-      .map(([device, text]) => `<dt>${escapeHtml(device)}</dt><dd>${escapeHtml(text)}</dd>`);
+      .map(([id, entry]) =>
+        entry && typeof entry === "object" ? [id, entry.name || id, entry.action] : [id, id, entry],
+      )
+      .filter(([, , text]) => typeof text === "string" && text !== "")
+      .map(([id, name, text]) => `<dt data-device="${escapeHtml(id)}">${escapeHtml(name)}</dt><dd>${escapeHtml(text)}</dd>`);
     if (!rows.length) return "";
     return `<section class="actions" aria-label="Current actions"><h3>Now</h3><dl>${rows.join("")}</dl></section>`;
   }
@@ -681,7 +690,7 @@ class GridNodePlanCard extends HTMLElement {
         const short = shown !== run.name ? ` data-elided="true"` : "";
         if (shown) text = `<text class="job-label" x="${round1(run.textX)}" y="${baseline}"${short}>${escapeHtml(shown)}</text>`;
       }
-      out.push(`<g class="job-marker" data-job="${escapeHtml(run.name)}" role="img" aria-label="${escapeHtml("Planned: " + label)}"><title>${escapeHtml(label)}</title>
+      out.push(`<g class="job-marker" data-job="${escapeHtml(run.name)}" data-job-id="${escapeHtml(run.id)}" role="img" aria-label="${escapeHtml("Planned: " + label)}"><title>${escapeHtml(label)}</title>
         <line x1="${x0}" x2="${x1}" y1="${yy}" y2="${yy}" stroke="${SERIES[11].color}" stroke-width="3" stroke-linecap="round"></line>
         <path d="M${x0} ${yy - 5} L${x0 + 5} ${yy} L${x0} ${yy + 5} L${x0 - 5} ${yy} Z" fill="${SERIES[11].color}"></path>${text}</g>`);
     });
@@ -814,18 +823,22 @@ class GridNodePlanCard extends HTMLElement {
     return d.join(" ");
   }
 
-  /** Contiguous runs of each job, in order of their start. */
+  /** Contiguous runs of each job (by id), in order of their start. */
   _jobRuns(slots) {
-    const names = [];
+    const ids = [];
+    const names = new Map();
     for (const s of slots) {
-      for (const name of Array.isArray(s.jobs) ? s.jobs : []) {
-        if (typeof name === "string" && !names.includes(name)) names.push(name);
-      }
+      s.jobIds.forEach((id, i) => {
+        if (!ids.includes(id)) {
+          ids.push(id);
+          names.set(id, s.jobs[i]);
+        }
+      });
     }
     const runs = [];
-    for (const name of names) {
-      for (const [first, last] of runsWhere(slots, (s) => Array.isArray(s.jobs) && s.jobs.includes(name))) {
-        runs.push({ name, first, last, row: 0 });
+    for (const id of ids) {
+      for (const [first, last] of runsWhere(slots, (s) => s.jobIds.includes(id))) {
+        runs.push({ id, name: names.get(id), first, last, row: 0 });
       }
     }
     runs.sort((a, b) => a.first - b.first);

@@ -10,6 +10,12 @@ from __future__ import annotations
 from .fallback import fallback_plan
 from .plan import STATUS_FALLBACK, STATUS_FEASIBLE, STATUS_OPTIMAL, CostBreakdown, Plan, Violation
 from .problem import (
+    EV_DEFAULT_CAPACITY_WH,
+    EV_DEFAULT_EFFICIENCY,
+    EV_DEFAULT_MAX_CURRENT_A,
+    EV_DEFAULT_MIN_CURRENT_A,
+    EV_DEFAULT_PHASES,
+    EV_DEFAULT_VOLTAGE_V,
     BatterySpec,
     CapacityCharge,
     DeferrableLoadSpec,
@@ -23,6 +29,12 @@ from .problem import (
 from .solver import solve
 
 __all__ = [
+    "EV_DEFAULT_CAPACITY_WH",
+    "EV_DEFAULT_EFFICIENCY",
+    "EV_DEFAULT_MAX_CURRENT_A",
+    "EV_DEFAULT_MIN_CURRENT_A",
+    "EV_DEFAULT_PHASES",
+    "EV_DEFAULT_VOLTAGE_V",
     "STATUS_FALLBACK",
     "STATUS_FEASIBLE",
     "STATUS_OPTIMAL",

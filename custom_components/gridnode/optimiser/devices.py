@@ -64,6 +64,9 @@ def add_evs(ctx: Context) -> dict[str, EVIndex]:
         high: npt.NDArray[np.float64] = np.full(n, ev.max_power_w)
         if ev.solar_only:
             high = np.minimum(high, np.maximum(0.0, ctx.pv[slots] - ctx.base[slots]))
+        if ev.max_price is not None:  # never charged where the import price is above the cap
+            price = np.asarray(ctx.problem.grid.import_price, dtype=np.float64)[slots]
+            high = np.where(price > ev.max_price, 0.0, high)
         low = np.where(high >= ev.min_power_w, ev.min_power_w, 0.0)
         high = np.where(high >= ev.min_power_w, high, 0.0)
         semi = low > 0

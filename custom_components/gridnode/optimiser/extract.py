@@ -165,8 +165,11 @@ def _evs(
         power[ev.id], v2h[ev.id], soc[ev.id] = p, d, level
         if index.short is not None and x[index.short] > 1.0:
             when = notes.when(index.end)
+            cap = (
+                "" if ev.max_price is None else f" (charging only at prices up to {ev.max_price:g})"
+            )
             notes.add("ev_target", f"EV {ev.id} reaches {level[index.end - 1]:.0f}% instead of "
-                      f"{ev.target_soc_pct:.0f}% by {when}", x[index.short] / ev.capacity_wh * 100,
+                      f"{ev.target_soc_pct:.0f}% by {when}{cap}", x[index.short] / ev.capacity_wh * 100,
                       "%", device=ev.id)  # fmt: skip
     return power, v2h, soc
 

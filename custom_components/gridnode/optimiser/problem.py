@@ -20,6 +20,15 @@ SLOT_MINUTES = (5, 15, 30, 60)
 _HP_SERIES = ("cop", "outdoor_temp_c", "comfort_min_c", "comfort_max_c")
 MAX_HORIZON_MINUTES = 7 * 24 * 60
 
+# An EV and its charger when nothing else is known: the one set of defaults that EVSpec, the
+# planner's EvGoal and the benchmarks share.
+EV_DEFAULT_CAPACITY_WH = 60_000.0
+EV_DEFAULT_PHASES = 1
+EV_DEFAULT_VOLTAGE_V = 230.0
+EV_DEFAULT_MIN_CURRENT_A = 6.0
+EV_DEFAULT_MAX_CURRENT_A = 16.0
+EV_DEFAULT_EFFICIENCY = 0.9
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CapacityCharge:
@@ -90,7 +99,11 @@ class BatterySpec:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EVSpec:
-    """An electric vehicle plugged in over slots [arrival, departure) with a target by departure."""
+    """An electric vehicle plugged in over slots [arrival, departure) with a target by departure.
+
+    ``max_price`` (per kWh, like the import price) is a cap: the car is never charged in a slot whose
+    import price is above it; when the target cannot be met within the cap, the plan says so.
+    """
 
     id: str
     capacity_wh: float
@@ -98,12 +111,13 @@ class EVSpec:
     target_soc_pct: float
     arrival_slot: int = 0
     departure_slot: int | None = None
-    phases: int = 1
-    voltage_v: float = 230.0
-    min_current_a: float = 6.0
-    max_current_a: float = 16.0
-    efficiency: float = 0.9
+    phases: int = EV_DEFAULT_PHASES
+    voltage_v: float = EV_DEFAULT_VOLTAGE_V
+    min_current_a: float = EV_DEFAULT_MIN_CURRENT_A
+    max_current_a: float = EV_DEFAULT_MAX_CURRENT_A
+    efficiency: float = EV_DEFAULT_EFFICIENCY
     solar_only: bool = False
+    max_price: float | None = None
     v2h_max_w: float = 0.0
     v2h_min_soc_pct: float = 50.0
 
@@ -444,15 +458,15 @@ def _parse_ev(data: Mapping[str, Any], path: str, slots: int) -> EVSpec:
         data,
         {"id", "capacity_wh", "soc_pct", "target_soc_pct", "arrival_slot", "departure_slot"}
         | {"phases", "voltage_v", "min_current_a", "max_current_a", "efficiency", "solar_only"}
-        | {"v2h_max_w", "v2h_min_soc_pct"},
+        | {"v2h_max_w", "v2h_min_soc_pct", "max_price"},
         path,
     )
     arrival, departure = _window(data, path, slots, "arrival_slot", "departure_slot")
-    phases = integer(data, "phases", path, 1, minimum=1)
+    phases = integer(data, "phases", path, EV_DEFAULT_PHASES, minimum=1)
     if phases not in (1, 3):
         raise ValueError(f"{path}phases: must be 1 or 3, got {phases}")
-    min_a = number(data, "min_current_a", path, 6.0, minimum=0.0)
-    max_a = number(data, "max_current_a", path, 16.0, minimum=0.0)
+    min_a = number(data, "min_current_a", path, EV_DEFAULT_MIN_CURRENT_A, minimum=0.0)
+    max_a = number(data, "max_current_a", path, EV_DEFAULT_MAX_CURRENT_A, minimum=0.0)
     if min_a > max_a:
         raise ValueError(f"{path}min_current_a: {min_a} is above max_current_a {max_a}")
     return EVSpec(
@@ -464,11 +478,14 @@ def _parse_ev(data: Mapping[str, Any], path: str, slots: int) -> EVSpec:
         # absent means "until the end of the horizon", kept as None so to_dict round-trips
         departure_slot=None if data.get("departure_slot") is None else departure,
         phases=phases,
-        voltage_v=number(data, "voltage_v", path, 230.0, minimum=1.0),
+        voltage_v=number(data, "voltage_v", path, EV_DEFAULT_VOLTAGE_V, minimum=1.0),
         min_current_a=min_a,
         max_current_a=max_a,
-        efficiency=number(data, "efficiency", path, 0.9, minimum=0.01, maximum=1.0),
+        efficiency=number(
+            data, "efficiency", path, EV_DEFAULT_EFFICIENCY, minimum=0.01, maximum=1.0
+        ),
         solar_only=flag(data, "solar_only", path, False),
+        max_price=None if data.get("max_price") is None else number(data, "max_price", path),
         v2h_max_w=number(data, "v2h_max_w", path, 0.0, minimum=0.0),
         v2h_min_soc_pct=number(data, "v2h_min_soc_pct", path, 50.0, minimum=0.0, maximum=100.0),
     )

@@ -45,6 +45,8 @@ from custom_components.gridnode.devices.const import (
     CONF_ENERGY_IN_ENTITY,
     CONF_ENERGY_KWH,
     CONF_ENERGY_OUT_ENTITY,
+    CONF_EV_CAPACITY_KWH,
+    CONF_EV_MAX_PRICE,
     CONF_EXPORT_LIMIT_ENTITY,
     CONF_GRID_ENTITY,
     CONF_HEAT_LOSS_W_PER_K,
@@ -108,12 +110,19 @@ from custom_components.gridnode.devices.const import (
     INTERNAL_GAINS_W_RANGE,
     KIND_CLIMATE,
     KIND_SG_READY,
+    MAX_EV_CAPACITY_KWH,
+    MAX_EV_PRICE,
+    MIN_EV_CAPACITY_KWH,
+    MIN_EV_PRICE,
     PROFILE_SUNSPEC,
     PROTOCOL_GOE,
     PROTOCOL_OCPP,
     RATED_POWER_KW_RANGE,
     ROLE_CHARGER,
     SOLAR_APERTURE_M2_RANGE,
+    SUBENTRY_CHARGER,
+    SUBENTRY_ENTITY_DEVICE,
+    SUBENTRY_MODBUS,
     TANK_TEMP_C_RANGE,
     TANK_VOLUME_L_RANGE,
 )
@@ -183,12 +192,65 @@ def _bindable(host: str) -> bool:
     return True
 
 
+def device_unique_id(subentry_type: str, data: Mapping[str, Any]) -> str | None:
+    """What makes a device the same device, from its subentry's data (None: nothing does).
+
+    A Modbus device: its host and port (or serial port) and unit; an OCPP charger: its charge
+    point id; a go-eCharger: its host; an entity device: its main (power) entity.
+    """
+    if subentry_type == SUBENTRY_MODBUS:
+        unit = data.get(CONF_UNIT)
+        if data.get(CONF_LINK, Link.TCP) == Link.SERIAL:
+            where = str(data.get(CONF_SERIAL_PORT) or "").strip()
+        else:
+            host = str(data.get(CONF_HOST) or "").strip().lower()
+            where = f"{host}:{data.get(CONF_PORT, DEFAULT_MODBUS_PORT)}" if host else ""
+        return f"modbus:{where}:{unit}" if where else None
+    if subentry_type == SUBENTRY_CHARGER:
+        if data.get(CONF_PROTOCOL) == PROTOCOL_GOE:
+            host = str(data.get(CONF_HOST) or "").strip().lower()
+            return f"goe:{host}" if host else None
+        point = str(data.get(CONF_CHARGE_POINT_ID) or "").strip()
+        return f"ocpp:{point}" if point else None
+    if subentry_type == SUBENTRY_ENTITY_DEVICE:
+        entity = data.get(CONF_POWER_ENTITY)
+        return f"entity:{entity}" if entity else None
+    return None
+
+
+def _number_field(key: str, d: Mapping[str, Any]) -> vol.Optional:
+    """An optional number shown as a suggestion (not a default), so it can be emptied again."""
+    value = d.get(key)
+    if value is None or value == "":
+        return vol.Optional(key)
+    return vol.Optional(key, description={"suggested_value": value})
+
+
+def _car_fields_cleared(user_input: dict[str, Any]) -> None:
+    """A car setting left empty is cleared (not kept from before a reconfigure)."""
+    for key in (CONF_EV_CAPACITY_KWH, CONF_EV_MAX_PRICE):
+        user_input.setdefault(key, None)
+
+
+def _bounded_box(step: float, unit: str | None, low: float, high: float) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(
+        step=step, min=low, max=high, mode=selector.NumberSelectorMode.BOX
+    )
+    if unit:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
+
+
 class _GridNodeSubentryFlow(ConfigSubentryFlow):
     """Shared paths: ``user`` and ``reconfigure`` run the same form, validated the same way."""
 
     def __init__(self) -> None:
         """Start with nothing entered."""
         self._data: dict[str, Any] = {}
+
+    @property
+    def _subentry_type(self) -> str:
+        return self.handler[1]
 
     @property
     def _reconfiguring(self) -> bool:
@@ -204,6 +266,18 @@ class _GridNodeSubentryFlow(ConfigSubentryFlow):
         """The first form (each flow has its own)."""
         raise NotImplementedError
 
+    def _already_configured(self, unique_id: str | None) -> bool:
+        """Whether another subentry of the site is this device (older ones by their data)."""
+        if unique_id is None:
+            return False
+        own = self._get_reconfigure_subentry().subentry_id if self._reconfiguring else None
+        return any(
+            subentry.subentry_id != own
+            and unique_id
+            in (subentry.unique_id, device_unique_id(subentry.subentry_type, subentry.data))
+            for subentry in self._get_entry().subentries.values()
+        )
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
@@ -212,14 +286,17 @@ class _GridNodeSubentryFlow(ConfigSubentryFlow):
         return await self.async_step_user(user_input)
 
     def _finish(self, extra: Mapping[str, Any] | None = None) -> SubentryFlowResult:
-        data = {k: v for k, v in self._data.items() if v not in (None, "")}
-        data.update(extra or {})
+        data = {k: v for k, v in {**self._data, **(extra or {})}.items() if v not in (None, "")}
         title = str(data.pop(CONF_NAME))
+        entry = self._get_entry()
+        unique_id = device_unique_id(self._subentry_type, data)
+        if self._already_configured(unique_id):
+            return self.async_abort(reason="already_configured")
         if self._reconfiguring:
             return self.async_update_and_abort(
-                self._get_entry(), self._get_reconfigure_subentry(), title=title, data=data
+                entry, self._get_reconfigure_subentry(), title=title, data=data, unique_id=unique_id
             )
-        return self.async_create_entry(title=title, data=data)
+        return self.async_create_entry(title=title, data=data, unique_id=unique_id)
 
 
 class ModbusSubentryFlow(_GridNodeSubentryFlow):
@@ -249,6 +326,8 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
             self._data = {**self._data, **user_input}
             for key in (CONF_PORT, CONF_UNIT):
                 self._data[key] = int(self._data[key])
+            if self._already_configured(device_unique_id(SUBENTRY_MODBUS, self._data)):
+                return self.async_abort(reason="already_configured")
             try:
                 device, reading = await async_probe(self._data)
             except ValueError:
@@ -287,6 +366,7 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
         if user_input is not None:
             if wallbox:  # the selector keeps the current at 6 A or more
                 user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+                _car_fields_cleared(user_input)
             return self._finish({**self._found, **user_input})
         schema = vol.Schema(_circuit(self._data, soc=False) if wallbox else {})
         return self.async_show_form(
@@ -301,7 +381,12 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
 
 
 def _circuit(d: Mapping[str, Any], *, soc: bool = True) -> dict[Any, Any]:
-    """The charger's circuit (maximum current, phases) and optionally the car's SoC sensor."""
+    """The charger's circuit (maximum current, phases), optionally the car's SoC sensor, the car.
+
+    The car's battery size and a price cap are optional: without a size the plan takes the SoC
+    sensor's ``battery_capacity`` attribute (or the like), else 60 kWh; without a cap it charges
+    at any price.
+    """
     phases = {CONF_PHASES: str(d.get(CONF_PHASES, 3))}
     fields: dict[Any, Any] = {
         _req(CONF_MAX_CURRENT_A, d, DEFAULT_MAX_CURRENT_A): _box(1, "A", 6),
@@ -309,6 +394,12 @@ def _circuit(d: Mapping[str, Any], *, soc: bool = True) -> dict[Any, Any]:
     }
     if soc:
         fields[_opt(CONF_SOC_ENTITY, d)] = _entity("sensor", "number", "input_number")
+    fields[_number_field(CONF_EV_CAPACITY_KWH, d)] = _bounded_box(
+        1, "kWh", MIN_EV_CAPACITY_KWH, MAX_EV_CAPACITY_KWH
+    )
+    fields[_number_field(CONF_EV_MAX_PRICE, d)] = _bounded_box(
+        0.01, None, MIN_EV_PRICE, MAX_EV_PRICE
+    )
     return fields
 
 
@@ -376,6 +467,7 @@ class ChargerSubentryFlow(_GridNodeSubentryFlow):
 
     def _check_circuit(self, user_input: dict[str, Any], errors: dict[str, str]) -> None:
         user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+        _car_fields_cleared(user_input)
         try:
             limits_from(user_input)
         except ValueError:
@@ -762,6 +854,7 @@ class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
         errors: dict[str, str] = {}
         if self._data[CONF_ROLE] == ROLE_CHARGER:  # the selector keeps the current at 6 A or more
             user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+            _car_fields_cleared(user_input)
         if user_input.get(CONF_MODE_ENTITY) and not user_input.get(CONF_MODE_AUTO):
             errors[CONF_MODE_AUTO] = "mode_option_required"
         if self.hass.states.get(user_input[CONF_POWER_ENTITY]) is None:
@@ -777,7 +870,7 @@ class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
             errors = self._check_entities(user_input)
             if not errors:
                 for picks in _ROLE_FIELDS.values():  # a changed role drops the old picks
-                    for key in picks:
+                    for key in (*picks, CONF_EV_CAPACITY_KWH, CONF_EV_MAX_PRICE):
                         self._data.pop(key, None)
                 self._data.update(user_input)
                 return self._finish()

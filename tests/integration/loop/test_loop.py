@@ -11,6 +11,7 @@ from homeassistant.util import dt as dt_util
 from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.drivers.model import BatteryMode
 from tests.ha_compat import device_of
+from tests.integration.named import named
 
 from .conftest import PRICE_ENTITIES, House, octopus_rates, set_prices
 
@@ -29,7 +30,7 @@ async def test_negative_prices_now_make_the_battery_charge(
     commands = await dispatcher.async_apply()
     assert commands is not None
     assert commands.battery.mode is BatteryMode.CHARGE
-    assert dispatcher.actions["Hybrid"].startswith("charge")
+    assert named(dispatcher, "actions")["Hybrid"].startswith("charge")
     before = house.sim.house.battery.soc_pct
     result = house.sim.step()
     assert result.battery_w < -500  # the inverter really charges (W, - charge)
@@ -56,7 +57,7 @@ async def test_price_update_replans_and_a_stale_plan_is_never_run(
 
     late = coordinator.data.expires + timedelta(seconds=1)
     assert await dispatcher.async_apply(late) is None
-    assert dispatcher.actions["Hybrid"] == "auto"
+    assert named(dispatcher, "actions")["Hybrid"] == "auto"
 
 
 async def test_broken_prices_raise_a_repair_and_hand_devices_back(
@@ -97,15 +98,15 @@ async def test_override_forces_discharge_then_expires(hass: HomeAssistant, house
     )
     dispatcher = runtime.dispatcher
     assert dispatcher is not None
-    assert dispatcher.actions["Hybrid"] == "discharge 2.0 kW (override)"
+    assert named(dispatcher, "actions")["Hybrid"] == "discharge 2.0 kW (override)"
     result = house.sim.step()
     assert result.battery_w > 1000  # discharging into the house
 
     later = dt_util.utcnow() + timedelta(minutes=11)
     commands = await dispatcher.async_apply(later)
     assert commands is not None
-    assert "override" not in dispatcher.actions["Hybrid"]
-    assert dispatcher.actions["Hybrid"] == f"{commands.battery.mode.value}" + (
+    assert "override" not in named(dispatcher, "actions")["Hybrid"]
+    assert named(dispatcher, "actions")["Hybrid"] == f"{commands.battery.mode.value}" + (
         f" {commands.battery.power_w / 1000:.1f} kW" if commands.battery.power_w else ""
     )
     assert battery.subentry_id not in dispatcher.overrides
