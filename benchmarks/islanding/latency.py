@@ -144,7 +144,7 @@ class LatencyResult:
     debounce_s: float
     clean: Figures
     read_ms: tuple[float, ...]
-    faulted: Figures = Figures((), 0)
+    faulted: Figures = field(default_factory=lambda: Figures((), 0))
     false_islanding: int = 0
     false_islanding_clean: int = 0
     soak_s: float = 0.0
