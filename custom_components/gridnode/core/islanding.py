@@ -211,6 +211,9 @@ class GridStateMachine:
     outage_started: datetime | None = None
     last_return: datetime | None = None
     flaps: int = 0
+    #: restoring: since when every observation said the grid is present (None: the last one
+    #: had no data or said "lost"; the stable time starts again at the next "present")
+    present_since: datetime | None = None
 
     @property
     def required_stable_s(self) -> float:
@@ -233,6 +236,13 @@ class GridStateMachine:
         grid = combine_verdicts(verdicts)
         if grid is not False:
             self.lost_pending_since = None
+        if self.state is GridState.RESTORING:
+            # no data is not "present": loads come back only after the stable time of readings
+            # that all said so
+            if grid is not True:
+                self.present_since = None
+            elif self.present_since is None:
+                self.present_since = now
         if grid is None:
             return []
         events: list[GridEvent] = []
@@ -255,11 +265,11 @@ class GridStateMachine:
         return events
 
     def stable_enough(self, now: datetime) -> bool:
-        """Return whether the grid has been back long enough to restore loads."""
+        """Return whether the grid has been seen back long enough, without a gap in the data."""
         return (
             self.state is GridState.RESTORING
-            and self.since is not None
-            and (now - self.since).total_seconds() >= self.required_stable_s
+            and self.present_since is not None
+            and (now - self.present_since).total_seconds() >= self.required_stable_s
         )
 
     def finish_restoring(self, now: datetime) -> GridEvent:
@@ -273,6 +283,7 @@ class GridStateMachine:
         self.state = state
         self.since = now
         self.lost_pending_since = None
+        self.present_since = now if state is GridState.RESTORING else None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable snapshot for persistence across restarts."""
@@ -282,6 +293,7 @@ class GridStateMachine:
             "outage_started": _iso(self.outage_started),
             "last_return": _iso(self.last_return),
             "flaps": self.flaps,
+            "present_since": _iso(self.present_since),
         }
 
     @classmethod
@@ -290,13 +302,18 @@ class GridStateMachine:
     ) -> GridStateMachine:
         """Rebuild a machine from ``to_dict`` output (raises ``ValueError`` if malformed)."""
         try:
+            state = GridState(data["state"])
+            since = _time(data.get("since"))
+            # a store written before present_since existed: the grid was back since ``since``
+            present = data.get("present_since", data.get("since"))
             return cls(
                 settings=settings or IslandSettings(),
-                state=GridState(data["state"]),
-                since=_time(data.get("since")),
+                state=state,
+                since=since,
                 outage_started=_time(data.get("outage_started")),
                 last_return=_time(data.get("last_return")),
                 flaps=int(data.get("flaps", 0)),
+                present_since=_time(present) if state is GridState.RESTORING else None,
             )
         except (KeyError, TypeError) as err:
             raise ValueError(f"bad islanding state: {err}") from err
