@@ -1,20 +1,23 @@
 """Part 1: wall time from a simulated grid loss to IslandGuard's first shed command.
 
-The simulated SunSpec hybrid inverter serves its registers on 127.0.0.1 over pymodbus. GridNode's
-own Modbus driver (``discover_sunspec`` + the register map) polls the grid-state points of model
-701 (``ConnSt``, ``Alrm``, ``DERMode``) every ``poll_s`` seconds on a fixed schedule, turns them into
-the inverter's verdict with ``inverter_grid_ok`` and steps an ``IslandGuard`` with the wall clock.
+The simulated SunSpec hybrid inverter serves its registers on 127.0.0.1 over pymodbus, behind the
+fault proxy (``simulator/fault_proxy.py``). GridNode's own Modbus driver (``discover_sunspec`` + the
+register map) reads the grid-state points of model 701 (``ConnSt``, ``Alrm``, ``DERMode``, ``Hz``,
+``LNV``) on a fixed schedule, turns them into the device's verdict and steps an ``IslandGuard``
+with the wall clock, as the island watch steps it (on a change, at the debounce, every second).
 
-Each trial drops the grid through the simulator's control channel (``POST /outage`` then ``POST
-/step``, so the inverter's registers follow at once) at a random offset within the poll period and
-measures wall time from just before that request to the first poll whose ``GuardOutput`` carries a
-shed action. The grid is then restored and the next trial gets a fresh guard (an outage long after
-the last one; flap back-off is not what is measured here).
+On grid first: a clean stretch, then one with the faults on; every islanding there is a false one.
+Then each trial drops the grid through the simulator's control channel (``POST /outage`` then
+``POST /step``, so the inverter's registers follow at once) at a random offset within the poll
+period and measures wall time from just before that request to the first step whose
+``GuardOutput`` carries a shed action; trials without faults, then with them. The grid is then
+restored and the next trial gets a fresh guard (flap back-off is not what is measured here).
 
 Two poll policies:
-- ``fixed``: the fast grid poll on its 1 s schedule and nothing else;
-- ``confirm``: the same, plus one extra read ``lost_debounce_s`` after a poll that first sees the
-  grid lost, so the guard's debounce is confirmed without waiting for the next scheduled poll.
+- ``gridnode``: the integration's fast grid poll (``devices/grid_poll.py``): 0.25 s, implausible
+  readings are no data, a failed read turns a "lost" shown into no data, a confirm read at the
+  debounce, and the guard confirms a loss only on a reading newer than the first that said so;
+- ``legacy``: the 1 s poll of before, raw readings stored, the guard re-checking what is stored.
 """
 
 from __future__ import annotations
@@ -244,7 +247,8 @@ class Poller:
     guard: IslandGuard = field(init=False)
     origin: float = field(default_factory=time.monotonic)
     stored: bool | None = None
-    lost_at: float | None = None
+    read_at: datetime | None = None
+    lost_first: float | None = None
     trigger_at: float | None = None
     latency_s: float | None = None
     shed_seen: asyncio.Event = field(default_factory=asyncio.Event)
@@ -274,7 +278,8 @@ class Poller:
 
     def step(self) -> None:
         """One island watch step on the stored verdict."""
-        out = self.guard.step(datetime.now(UTC), {SOURCE: self.stored}, self.site)
+        read_at = {} if self.read_at is None else {SOURCE: self.read_at}
+        out = self.guard.step(datetime.now(UTC), {SOURCE: self.stored}, self.site, read_at)
         self.grid_lost_events += sum(1 for e in out.events if e.type is GridEventType.GRID_LOST)
         if (
             self.trigger_at is not None
@@ -301,23 +306,25 @@ class Poller:
             async with asyncio.timeout(grid_poll.FAST_READ_TIMEOUT_S):
                 values = await self.device.regmap.read(GRID_KEYS)
         except Exception:
-            self.failed_reads += 1
-            if gridnode and self.stored is False:
-                self.stored = None  # a "lost" shown never outlives a failed fresh read
-                self.lost_at = None
-                self.step()
+            self.failed_reads += 1  # what is stored stays: its reading time says how old it is
             return
         self.read_ms.append(1000 * (time.perf_counter() - t0))
         self.stored = verdict_from(dict(values), sanitize=gridnode)
+        announce = False
         if gridnode:
-            if self.stored is False:
-                if before is not False and self._confirm is None:
+            self.read_at = datetime.now(UTC)  # the watch confirms only on a newer reading
+            now = time.monotonic()
+            if self.stored is not False:
+                self.lost_first = None
+            elif before is not False or self.lost_first is None:
+                self.lost_first = now
+                if self._confirm is None:
                     loop = asyncio.get_running_loop()
                     self._confirm = loop.call_later(grid_poll.CONFIRM_AFTER_S, self._confirmed)
-                self.lost_at = time.monotonic()
-            else:
-                self.lost_at = None
-        if self.stored != before or confirm:
+            if self.lost_first is not None:
+                since = now - self.lost_first
+                announce = grid_poll.LOST_DEBOUNCE_S <= since <= grid_poll.ANNOUNCE_LOST_FOR_S
+        if self.stored != before or confirm or announce:
             self.step()
 
     def _confirmed(self) -> None:
@@ -325,14 +332,6 @@ class Poller:
         task = asyncio.create_task(self.read(confirm=True))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def expire(self) -> None:
-        """The "lost" hold of the gridnode policy: no newer reading in time is no data."""
-        if self.lost_at is not None and time.monotonic() - self.lost_at > grid_poll.LOST_HOLD_S:
-            self.lost_at = None
-            if self.stored is False:
-                self.stored = None
-                self.step()
 
     async def run(self) -> None:
         """Poll forever on the schedule (cancel to stop)."""
@@ -343,13 +342,10 @@ class Poller:
             tick = self.next_tick(time.monotonic() + 1e-6)
 
     async def timer(self, rng: random.Random) -> None:
-        """The island watch's own 1 s step (random phase) and the hold check."""
+        """The island watch's own 1 s step (random phase)."""
         await asyncio.sleep(rng.random())
         while True:
-            for _ in range(10):
-                if self.policy == "gridnode":
-                    self.expire()
-                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)
             self.step()
 
 

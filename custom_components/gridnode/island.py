@@ -72,6 +72,7 @@ from .devices.base import (
     async_device_command,
     read_device,
 )
+from .devices.grid_poll import grid_read_at
 from .drivers.model import BatteryCommand, BatteryMode, Quantity
 
 if TYPE_CHECKING:
@@ -202,6 +203,8 @@ class IslandWatch:
         #: each grid source's verdict at the last step (None: that source had no data)
         self.last_verdicts: dict[str, bool | None] = {}
         self._source_names: dict[str, str] = {}
+        #: when each polled source's verdict was read (the fast grid poll's readings)
+        self.last_read_at: dict[str, datetime] = {}
         self.runtime_s: float | None = None
         self._store = _store(hass, entry.entry_id)
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -335,6 +338,11 @@ class IslandWatch:
             f"device:{subentry_id}": combine_verdicts(found)
             for subentry_id, found in per_device.items()
         }
+        self.last_read_at = {
+            key: at
+            for key in verdicts
+            if (at := grid_read_at(key.removeprefix("device:"))) is not None
+        }
         sensor = self.entry.options.get(CONF_GRID_SENSOR)
         if sensor:
             state = self.hass.states.get(sensor)
@@ -456,7 +464,7 @@ class IslandWatch:
         site = self.site()
         verdicts = self.verdicts()
         self.last_verdicts = verdicts
-        output = self.guard.step(now, verdicts, site)
+        output = self.guard.step(now, verdicts, site, self.last_read_at)
         self.output = output
         self.runtime_s = output.runtime_s
         if self.runtime_s is None and site is not None:

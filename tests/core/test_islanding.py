@@ -560,3 +560,23 @@ def test_restoring_state_from_a_store_without_present_since_counts_from_since() 
     assert old.stable_enough(at(70))
     islanded = GridStateMachine.from_dict({"state": "islanded", "since": at(0).isoformat()})
     assert islanded.present_since is None
+
+
+def test_one_polled_reading_looked_at_again_never_confirms_a_loss() -> None:
+    guard = IslandGuard(loads=LOADS)
+    first = {"inverter": at(0)}
+    assert guard.step(at(0), LOST, site(), first).state is GridState.ON_GRID
+    for second in (0.6, 1.0, 5.0):  # the watch's own steps: no new reading
+        out = guard.step(at(second), LOST, site(), first)
+        assert out.state is GridState.ON_GRID
+        assert out.actions == ()
+    out = guard.step(at(5.1), LOST, site(), {"inverter": at(5.05)})  # read again: still lost
+    assert out.state is GridState.ISLANDED
+    assert [e.type for e in out.events] == [GridEventType.GRID_LOST]
+
+
+def test_a_newer_reading_confirms_only_after_the_debounce() -> None:
+    guard = IslandGuard(loads=LOADS)
+    guard.step(at(0), LOST, site(), {"inverter": at(0)})
+    assert guard.step(at(0.3), LOST, site(), {"inverter": at(0.25)}).state is GridState.ON_GRID
+    assert guard.step(at(0.52), LOST, site(), {"inverter": at(0.52)}).state is GridState.ISLANDED

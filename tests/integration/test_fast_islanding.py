@@ -173,7 +173,7 @@ async def test_a_single_disconnected_connst_read_is_not_confirmed_by_itself(
     assert all(_on(hass, name) for name in LOADS)
 
 
-async def test_a_loss_reading_whose_confirm_read_fails_is_no_data(
+async def test_a_loss_reading_whose_confirm_read_fails_never_islands_by_itself(
     hass: HomeAssistant, site: Site
 ) -> None:
     image = site.sim.inverter.image
@@ -181,12 +181,22 @@ async def test_a_loss_reading_whose_confirm_read_fails_is_no_data(
     assert await site.poller.async_poll_handle(site.inverter)
     image.encode_raw(701, "ConnSt", 1)
     site.proxy.set_rates(drop_rate=1.0)  # the confirm read fails on a dead link
-    await site.poller.async_poll_handle(site.inverter, confirm=True)
-    assert site.inverter.value(Quantity.GRID_CONNECTED) is None
+    assert not await site.poller.async_poll_handle(site.inverter, confirm=True)
     assert site.poller.failed_reads >= 1
-    await _steps_over_the_debounce(hass, site, dt_util.utcnow())
+    # the one reading is still shown, as read: looked at again, it confirms nothing
+    assert site.inverter.value(Quantity.GRID_CONNECTED) is False
+    start = dt_util.utcnow()
+    await _steps_over_the_debounce(hass, site, start)
+    await site.watch.async_step(start + timedelta(seconds=10))
+    assert site.inverter.value(Quantity.GRID_CONNECTED) is False  # still that one reading
     assert site.watch.state is GridState.ON_GRID
     assert all(_on(hass, name) for name in LOADS)
+    site.proxy.set_rates(drop_rate=0.0)  # the link is back: the next reading says present
+    await asyncio.sleep(site.inverter.coordinator.endpoint.retry_in)  # its backoff ends
+    await site.poller.async_poll_handle(site.inverter)
+    assert site.inverter.value(Quantity.GRID_CONNECTED) is True
+    await site.watch.async_step(start + timedelta(seconds=11))
+    assert site.watch.guard.machine.lost_pending_since is None
 
 
 async def test_an_implausible_voltage_or_frequency_is_no_data_not_grid_lost(

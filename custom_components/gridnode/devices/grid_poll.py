@@ -4,21 +4,25 @@ The full poll of an endpoint runs every ``POLL_INTERVAL`` (10 s); islanding must
 poller per endpoint reads only the registers that tell the grid's state (SunSpec 701 ConnSt, Alrm,
 DERMode, voltage and frequency, or a profile's equivalents) through the endpoint's single, serialised
 connection every ``FAST_GRID_INTERVAL``, and the handle notifies its listeners (the island watch)
-when a value changed.
+when a value changed. Each reading's time is kept (:func:`grid_read_at`).
 
-No single reading may island the site. The island watch confirms a loss when a source has said
-"lost" for ``lost_debounce_s``; so the poller makes sure that whatever it shows at that moment is
-a fresh reading, not the first one seen again:
+No single reading may island the site. The island watch confirms a loss only with a reading taken
+at least its debounce after the first one that said so (``GridStateMachine.update``'s ``read_at``),
+so the same reading looked at twice never confirms one, however slow the bus. The poller adds:
 
 - a reading outside physical bounds (a voltage of 6305.9 V, a frequency of 377 Hz, a ConnSt code
   the device does not define) is "no data" (None), never "grid lost";
-- a reading that says the grid is lost is shown for at most ``LOST_HOLD_S`` (less than the
-  debounce) unless a newer reading says so again; when a read fails (a dropped frame, a busy
-  device) or none comes in that time (a slow bus) it becomes "no data", which restarts the
-  island's debounce;
+- a read that fails (a dropped frame, a busy device, no answer within ``FAST_READ_TIMEOUT_S``)
+  changes nothing: what is shown is the last reading, and its time says so (the full poll
+  decides whether the device is available);
 - the first reading that says "lost" schedules a confirm read ``CONFIRM_AFTER_S`` later (the
-  island's debounce and a little margin) and its result is always announced, so a real loss is
-  confirmed by a fresh read at the debounce instead of at the next timer step.
+  island's debounce and a little margin) whose result is always announced, so a real loss is
+  confirmed by a fresh read at the debounce instead of at the watch's next own step; so are the
+  readings that still say "lost" up to ``ANNOUNCE_LOST_FOR_S`` after the first.
+
+Cost: one round reads the grid registers of every inverter and meter behind the endpoint (for a
+SunSpec hybrid three small block reads, about 25 bytes each way per block); a round still running
+when the next is due is skipped, so a slow bus lowers the rate instead of queueing requests.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ from collections.abc import Mapping, MutableMapping
 from datetime import datetime, timedelta
 import logging
 import math
+import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.util import dt as dt_util
 
 from custom_components.gridnode.core.islanding import IslandSettings, meter_grid_ok
 from custom_components.gridnode.drivers.model import Quantity
@@ -45,8 +51,8 @@ FAST_GRID_INTERVAL = timedelta(seconds=0.25)
 #: the island watch's default debounce; the confirm read comes just after it
 LOST_DEBOUNCE_S = IslandSettings().lost_debounce_s
 CONFIRM_AFTER_S = LOST_DEBOUNCE_S + 0.02
-#: how long a "lost" reading stands without a newer one (shorter than the debounce)
-LOST_HOLD_S = 0.8 * LOST_DEBOUNCE_S
+#: from the debounce until this long after the first "lost" reading, each one is announced
+ANNOUNCE_LOST_FOR_S = 3.0
 #: a fast read waits at most this long (a slow answer is a missed one: the next read is due)
 FAST_READ_TIMEOUT_S = 2.0
 #: physical bounds of the grid quantities (0 is a dead grid: a real reading)
@@ -103,6 +109,15 @@ def says_lost(values: Mapping[str, Any]) -> bool:
     )
 
 
+#: when each polled handle's grid state was last read (subentry id -> time), for the island watch
+_READ_AT: dict[str, datetime] = {}
+
+
+def grid_read_at(subentry_id: str) -> datetime | None:
+    """When the grid state of the device of ``subentry_id`` was last read (None: not polled)."""
+    return _READ_AT.get(subentry_id)
+
+
 class GridFastPoller:
     """Polls the grid state of one endpoint's inverters and meters every ``interval``."""
 
@@ -120,16 +135,15 @@ class GridFastPoller:
         self.interval = interval
         self._busy = False
         self._stopped = False
-        #: per handle (subentry id): cancels the pending "lost reading expires" timer
-        self._expiry: dict[str, CALLBACK_TYPE] = {}
-        #: per handle: cancels the pending confirm read
+        #: per handle (subentry id): cancels the pending confirm read
         self._confirm: dict[str, CALLBACK_TYPE] = {}
+        #: per handle: when (monotonic) the readings started saying "lost"
+        self._lost_first: dict[str, float] = {}
         #: counters for diagnostics and tests
         self.reads = 0
         self.failed_reads = 0
         self.implausible = 0
         self.confirm_reads = 0
-        self.expired = 0
 
     @property
     def handles(self) -> list[ModbusHandle]:
@@ -138,31 +152,43 @@ class GridFastPoller:
 
     def start(self) -> CALLBACK_TYPE:
         """Start polling; returns the function that stops it (and its pending timers)."""
-        unsub = async_track_time_interval(
+        self._stopped = False
+        self._full_poll_read()  # the full poll that ran before the start
+        unsub_poll = async_track_time_interval(
             self.hass, self._tick, self.interval, name="gridnode fast grid poll"
         )
-
-        self._stopped = False
+        unsub_full = self.coordinator.async_add_listener(self._full_poll_read)
 
         def stop() -> None:
             self._stopped = True  # a read still in flight arms no timer
-            unsub()
+            unsub_poll()
+            unsub_full()
             self.cancel_timers()
+            for handle in self.handles:
+                _READ_AT.pop(handle.subentry_id, None)
 
         return stop
 
+    @callback
+    def _full_poll_read(self) -> None:
+        """The full poll read every unit it has data for: their grid readings are that fresh."""
+        data = self.coordinator.data
+        if not self.coordinator.last_update_success or not data:
+            return
+        now = dt_util.utcnow()
+        for handle in self.handles:
+            if handle.unit in data:
+                _READ_AT[handle.subentry_id] = now
+
     def cancel_timers(self) -> None:
-        """Cancel the pending confirm reads and "lost" hold timers."""
-        for cancel in (*self._expiry.values(), *self._confirm.values()):
+        """Cancel the pending confirm reads."""
+        for cancel in self._confirm.values():
             cancel()
-        self._expiry.clear()
         self._confirm.clear()
 
     @callback
     def _tick(self, _now: datetime) -> None:
-        if (
-            self._busy or self._stopped
-        ):  # the last round has not finished: skip rather than queue up
+        if self._busy or self._stopped:  # the last round has not finished: skip, never queue
             return
         self._busy = True
         self.entry.async_create_background_task(
@@ -203,66 +229,56 @@ class GridFastPoller:
         except Exception as err:  # noqa: BLE001 - no reading: nothing new is known
             self.failed_reads += 1
             _LOGGER.debug("%s: fast grid read failed: %r", handle.name, err)
-            return self._expire(handle)  # a "lost" shown must not outlive a failed fresh read
-        seen_lost = handle.subentry_id in self._expiry  # this poller already showed a loss
+            return False  # what is shown stays as read: the watch waits for a newer reading
+        if self._stopped:
+            return False
+        _READ_AT[handle.subentry_id] = dt_util.utcnow()
         before = {q: current.get(str(q)) for q in GRID_QUANTITIES}
+        was_lost = says_lost(current)
         current.update(raw)
         for q in GRID_QUANTITIES:
             if q in quantities:  # an implausible reading replaces the old value with no data
                 self.implausible += quantities[q] is not None and fresh[q] is None
                 current[str(q)] = fresh[q]
-        lost = says_lost(current)
-        self._renew(handle, lost=lost, first=lost and not seen_lost)
-        changed = any(current.get(str(q)) != before[q] for q in GRID_QUANTITIES)
-        if changed or confirm:
-            handle.notify()
-        return changed or confirm
-
-    def _renew(self, handle: ModbusHandle, *, lost: bool, first: bool) -> None:
-        """Arm (or disarm) the hold of a "lost" reading and the confirm read."""
         key = handle.subentry_id
-        cancel = self._expiry.pop(key, None)
+        lost = says_lost(current)
+        now = time.monotonic()
+        if not lost:
+            self._cancel_confirm(handle)
+            self._lost_first.pop(key, None)
+        elif not was_lost or key not in self._lost_first:
+            self._lost_first[key] = now
+            self._arm_confirm(handle)
+        changed = any(current.get(str(q)) != before[q] for q in GRID_QUANTITIES)
+        # after the debounce every reading that still says "lost" is announced for a while, so
+        # a confirm read that failed costs one poll, not a wait for the watch's own step
+        since = now - self._lost_first.get(key, now)
+        confirming = lost and LOST_DEBOUNCE_S <= since <= ANNOUNCE_LOST_FOR_S
+        if changed or confirm or confirming:
+            handle.notify()
+            return True
+        return False
+
+    def _cancel_confirm(self, handle: ModbusHandle) -> None:
+        cancel = self._confirm.pop(handle.subentry_id, None)
         if cancel is not None:
             cancel()
-        if not lost or self._stopped:
-            cancel = self._confirm.pop(key, None)
-            if cancel is not None:
-                cancel()
+
+    def _arm_confirm(self, handle: ModbusHandle) -> None:
+        """Read again at the island's debounce (unless a confirm read is pending already)."""
+        key = handle.subentry_id
+        if self._stopped or key in self._confirm:
             return
 
         @callback
-        def expire(_now: datetime) -> None:
-            self._expiry.pop(key, None)
-            self._expire(handle)
+        def confirm(_now: datetime) -> None:
+            self._confirm.pop(key, None)
+            self.confirm_reads += 1
+            self.entry.async_create_background_task(
+                self.hass,
+                self.async_poll_handle(handle, confirm=True),
+                "gridnode grid confirm read",
+                eager_start=True,
+            )
 
-        self._expiry[key] = async_call_later(self.hass, LOST_HOLD_S, expire)
-        if first and key not in self._confirm:
-
-            @callback
-            def confirm(_now: datetime) -> None:
-                self._confirm.pop(key, None)
-                self.confirm_reads += 1
-                self.entry.async_create_background_task(
-                    self.hass,
-                    self.async_poll_handle(handle, confirm=True),
-                    "gridnode grid confirm read",
-                    eager_start=True,
-                )
-
-            self._confirm[key] = async_call_later(self.hass, CONFIRM_AFTER_S, confirm)
-
-    def _expire(self, handle: ModbusHandle) -> bool:
-        """No newer reading (in time): a "lost" reading shown becomes no data; True if one was."""
-        cancel = self._expiry.pop(handle.subentry_id, None)
-        if cancel is not None:
-            cancel()
-        data = self.coordinator.data
-        if not data or handle.unit not in data or not says_lost(data[handle.unit]):
-            return False
-        self.expired += 1
-        current = data[handle.unit]
-        for q in GRID_QUANTITIES:
-            current[str(q)] = None
-        _LOGGER.debug("%s: no fresh grid reading to confirm a loss: no data", handle.name)
-        handle.notify()
-        return True
+        self._confirm[key] = async_call_later(self.hass, CONFIRM_AFTER_S, confirm)
