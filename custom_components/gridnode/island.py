@@ -72,6 +72,7 @@ from .devices.base import (
     async_device_command,
     read_device,
 )
+from .devices.grid_poll import grid_read_at
 from .drivers.model import BatteryCommand, BatteryMode, Quantity
 
 if TYPE_CHECKING:
@@ -199,6 +200,11 @@ class IslandWatch:
         )
         self.guard = IslandGuard(loads=(), settings=self.settings)
         self.output: GuardOutput | None = None
+        #: each grid source's verdict at the last step (None: that source had no data)
+        self.last_verdicts: dict[str, bool | None] = {}
+        self._source_names: dict[str, str] = {}
+        #: when each polled source's verdict was read (the fast grid poll's readings)
+        self.last_read_at: dict[str, datetime] = {}
         self.runtime_s: float | None = None
         self._store = _store(hass, entry.entry_id)
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -308,23 +314,34 @@ class IslandWatch:
         """Each grid source's verdict: True present, False lost, None unknown.
 
         A device that is both inverter and meter (a hybrid) is one source: its own readings
-        agreeing must not count as two independent sources confirming a loss.
+        agreeing must not count as two independent sources confirming a loss. A device that is
+        unavailable, or whose state cannot be read, is a source with no data (None): never
+        "present", so it neither confirms a loss nor lets loads come back.
         """
         per_device: dict[str, dict[str, bool | None]] = {}
+        names: dict[str, str] = {}
         devices = self.devices
         if devices is not None:
-            # A device that cannot be read (or is unavailable) gives no verdict.
             for inverter in devices.inverters:
                 found = read_device(inverter, partial(_inverter_verdict, inverter), None)
-                if found is not None:
-                    per_device.setdefault(inverter.subentry_id, {})["inverter"] = found[0]
+                per_device.setdefault(inverter.subentry_id, {})["inverter"] = (
+                    None if found is None else found[0]
+                )
+                names[f"device:{inverter.subentry_id}"] = inverter.name
             for meter in devices.meters:
                 found = read_device(meter, partial(_meter_verdict, meter), None)
-                if found is not None:
-                    per_device.setdefault(meter.subentry_id, {})["meter"] = found[0]
+                per_device.setdefault(meter.subentry_id, {})["meter"] = (
+                    None if found is None else found[0]
+                )
+                names[f"device:{meter.subentry_id}"] = meter.name
         verdicts: dict[str, bool | None] = {
             f"device:{subentry_id}": combine_verdicts(found)
             for subentry_id, found in per_device.items()
+        }
+        self.last_read_at = {
+            key: at
+            for key in verdicts
+            if (at := grid_read_at(key.removeprefix("device:"))) is not None
         }
         sensor = self.entry.options.get(CONF_GRID_SENSOR)
         if sensor:
@@ -335,7 +352,26 @@ class IslandWatch:
                 else state.state == STATE_ON
             )
             verdicts[f"sensor:{sensor}"] = sensor_grid_ok(is_on)
+            names[f"sensor:{sensor}"] = str(sensor)
+        self._source_names = names
         return verdicts
+
+    @property
+    def grid_data(self) -> str:
+        """What the grid sources said at the last step: ``present``, ``lost`` or ``unknown``.
+
+        ``unknown``: no source had data (devices unavailable, the grid sensor unavailable, or
+        none configured); the watch then neither islands nor restores.
+        """
+        verdict = combine_verdicts(self.last_verdicts)
+        return "unknown" if verdict is None else "present" if verdict else "lost"
+
+    @property
+    def sources_without_data(self) -> list[str]:
+        """The names of the grid sources that had no data at the last step."""
+        return sorted(
+            self._source_names.get(key, key) for key, v in self.last_verdicts.items() if v is None
+        )
 
     def loads(self) -> tuple[Load, ...]:
         """The site's switchable loads with their tier and present draw."""
@@ -426,7 +462,9 @@ class IslandWatch:
         before = self.state
         self.guard.loads = self.loads()
         site = self.site()
-        output = self.guard.step(now, self.verdicts(), site)
+        verdicts = self.verdicts()
+        self.last_verdicts = verdicts
+        output = self.guard.step(now, verdicts, site, self.last_read_at)
         self.output = output
         self.runtime_s = output.runtime_s
         if self.runtime_s is None and site is not None:

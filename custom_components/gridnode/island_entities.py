@@ -74,6 +74,10 @@ ISLAND_SENSORS: tuple[IslandSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[s.value for s in GridState],
         value_fn=lambda w: w.state.value,
+        attrs_fn=lambda w: {
+            "grid_data": w.grid_data,
+            "sources_without_data": w.sources_without_data,
+        },
     ),
     IslandSensorDescription(
         key="time_on_battery",
@@ -187,9 +191,15 @@ class GridBinarySensor(IslandEntity, BinarySensorEntity):
         super().__init__(entry, watch, "grid")
 
     @property
-    def is_on(self) -> bool:
-        """Whether the grid is present (restoring counts: it is back, loads are returning)."""
-        return self._watch.state is not GridState.ISLANDED
+    def is_on(self) -> bool | None:
+        """Whether the grid is present (restoring counts: it is back, loads are returning).
+
+        Unknown (None) when no grid source has data, except while islanded: then GridNode runs
+        the house on its battery until a source says the grid is back.
+        """
+        if self._watch.state is GridState.ISLANDED:
+            return False
+        return None if self._watch.grid_data == "unknown" else True
 
 
 def island_sensors(entry: GridNodeConfigEntry) -> list[SensorEntity]:

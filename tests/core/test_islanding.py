@@ -499,3 +499,84 @@ def test_a_restart_without_loads_known_keeps_what_was_shed() -> None:
     revived = IslandGuard.from_dict(saved, ())  # the loads are not read yet at start
     assert revived.shed == {"hot_tub"}
     assert revived.left_alone == {"ev_charger"}
+
+
+UNKNOWN = {"inverter": None}
+
+
+def test_no_data_while_restoring_holds_the_loads_and_restarts_the_stable_time() -> None:
+    settings = IslandSettings(restore_stable_s=60, restore_stagger_s=5)
+    guard = IslandGuard(loads=LOADS, settings=settings)
+    guard.step(at(0), {"inverter": False, "meter": False}, site(soc_pct=25.0, load_w=15_300.0))
+    assert guard.step(at(100), OK, site()).state is GridState.RESTORING
+    guard.step(at(150), OK, site())
+    # the inverter stops answering: its silence is not "grid present"
+    for second in range(151, 400, 10):
+        out = guard.step(at(second), UNKNOWN, site())
+        assert out.actions == ()
+        assert out.state is GridState.RESTORING
+    # back with data: the 60 s count from here, not from when the grid first came back
+    assert guard.step(at(400), OK, site()).actions == ()
+    assert guard.step(at(459), OK, site()).actions == ()
+    out = guard.step(at(460), OK, site())
+    assert [a.kind for a in out.actions] == [ActionKind.RESTORE]
+
+
+def test_one_lost_reading_while_restoring_restarts_the_stable_time() -> None:
+    guard = IslandGuard(loads=LOADS, settings=IslandSettings(restore_stable_s=60))
+    guard.step(at(0), {"inverter": False, "meter": False}, site(soc_pct=25.0, load_w=15_300.0))
+    guard.step(at(100), OK, site())
+    guard.step(at(140), LOST, site())  # not confirmed (no debounce yet): still restoring
+    assert guard.machine.state is GridState.RESTORING
+    assert guard.step(at(141), OK, site()).actions == ()
+    assert guard.step(at(200), OK, site()).actions == ()  # 60 s after 100, 59 after 141
+    assert guard.step(at(201), OK, site()).actions != ()
+
+
+def test_no_data_on_grid_never_islands_even_after_a_lost_reading() -> None:
+    guard = IslandGuard(loads=LOADS)
+    guard.step(at(0), OK, site())
+    guard.step(at(1), LOST, site())
+    for tenth in range(11, 100):
+        out = guard.step(at(tenth / 10), UNKNOWN, site())
+        assert out.events == ()
+        assert out.state is GridState.ON_GRID
+    # a fresh "lost" starts its own debounce
+    assert guard.step(at(10.0), LOST, site()).state is GridState.ON_GRID
+    assert guard.step(at(10.5), LOST, site()).state is GridState.ISLANDED
+
+
+def test_restoring_state_from_a_store_without_present_since_counts_from_since() -> None:
+    machine = GridStateMachine(settings=IslandSettings(restore_stable_s=60))
+    machine.update(at(0), LOST)
+    machine.update(at(1), LOST)
+    machine.update(at(10), OK)
+    saved = machine.to_dict()
+    assert saved["present_since"] == at(10).isoformat()
+    del saved["present_since"]  # written by an older GridNode
+    old = GridStateMachine.from_dict(saved, IslandSettings(restore_stable_s=60))
+    assert old.state is GridState.RESTORING
+    assert not old.stable_enough(at(69))
+    assert old.stable_enough(at(70))
+    islanded = GridStateMachine.from_dict({"state": "islanded", "since": at(0).isoformat()})
+    assert islanded.present_since is None
+
+
+def test_one_polled_reading_looked_at_again_never_confirms_a_loss() -> None:
+    guard = IslandGuard(loads=LOADS)
+    first = {"inverter": at(0)}
+    assert guard.step(at(0), LOST, site(), first).state is GridState.ON_GRID
+    for second in (0.6, 1.0, 5.0):  # the watch's own steps: no new reading
+        out = guard.step(at(second), LOST, site(), first)
+        assert out.state is GridState.ON_GRID
+        assert out.actions == ()
+    out = guard.step(at(5.1), LOST, site(), {"inverter": at(5.05)})  # read again: still lost
+    assert out.state is GridState.ISLANDED
+    assert [e.type for e in out.events] == [GridEventType.GRID_LOST]
+
+
+def test_a_newer_reading_confirms_only_after_the_debounce() -> None:
+    guard = IslandGuard(loads=LOADS)
+    guard.step(at(0), LOST, site(), {"inverter": at(0)})
+    assert guard.step(at(0.3), LOST, site(), {"inverter": at(0.25)}).state is GridState.ON_GRID
+    assert guard.step(at(0.52), LOST, site(), {"inverter": at(0.52)}).state is GridState.ISLANDED

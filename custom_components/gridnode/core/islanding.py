@@ -208,9 +208,14 @@ class GridStateMachine:
     state: GridState = GridState.ON_GRID
     since: datetime | None = None
     lost_pending_since: datetime | None = None
+    #: when the newest reading that started the pending loss was read (``update``'s ``read_at``)
+    lost_first_read: datetime | None = None
     outage_started: datetime | None = None
     last_return: datetime | None = None
     flaps: int = 0
+    #: restoring: since when every observation said the grid is present (None: the last one
+    #: had no data or said "lost"; the stable time starts again at the next "present")
+    present_since: datetime | None = None
 
     @property
     def required_stable_s(self) -> float:
@@ -218,26 +223,50 @@ class GridStateMachine:
         grown = self.settings.restore_stable_s * 2.0 ** min(self.flaps, 16)
         return min(grown, max(self.settings.max_stable_s, self.settings.restore_stable_s))
 
-    def _confirm_lost(self, now: datetime, verdicts: Mapping[str, bool | None]) -> bool:
-        agreeing = sum(1 for v in verdicts.values() if v is False)
-        if self.lost_pending_since is None:
+    def _confirm_lost(
+        self, now: datetime, verdicts: Mapping[str, bool | None], read_at: Mapping[str, datetime]
+    ) -> bool:
+        seen = [read_at.get(k, now) for k, v in verdicts.items() if v is False]
+        if self.lost_pending_since is None or self.lost_first_read is None:
             self.lost_pending_since = now
+            self.lost_first_read = max(seen)
         held = (now - self.lost_pending_since).total_seconds()
-        return (
-            held >= self.settings.lost_debounce_s
-            or agreeing >= self.settings.agreeing_sources_confirm
-        )
+        # the same reading looked at again (a polled value not read since) confirms nothing
+        read_again = max(seen) > self.lost_first_read
+        return (held >= self.settings.lost_debounce_s and read_again) or len(
+            seen
+        ) >= self.settings.agreeing_sources_confirm
 
-    def update(self, now: datetime, verdicts: Mapping[str, bool | None]) -> list[GridEvent]:
-        """Feed the latest source verdicts; return the events this observation caused."""
+    def update(
+        self,
+        now: datetime,
+        verdicts: Mapping[str, bool | None],
+        read_at: Mapping[str, datetime] | None = None,
+    ) -> list[GridEvent]:
+        """Feed the latest source verdicts; return the events this observation caused.
+
+        ``read_at``: when a polled source's verdict was read (a source not in it is read
+        ``now``, as a pushed state is). A loss is confirmed by two sources agreeing, or when
+        every observation for ``lost_debounce_s`` said so and a reading newer than the first
+        one that said so is among them (nothing in between said otherwise or had no data).
+        """
+        read_at = read_at or {}
         grid = combine_verdicts(verdicts)
         if grid is not False:
             self.lost_pending_since = None
+            self.lost_first_read = None
+        if self.state is GridState.RESTORING:
+            # no data is not "present": loads come back only after the stable time of readings
+            # that all said so
+            if grid is not True:
+                self.present_since = None
+            elif self.present_since is None:
+                self.present_since = now
         if grid is None:
             return []
         events: list[GridEvent] = []
         if self.state is GridState.ON_GRID:
-            if grid is False and self._confirm_lost(now, verdicts):
+            if grid is False and self._confirm_lost(now, verdicts, read_at):
                 recent = self.last_return is not None and (
                     (now - self.last_return).total_seconds() <= self.settings.flap_window_s
                 )
@@ -249,17 +278,17 @@ class GridStateMachine:
         elif self.state is GridState.ISLANDED:
             if grid is True:
                 self._enter(GridState.RESTORING, now)
-        elif grid is False and self._confirm_lost(now, verdicts):  # restoring: dropped again
+        elif grid is False and self._confirm_lost(now, verdicts, read_at):  # restoring: lost again
             self.flaps += 1
             self._enter(GridState.ISLANDED, now)
         return events
 
     def stable_enough(self, now: datetime) -> bool:
-        """Return whether the grid has been back long enough to restore loads."""
+        """Return whether the grid has been seen back long enough, without a gap in the data."""
         return (
             self.state is GridState.RESTORING
-            and self.since is not None
-            and (now - self.since).total_seconds() >= self.required_stable_s
+            and self.present_since is not None
+            and (now - self.present_since).total_seconds() >= self.required_stable_s
         )
 
     def finish_restoring(self, now: datetime) -> GridEvent:
@@ -273,6 +302,8 @@ class GridStateMachine:
         self.state = state
         self.since = now
         self.lost_pending_since = None
+        self.lost_first_read = None
+        self.present_since = now if state is GridState.RESTORING else None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable snapshot for persistence across restarts."""
@@ -282,6 +313,7 @@ class GridStateMachine:
             "outage_started": _iso(self.outage_started),
             "last_return": _iso(self.last_return),
             "flaps": self.flaps,
+            "present_since": _iso(self.present_since),
         }
 
     @classmethod
@@ -290,13 +322,18 @@ class GridStateMachine:
     ) -> GridStateMachine:
         """Rebuild a machine from ``to_dict`` output (raises ``ValueError`` if malformed)."""
         try:
+            state = GridState(data["state"])
+            since = _time(data.get("since"))
+            # a store written before present_since existed: the grid was back since ``since``
+            present = data.get("present_since", data.get("since"))
             return cls(
                 settings=settings or IslandSettings(),
-                state=GridState(data["state"]),
-                since=_time(data.get("since")),
+                state=state,
+                since=since,
                 outage_started=_time(data.get("outage_started")),
                 last_return=_time(data.get("last_return")),
                 flaps=int(data.get("flaps", 0)),
+                present_since=_time(present) if state is GridState.RESTORING else None,
             )
         except (KeyError, TypeError) as err:
             raise ValueError(f"bad islanding state: {err}") from err
@@ -634,9 +671,16 @@ class IslandGuard:
         )
 
     def step(
-        self, now: datetime, verdicts: Mapping[str, bool | None], site: SiteSnapshot | None = None
+        self,
+        now: datetime,
+        verdicts: Mapping[str, bool | None],
+        site: SiteSnapshot | None = None,
+        read_at: Mapping[str, datetime] | None = None,
     ) -> GuardOutput:
-        """Observe the grid sources and the site at ``now``; return what to do."""
+        """Observe the grid sources and the site at ``now``; return what to do.
+
+        ``read_at``: when each polled source's verdict was read (see ``GridStateMachine.update``).
+        """
         if (
             self.machine.state is GridState.ISLANDED  # served by the battery (and the sun)
             and site is not None
@@ -645,7 +689,7 @@ class IslandGuard:
         ):
             self.energy_served_wh += site.load_w * (now - self.last_step).total_seconds() / 3600
         self.last_step = now
-        events = self.machine.update(now, verdicts)
+        events = self.machine.update(now, verdicts, read_at)
         if any(event.type is GridEventType.GRID_LOST for event in events):
             self._begin_outage()
         actions: list[LoadAction] = []

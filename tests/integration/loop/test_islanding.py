@@ -181,3 +181,69 @@ async def test_island_drill_reports_without_switching(
     assert "Pool Pump" in shed
     assert "Freezer" not in shed
     assert _on(hass, "pool_pump")
+
+
+async def test_no_data_from_the_inverter_is_unknown_and_holds_the_restore(
+    hass: HomeAssistant, island_house: House
+) -> None:
+    """The grid is back, then the inverter stops answering: its silence is not "grid present".
+
+    The shed load stays off past the stable time, the grid sensor says unknown and the grid
+    state names the silent source; a silent inverter on grid never islands the house either.
+    """
+    watch = island_house.entry.runtime_data.island
+    assert watch is not None
+    island_house.sim.begin_outage(4 * 3600)
+    island_house.sim.step()
+    await _poll(hass, island_house)
+    start = dt_util.utcnow()
+    await watch.async_step(start)
+    await watch.async_step(start + timedelta(seconds=1))
+    assert watch.state is GridState.ISLANDED
+    assert not _on(hass, "pool_pump")
+
+    island_house.sim.restore_grid()
+    island_house.sim.step()
+    await _poll(hass, island_house)
+    back = start + timedelta(seconds=10)
+    await watch.async_step(back)
+    assert watch.state is GridState.RESTORING
+    await watch.async_step(back + timedelta(seconds=20))  # 20 of the 30 stable seconds
+
+    await island_house.sim.stop()  # the inverter goes silent
+    await _poll(hass, island_house)
+    devices = island_house.entry.runtime_data.devices
+    assert devices is not None
+    assert not devices.inverters[0].available
+    for second in range(31, 120, 5):
+        await watch.async_step(back + timedelta(seconds=second))
+    await hass.async_block_till_done()
+    assert watch.state is GridState.RESTORING
+    assert not _on(hass, "pool_pump")  # not restored on no data
+    state = hass.states.get("sensor.home_grid_state")
+    assert state.state == "restoring"
+    assert state.attributes["grid_data"] == "unknown"
+    assert state.attributes["sources_without_data"] == [devices.inverters[0].name]
+    assert hass.states.get("binary_sensor.home_grid").state == "unknown"
+
+
+async def test_a_silent_inverter_on_grid_never_islands(
+    hass: HomeAssistant, island_house: House
+) -> None:
+    watch = island_house.entry.runtime_data.island
+    assert watch is not None
+    now = dt_util.utcnow()
+    await watch.async_step(now)
+    assert watch.grid_data == "present"
+    assert hass.states.get("sensor.home_grid_state").attributes["sources_without_data"] == []
+    lost = async_capture_events(hass, "gridnode_grid_lost")
+    await island_house.sim.stop()
+    await _poll(hass, island_house)
+    for second in range(1, 30, 2):
+        await watch.async_step(now + timedelta(seconds=second))
+    await hass.async_block_till_done()
+    assert watch.state is GridState.ON_GRID
+    assert lost == []
+    assert _on(hass, "pool_pump")
+    assert hass.states.get("sensor.home_grid_state").attributes["grid_data"] == "unknown"
+    assert hass.states.get("binary_sensor.home_grid").state == "unknown"

@@ -6,6 +6,10 @@ request at a time. A failed request closes the connection; the next request reco
 off (doubling up to a low ceiling, 10 s by default) and refuses requests without touching the bus
 until the backoff has passed, so a silent device never stalls its callers.
 
+A caller's cancellation (a task cancelled, an ``asyncio.timeout`` expiring) stays a cancellation:
+pymodbus before 3.16 turns it into ``ModbusIOException("Request cancelled outside library.")``,
+which would let a cancelled task carry on polling and never end (see ``_cancelled``).
+
 Errors name the request, never the host: the host and port are logged at debug level only.
 """
 
@@ -172,6 +176,13 @@ class Endpoint:
         self._backoff = 0.0
         self._retry_at = 0.0
 
+    def _cancelled(self, error: BaseException) -> bool:
+        """Whether ``error`` is this task's cancellation (pymodbus < 3.16 reports it as an error)."""
+        task = asyncio.current_task()
+        return isinstance(error, asyncio.CancelledError) or (
+            task is not None and task.cancelling() > 0 and isinstance(error, ModbusException)
+        )
+
     async def _request(self, call: Callable[[Any], Any], what: str) -> Any:
         async with self._lock:
             if self._clock() < self._retry_at:
@@ -182,7 +193,15 @@ class Endpoint:
             try:
                 client = await self._ensure_connected()
                 response = await call(client)
-            except (ModbusException, OSError, TimeoutError, DeviceUnavailable) as err:
+            except (asyncio.CancelledError, ModbusException) as err:
+                if not self._cancelled(err):
+                    raise self._fail(err) from err
+                # the answer may still come: the next request must not read it as its own
+                self._drop()
+                if isinstance(err, asyncio.CancelledError):
+                    raise
+                raise asyncio.CancelledError from err
+            except (OSError, TimeoutError, DeviceUnavailable) as err:
                 raise self._fail(err) from err
             if response.isError():
                 code = getattr(response, "exception_code", None)
