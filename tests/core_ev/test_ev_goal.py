@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.gridnode.core.evse import capacity_from_attributes
 from custom_components.gridnode.core.planning import (
     EvGoal,
     SiteForecast,
@@ -16,6 +15,7 @@ from custom_components.gridnode.core.planning import (
     build_problem,
 )
 from custom_components.gridnode.core.slots import Horizon
+from custom_components.gridnode.drivers.evse import capacity_from_attributes
 from custom_components.gridnode.optimiser import EVSpec, GridSpec, Problem, solve
 
 START = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
