@@ -16,7 +16,7 @@ import logging
 import math
 from typing import Any, Final
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, valid_entity_id
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
@@ -28,6 +28,9 @@ STORAGE_VERSION: Final = 1
 SAVE_DELAY_S: Final = 5.0
 MAX_EV_GOALS: Final = 32
 MAX_STORED_JOBS: Final = 20
+# What a job may switch: the domains the load sub-entry offers, all turned on and off with
+# homeassistant.turn_on / turn_off. Never a lock, siren, cover, alarm or automation.
+JOB_ENTITY_DOMAINS: Final = ("switch", "script", "input_boolean", "light", "fan")
 # A goal or job with no end of its own is forgotten this long after it was set.
 GOAL_LIFETIME: Final = timedelta(days=7)
 # The outage preparation holds the reserve up this long after its time (as the planner does).
@@ -159,8 +162,12 @@ def _job(
     if (deadline is not None and deadline <= now) or set_at + GOAL_LIFETIME <= now:
         return None
     entity_id = raw.get("entity_id")
-    if entity_id is not None and not isinstance(entity_id, str):
-        return None
+    if entity_id is not None and not (
+        isinstance(entity_id, str)
+        and valid_entity_id(entity_id)
+        and entity_id.split(".", 1)[0] in JOB_ENTITY_DOMAINS
+    ):
+        return None  # a job only ever switches what the action accepts
     job = JobGoal(
         id=job_id,
         power_w=power,

@@ -33,7 +33,7 @@ from .core.planning import JobGoal
 from .core.slots import parse_utc
 from .devices.const import MAX_EV_CAPACITY_KWH, MAX_EV_PRICE, MIN_EV_CAPACITY_KWH, MIN_EV_PRICE
 from .drivers.model import BatteryCommand, BatteryMode
-from .goal_store import EvGoalRequest
+from .goal_store import JOB_ENTITY_DOMAINS, MAX_STORED_JOBS, EvGoalRequest
 from .validation import vol
 
 if TYPE_CHECKING:
@@ -72,11 +72,8 @@ ATTR_ACTION = "action"
 # time is within a week, and a name or a count cannot grow the problem without limit.
 MAX_RUN: Final = timedelta(hours=24)  # a job's run time and an override's length
 MAX_AHEAD: Final = timedelta(days=7)  # deadlines, earliest starts, departures, outage times
-MAX_JOBS: Final = 20  # jobs scheduled through the action and not yet done
+MAX_JOBS: Final = MAX_STORED_JOBS  # jobs scheduled through the action and not yet done
 MAX_NAME_LENGTH: Final = 64
-# What a job may switch: the domains the load sub-entry offers, all turned on and off with
-# homeassistant.turn_on / turn_off. Never a lock, siren, cover, alarm or automation.
-JOB_ENTITY_DOMAINS: Final = ("switch", "script", "input_boolean", "light", "fan")
 
 
 def _number(low: float, high: float) -> Callable[[Any], float]:

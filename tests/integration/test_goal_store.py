@@ -149,6 +149,8 @@ async def test_what_expired_or_no_longer_exists_is_dropped_on_load(
         {"jobs": {"not_a_job": {"power_w": 1, "energy_wh": 1, "set_at": "2099-01-01T00:00:00+00:00"}}},
         {"jobs": {"job_a": {"power_w": 1, "energy_wh": 1, "set_at": "2099-01-01T00:00:00+00:00",
                             "entity_id": 7}}},
+        {"jobs": {"job_a": {"power_w": 1, "energy_wh": 1, "set_at": "2099-01-01T00:00:00+00:00",
+                            "entity_id": "lock.front_door"}}},
         {"outage_prep": {"target_soc": 500, "by": "2099-01-01T00:00:00+00:00"}},
     ],
 )  # fmt: skip
