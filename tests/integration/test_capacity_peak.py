@@ -196,3 +196,14 @@ async def test_a_hand_edited_interval_falls_back_to_15_minutes(
     from custom_components.gridnode.site_inputs import grid_charges
 
     assert grid_charges({"capacity_interval_min": raw}).capacity_interval_min == 15
+
+
+async def test_a_peak_measured_just_before_a_reload_is_kept(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, quarter_hour: datetime
+) -> None:
+    entry = await _site(hass)
+    await _run(hass, freezer, 15, 4000)
+    await _run(hass, freezer, 1 / 6, 0)  # the quarter hour closes: a new peak, not yet saved
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert float(_peak_state(hass, entry).state) == pytest.approx(4.0, rel=0.01)
