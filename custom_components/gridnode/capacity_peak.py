@@ -10,7 +10,7 @@ peak starts at 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from functools import partial
 import logging
@@ -109,14 +109,14 @@ class MonthPeakTracker:
             self.peak = MonthPeak.from_dict(stored, self.peak.interval_min)
 
     @callback
-    def start(self) -> CALLBACK_TYPE:
-        """Sample every few seconds; the returned callback stops and saves."""
+    def start(self) -> Callable[[], Coroutine[Any, Any, None]]:
+        """Sample every few seconds; the returned coroutine function stops and saves."""
         cancel = async_track_time_interval(self.hass, self._sample, SAMPLE_EVERY)
 
-        @callback
-        def _stop() -> None:
+        async def _stop() -> None:
             cancel()
-            self._store.async_delay_save(self.peak.as_dict, 0)
+            # Saved before the entry finishes unloading, so a reload reads it back.
+            await self._store.async_save(self.peak.as_dict())
 
         return _stop
 

@@ -99,8 +99,9 @@ async def test_the_month_peak_is_measured_shown_and_planned_with(
     await hass.async_block_till_done()
     assert float(_peak_state(hass, entry).state) == pytest.approx(3.0, rel=0.03)
 
-    # A new month starts from 0.
+    # A new month starts from 0, before its first reading too.
     freezer.move_to(next_month_start(dt_util.utcnow()) + timedelta(minutes=1))
+    assert entry.runtime_data.plan.month_peak.peak_w == 0  # type: ignore[union-attr]
     await _run(hass, freezer, 1, 500)
     assert float(_peak_state(hass, entry).state) == 0.0
     assert _peak_state(hass, entry).attributes["month"] == "2025-04"
@@ -154,3 +155,55 @@ async def test_the_month_s_peak_charge_is_not_shown_as_a_loss(
     state = hass.states.get(savings)
     assert state is not None
     assert float(state.state) == 0.0  # nothing to shift: the plan is the unplanned house
+
+
+async def test_an_unreadable_meter_adds_nothing_and_a_removed_site_forgets_its_peak(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    quarter_hour: datetime,
+    hass_storage: dict[str, Any],
+) -> None:
+    entry = await _site(hass)
+    await _run(hass, freezer, 15.5, 2000)
+    peak = entry.runtime_data.plan.month_peak.peak  # type: ignore[union-attr]
+    last = peak.last_at
+    for junk in ("unavailable", "lots", "inf"):
+        hass.states.async_set("sensor.grid_w", junk, {"unit_of_measurement": "W"})
+        await _run_as_is(hass, freezer, 1)
+        assert peak.last_at == last  # no reading taken
+    assert float(_peak_state(hass, entry).state) == pytest.approx(2.0, rel=0.01)
+    freezer.tick(timedelta(seconds=60))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{entry.entry_id}.month_peak"
+    assert hass_storage[key]["data"]["peak_w"] == pytest.approx(2000, rel=0.01)
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+
+
+async def _run_as_is(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: float) -> None:
+    for _ in range(round(minutes * 6)):
+        freezer.tick(timedelta(seconds=10))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("raw", ["abc", 7, None])
+async def test_a_hand_edited_interval_falls_back_to_15_minutes(
+    hass: HomeAssistant, raw: object
+) -> None:
+    from custom_components.gridnode.site_inputs import grid_charges
+
+    assert grid_charges({"capacity_interval_min": raw}).capacity_interval_min == 15
+
+
+async def test_a_peak_measured_just_before_a_reload_is_kept(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, quarter_hour: datetime
+) -> None:
+    entry = await _site(hass)
+    await _run(hass, freezer, 15, 4000)
+    await _run(hass, freezer, 1 / 6, 0)  # the quarter hour closes: a new peak, not yet saved
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert float(_peak_state(hass, entry).state) == pytest.approx(4.0, rel=0.01)

@@ -320,3 +320,44 @@ async def test_a_pv_array_s_forecast_changing_replans(
     assert asked  # the array's forecast changed: a replan is due
     await plan.async_refresh()
     assert "pv_forecast" not in plan.data.inputs.problems
+
+
+async def test_a_forecast_already_used_by_another_array_is_refused(hass: HomeAssistant) -> None:
+    site = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        unique_id=DOMAIN,
+        data=dict(SITE_DATA),
+        options=dict(SITE_OPTIONS) | {"pv_source": "solcast", "pv_entity": "sensor.roof"},
+        subentries_data=[
+            ConfigSubentryData(
+                data={"pv_source": "open_meteo", "pv_entity": "sensor.garage"},
+                subentry_type="pv_array",
+                title="Garage",
+                unique_id=None,
+            )
+        ],
+    )
+    site.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(site.entry_id)
+    await hass.async_block_till_done()
+    for entity in ("sensor.roof", "sensor.garage"):
+        source = "solcast" if entity == "sensor.roof" else "open_meteo"
+        result = await hass.config_entries.subentries.async_init(
+            (site.entry_id, "pv_array"), context={"source": "user"}
+        )
+        again = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"name": "Twice", "pv_source": source, "pv_entity": entity}
+        )
+        assert again["errors"] == {"pv_entity": "forecast_already_used"}
+    # Reconfiguring an array keeps its own forecast.
+    (garage,) = site.subentries.values()
+    result = await hass.config_entries.subentries.async_init(
+        (site.entry_id, "pv_array"),
+        context={"source": "reconfigure", "subentry_id": garage.subentry_id},
+    )
+    done = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"name": "Garage", "pv_source": "open_meteo", "pv_entity": "sensor.garage", "pv_kwp": 2},
+    )
+    assert done["reason"] == "reconfigure_successful"

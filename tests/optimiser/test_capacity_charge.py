@@ -78,3 +78,12 @@ def test_groups_follow_the_interval_under_way() -> None:
 def test_bad_intervals_are_refused_naming_the_field(charge: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=rf"capacity_charges\[0\]\.{field}"):
         _five_minute([0.0] * 6, charge)
+
+
+def test_a_capacity_charge_survives_the_json_round_trip() -> None:
+    charge = {"price_per_kw": 3, "interval_slots": 3, "first_interval_slots": 2,
+              "peak_so_far_w": 100}  # fmt: skip
+    problem = _five_minute([1000.0] * 6, charge)
+    again = Problem.from_dict(problem.to_dict())
+    assert again.grid.capacity_charges == problem.grid.capacity_charges
+    assert again.grid.capacity_charges[0].groups(6) == [(0, 2), (2, 5), (5, 6)]

@@ -12,7 +12,13 @@ from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers import selector
 
-from custom_components.gridnode.const import PvSource
+from custom_components.gridnode.const import (
+    CONF_FORECAST_SOLAR_ENTRY,
+    CONF_PV_ENTITY,
+    CONF_PV_SOURCE,
+    SUBENTRY_PV_ARRAY,
+    PvSource,
+)
 from custom_components.gridnode.options_flow import pv_array_fields, pv_source_errors
 from custom_components.gridnode.validation import vol
 
@@ -47,6 +53,8 @@ class PvArraySubentryFlow(ConfigSubentryFlow):
             if not name or len(name) > MAX_NAME_LENGTH:
                 errors[CONF_NAME] = "invalid_name"
             if not errors:
+                errors = self._already_used(user_input, step_id)
+            if not errors:
                 data = {k: v for k, v in user_input.items() if k != CONF_NAME}
                 if step_id == "reconfigure":
                     return self.async_update_and_abort(
@@ -61,3 +69,26 @@ class PvArraySubentryFlow(ConfigSubentryFlow):
             }
         )
         return self.async_show_form(step_id=step_id, data_schema=schema, errors=errors)
+
+    def _already_used(self, user_input: dict[str, Any], step_id: str) -> dict[str, str]:
+        """A forecast another array already uses would be counted twice: refuse it."""
+        key = {
+            PvSource.SOLCAST: CONF_PV_ENTITY,
+            PvSource.OPEN_METEO: CONF_PV_ENTITY,
+            PvSource.FORECAST_SOLAR: CONF_FORECAST_SOLAR_ENTRY,
+        }.get(PvSource(user_input[CONF_PV_SOURCE]))
+        if key is None:  # GridNode's estimate: two alike roofs are two arrays
+            return {}
+        entry = self._get_entry()
+        mine = self._get_reconfigure_subentry().subentry_id if step_id == "reconfigure" else None
+        others = [entry.options] + [
+            sub.data
+            for sub in entry.subentries.values()
+            if sub.subentry_type == SUBENTRY_PV_ARRAY and sub.subentry_id != mine
+        ]
+        for other in others:
+            if other.get(CONF_PV_SOURCE) == user_input[CONF_PV_SOURCE] and other.get(
+                key
+            ) == user_input.get(key):
+                return {key: "forecast_already_used"}
+        return {}
