@@ -472,4 +472,4 @@ async def test_a_load_planned_at_half_power_runs_half_the_slot(
     await dispatcher.async_apply(start + step * 0.6)  # half the slot's energy is drawn: off
     await hass.async_block_till_done()
     assert not _on(hass, "input_boolean.dishwasher")
-    assert dispatcher.actions["Dishwasher"] == "waiting"
+    assert named(dispatcher, "actions")["Dishwasher"] == "waiting"

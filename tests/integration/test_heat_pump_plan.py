@@ -22,6 +22,7 @@ from custom_components.gridnode.core.heatpump import (
 from custom_components.gridnode.devices.base import DeviceCommandError
 from custom_components.gridnode.dispatcher import BLOCK_REST, MAX_BLOCKED, Dispatcher, sg_ready_for
 from custom_components.gridnode.optimiser import Problem
+from tests.integration.named import named
 
 from .conftest import SITE_DATA, SITE_OPTIONS
 
@@ -176,7 +177,7 @@ async def test_planned_off_blocks_sg_ready_and_hands_back_normal(
     assert commands.heat_pump_w == pytest.approx(0.0, abs=10)  # warm room, dear hour: off
     relays = (hass.states.get("input_boolean.sg1"), hass.states.get("input_boolean.sg2"))
     assert state_for_relays(*(r.state == "on" for r in relays)) is SgReadyState.BLOCKED
-    assert dispatcher.actions["Heat pump"] == "SG-Ready blocked"
+    assert named(dispatcher, "actions")["Heat pump"] == "SG-Ready blocked"
     # the lock also holds the pump's hot water: never longer than MAX_BLOCKED in a row
     later = dt_util.utcnow() + MAX_BLOCKED
     assert dispatcher._may_block(later) is False
@@ -199,7 +200,7 @@ async def test_planned_off_lowers_a_thermostat_to_the_comfort_minimum(
     assert commands is not None
     assert commands.heat_pump_w == pytest.approx(0.0, abs=10)
     assert hass.states.get("climate.living").attributes["temperature"] == 19.5
-    assert dispatcher.actions["Heat pump"] == "off (lowest setpoint)"
+    assert named(dispatcher, "actions")["Heat pump"] == "off (lowest setpoint)"
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert hass.states.get("climate.living").attributes["temperature"] == 21.0  # handed back
 
@@ -289,10 +290,10 @@ async def test_a_long_block_pauses_for_an_hour_of_normal(hass: HomeAssistant, ho
     assert dispatcher is not None
     now = dt_util.utcnow()
     await dispatcher.async_apply(now)
-    assert dispatcher.actions["Heat pump"] == "SG-Ready blocked"
+    assert named(dispatcher, "actions")["Heat pump"] == "SG-Ready blocked"
     dispatcher._blocked_since = now - MAX_BLOCKED
     await dispatcher.async_apply(now + timedelta(seconds=1))
-    assert dispatcher.actions["Heat pump"] == "SG-Ready normal"
+    assert named(dispatcher, "actions")["Heat pump"] == "SG-Ready normal"
     relays = (hass.states.get("input_boolean.sg1"), hass.states.get("input_boolean.sg2"))
     assert state_for_relays(*(r.state == "on" for r in relays)) is SgReadyState.NORMAL
 
@@ -308,7 +309,7 @@ async def test_a_thermostat_that_ignores_the_setback_is_reported(
     dispatcher = entry.runtime_data.dispatcher
     assert dispatcher is not None
     await dispatcher.async_apply()
-    assert dispatcher.errors["Heat pump"] == "not_verified"
+    assert named(dispatcher, "errors")["Heat pump"] == "not_verified"
 
 
 def test_sg_ready_state_follows_the_planned_share_of_rated_power() -> None:
@@ -328,4 +329,4 @@ async def test_a_pump_is_not_held_off_by_a_plan_that_guessed_the_room(
     commands = await dispatcher.async_apply()
     assert commands is not None
     assert commands.heat_pump_w == pytest.approx(0.0, abs=10)
-    assert dispatcher.actions["Heat pump"] == "SG-Ready normal"
+    assert named(dispatcher, "actions")["Heat pump"] == "SG-Ready normal"
