@@ -176,12 +176,11 @@ class Endpoint:
         self._backoff = 0.0
         self._retry_at = 0.0
 
-    def _cancelled(self, error: BaseException) -> bool:
-        """Whether ``error`` is this task's cancellation (pymodbus < 3.16 reports it as an error)."""
+    @staticmethod
+    def _cancelled() -> bool:
+        """Whether this task is being cancelled (pymodbus < 3.16 reports that as an error)."""
         task = asyncio.current_task()
-        return isinstance(error, asyncio.CancelledError) or (
-            task is not None and task.cancelling() > 0 and isinstance(error, ModbusException)
-        )
+        return task is not None and task.cancelling() > 0
 
     async def _request(self, call: Callable[[Any], Any], what: str) -> Any:
         async with self._lock:
@@ -193,14 +192,14 @@ class Endpoint:
             try:
                 client = await self._ensure_connected()
                 response = await call(client)
-            except (asyncio.CancelledError, ModbusException) as err:
-                if not self._cancelled(err):
-                    raise self._fail(err) from err
-                # the answer may still come: the next request must not read it as its own
-                self._drop()
-                if isinstance(err, asyncio.CancelledError):
-                    raise
-                raise asyncio.CancelledError from err
+            except asyncio.CancelledError:
+                self._drop()  # the answer may still come: no later request may take it as its own
+                raise
+            except ModbusException as err:
+                if self._cancelled():
+                    self._drop()
+                    raise asyncio.CancelledError from err
+                raise self._fail(err) from err
             except (OSError, TimeoutError, DeviceUnavailable) as err:
                 raise self._fail(err) from err
             if response.isError():
