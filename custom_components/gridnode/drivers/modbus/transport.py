@@ -33,6 +33,9 @@ from .planner import Table
 
 _LOGGER = logging.getLogger(__name__)
 
+#: how often a request waiting for its answer checks that its connection is still open (s)
+LOST_CHECK_S = 0.05
+
 
 class Link(StrEnum):
     """How the endpoint is reached."""
@@ -182,6 +185,30 @@ class Endpoint:
         task = asyncio.current_task()
         return task is not None and task.cancelling() > 0
 
+    async def _answer(self, client: Any, call: Callable[[Any], Any]) -> Any:
+        """``call(client)``'s answer; a connection lost meanwhile fails it at once.
+
+        pymodbus waits out its timeout for the answer to a request whose connection was closed
+        (a gateway's reset, a dropped line); no answer can come, so the request fails when the
+        connection is seen gone (checked every ``LOST_CHECK_S``).
+        """
+        pending = asyncio.ensure_future(call(client))
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=LOST_CHECK_S)
+                if done:
+                    return pending.result()
+                if not client.connected:
+                    raise ConnectionResetError("the connection was closed before the answer")
+        finally:
+            if not pending.done():
+                pending.cancel()
+                # the request ends either way (pymodbus < 3.16 reports its cancellation as an
+                # error); only its ending is awaited here
+                await asyncio.wait({pending})
+            if not pending.cancelled():
+                pending.exception()  # retrieved: an ended request's error is not "never seen"
+
     async def _request(self, call: Callable[[Any], Any], what: str) -> Any:
         async with self._lock:
             if self._clock() < self._retry_at:
@@ -191,7 +218,7 @@ class Endpoint:
                 )
             try:
                 client = await self._ensure_connected()
-                response = await call(client)
+                response = await self._answer(client, call)
             except asyncio.CancelledError:
                 self._drop()  # the answer may still come: no later request may take it as its own
                 raise
