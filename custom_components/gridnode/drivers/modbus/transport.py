@@ -8,7 +8,9 @@ until the backoff has passed, so a silent device never stalls its callers.
 
 A caller's cancellation (a task cancelled, an ``asyncio.timeout`` expiring) stays a cancellation:
 pymodbus before 3.16 turns it into ``ModbusIOException("Request cancelled outside library.")``,
-which would let a cancelled task carry on polling and never end (see ``_cancelled``).
+which would let a cancelled task carry on polling and never end, so each request runs in a task
+of its own that the caller only waits for (``_answer``); a connection closed before the answer
+fails the request at once instead of after its timeout.
 
 Errors name the request, never the host: the host and port are logged at debug level only.
 """
@@ -179,12 +181,6 @@ class Endpoint:
         self._backoff = 0.0
         self._retry_at = 0.0
 
-    @staticmethod
-    def _cancelled() -> bool:
-        """Whether this task is being cancelled (pymodbus < 3.16 reports that as an error)."""
-        task = asyncio.current_task()
-        return task is not None and task.cancelling() > 0
-
     async def _answer(self, client: Any, call: Callable[[Any], Any]) -> Any:
         """``call(client)``'s answer; a connection lost meanwhile fails it at once.
 
@@ -222,12 +218,7 @@ class Endpoint:
             except asyncio.CancelledError:
                 self._drop()  # the answer may still come: no later request may take it as its own
                 raise
-            except ModbusException as err:
-                if self._cancelled():
-                    self._drop()
-                    raise asyncio.CancelledError from err
-                raise self._fail(err) from err
-            except (OSError, TimeoutError, DeviceUnavailable) as err:
+            except (ModbusException, OSError, TimeoutError, DeviceUnavailable) as err:
                 raise self._fail(err) from err
             if response.isError():
                 code = getattr(response, "exception_code", None)
