@@ -274,3 +274,61 @@ def test_an_undefined_connst_code_leaves_the_connection_unknown() -> None:
     assert out[Quantity.GRID_CONNECTED] is None
     assert not grid_poll.says_lost({str(q): v for q, v in out.items()})
     assert grid_poll.says_lost({"grid_voltage": 0.0})  # a dead grid, plausibly read, is lost
+
+
+@pytest.mark.parametrize(
+    ("quantity", "value", "kept"),
+    [
+        (Quantity.GRID_VOLTAGE, "230", False),  # not a number
+        (Quantity.GRID_VOLTAGE, True, False),
+        (Quantity.GRID_VOLTAGE, -5.0, False),
+        (Quantity.GRID_FORMING, True, True),
+        (Quantity.GRID_FORMING, 1, False),
+        ("battery_soc", 55.0, True),  # not a grid quantity: left as read
+    ],
+)
+def test_other_readings_are_checked_by_kind(quantity: object, value: object, kept: bool) -> None:
+    assert (grid_poll.plausible_grid_value(quantity, value) is not None) is kept  # type: ignore[arg-type]
+
+
+def test_grid_forming_says_lost() -> None:
+    assert grid_poll.says_lost({"grid_forming": True})
+    assert not grid_poll.says_lost({"grid_forming": False, "grid_connected": True})
+
+
+async def test_a_poller_without_a_device_or_grid_registers_reads_nothing(
+    hass: HomeAssistant, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = site.proxy.requests
+    monkeypatch.setattr(site.inverter, "grid_keys", list)  # a device with no grid registers
+    assert not await site.poller.async_poll_handle(site.inverter)
+    monkeypatch.setattr(site.inverter, "device", None)  # not found yet
+    assert not await site.poller.async_poll_handle(site.inverter)
+    assert site.proxy.requests == reads
+
+
+async def test_a_unit_that_raises_leaves_the_round_going(
+    hass: HomeAssistant, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(handle: ModbusHandle, *, confirm: bool = False) -> bool:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(site.poller, "async_poll_handle", broken)
+    await site.poller.async_poll()  # never raises
+    assert not site.poller._busy  # the next round may run
+
+
+async def test_stopping_the_poller_cancels_its_confirm_read(
+    hass: HomeAssistant, site: Site
+) -> None:
+    site.sim.begin_outage(3600)
+    site.sim.step()
+    assert await site.poller.async_poll_handle(site.inverter)
+    assert site.poller._confirm  # the confirm read is scheduled
+    assert grid_poll.grid_read_at(site.inverter.subentry_id) is not None
+    site.poller.cancel_timers()
+    assert not site.poller._confirm
+    site.poller._stopped = True
+    site.poller._arm_confirm(site.inverter)  # a stopped poller schedules nothing
+    assert not site.poller._confirm
+    assert not await site.poller.async_poll_handle(site.inverter)  # a read after the stop

@@ -9,7 +9,10 @@ import aiohttp
 from pymodbus.client import AsyncModbusTcpClient
 import pytest
 
+from custom_components.gridnode.drivers.modbus import Endpoint, discover_sunspec
 from custom_components.gridnode.drivers.modbus.compat import unit_kwargs
+from custom_components.gridnode.drivers.modbus.planner import Table
+from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
 from simulator.runner import Simulation
 from simulator.scenario import Scenario
 from simulator.sunspec.layout import RegisterImage
@@ -200,3 +203,24 @@ async def test_outage_shows_as_sunspec_says(sim: Simulation, ss: SunSpecClient) 
     sim.step()
     assert await ss.raw(701, "ConnSt") == 1
     assert await ss.raw(701, "Alrm") == 0
+
+
+async def test_handing_back_writes_the_revert_timer_and_reads_it_back(sim: Simulation) -> None:
+    """What GridNode writes when it unloads: 124.InOutWRte_RvrtTms (40294) = 600, answered at once.
+
+    Through GridNode's own driver and with each single-register write function: the simulated
+    inverter answers every write and reads back what was written, like a real one.
+    """
+    address = LAYOUT.point(124, "InOutWRte_RvrtTms").address
+    assert address == 40294
+    endpoint = Endpoint.tcp("127.0.0.1", sim.modbus_port, timeout=30.0, retries=0)
+    try:
+        device = await discover_sunspec(endpoint, 1)
+        await device.apply_battery(BatteryCommand(mode=BatteryMode.AUTO), 600)
+        await device.release()
+        assert endpoint.stats.failures == 0
+        assert await endpoint.read(1, Table.HOLDING, address, 1) == [600]
+        await endpoint.write(1, address, [900], single=True)  # function 6
+        assert await endpoint.read(1, Table.HOLDING, address, 1) == [900]
+    finally:
+        await endpoint.close()

@@ -82,3 +82,21 @@ async def test_a_real_timeout_is_still_a_device_failure(hybrid_server: ModbusTes
         finally:
             await endpoint.close()
     assert endpoint.stats.failures == 1
+
+
+async def test_a_request_whose_connection_is_dropped_fails_at_once(
+    hybrid_server: ModbusTestServer,
+) -> None:
+    """No answer can come on a closed connection: the request fails, not after its timeout."""
+    async with FaultProxy("127.0.0.1", hybrid_server.port, drop_rate=1.0) as proxy:
+        endpoint = Endpoint.tcp("127.0.0.1", proxy.port, timeout=30.0, retries=0)
+        try:
+            async with asyncio.timeout(5.0):  # far inside the 30 s the request may wait
+                with pytest.raises(DeviceUnavailable):
+                    await endpoint.read(1, Table.HOLDING, PHVPHA, 1)
+            proxy.set_rates(drop_rate=0.0)
+            await asyncio.sleep(endpoint.retry_in)
+            assert await endpoint.read(1, Table.HOLDING, PHVPHA, 1) == [2300]
+        finally:
+            await endpoint.close()
+    assert endpoint.stats.failures == 1

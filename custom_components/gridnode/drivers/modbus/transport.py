@@ -8,7 +8,9 @@ until the backoff has passed, so a silent device never stalls its callers.
 
 A caller's cancellation (a task cancelled, an ``asyncio.timeout`` expiring) stays a cancellation:
 pymodbus before 3.16 turns it into ``ModbusIOException("Request cancelled outside library.")``,
-which would let a cancelled task carry on polling and never end (see ``_cancelled``).
+which would let a cancelled task carry on polling and never end, so each request runs in a task
+of its own that the caller only waits for (``_answer``); a connection closed before the answer
+fails the request at once instead of after its timeout.
 
 Errors name the request, never the host: the host and port are logged at debug level only.
 """
@@ -32,6 +34,9 @@ from .errors import DeviceRejected, DeviceUnavailable
 from .planner import Table
 
 _LOGGER = logging.getLogger(__name__)
+
+#: how often a request waiting for its answer checks that its connection is still open (s)
+LOST_CHECK_S = 0.05
 
 
 class Link(StrEnum):
@@ -176,12 +181,29 @@ class Endpoint:
         self._backoff = 0.0
         self._retry_at = 0.0
 
-    def _cancelled(self, error: BaseException) -> bool:
-        """Whether ``error`` is this task's cancellation (pymodbus < 3.16 reports it as an error)."""
-        task = asyncio.current_task()
-        return isinstance(error, asyncio.CancelledError) or (
-            task is not None and task.cancelling() > 0 and isinstance(error, ModbusException)
-        )
+    async def _answer(self, client: Any, call: Callable[[Any], Any]) -> Any:
+        """``call(client)``'s answer; a connection lost meanwhile fails it at once.
+
+        pymodbus waits out its timeout for the answer to a request whose connection was closed
+        (a gateway's reset, a dropped line); no answer can come, so the request fails when the
+        connection is seen gone (checked every ``LOST_CHECK_S``).
+        """
+        pending = asyncio.ensure_future(call(client))
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=LOST_CHECK_S)
+                if done:
+                    return pending.result()
+                if not client.connected:
+                    raise ConnectionResetError("the connection was closed before the answer")
+        finally:
+            if not pending.done():
+                pending.cancel()
+                # the request ends either way (pymodbus < 3.16 reports its cancellation as an
+                # error); only its ending is awaited here
+                await asyncio.wait({pending})
+            if not pending.cancelled():
+                pending.exception()  # retrieved: an ended request's error is not "never seen"
 
     async def _request(self, call: Callable[[Any], Any], what: str) -> Any:
         async with self._lock:
@@ -192,16 +214,11 @@ class Endpoint:
                 )
             try:
                 client = await self._ensure_connected()
-                response = await call(client)
-            except (asyncio.CancelledError, ModbusException) as err:
-                if not self._cancelled(err):
-                    raise self._fail(err) from err
-                # the answer may still come: the next request must not read it as its own
-                self._drop()
-                if isinstance(err, asyncio.CancelledError):
-                    raise
-                raise asyncio.CancelledError from err
-            except (OSError, TimeoutError, DeviceUnavailable) as err:
+                response = await self._answer(client, call)
+            except asyncio.CancelledError:
+                self._drop()  # the answer may still come: no later request may take it as its own
+                raise
+            except (ModbusException, OSError, TimeoutError, DeviceUnavailable) as err:
                 raise self._fail(err) from err
             if response.isError():
                 code = getattr(response, "exception_code", None)
