@@ -142,6 +142,7 @@ def _step_only_when_told(watch: IslandWatch) -> None:
     for unsub in watch._unsubs:
         unsub()
     watch._unsubs.clear()
+    watch._recheck = lambda _now: None  # type: ignore[method-assign]  # nor its debounce re-check
 
 
 def _count_switched_loads(watch: IslandWatch) -> None:
