@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
+import highspy
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
@@ -22,6 +24,7 @@ from custom_components.gridnode.core.heatpump import (
 from custom_components.gridnode.devices.base import DeviceCommandError
 from custom_components.gridnode.dispatcher import BLOCK_REST, MAX_BLOCKED, Dispatcher, sg_ready_for
 from custom_components.gridnode.optimiser import Problem
+from custom_components.gridnode.plan_coordinator import SOLVE_TIME_LIMIT_S
 from tests.integration.named import named
 
 from .conftest import SITE_DATA, SITE_OPTIONS
@@ -160,6 +163,30 @@ async def test_tank_is_planned_as_storage(hass: HomeAssistant, house: None) -> N
     series = snapshot.slot_series("heat_pump_w")
     assert sum(series) > float(sum(snapshot.plan.heat_pump_power_w)) + 1000
     assert sum(shown) == pytest.approx(sum(series[-len(shown) :]), abs=len(shown))
+
+
+async def test_a_frozen_clock_leaves_the_solver_its_whole_time_limit(
+    hass: HomeAssistant,
+    house: None,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests freeze the time of day; the solver's seconds must stay real ones, or a busy machine
+    runs out of them and the tests fall back to the safe plan at random hours."""
+    limits: list[float] = []
+    original = highspy.Highs.setOptionValue
+
+    def spy(self: highspy.Highs, name: str, value: Any) -> Any:
+        if name == "time_limit":
+            limits.append(value)
+        return original(self, name, value)
+
+    monkeypatch.setattr(highspy.Highs, "setOptionValue", spy)
+    freezer.move_to("2026-12-03T07:40:00+00:00")
+    entry = await _site(hass, SG_READY | {"tank_volume_l": 200, "tank_temp_entity": "sensor.tank"})
+    assert entry.runtime_data.plan.data.plan.ok  # type: ignore[union-attr]
+    assert limits
+    assert min(limits) > SOLVE_TIME_LIMIT_S - 1.0
 
 
 async def test_planned_off_blocks_sg_ready_and_hands_back_normal(
