@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 import logging
@@ -27,23 +28,27 @@ from .const import (
     DOMAIN,
     SUBENTRY_PV_ARRAY,
 )
-from .core.heatpump import HeatingCurve, heat_gains_w
-from .core.input_errors import InputError, InputErrorReason
 from .core.islanding import StormWatch, storm_watch
 from .core.loads import DeferrableLoad
-from .core.planning import (
+from .core.planning import baseline_cost, heat_pump_w, slot_index
+from .core.site import (
     BatteryState,
+    CarSettings,
+    ChargerReading,
     EvGoal,
     HeatPumpGoal,
+    HeatPumpReading,
     JobGoal,
     PlanMode,
     SiteForecast,
     SiteLimits,
-    TankGoal,
-    baseline_cost,
-    build_problem,
-    heat_pump_w,
-    slot_index,
+    SiteModel,
+    battery_state,
+    ev_goal,
+    heat_pump_goal,
+    remaining_job,
+    reserve_schedule,
+    site_problem,
 )
 from .core.slots import Horizon
 from .core.windows import Window, next_cheap_window, next_clean_window
@@ -78,11 +83,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 SOLVE_TIME_LIMIT_S = 10.0
-DEFAULT_BATTERY_POWER_W = 3000.0
-ROOM_TEMPERATURE = "room_temperature"
-TANK_TEMPERATURE = "hot_water_temperature"
-DEFAULT_EV_TARGET_SOC_PCT = 80.0  # a car reporting its SoC, with no goal set
-DEFAULT_EV_ENERGY_WH = 10_000.0  # a car not reporting its SoC, with no goal set
 EXPIRY_GRACE = timedelta(seconds=30)
 
 
@@ -273,70 +273,19 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
 
     async def _async_update_data(self) -> PlanSnapshot:
         """Collect inputs, solve in the executor, keep the last good plan if the new one fails."""
-        data = self.config_entry.runtime_data
-        site = data.site
+        site = self.config_entry.runtime_data.site
         now = dt_util.utcnow()
-        horizon = Horizon.covering(now, site.horizon_hours, site.slot_minutes)
-        inputs = await self.collector.async_collect(horizon, self._present_load_w())
-        battery = self._battery()
-        evs, ev_names = self._evs()
-        heat_pump = self._heat_pump(inputs)
         self._count_delivered(now)
         if self.goals.jobs:  # what the jobs ran so far survives a restart
             self.goal_store.schedule_save(self.goals)
-        jobs: list[JobGoal] = []
-        job_names: dict[str, str] = {}
-        for job_id, job in list(self.extra_jobs.items()):
-            goal = self._remaining(job, self.delivered_wh.get(job_id, 0.0), now)
-            if goal is None:  # done, or past its deadline
-                self._drop_job(job_id)
-                continue
-            jobs.append(goal)
-            job_names[job_id] = job_id.removeprefix("job_")
-        for job, name in self._load_jobs(now):
-            jobs.append(job)
-            job_names[job.id] = name
+        inputs, model, ev_names, job_names = await self.async_site_model(now)
+        horizon = inputs.horizon
         problem: Problem | None = None
-        if inputs.import_prices is None or inputs.export_prices is None:
+        if model is None:
             err = inputs.problems.get("tariff")
             plan = _fallback_for(horizon, f"no usable prices ({err})")
         else:
-            forecast = SiteForecast(
-                horizon=horizon,
-                import_price=inputs.import_prices.prices,
-                export_price=inputs.export_prices.prices,
-                pv_w=inputs.pv_w,
-                base_load_w=inputs.base_load_w,
-                carbon=inputs.carbon,
-            )
-            self.storm = storm_watch(
-                now=now,
-                base_reserve_pct=data.reserve,
-                storm_reserve_pct=float(self.config_entry.options.get(CONF_STORM_RESERVE, 80)),
-                forecast=inputs.weather,
-                warning=self._storm_warning(),
-            )
-            limits = SiteLimits(
-                import_limit_w=site.import_limit_w,
-                export_limit_w=site.export_limit_w,
-                reserve_pct=self.storm.reserve_pct,
-                carbon_price_per_kg=inputs.charges.carbon_price_per_kg,
-                capacity_price_per_kw=inputs.charges.capacity_price_per_kw,
-                capacity_interval_min=inputs.charges.capacity_interval_min,
-                peak_so_far_w=self.month_peak.peak_w,
-                period_end=next_month_start(now),
-            )
-            mode = PlanMode.ECO if data.mode == "eco" else PlanMode.AUTO
-            problem = build_problem(
-                forecast,
-                limits,
-                mode=mode,
-                battery=battery,
-                evs=evs,
-                heat_pump=heat_pump,
-                jobs=jobs,
-                reserve_schedule=self._reserve_schedule(horizon, self.storm.reserve_pct),
-            )
+            problem = site_problem(model)
             plan = await self.hass.async_add_executor_job(_solve, problem, SOLVE_TIME_LIMIT_S)
             if (
                 not plan.ok
@@ -387,6 +336,71 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             job_names=job_names,
         )
 
+    async def async_site_model(
+        self, now: datetime
+    ) -> tuple[CollectedInputs, SiteModel | None, dict[str, str], dict[str, str]]:
+        """Collect the inputs and read the site as it is at ``now``, with its goals.
+
+        The model is None when there are no prices to plan with. Also returned: the inputs
+        collected and the display names of the cars and jobs planned, by id. The ``site``
+        command line builds its Problem through here too.
+        """
+        data = self.config_entry.runtime_data
+        site = data.site
+        horizon = Horizon.covering(now, site.horizon_hours, site.slot_minutes)
+        inputs = await self.collector.async_collect(horizon, self._present_load_w())
+        battery = self._battery()
+        evs, ev_names = self._evs(now)
+        heat_pump = self._heat_pump(inputs)
+        jobs: list[JobGoal] = []
+        job_names: dict[str, str] = {}
+        for job_id, job in list(self.extra_jobs.items()):
+            goal = remaining_job(job, self.delivered_wh.get(job_id, 0.0), now)
+            if goal is None:  # done, or past its deadline
+                self._drop_job(job_id)
+                continue
+            jobs.append(goal)
+            job_names[job_id] = job_id.removeprefix("job_")
+        for job, name in self._load_jobs(now):
+            jobs.append(job)
+            job_names[job.id] = name
+        if inputs.import_prices is None or inputs.export_prices is None:
+            return inputs, None, ev_names, job_names
+        self.storm = storm_watch(
+            now=now,
+            base_reserve_pct=data.reserve,
+            storm_reserve_pct=float(self.config_entry.options.get(CONF_STORM_RESERVE, 80)),
+            forecast=inputs.weather,
+            warning=self._storm_warning(),
+        )
+        model = SiteModel(
+            forecast=SiteForecast(
+                horizon=horizon,
+                import_price=inputs.import_prices.prices,
+                export_price=inputs.export_prices.prices,
+                pv_w=inputs.pv_w,
+                base_load_w=inputs.base_load_w,
+                carbon=inputs.carbon,
+            ),
+            limits=SiteLimits(
+                import_limit_w=site.import_limit_w,
+                export_limit_w=site.export_limit_w,
+                reserve_pct=self.storm.reserve_pct,
+                carbon_price_per_kg=inputs.charges.carbon_price_per_kg,
+                capacity_price_per_kw=inputs.charges.capacity_price_per_kw,
+                capacity_interval_min=inputs.charges.capacity_interval_min,
+                peak_so_far_w=self.month_peak.peak_w,
+                period_end=next_month_start(now),
+            ),
+            mode=PlanMode.ECO if data.mode == "eco" else PlanMode.AUTO,
+            battery=battery,
+            evs=evs,
+            heat_pump=heat_pump,
+            jobs=jobs,
+            reserve_schedule=self._reserve_schedule(horizon, self.storm.reserve_pct),
+        )
+        return inputs, model, ev_names, job_names
+
     def _storm_warning(self) -> bool | None:
         entity_id = self.config_entry.options.get(CONF_STORM_SENSOR)
         if not entity_id:
@@ -403,9 +417,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             self.outage_prep = None
             self.goal_store.schedule_save(self.goals)
             return None
-        return [
-            max(base, target) if start + horizon.step >= by else base for start in horizon.starts()
-        ]
+        return reserve_schedule(horizon, base, target, by)
 
     # --- device states as the planner needs them ------------------------------------------
     # Each device is read through read_device: one whose state cannot be read is left out of
@@ -444,21 +456,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             key = self._run_keys.get(job_id, job_id)
             self.delivered_wh[key] = self.delivered_wh.get(key, 0.0) + energy
 
-    @staticmethod
-    def _remaining(job: JobGoal, done_wh: float, now: datetime) -> JobGoal | None:
-        """The part of a job still to run; a started unbroken run is pinned to continue now."""
-        remaining = job.energy_wh - done_wh
-        if remaining <= 1.0 or (job.deadline is not None and job.deadline <= now):
-            return None
-        if done_wh > 1.0 and not job.interruptible:
-            hours = remaining / job.power_w
-            return replace(
-                job,
-                energy_wh=remaining,
-                earliest=None,
-                deadline=now + timedelta(hours=hours) + timedelta(minutes=60),
-            )
-        return replace(job, energy_wh=remaining)
+    _remaining = staticmethod(remaining_job)  # the part of a job still to run (core.site)
 
     def _load_jobs(self, now: datetime) -> list[tuple[JobGoal, str]]:
         """The flexible loads' runs still due in their current (or next) window."""
@@ -481,7 +479,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 deadline=spec.deadline,
                 interruptible=spec.interruptible,
             )
-            goal = self._remaining(job, self.delivered_wh.get(key, 0.0), now)
+            goal = remaining_job(job, self.delivered_wh.get(key, 0.0), now)
             if goal is not None:
                 out.append((goal, load.name))
         return out
@@ -499,98 +497,29 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             return state
         return None
 
-    def _evs(self) -> tuple[list[EvGoal], dict[str, str]]:
+    def _evs(self, now: datetime) -> tuple[list[EvGoal], dict[str, str]]:
         devices = self._devices()
         goals: list[EvGoal] = []
         names: dict[str, str] = {}
         if devices is None:
             return goals, names
         for charger in devices.chargers:
-            ev = read_device(charger, partial(self._ev_goal, charger), None)
+            ev = read_device(charger, partial(self._ev_goal, charger, now), None)
             if ev is not None:
                 goals.append(ev)
                 names[charger.subentry_id] = charger.name
         return goals, names
 
-    def _ev_goal(self, charger: ChargerHandle) -> EvGoal | None:
-        """One plugged-in car's goal, or None when it is not the plan's to charge.
-
-        The goal of the ``set_ev_goal`` action wins over the charger's target entities; of those,
-        the one set counts (both set: the SoC when the car reports it, else the energy).
-        """
-        if not charger.available or not charger.plugged or charger.mode in ("off", "now"):
-            return None
-        now = dt_util.utcnow()
+    def _ev_goal(self, charger: ChargerHandle, now: datetime) -> EvGoal | None:
+        """One plugged-in car's goal (see :func:`core.site.ev_goal`); expired requests go."""
         request = self.goals.ev_goals.get(charger.subentry_id)
         if request is not None and request.expired(now):
             del self.goals.ev_goals[charger.subentry_id]
             self.goal_store.schedule_save(self.goals)
             request = None
-        settings = self._charger_settings(charger.subentry_id)
-        soc = charger.value("ev_soc_pct")
-        added = float(charger.session_energy_wh or 0.0)
-        target_soc: float | None = None
-        energy: float | None = None
-        if request is not None and (
-            request.target_soc_pct is not None or request.energy_wh is not None
-        ):
-            target_soc = request.target_soc_pct
-            if request.energy_wh is not None:
-                # counted from the session's energy when asked (a new session counts from 0)
-                since = added - request.energy_from_wh if added >= request.energy_from_wh else added
-                energy = max(0.0, request.energy_wh - since)
-        else:
-            soc_set, energy_set = charger.target_soc_pct, charger.target_energy_wh
-            if energy_set is not None and (soc_set is None or soc is None):
-                energy = max(0.0, energy_set - added)
-            elif soc_set is not None:
-                target_soc = soc_set
-            elif soc is None:
-                energy = max(0.0, DEFAULT_EV_ENERGY_WH - added)
-            else:
-                target_soc = DEFAULT_EV_TARGET_SOC_PCT
-        departure = request.departure if request is not None else None
-        if departure is None or departure <= now:
-            departure = charger.departure
-        capacity = (request.capacity_wh if request is not None else None) or settings.capacity_wh
-        max_price = request.max_price if request is not None else None
-        if max_price is None:
-            max_price = settings.max_price
-        limits = charger.limits
-        return EvGoal(
-            id=charger.subentry_id,
-            capacity_wh=capacity,
-            soc_pct=None if soc is None else float(soc),
-            target_soc_pct=target_soc,
-            energy_wh=energy,
-            session_energy_wh=added,
-            departure=departure,
-            phases=limits.phases,
-            voltage_v=limits.voltage_v,
-            min_current_a=limits.min_current_a,
-            max_current_a=limits.max_current_a,
-            solar_only=charger.mode == "solar_only",
-            max_price=max_price,
-        )
-
-    def _charger_settings(self, subentry_id: str) -> ChargerSettings:
-        """A charger's car settings: its subentry's fields, else the car SoC sensor's, else 60 kWh."""
-        subentry = self.config_entry.subentries.get(subentry_id)
-        data = subentry.data if subentry is not None else {}
-        capacity = _bounded(
-            data.get(CONF_EV_CAPACITY_KWH), MIN_EV_CAPACITY_KWH, MAX_EV_CAPACITY_KWH
-        )
-        capacity_wh = capacity * 1000 if capacity is not None else None
-        soc_entity = data.get(CONF_SOC_ENTITY)
-        if capacity_wh is None and isinstance(soc_entity, str):
-            state = self.hass.states.get(soc_entity)
-            if state is not None:
-                capacity_wh = capacity_from_attributes(state.attributes)
-        price = data.get(CONF_EV_MAX_PRICE)
-        return ChargerSettings(
-            capacity_wh=capacity_wh or EV_DEFAULT_CAPACITY_WH,
-            max_price=_bounded(price, MIN_EV_PRICE, MAX_EV_PRICE),
-        )
+        subentry = self.config_entry.subentries.get(charger.subentry_id)
+        settings = car_settings(subentry.data if subentry is not None else {}, self.hass.states.get)
+        return ev_goal(charger_reading(charger), settings, request, now)
 
     def _heat_pump(self, inputs: CollectedInputs) -> HeatPumpGoal | None:
         devices = self._devices()
@@ -605,14 +534,6 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ChargerSettings:
-    """What a charger's subentry says about the car it charges."""
-
-    capacity_wh: float
-    max_price: float | None
-
-
 def _bounded(value: Any, low: float, high: float) -> float | None:
     """A number from stored settings within [low, high], else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -621,70 +542,80 @@ def _bounded(value: Any, low: float, high: float) -> float | None:
     return number if math.isfinite(number) and low <= number <= high else None
 
 
+def car_settings(data: Mapping[str, Any], get_state: Callable[[str], Any]) -> CarSettings:
+    """A charger's car settings: its subentry's fields, else the car SoC sensor's, else 60 kWh.
+
+    ``get_state`` reads an entity's state (``hass.states.get`` or a dict's ``get``): anything
+    with ``attributes``, or None.
+    """
+    capacity = _bounded(data.get(CONF_EV_CAPACITY_KWH), MIN_EV_CAPACITY_KWH, MAX_EV_CAPACITY_KWH)
+    capacity_wh = capacity * 1000 if capacity is not None else None
+    soc_entity = data.get(CONF_SOC_ENTITY)
+    if capacity_wh is None and isinstance(soc_entity, str):
+        state = get_state(soc_entity)
+        if state is not None:
+            capacity_wh = capacity_from_attributes(state.attributes)
+    return CarSettings(
+        capacity_wh=capacity_wh or EV_DEFAULT_CAPACITY_WH,
+        max_price=_bounded(data.get(CONF_EV_MAX_PRICE), MIN_EV_PRICE, MAX_EV_PRICE),
+    )
+
+
+def charger_reading(charger: ChargerHandle) -> ChargerReading:
+    """A charger handle's state and settings as the site model reads them."""
+    limits = charger.limits
+    return ChargerReading(
+        id=charger.subentry_id,
+        available=charger.available,
+        plugged=charger.plugged,
+        mode=str(charger.mode),
+        soc_pct=charger.value("ev_soc_pct"),
+        session_energy_wh=charger.session_energy_wh,
+        target_soc_pct=charger.target_soc_pct,
+        target_energy_wh=charger.target_energy_wh,
+        departure=charger.departure,
+        phases=limits.phases,
+        voltage_v=limits.voltage_v,
+        min_current_a=limits.min_current_a,
+        max_current_a=limits.max_current_a,
+    )
+
+
 def _heat_pump_goal(
     handle: HeatPumpHandle, inputs: CollectedInputs, latitude: float, longitude: float
 ) -> HeatPumpGoal:
-    """The first heat pump's goal: its power, the house, the room now, gains, COP, its tank.
-
-    A room (or tank) temperature that cannot be read is planned as the comfort band's middle
-    (the tank's minimum) and said: it is listed in ``inputs.problems``.
-    """
-    thermal = handle.thermal
-    curve = HeatingCurve()
-    cop = [handle.cop_curve.cop(t, curve.flow_c(t)) for t in inputs.outdoor_c]
-    indoor = _temperature(handle.value("current_temperature"))
-    if indoor is None:
-        indoor = thermal.setpoint_c
-        inputs.problems[ROOM_TEMPERATURE] = InputError(
-            InputErrorReason.MISSING,
-            ROOM_TEMPERATURE,
-            f"{handle.name}: the room temperature is unknown; planned at {indoor:.1f} °C",
-        )
-    gains = heat_gains_w(
-        inputs.horizon,
-        inputs.weather,
+    """The first heat pump's goal (see :func:`core.site.heat_pump_goal`)."""
+    reading = HeatPumpReading(
+        name=handle.name,
+        max_power_w=handle.max_power_w,
+        thermal=handle.thermal,
+        cop_curve=handle.cop_curve,
+        internal_gains_w=handle.internal_gains_w,
+        solar_aperture_m2=handle.solar_aperture_m2,
+        tank=handle.tank,
+        room_c=handle.value("current_temperature"),
+        tank_c=handle.value("dhw_temperature") if handle.tank is not None else None,
+    )
+    return heat_pump_goal(
+        reading,
+        horizon=inputs.horizon,
+        outdoor_c=inputs.outdoor_c,
+        weather=inputs.weather,
         latitude=latitude,
         longitude=longitude,
-        aperture_m2=handle.solar_aperture_m2,
-        internal_w=handle.internal_gains_w,
-    )
-    tank_goal = None
-    if (tank := handle.tank) is not None:
-        water = _temperature(handle.value("dhw_temperature"))
-        if water is None:
-            water = tank.min_c
-            inputs.problems[TANK_TEMPERATURE] = InputError(
-                InputErrorReason.MISSING,
-                TANK_TEMPERATURE,
-                f"{handle.name}: the hot-water temperature is unknown; planned at {water:.0f} °C",
-            )
-        tank_goal = TankGoal(
-            capacity_wh=tank.capacity_wh,
-            energy_wh=tank.energy_wh(water),
-            min_wh=tank.min_wh,
-            cop=[handle.cop_curve.cop(t, tank.flow_c) for t in inputs.outdoor_c],
-            draw_w=tank.draw_w,
-            loss_w=tank.loss_w,
-        )
-    return HeatPumpGoal(
-        max_power_w=handle.max_power_w,
-        heat_loss_w_per_k=thermal.heat_loss_w_per_k,
-        thermal_mass_wh_per_k=thermal.thermal_mass_wh_per_k,
-        indoor_temp_c=indoor,
-        comfort_min_c=thermal.comfort_min_c,
-        comfort_max_c=thermal.comfort_max_c,
-        outdoor_temp_c=inputs.outdoor_c,
-        cop=cop,
-        gains_w=gains,
-        tank=tank_goal,
+        problems=inputs.problems,
     )
 
 
-def _temperature(value: Any) -> float | None:
-    """A device's temperature reading as a finite number, else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
+def _battery_state(handle: BatteryHandle) -> BatteryState | None:
+    """A battery's state for the plan, or None when it does not report SoC and capacity."""
+    return battery_state(
+        available=handle.available,
+        soc_pct=handle.value(Quantity.BATTERY_SOC),
+        capacity_wh=handle.capacity_wh,
+        max_charge_w=handle.max_charge_w,
+        max_discharge_w=handle.max_discharge_w,
+    )
 
 
 def _spec_of(load: LoadHandle) -> DeferrableLoad:
@@ -700,20 +631,6 @@ def _controlled_w(handle: DeviceHandle) -> float:
     if isinstance(handle, LoadHandle):
         return handle.spec.rated_power_w if handle.is_on else 0.0
     return float(handle.value("power_w") or 0.0)
-
-
-def _battery_state(handle: BatteryHandle) -> BatteryState | None:
-    """A battery's state for the plan, or None when it does not report SoC and capacity."""
-    soc = handle.value(Quantity.BATTERY_SOC)
-    capacity = handle.capacity_wh
-    if not handle.available or soc is None or not capacity:
-        return None
-    return BatteryState(
-        capacity_wh=float(capacity),
-        soc_pct=float(soc),
-        max_charge_w=float(handle.max_charge_w or DEFAULT_BATTERY_POWER_W),
-        max_discharge_w=float(handle.max_discharge_w or DEFAULT_BATTERY_POWER_W),
-    )
 
 
 def _solve(problem: Problem, time_limit_s: float) -> Plan:

@@ -1,0 +1,90 @@
+"""The ``site`` command line prints the Problem the integration planned, from an exported entry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import json
+from pathlib import Path
+import subprocess
+import sys
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.json import json_dumps
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.gridnode.optimiser import Problem
+
+from .test_dispatch import add_site, house_entities
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _export(hass: HomeAssistant, entry: MockConfigEntry, folder: Path) -> tuple[Path, Path]:
+    """The site's entry as Home Assistant stores it, and every entity's state, as files."""
+    config = folder / "core.config_entries"
+    stored = {
+        "version": 1,
+        "minor_version": 5,
+        "key": "core.config_entries",
+        "data": {"entries": [entry.as_dict()]},
+    }
+    config.write_text(json_dumps(stored))
+    states = folder / "states.json"
+    states.write_text(
+        json_dumps(
+            {
+                s.entity_id: {"state": s.state, "attributes": dict(s.attributes)}
+                for s in hass.states.async_all()
+            }
+        )
+    )
+    return config, states
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "custom_components.gridnode.site", "problem", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+async def test_the_command_line_prints_the_problem_the_site_planned(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """Battery, car, SG-Ready heat pump, dishwasher and a time-of-use tariff: the same Problem."""
+    await house_entities(hass)
+    entry = await add_site(hass)
+    planned = entry.runtime_data.plan.data.problem
+    assert planned is not None
+    assert planned.battery is not None
+    assert planned.evs
+    assert planned.heat_pump is not None
+    assert planned.loads
+    config, states = _export(hass, entry, tmp_path)
+    # the moment the site planned from: inside the plan's first slot (its creation, solved then)
+    step = timedelta(minutes=planned.slot_minutes)
+    created = entry.runtime_data.plan.data.created
+    now = min(max(created, planned.start + timedelta(seconds=1)), planned.start + step / 2)
+    result = await hass.async_add_executor_job(
+        lambda: _run(
+            "--config",
+            str(config),
+            "--entry-id",
+            entry.entry_id,
+            "--states",
+            str(states),
+            "--now",
+            now.isoformat(),
+            "--time-zone",
+            str(hass.config.time_zone),
+        )
+    )
+    assert result.returncode == 0, result.stderr
+    printed: dict[str, Any] = json.loads(result.stdout)
+    assert Problem.from_dict(printed) == planned
+    assert printed == json.loads(json.dumps(planned.to_dict()))
