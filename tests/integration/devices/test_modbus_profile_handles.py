@@ -38,6 +38,12 @@ async def test_profile_inverter_takes_its_limits_lifts_export_and_names_each_fai
             [("modbus", "Sungrow", _where(server.port)), ("modbus", "Ghost", _where(free_port()))],
         )
         sungrow, ghost = entry.runtime_data.devices.devices
+        # This test drives the handles itself: the plan's dispatcher and the island watch would
+        # write the same registers on their own schedule (a busy machine interleaves them).
+        assert entry.runtime_data.dispatcher is not None
+        assert entry.runtime_data.island is not None
+        await entry.runtime_data.dispatcher.async_stop()
+        await entry.runtime_data.island.async_stop()
         assert sungrow.available
         assert "grid_frequency_reg" in sungrow.grid_keys()  # from the profile's grid quantities
         assert await sungrow.async_poll_grid() is False  # nothing changed since the full poll
