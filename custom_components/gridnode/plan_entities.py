@@ -237,6 +237,7 @@ PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
         suggested_display_precision=2,
         monetary=True,
         value_fn=_savings_today,
+        attributes_fn=lambda s: {"horizon_hours": horizon_hours(s)},
     ),
     PlanSensorDescription(
         key="next_cheap_window_start",

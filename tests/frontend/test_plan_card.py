@@ -446,7 +446,7 @@ async def test_current_actions_and_savings_are_shown_in_the_sites_currency(
     for device, action in plan.attributes["current_actions"].items():
         assert action in shown[device]
     # A planned job (here keyed by its name, as older versions did) says when it runs and why.
-    assert shown["Dishwasher"].startswith("Waiting until Sun 04:00, runs 04:00–05:00")
+    assert shown["Dishwasher"].startswith("Waiting until Sun 04:00, runs 04:00\u201305:00")
     savings = await page.locator(f"{CARD} .savings").text_content()
     assert "Planned savings, next 36 h €1.84" in savings
     assert "Planned cost, rest of today €2.37" in savings

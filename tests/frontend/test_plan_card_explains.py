@@ -94,12 +94,12 @@ async def test_each_device_says_what_it_does_why_and_until_when(open_harness: An
         now["Battery"],
     ), now["Battery"]
     assert now["Car"].startswith(
-        "80 % by Sun 07:30, paused until Sun 03:00, charging 03:00–05:00"
+        "80 % by Sun 07:30, paused until Sun 03:00, charging 03:00\u201305:00"
         " (0.11 €/kWh then, 0.24 €/kWh now)"
     ), now["Car"]
     assert "Car reaches 76 % by 07:30, not 80 %" in now["Car"]
     assert re.match(r"Off until \d\d:\d\d \(heating planned at 0\.\d+ €/kWh\)", now["Heat pump"])
-    assert now["Dishwasher"].startswith("Waiting until Sun 04:00, runs 04:00–05:00")
+    assert now["Dishwasher"].startswith("Waiting until Sun 04:00, runs 04:00\u201305:00")
     # What was sent to the device stays visible beside the explanation.
     assert "command: heating offset +0 K" in now["Heat pump"]
     for line in now.values():
@@ -152,7 +152,7 @@ async def test_the_table_shows_one_row_per_slot_with_price_devices_charge_and_co
     ]
     first = await rows.nth(0).locator("th, td").all_text_contents()
     slot = visible[0]
-    assert first[0] == "12:00–12:30"
+    assert first[0] == "12:00\u201312:30"
     assert first[1] == f"{slot['price']} €/kWh"
     assert first[2] == f"charging {abs(slot['battery_w']) / 1000:g} kW"
     assert first[6] == f"{round(slot['soc_pct'])} %"
@@ -181,7 +181,7 @@ async def test_tapping_a_slot_on_a_phone_shows_it_in_words(open_harness: Any) ->
     box = await target.bounding_box()
     await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 4)
     text = await detail.text_content()
-    assert text.startswith("15:00–15:30 · 0.14 €/kWh · solar"), text
+    assert text.startswith("15:00\u201315:30 · 0.14 €/kWh · solar"), text
     assert await target.get_attribute("class") == "slot-hit selected"
 
 
@@ -192,7 +192,9 @@ async def test_every_axis_has_its_unit_and_series_have_their_own_colours(
     """Price in €/kWh, power in kW, charge in %; Load and Cheap no longer share a green, even
     in a theme whose success and non-fossil colours are one green."""
     page = await open_harness()
-    same_green = ":host { --success-color: rgb(15, 157, 88); --energy-non-fossil-color: rgb(15, 157, 88); }"
+    same_green = (
+        ":host { --success-color: rgb(15, 157, 88); --energy-non-fossil-color: rgb(15, 157, 88); }"
+    )
     await _mount(page, {"hours": 24}, make_hass(make_plan().attributes), css=same_green)
 
     assert await page.locator(f"{CARD} .price-axis .price-unit").text_content() == "€/kWh"
@@ -224,7 +226,8 @@ async def test_one_car_charging_does_not_flatten_the_rest_of_the_chart(open_harn
     assert await clipped.count() == await _count(page, "rect.bar-ev") > 0
     assert "7.4 kW" in await clipped.first.locator("title").text_content()
     note = await page.locator(f"{CARD} .clip-note").text_content()
-    assert note.startswith("EV charging bars are cut at ") and note.endswith("(highest 7.4 kW).")
+    assert note.startswith("EV charging bars are cut at ")
+    assert note.endswith("(highest 7.4 kW).")
     top = await page.locator(f"{CARD} .power-axis text").all_text_contents()
     assert float(top[-1].removesuffix(" kW")) < 7
 
@@ -250,7 +253,7 @@ async def test_the_card_speaks_german_with_german_numbers(open_harness: Any) -> 
     assert "Geplante Kosten, restlicher Tag 2,37\xa0€" in savings
     now = await _now_list(page)
     assert now["Car"].startswith(
-        "80 % bis So 07:30, pausiert bis So 03:00, lädt 03:00–05:00"
+        "80 % bis So 07:30, pausiert bis So 03:00, lädt 03:00\u201305:00"
         " (dann 0,11 €/kWh, jetzt 0,24 €/kWh)"
     ), now["Car"]
     assert "Hat den Befehl des Plans nicht übernommen: not_verified" in now["Inverter"]
@@ -259,7 +262,9 @@ async def test_the_card_speaks_german_with_german_numbers(open_harness: Any) -> 
     await page.locator(f'{CARD} button[data-view="table"]').click()
     head = await page.locator(f"{CARD} table.slots thead th").all_text_contents()
     assert head[:3] == ["Zeit", "Preis", "Batterie"]
-    first = await page.locator(f"{CARD} table.slots tbody tr").nth(0).locator("td").all_text_contents()
+    first = (
+        await page.locator(f"{CARD} table.slots tbody tr").nth(0).locator("td").all_text_contents()
+    )
     assert first[0] == "0,24 €/kWh"
 
 
