@@ -463,7 +463,8 @@ async def test_current_actions_and_savings_are_shown_in_the_sites_currency(
 
 @in_browser
 async def test_narrow_screens_get_the_compact_layout(open_harness: Any) -> None:
-    """Under 400 px the card is shorter, has fewer time labels and stacks the device list."""
+    """Under 400 px the card is shorter, has fewer time labels, stacks the device list and still
+    names its jobs."""
     plan = make_plan()
     wide = await open_harness(width=900)
     await _mount(wide, {"hours": 24}, make_hass(plan.attributes))
@@ -484,8 +485,13 @@ async def test_narrow_screens_get_the_compact_layout(open_harness: Any) -> None:
         "el => getComputedStyle(el).gridTemplateColumns.split(' ').length"
     )
     assert columns == 1
-    # Job names move into tooltips so that labels do not overlap on a phone.
-    assert await narrow.locator(f"{CARD} g.job-marker text").count() == 0
+    # On a phone too each job marker carries its name (shortened where there is no room), and no
+    # label covers another or another job's marker.
+    markers = await _job_markers(narrow)
+    assert markers
+    assert all(m["text"] for m in markers)
+    _assert_labels_clear(markers)
+    _assert_identifiable(markers, plan, 24)
 
 
 @in_browser

@@ -25,7 +25,7 @@ const MAX_HOURS = 48;
 const COMPACT_BELOW_PX = 400;
 const SVG_NS = "http://www.w3.org/2000/svg";
 /* Planned-job rows between the price and power panels. Labels are measured as drawn, never guessed. */
-const JOB_ROW_PX = 18; /* least row height (12 in the compact layout, which has no labels) */
+const JOB_ROW_PX = 18; /* least row height */
 const JOB_GAP_PX = 6; /* free space kept around a run's start marker (5 px wide each side) */
 const JOB_LABEL_OFFSET_PX = 8; /* a label starts this far right of its run's start */
 const JOB_LABEL_ROWS = 3; /* rows opened to fit labels; beyond, the label in the way is shortened */
@@ -978,7 +978,7 @@ class GridNodePlanCard extends HTMLElement {
     const shown = Math.floor(holder.clientWidth);
     const width = shown >= 120 ? shown : pending.width;
     holder.innerHTML = this._renderChart(pending.plan, width, pending.compact, pending.fmt, pending.present, measure);
-    this._hasJobLabels = !pending.compact && pending.present.has("jobs");
+    this._hasJobLabels = pending.present.has("jobs");
     this._labelsEstimated = this._hasJobLabels && measure.estimated;
     if (this._selected !== undefined) {
       const index = pending.plan.slots.findIndex((s) => s.startMs === this._selected);
@@ -1201,20 +1201,19 @@ class GridNodePlanCard extends HTMLElement {
 
   _renderChart(plan, width, compact, fmt, present, measure = new LabelMeasure(null, new Map())) {
     const { slots, from, to } = plan;
-    const height = compact ? 210 : 280;
+    const height = compact ? 240 : 280;
     const m = { left: compact ? 34 : 50, right: present.has("soc") ? (compact ? 30 : 36) : 8, top: 6, bottom: 20 };
     const plotW = Math.max(10, width - m.left - m.right);
     const x = (ms) => m.left + ((ms - from) / (to - from)) * plotW;
     // Job runs share a row unless their bars or (in the wide layout) their labels would touch.
     const jobRuns = present.has("jobs") ? this._jobRuns(slots) : [];
-    let jobRowH = compact ? 12 : JOB_ROW_PX;
+    let jobRowH = JOB_ROW_PX;
     for (const run of jobRuns) {
       run.x0 = x(slots[run.first].startMs);
       run.x1 = x(slots[run.last].endMs);
       run.begin = run.x0 - JOB_GAP_PX;
       run.barEnd = run.x1 + JOB_GAP_PX;
       run.end = run.barEnd;
-      if (compact) continue;
       // The label's box as drawn, halo included; it may run past the bar but not off the chart.
       run.extent = measure.measure(run.name);
       run.textX = run.x0 + JOB_LABEL_OFFSET_PX;
@@ -1223,7 +1222,8 @@ class GridNodePlanCard extends HTMLElement {
       run.end = Math.max(run.barEnd, Math.min(run.textX + run.extent.right + measure.halo, run.labelLimit) + JOB_GAP_PX);
       jobRowH = Math.max(jobRowH, Math.ceil(run.extent.ascent + run.extent.descent + 2 * measure.halo + 1));
     }
-    const labelRows = compact ? Infinity : Math.max(1, Math.min(JOB_LABEL_ROWS, Math.floor(JOB_LABEL_BAND_PX / jobRowH)));
+    // On a phone too, each marker carries its job's name (shortened where it has no room).
+    const labelRows = Math.max(1, Math.min(JOB_LABEL_ROWS, Math.floor(JOB_LABEL_BAND_PX / jobRowH)));
     const jobRows = placeJobRuns(jobRuns, labelRows);
     const priceH = present.has("price") || present.has("cheap") || present.has("clean") ? (compact ? 46 : 64) : 0;
     const gap = priceH ? 10 : 0;
@@ -1278,14 +1278,12 @@ class GridNodePlanCard extends HTMLElement {
       const yy = m.top + priceH + gap + run.row * jobRowH + jobRowH / 2;
       const label = `${run.name} ${fmt.time.format(slots[run.first].startMs)}–${fmt.time.format(slots[run.last].endMs)}`;
       let text = "";
-      if (!compact) {
-        const room = run.labelLimit - measure.halo - run.textX;
-        const shown = run.extent.right <= room ? run.name : measure.elide(run.name, room);
-        // Centre the text's box (ascent over descent) on the row.
-        const baseline = round1(yy + (run.extent.ascent - run.extent.descent) / 2);
-        const short = shown !== run.name ? ` data-elided="true"` : "";
-        if (shown) text = `<text class="job-label" x="${round1(run.textX)}" y="${baseline}"${short}>${escapeHtml(shown)}</text>`;
-      }
+      const room = run.labelLimit - measure.halo - run.textX;
+      const shown = run.extent.right <= room ? run.name : measure.elide(run.name, room);
+      // Centre the text's box (ascent over descent) on the row.
+      const baseline = round1(yy + (run.extent.ascent - run.extent.descent) / 2);
+      const short = shown !== run.name ? ` data-elided="true"` : "";
+      if (shown) text = `<text class="job-label" x="${round1(run.textX)}" y="${baseline}"${short}>${escapeHtml(shown)}</text>`;
       out.push(`<g class="job-marker" data-job="${escapeHtml(run.name)}" data-job-id="${escapeHtml(run.id)}" role="img" aria-label="${escapeHtml(fmt.t("chart.planned", { label }))}"><title>${escapeHtml(label)}</title>
         <line x1="${x0}" x2="${x1}" y1="${yy}" y2="${yy}" stroke="${SERIES[11].color}" stroke-width="3" stroke-linecap="round"></line>
         <path d="M${x0} ${yy - 5} L${x0 + 5} ${yy} L${x0} ${yy + 5} L${x0 - 5} ${yy} Z" fill="${SERIES[11].color}"></path>${text}</g>`);
