@@ -12,7 +12,12 @@
  *            cheap, clean, outage}]
  *   names: {device or job id: the name to show} (ids are unique, names may repeat)
  *   current_actions: {device id: {name, action}} (or, from older versions, {name: action text})
- *   savings_today, cost_today, currency (ISO 4217 code or a symbol), generated_at
+ *   current_errors: {device id: {name, error, message}} (commands a device did not take)
+ *   device_kinds: {device id: battery | ev | heat_pump | load}; ev_goals: {charger id: {soc_pct,
+ *     target_pct, by, charging: [[start, end]]}}; device_violations: {device id: [message]}
+ *   savings_today, savings_hours, cost_today, currency (ISO 4217 code or a symbol), generated_at
+ * From these the card says, per device, what it does now, why and until when ("Explainer").
+ * Its words are in STRINGS (en, de, nl), chosen by Home Assistant's language.
  */
 
 const CARD_TAG = "gridnode-plan-card";
@@ -67,7 +72,7 @@ const STRINGS = {
     "card.no_plan": "No plan yet: GridNode has not produced a plan.",
     "card.fallback": "Devices are running on their own settings", "card.chart": "Chart", "card.table": "Table",
     "card.savings": "Planned savings, next {hours} h", "card.cost_planned": "Planned cost, rest of today",
-    "card.cost_today": "Cost today (so far + planned)", "card.tap_hint": "Tap the chart to see a time slot.",
+    "card.tap_hint": "Tap the chart to see a time slot.",
     "card.clipped": "{series} bars are cut at {cut} (highest {max}).",
     "card.failed": "Did not take the plan's command: {reason}", "card.command": "command: {action}",
     "card.description": "The energy plan for the next hours: prices, solar, load, battery, EV, heat pump, outages and planned jobs.",
@@ -118,7 +123,7 @@ const STRINGS = {
     "card.no_plan": "Noch kein Plan: GridNode hat noch keinen Plan erstellt.",
     "card.fallback": "Die Geräte laufen mit ihren eigenen Einstellungen", "card.chart": "Diagramm", "card.table": "Tabelle",
     "card.savings": "Geplante Ersparnis, nächste {hours} h", "card.cost_planned": "Geplante Kosten, restlicher Tag",
-    "card.cost_today": "Kosten heute (bisher + geplant)", "card.tap_hint": "Tippe auf das Diagramm, um ein Zeitfenster zu sehen.",
+    "card.tap_hint": "Tippe auf das Diagramm, um ein Zeitfenster zu sehen.",
     "card.clipped": "Balken für {series} sind bei {cut} abgeschnitten (höchstens {max}).",
     "card.failed": "Hat den Befehl des Plans nicht übernommen: {reason}", "card.command": "Befehl: {action}",
     "card.description": "Der Energieplan für die nächsten Stunden: Preise, Solar, Verbrauch, Batterie, E-Auto, Wärmepumpe, Ausfälle und geplante Aufgaben.",
@@ -169,7 +174,7 @@ const STRINGS = {
     "card.no_plan": "Nog geen plan: GridNode heeft nog geen plan gemaakt.",
     "card.fallback": "De apparaten draaien op hun eigen instellingen", "card.chart": "Grafiek", "card.table": "Tabel",
     "card.savings": "Geplande besparing, komende {hours} u", "card.cost_planned": "Geplande kosten, rest van vandaag",
-    "card.cost_today": "Kosten vandaag (tot nu + gepland)", "card.tap_hint": "Tik op de grafiek om een tijdvak te zien.",
+    "card.tap_hint": "Tik op de grafiek om een tijdvak te zien.",
     "card.clipped": "Balken voor {series} zijn afgekapt op {cut} (hoogste {max}).",
     "card.failed": "Heeft het commando van het plan niet overgenomen: {reason}", "card.command": "commando: {action}",
     "card.description": "Het energieplan voor de komende uren: prijzen, zon, verbruik, batterij, auto, warmtepomp, storingen en geplande taken.",
@@ -1142,10 +1147,8 @@ class GridNodePlanCard extends HTMLElement {
       items.push(`<span class="saved">${escapeHtml(label)} <span class="value">${escapeHtml(fmt.formatMoney(saved))}</span></span>`);
     }
     if (cost !== null) {
-      const imported = num(attributes.cost_today_so_far);
-      const label = imported === null ? t("card.cost_planned") : t("card.cost_today");
-      const value = imported === null ? cost : imported + cost;
-      items.push(`<span class="cost">${escapeHtml(label)} <span class="value">${escapeHtml(fmt.formatMoney(value))}</span></span>`);
+      // What the plan expects from now to midnight (GridNode does not meter what was paid so far).
+      items.push(`<span class="cost">${escapeHtml(t("card.cost_planned"))} <span class="value">${escapeHtml(fmt.formatMoney(cost))}</span></span>`);
     }
     return `<div class="savings" aria-label="${escapeHtml(t("card.savings", { hours: "" }).replace(/,.*$/, ""))}">${items.join("")}</div>`;
   }
