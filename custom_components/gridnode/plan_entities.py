@@ -143,10 +143,14 @@ def device_kinds(entry: GridNodeConfigEntry) -> dict[str, str]:
         ("load", devices.loads),
         ("heat_pump", devices.heat_pumps),
         ("ev", devices.chargers),
-        ("battery", devices.batteries),
     ):
         for handle in handles:
             kinds[handle.subentry_id] = kind
+    # The plan's battery series is for one battery; the others run on their own control.
+    coordinator = entry.runtime_data.plan
+    planned = coordinator.planned_battery if coordinator is not None else None
+    for battery in devices.batteries:
+        kinds[battery.subentry_id] = "battery" if battery.subentry_id == planned else "own_control"
     return kinds
 
 

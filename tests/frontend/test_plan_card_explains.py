@@ -50,7 +50,7 @@ def _explained(attributes: dict[str, Any]) -> dict[str, Any]:
         },
         device_kinds={
             "bat_1": "battery",
-            "inv_1": "battery",
+            "inv_1": "own_control",
             "charger_1": "ev",
             "hp_1": "heat_pump",
             "Dishwasher": "load",
