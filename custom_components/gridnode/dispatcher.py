@@ -103,6 +103,8 @@ class Dispatcher:
         # ``names`` gives each its display name (two devices may share one)
         self.actions: dict[str, str] = {}
         self.errors: dict[str, str] = {}
+        # per device or job with an error: what the device said (shown on the plan card)
+        self.error_details: dict[str, str] = {}
         self.names: dict[str, str] = {}
         self.suspended = False  # the island guard took control
         self._sent: dict[str, tuple[Any, datetime]] = {}
@@ -142,8 +144,8 @@ class Dispatcher:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def _notify(self, before: dict[str, str]) -> None:
-        if before != self.actions:
+    def _notify(self, before: tuple[dict[str, str], dict[str, str]]) -> None:
+        if before != (self.actions, self.errors):
             for listener in list(self._listeners):
                 listener()
 
@@ -243,7 +245,7 @@ class Dispatcher:
 
     async def async_apply(self, now: datetime | None = None) -> SlotCommands | None:
         """Apply the current slot; return the commands sent (None when nothing was due)."""
-        before = dict(self.actions)
+        before = (dict(self.actions), dict(self.errors))
         try:
             return await self._async_apply(now)
         finally:
@@ -412,6 +414,7 @@ class Dispatcher:
             self._failed(job_id, job_id, "refused", err)
             return False
         self.errors.pop(job_id, None)
+        self.error_details.pop(job_id, None)
         self._warned.discard(job_id)
         return True
 
@@ -434,6 +437,7 @@ class Dispatcher:
                 "%s did not take the plan's command: %s", self.names.get(device, device), err
             )
         self.errors[device] = reason
+        self.error_details[device] = str(err)
 
     def _due(self, key: str, what: tuple[str, Any], now: datetime) -> bool:
         """Whether a command is new, or old enough to be re-asserted."""
@@ -478,6 +482,7 @@ class Dispatcher:
         if not sent:
             return
         self.errors.pop(handle.subentry_id, None)
+        self.error_details.pop(handle.subentry_id, None)
         self._warned.discard(key)
         self._sent[key] = (what, now)
         if key_suffix == ":export":

@@ -133,6 +133,79 @@ def _savings_today(snapshot: PlanSnapshot) -> float | None:
     return round(snapshot.baseline_cost - paid + stored_change, 2)
 
 
+def device_kinds(entry: GridNodeConfigEntry) -> dict[str, str]:
+    """What each device is, by subentry id, so the plan card can explain what it does."""
+    devices = entry.runtime_data.devices
+    if devices is None:
+        return {}
+    kinds: dict[str, str] = {}
+    for kind, handles in (
+        ("load", devices.loads),
+        ("heat_pump", devices.heat_pumps),
+        ("ev", devices.chargers),
+    ):
+        for handle in handles:
+            kinds[handle.subentry_id] = kind
+    # The plan's battery series is for one battery; the others run on their own control.
+    coordinator = entry.runtime_data.plan
+    planned = coordinator.planned_battery if coordinator is not None else None
+    for battery in devices.batteries:
+        kinds[battery.subentry_id] = "battery" if battery.subentry_id == planned else "own_control"
+    return kinds
+
+
+def _runs(snapshot: PlanSnapshot, power: Any) -> list[list[str]]:
+    """The [start, end] (ISO) of each run of slots where ``power`` is above zero."""
+    plan = snapshot.plan
+    step = timedelta(minutes=plan.slot_minutes)
+    out: list[list[str]] = []
+    first: int | None = None
+    values = [float(v) for v in power]
+    for i, value in enumerate([*values, 0.0]):
+        if value > 0 and first is None:
+            first = i
+        elif value <= 0 and first is not None:
+            out.append(
+                [plan.slot_start(first).isoformat(), (plan.slot_start(i - 1) + step).isoformat()]
+            )
+            first = None
+    return out
+
+
+def ev_goals(snapshot: PlanSnapshot) -> dict[str, dict[str, Any]]:
+    """Each planned car's goal and charging runs, by charger: what the card says about it."""
+    problem, plan = snapshot.problem, snapshot.plan
+    if problem is None:
+        return {}
+    goals: dict[str, dict[str, Any]] = {}
+    for ev in problem.evs:
+        by = ev.departure_slot
+        goals[ev.id] = {
+            "soc_pct": round(ev.soc_pct, 1),
+            "target_pct": round(ev.target_soc_pct, 1),
+            "by": plan.slot_start(by).isoformat()
+            if by is not None and by < len(plan.grid_import_w)
+            else None,
+            "charging": _runs(snapshot, plan.ev_power_w.get(ev.id, ())),
+        }
+    return goals
+
+
+def device_violations(snapshot: PlanSnapshot) -> dict[str, list[str]]:
+    """The goals the plan cannot meet, by device: shown on that device's line of the card."""
+    out: dict[str, list[str]] = {}
+    for violation in snapshot.plan.violations:
+        if violation.device:
+            out.setdefault(violation.device, []).append(violation.message)
+    return out
+
+
+def horizon_hours(snapshot: PlanSnapshot) -> float:
+    """How far ahead the plan looks, in hours (what its planned savings cover)."""
+    plan = snapshot.plan
+    return round(len(plan.grid_import_w) * plan.slot_minutes / 60, 2)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlanSensorDescription(SensorEntityDescription):
     """A plan sensor: ``value_fn`` reads the snapshot."""
@@ -168,6 +241,7 @@ PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
         suggested_display_precision=2,
         monetary=True,
         value_fn=_savings_today,
+        attributes_fn=lambda s: {"horizon_hours": horizon_hours(s)},
     ),
     PlanSensorDescription(
         key="next_cheap_window_start",
@@ -300,7 +374,18 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
     _attr_translation_key = "plan"
     _attr_device_class = SensorDeviceClass.ENUM
     _attr_options = ["optimal", "feasible", "fallback"]
-    _unrecorded_attributes = frozenset({"slots", "current_actions", "violations", "reason"})
+    _unrecorded_attributes = frozenset(
+        {
+            "slots",
+            "current_actions",
+            "current_errors",
+            "device_kinds",
+            "device_violations",
+            "ev_goals",
+            "violations",
+            "reason",
+        }
+    )
 
     def __init__(self, entry: GridNodeConfigEntry, coordinator: PlanCoordinator) -> None:
         """Create the plan sensor."""
@@ -345,12 +430,24 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
             "reason": snapshot.plan.reason,
             "cost_today": _cost(0)(snapshot),
             "savings_today": _savings_today(snapshot),
+            # what the planned savings cover: the plan's horizon from now
+            "savings_hours": horizon_hours(snapshot),
             "pv_estimated": snapshot.inputs.pv_estimated,
             "pv_filled": [gap.as_dict() for gap in snapshot.inputs.pv_gaps],
             "fallback_inputs": sorted(snapshot.inputs.problems),
             "violations": [v.message for v in snapshot.plan.violations],
             # by id (subentry id, or job id) with the name to show: names may repeat
             "current_actions": dispatcher.named(dispatcher.actions, "action") if dispatcher else {},
+            # the devices (or jobs) that did not take the plan's command: why, and what they said
+            "current_errors": {
+                key: {**value, "message": dispatcher.error_details.get(key, "")}
+                for key, value in dispatcher.named(dispatcher.errors, "error").items()
+            }
+            if dispatcher
+            else {},
+            "device_kinds": device_kinds(self._entry),
+            "device_violations": device_violations(snapshot),
+            "ev_goals": ev_goals(snapshot),
             "names": {
                 **(dispatcher.names if dispatcher else {}),
                 **snapshot.ev_names,

@@ -433,17 +433,24 @@ async def test_legend_names_each_shown_series_and_drops_hidden_ones(open_harness
 async def test_current_actions_and_savings_are_shown_in_the_sites_currency(
     open_harness: Any,
 ) -> None:
-    """Under the chart, each device's current action; above it, today's savings and cost."""
+    """Under the chart, each device's current action; above it, the planned savings over the
+    horizon and the planned cost of the rest of today, labelled as what they are."""
     plan = make_plan()
     page = await open_harness()
-    await _mount(page, {"hours": 24}, make_hass(plan.attributes))
+    await _mount(page, {"hours": 24}, make_hass(dict(plan.attributes, savings_hours=36)))
 
     devices = await page.locator(f"{CARD} section.actions dt").all_text_contents()
     actions = await page.locator(f"{CARD} section.actions dd").all_text_contents()
-    assert dict(zip(devices, actions, strict=True)) == plan.attributes["current_actions"]
+    shown = dict(zip(devices, actions, strict=True))
+    assert shown.keys() == plan.attributes["current_actions"].keys()
+    for device, action in plan.attributes["current_actions"].items():
+        assert action in shown[device]
+    # A planned job (here keyed by its name, as older versions did) says when it runs and why.
+    assert shown["Dishwasher"].startswith("Waiting until Sun 04:00, runs 04:00\u201305:00")
     savings = await page.locator(f"{CARD} .savings").text_content()
-    assert "Saved today €1.84" in savings
-    assert "Cost today €2.37" in savings
+    assert "Planned savings, next 36 h €1.84" in savings
+    assert "Planned cost, rest of today €2.37" in savings
+    assert "Saved today" not in savings
 
     await _mount(
         page,
@@ -456,7 +463,8 @@ async def test_current_actions_and_savings_are_shown_in_the_sites_currency(
 
 @in_browser
 async def test_narrow_screens_get_the_compact_layout(open_harness: Any) -> None:
-    """Under 400 px the card is shorter, has fewer time labels and stacks the device list."""
+    """Under 400 px the card is shorter, has fewer time labels, stacks the device list and still
+    names its jobs."""
     plan = make_plan()
     wide = await open_harness(width=900)
     await _mount(wide, {"hours": 24}, make_hass(plan.attributes))
@@ -477,8 +485,13 @@ async def test_narrow_screens_get_the_compact_layout(open_harness: Any) -> None:
         "el => getComputedStyle(el).gridTemplateColumns.split(' ').length"
     )
     assert columns == 1
-    # Job names move into tooltips so that labels do not overlap on a phone.
-    assert await narrow.locator(f"{CARD} g.job-marker text").count() == 0
+    # On a phone too each job marker carries its name (shortened where there is no room), and no
+    # label covers another or another job's marker.
+    markers = await _job_markers(narrow)
+    assert markers
+    assert all(m["text"] for m in markers)
+    _assert_labels_clear(markers)
+    _assert_identifiable(markers, plan, 24)
 
 
 @in_browser

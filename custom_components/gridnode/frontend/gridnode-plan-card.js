@@ -12,7 +12,12 @@
  *            cheap, clean, outage}]
  *   names: {device or job id: the name to show} (ids are unique, names may repeat)
  *   current_actions: {device id: {name, action}} (or, from older versions, {name: action text})
- *   savings_today, cost_today, currency (ISO 4217 code or a symbol), generated_at
+ *   current_errors: {device id: {name, error, message}} (commands a device did not take)
+ *   device_kinds: {device id: battery | ev | heat_pump | load}; ev_goals: {charger id: {soc_pct,
+ *     target_pct, by, charging: [[start, end]]}}; device_violations: {device id: [message]}
+ *   savings_today, savings_hours, cost_today, currency (ISO 4217 code or a symbol), generated_at
+ * From these the card says, per device, what it does now, why and until when ("Explainer").
+ * Its words are in STRINGS (en, de, nl), chosen by Home Assistant's language.
  */
 
 const CARD_TAG = "gridnode-plan-card";
@@ -25,28 +30,209 @@ const MAX_HOURS = 48;
 const COMPACT_BELOW_PX = 400;
 const SVG_NS = "http://www.w3.org/2000/svg";
 /* Planned-job rows between the price and power panels. Labels are measured as drawn, never guessed. */
-const JOB_ROW_PX = 18; /* least row height (12 in the compact layout, which has no labels) */
+const JOB_ROW_PX = 18; /* least row height */
 const JOB_GAP_PX = 6; /* free space kept around a run's start marker (5 px wide each side) */
 const JOB_LABEL_OFFSET_PX = 8; /* a label starts this far right of its run's start */
 const JOB_LABEL_ROWS = 3; /* rows opened to fit labels; beyond, the label in the way is shortened */
 const JOB_LABEL_BAND_PX = 72; /* and those rows take at most this much of the chart's height */
 const ELLIPSIS = "\u2026";
+/* The power drawn per series, and how far a car's charging may tower over the rest before it is cut. */
+const POWER_FIELD = { pv: "pv_w", load: "load_w", grid: "grid_w", battery: "battery_w", ev: "ev_w", heat_pump: "heat_pump_w" };
+const CLIP_FACTOR = 1.5;
 
-/* Every series the card can draw, in legend order. `bar` series are drawn side by side per slot. */
+/* Every series the card can draw, in legend order. `bar` series are drawn side by side per slot.
+ * Each has its own colour: no two series the eye must tell apart share one. */
 const SERIES = [
-  { key: "price", label: "Price", color: "var(--gridnode-price-color, var(--primary-color, #03a9f4))" },
-  { key: "pv", label: "Solar", color: "var(--energy-solar-color, #ff9800)" },
-  { key: "load", label: "Load", color: "var(--energy-non-fossil-color, var(--secondary-text-color, #727272))" },
-  { key: "grid", label: "Grid", color: "var(--energy-grid-consumption-color, #488fc2)" },
-  { key: "soc", label: "Battery charge", color: "var(--energy-battery-out-color, #4db6ac)" },
-  { key: "battery", label: "Battery power", color: "var(--energy-battery-in-color, #f06292)", bar: true },
-  { key: "ev", label: "EV charging", color: "var(--gridnode-ev-color, #8e44ad)", bar: true },
-  { key: "heat_pump", label: "Heat pump", color: "var(--gridnode-heat-pump-color, #e65100)", bar: true },
-  { key: "cheap", label: "Cheap", color: "var(--success-color, #43a047)" },
-  { key: "clean", label: "Clean", color: "var(--gridnode-clean-color, #2e7d32)" },
-  { key: "outage", label: "Grid outage", color: "var(--error-color, #db4437)" },
-  { key: "jobs", label: "Planned jobs", color: "var(--gridnode-job-color, #5c6bc0)" },
+  { key: "price", color: "var(--gridnode-price-color, var(--primary-color, #03a9f4))" },
+  { key: "pv", color: "var(--energy-solar-color, #ff9800)" },
+  { key: "load", color: "var(--gridnode-load-color, #8d6e63)" },
+  { key: "grid", color: "var(--energy-grid-consumption-color, #488fc2)" },
+  { key: "soc", color: "var(--energy-battery-out-color, #4db6ac)" },
+  { key: "battery", color: "var(--energy-battery-in-color, #f06292)", bar: true },
+  { key: "ev", color: "var(--gridnode-ev-color, #8e44ad)", bar: true },
+  { key: "heat_pump", color: "var(--gridnode-heat-pump-color, #e65100)", bar: true },
+  { key: "cheap", color: "var(--gridnode-cheap-color, #43a047)" },
+  { key: "clean", color: "var(--gridnode-clean-color, #00838f)" },
+  { key: "outage", color: "var(--error-color, #db4437)" },
+  { key: "jobs", color: "var(--gridnode-job-color, #5c6bc0)" },
 ];
+
+/*
+ * The card's words in English, German and Dutch, chosen by Home Assistant's language.
+ * {name} marks a value put in by the card.
+ */
+const STRINGS = {
+  en: {
+    "series.price": "Price", "series.pv": "Solar", "series.load": "Load", "series.grid": "Grid",
+    "series.soc": "Battery charge", "series.battery": "Battery power", "series.ev": "EV charging",
+    "series.heat_pump": "Heat pump", "series.cheap": "Cheap", "series.clean": "Clean",
+    "series.outage": "Grid outage", "series.jobs": "Planned jobs",
+    "card.title": "Energy plan", "card.updated": "Updated {time}", "card.now": "Now",
+    "card.not_found": "Entity not found: {entity}", "card.out_of_date": "The plan has no time slots ahead: it is out of date.",
+    "card.no_plan": "No plan yet: GridNode has not produced a plan.",
+    "card.fallback": "Devices are running on their own settings", "card.chart": "Chart", "card.table": "Table",
+    "card.savings": "Planned savings, next {hours} h", "card.cost_planned": "Planned cost, rest of today",
+    "card.tap_hint": "Tap the chart to see a time slot.",
+    "card.clipped": "{series} bars are cut at {cut} (highest {max}).",
+    "card.failed": "Did not take the plan's command: {reason}", "card.command": "command: {action}",
+    "card.description": "The energy plan for the next hours: prices, solar, load, battery, EV, heat pump, outages and planned jobs.",
+    "table.time": "Time", "table.price": "Price", "table.battery": "Battery", "table.ev": "Car",
+    "table.heat_pump": "Heat pump", "table.jobs": "Jobs", "table.soc": "Charge", "table.cost": "Import cost",
+    "table.charging": "charging {kw}", "table.discharging": "discharging {kw}",
+    "table.caption": "The plan slot by slot: import cost is grid import × price.",
+    "slot.estimated": "estimated", "slot.solar": "solar {kw}", "slot.load": "load {kw}",
+    "slot.charging": "battery charging {kw}", "slot.discharging": "battery discharging {kw}",
+    "slot.soc": "charge {pct}", "slot.import": "grid import {kw}", "slot.export": "grid export {kw}",
+    "slot.ev": "EV {kw}", "slot.heat_pump": "heat pump {kw}", "slot.jobs": "jobs: {jobs}",
+    "slot.cheap": "cheap", "slot.clean": "clean", "slot.outage": "grid outage",
+    "chart.charging": "Battery charging", "chart.discharging": "Battery discharging", "chart.now": "Now",
+    "chart.window_cheap": "Cheap {from}–{to}", "chart.window_clean": "Clean {from}–{to}",
+    "chart.outage": "Grid outage {from}–{to}", "chart.planned": "Planned: {label}",
+    "chart.price_unit": "Price ({unit})",
+    "summary.plan": "Plan for the next {hours} hours from {time}.",
+    "summary.price": "Price from {low} at {lowAt} to {high} at {highAt}.",
+    "summary.soc": "Battery charge {now} now, between {min} and {max}.",
+    "summary.outage": "Grid outage expected {runs}.", "summary.jobs": "Planned: {jobs}.", "summary.job_at": "{name} at {time}",
+    "why.battery.solar": "surplus solar: {pv} solar, {load} use",
+    "why.battery.cheap": "{hours} h at {price}, the average ahead is {avg}",
+    "why.battery.dear": "price {price} now, the average ahead is {avg}",
+    "why.battery.outage": "grid outage", "why.battery.keep": "keeping the charge for {time} at {price}",
+    "why.battery.wait": "charging is cheaper at {time} ({price})", "why.battery.idle": "nothing cheaper or dearer ahead",
+    "do.battery.charge": "charging {kw} until {until}", "do.battery.discharge": "discharging {kw} until {until}",
+    "do.battery.hold": "holding until {until}", "do.battery.hold_all": "holding for the whole plan",
+    "do.soc": "at {pct}",
+    "do.ev.goal": "{pct} by {time}", "do.ev.goal_open": "{pct}", "do.ev.charging_now": "charging {kw} until {until}",
+    "do.ev.runs": "charging {runs}", "do.ev.paused": "paused until {until}", "do.ev.none": "no charging planned",
+    "why.ev.later": "{price} then, {now} now",
+    "do.hp.on": "heating {kw} until {until}", "do.hp.off": "off until {until}", "do.hp.none": "no heating planned",
+    "why.hp.on": "price {price} now, the average ahead is {avg}", "why.hp.off": "heating planned at {price}",
+    "do.job.running": "running until {until}", "do.job.waiting": "waiting until {until}, runs {from}–{to}",
+    "do.job.none": "not planned in the next {hours} h", "why.job.price": "{price} then, {now} now",
+    "do.later": "{day} {time}",
+    "editor.entity": "Plan entity", "editor.title": "Title", "editor.hours": "Hours ahead ({min}–{max})",
+    "editor.series": "Show on the chart", "editor.show_actions": "Show what each device does now",
+    "editor.show_savings": "Show planned savings and cost",
+  },
+  de: {
+    "series.price": "Preis", "series.pv": "Solar", "series.load": "Verbrauch", "series.grid": "Netz",
+    "series.soc": "Batterieladung", "series.battery": "Batterieleistung", "series.ev": "E-Auto-Laden",
+    "series.heat_pump": "Wärmepumpe", "series.cheap": "Günstig", "series.clean": "Sauber",
+    "series.outage": "Netzausfall", "series.jobs": "Geplante Aufgaben",
+    "card.title": "Energieplan", "card.updated": "Aktualisiert {time}", "card.now": "Jetzt",
+    "card.not_found": "Entität nicht gefunden: {entity}", "card.out_of_date": "Der Plan hat keine Zeitfenster mehr vor sich: er ist veraltet.",
+    "card.no_plan": "Noch kein Plan: GridNode hat noch keinen Plan erstellt.",
+    "card.fallback": "Die Geräte laufen mit ihren eigenen Einstellungen", "card.chart": "Diagramm", "card.table": "Tabelle",
+    "card.savings": "Geplante Ersparnis, nächste {hours} h", "card.cost_planned": "Geplante Kosten, restlicher Tag",
+    "card.tap_hint": "Tippe auf das Diagramm, um ein Zeitfenster zu sehen.",
+    "card.clipped": "Balken für {series} sind bei {cut} abgeschnitten (höchstens {max}).",
+    "card.failed": "Hat den Befehl des Plans nicht übernommen: {reason}", "card.command": "Befehl: {action}",
+    "card.description": "Der Energieplan für die nächsten Stunden: Preise, Solar, Verbrauch, Batterie, E-Auto, Wärmepumpe, Ausfälle und geplante Aufgaben.",
+    "table.time": "Zeit", "table.price": "Preis", "table.battery": "Batterie", "table.ev": "Auto",
+    "table.heat_pump": "Wärmepumpe", "table.jobs": "Aufgaben", "table.soc": "Ladung", "table.cost": "Bezugskosten",
+    "table.charging": "lädt {kw}", "table.discharging": "entlädt {kw}",
+    "table.caption": "Der Plan Zeitfenster für Zeitfenster: Bezugskosten sind Netzbezug × Preis.",
+    "slot.estimated": "geschätzt", "slot.solar": "Solar {kw}", "slot.load": "Verbrauch {kw}",
+    "slot.charging": "Batterie lädt {kw}", "slot.discharging": "Batterie entlädt {kw}",
+    "slot.soc": "Ladung {pct}", "slot.import": "Netzbezug {kw}", "slot.export": "Einspeisung {kw}",
+    "slot.ev": "E-Auto {kw}", "slot.heat_pump": "Wärmepumpe {kw}", "slot.jobs": "Aufgaben: {jobs}",
+    "slot.cheap": "günstig", "slot.clean": "sauber", "slot.outage": "Netzausfall",
+    "chart.charging": "Batterie lädt", "chart.discharging": "Batterie entlädt", "chart.now": "Jetzt",
+    "chart.window_cheap": "Günstig {from}–{to}", "chart.window_clean": "Sauber {from}–{to}",
+    "chart.outage": "Netzausfall {from}–{to}", "chart.planned": "Geplant: {label}",
+    "chart.price_unit": "Preis ({unit})",
+    "summary.plan": "Plan für die nächsten {hours} Stunden ab {time}.",
+    "summary.price": "Preis von {low} um {lowAt} bis {high} um {highAt}.",
+    "summary.soc": "Batterieladung jetzt {now}, zwischen {min} und {max}.",
+    "summary.outage": "Netzausfall erwartet {runs}.", "summary.jobs": "Geplant: {jobs}.", "summary.job_at": "{name} um {time}",
+    "why.battery.solar": "Solarüberschuss: {pv} Solar, {load} Verbrauch",
+    "why.battery.cheap": "{hours} h zu {price}, im Mittel danach {avg}",
+    "why.battery.dear": "Preis jetzt {price}, im Mittel danach {avg}",
+    "why.battery.outage": "Netzausfall", "why.battery.keep": "hält die Ladung für {time} zu {price}",
+    "why.battery.wait": "Laden ist um {time} günstiger ({price})", "why.battery.idle": "nichts Günstigeres oder Teureres in Sicht",
+    "do.battery.charge": "lädt {kw} bis {until}", "do.battery.discharge": "entlädt {kw} bis {until}",
+    "do.battery.hold": "hält bis {until}", "do.battery.hold_all": "hält für den ganzen Plan",
+    "do.soc": "bei {pct}",
+    "do.ev.goal": "{pct} bis {time}", "do.ev.goal_open": "{pct}", "do.ev.charging_now": "lädt {kw} bis {until}",
+    "do.ev.runs": "lädt {runs}", "do.ev.paused": "pausiert bis {until}", "do.ev.none": "kein Laden geplant",
+    "why.ev.later": "dann {price}, jetzt {now}",
+    "do.hp.on": "heizt {kw} bis {until}", "do.hp.off": "aus bis {until}", "do.hp.none": "kein Heizen geplant",
+    "why.hp.on": "Preis jetzt {price}, im Mittel danach {avg}", "why.hp.off": "Heizen geplant zu {price}",
+    "do.job.running": "läuft bis {until}", "do.job.waiting": "wartet bis {until}, läuft {from}–{to}",
+    "do.job.none": "in den nächsten {hours} h nicht geplant", "why.job.price": "dann {price}, jetzt {now}",
+    "do.later": "{day} {time}",
+    "editor.entity": "Plan-Entität", "editor.title": "Titel", "editor.hours": "Stunden voraus ({min}–{max})",
+    "editor.series": "Im Diagramm zeigen", "editor.show_actions": "Zeigen, was jedes Gerät gerade tut",
+    "editor.show_savings": "Geplante Ersparnis und Kosten zeigen",
+  },
+  nl: {
+    "series.price": "Prijs", "series.pv": "Zon", "series.load": "Verbruik", "series.grid": "Net",
+    "series.soc": "Batterijlading", "series.battery": "Batterijvermogen", "series.ev": "Auto laden",
+    "series.heat_pump": "Warmtepomp", "series.cheap": "Goedkoop", "series.clean": "Schoon",
+    "series.outage": "Stroomstoring", "series.jobs": "Geplande taken",
+    "card.title": "Energieplan", "card.updated": "Bijgewerkt {time}", "card.now": "Nu",
+    "card.not_found": "Entiteit niet gevonden: {entity}", "card.out_of_date": "Het plan heeft geen tijdvakken meer voor zich: het is verouderd.",
+    "card.no_plan": "Nog geen plan: GridNode heeft nog geen plan gemaakt.",
+    "card.fallback": "De apparaten draaien op hun eigen instellingen", "card.chart": "Grafiek", "card.table": "Tabel",
+    "card.savings": "Geplande besparing, komende {hours} u", "card.cost_planned": "Geplande kosten, rest van vandaag",
+    "card.tap_hint": "Tik op de grafiek om een tijdvak te zien.",
+    "card.clipped": "Balken voor {series} zijn afgekapt op {cut} (hoogste {max}).",
+    "card.failed": "Heeft het commando van het plan niet overgenomen: {reason}", "card.command": "commando: {action}",
+    "card.description": "Het energieplan voor de komende uren: prijzen, zon, verbruik, batterij, auto, warmtepomp, storingen en geplande taken.",
+    "table.time": "Tijd", "table.price": "Prijs", "table.battery": "Batterij", "table.ev": "Auto",
+    "table.heat_pump": "Warmtepomp", "table.jobs": "Taken", "table.soc": "Lading", "table.cost": "Afnamekosten",
+    "table.charging": "laadt {kw}", "table.discharging": "ontlaadt {kw}",
+    "table.caption": "Het plan per tijdvak: afnamekosten zijn afname van het net × prijs.",
+    "slot.estimated": "geschat", "slot.solar": "zon {kw}", "slot.load": "verbruik {kw}",
+    "slot.charging": "batterij laadt {kw}", "slot.discharging": "batterij ontlaadt {kw}",
+    "slot.soc": "lading {pct}", "slot.import": "afname {kw}", "slot.export": "teruglevering {kw}",
+    "slot.ev": "auto {kw}", "slot.heat_pump": "warmtepomp {kw}", "slot.jobs": "taken: {jobs}",
+    "slot.cheap": "goedkoop", "slot.clean": "schoon", "slot.outage": "stroomstoring",
+    "chart.charging": "Batterij laadt", "chart.discharging": "Batterij ontlaadt", "chart.now": "Nu",
+    "chart.window_cheap": "Goedkoop {from}–{to}", "chart.window_clean": "Schoon {from}–{to}",
+    "chart.outage": "Stroomstoring {from}–{to}", "chart.planned": "Gepland: {label}",
+    "chart.price_unit": "Prijs ({unit})",
+    "summary.plan": "Plan voor de komende {hours} uur vanaf {time}.",
+    "summary.price": "Prijs van {low} om {lowAt} tot {high} om {highAt}.",
+    "summary.soc": "Batterijlading nu {now}, tussen {min} en {max}.",
+    "summary.outage": "Stroomstoring verwacht {runs}.", "summary.jobs": "Gepland: {jobs}.", "summary.job_at": "{name} om {time}",
+    "why.battery.solar": "zonne-overschot: {pv} zon, {load} verbruik",
+    "why.battery.cheap": "{hours} u tegen {price}, gemiddeld daarna {avg}",
+    "why.battery.dear": "prijs nu {price}, gemiddeld daarna {avg}",
+    "why.battery.outage": "stroomstoring", "why.battery.keep": "bewaart de lading voor {time} tegen {price}",
+    "why.battery.wait": "laden is goedkoper om {time} ({price})", "why.battery.idle": "niets goedkopers of duurders in zicht",
+    "do.battery.charge": "laadt {kw} tot {until}", "do.battery.discharge": "ontlaadt {kw} tot {until}",
+    "do.battery.hold": "houdt vast tot {until}", "do.battery.hold_all": "houdt vast voor het hele plan",
+    "do.soc": "op {pct}",
+    "do.ev.goal": "{pct} om {time}", "do.ev.goal_open": "{pct}", "do.ev.charging_now": "laadt {kw} tot {until}",
+    "do.ev.runs": "laadt {runs}", "do.ev.paused": "gepauzeerd tot {until}", "do.ev.none": "geen laden gepland",
+    "why.ev.later": "dan {price}, nu {now}",
+    "do.hp.on": "verwarmt {kw} tot {until}", "do.hp.off": "uit tot {until}", "do.hp.none": "geen verwarming gepland",
+    "why.hp.on": "prijs nu {price}, gemiddeld daarna {avg}", "why.hp.off": "verwarming gepland tegen {price}",
+    "do.job.running": "draait tot {until}", "do.job.waiting": "wacht tot {until}, draait {from}–{to}",
+    "do.job.none": "niet gepland in de komende {hours} u", "why.job.price": "dan {price}, nu {now}",
+    "do.later": "{day} {time}",
+    "editor.entity": "Plan-entiteit", "editor.title": "Titel", "editor.hours": "Uren vooruit ({min}–{max})",
+    "editor.series": "Tonen in de grafiek", "editor.show_actions": "Tonen wat elk apparaat nu doet",
+    "editor.show_savings": "Geplande besparing en kosten tonen",
+  },
+};
+
+/** The card's language: Home Assistant's (its locale's first), else English. */
+function languageOf(hass) {
+  const tag = String((hass && (hass.locale?.language || hass.language)) || "en");
+  const base = tag.toLowerCase().split(/[-_]/)[0];
+  return Object.prototype.hasOwnProperty.call(STRINGS, base) ? base : "en";
+}
+
+/** A translator for `hass`'s language: t(key, {name: value}). Missing words fall back to English. */
+function translator(hass) {
+  const words = STRINGS[languageOf(hass)];
+  return (key, values = {}) => {
+    const text = words[key] ?? STRINGS.en[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  };
+}
+
 const SERIES_KEYS = SERIES.map((s) => s.key);
 /* Grid flow is off by default: the other series already tell the story and the chart stays calm. */
 const DEFAULT_SERIES = SERIES_KEYS.filter((k) => k !== "grid");
@@ -241,6 +427,22 @@ function placeJobRuns(runs, labelRows) {
   return lastOnRow.length;
 }
 
+/** The locale numbers are written in, as the user chose in their Home Assistant profile. */
+function numberLocale(hass, language) {
+  switch (hass?.locale?.number_format) {
+    case "comma_decimal":
+      return ["en-US"];
+    case "decimal_comma":
+      return ["de-DE"];
+    case "space_comma":
+      return ["fr-FR"];
+    case "system":
+      return undefined;
+    default:
+      return [language];
+  }
+}
+
 class Formatters {
   constructor(hass, currency) {
     const language = (hass && (hass.locale?.language || hass.language)) || "en";
@@ -254,21 +456,52 @@ class Formatters {
         return new Intl.DateTimeFormat("en", { ...options, ...extra });
       }
     };
+    this.t = translator(hass);
     this.time = make({ hour: "2-digit", minute: "2-digit" });
     this.weekday = make({ weekday: "short" });
+    this.dayKey = make({ year: "numeric", month: "2-digit", day: "2-digit" }, false);
     this.parts = make({ hour: "numeric", minute: "numeric", hourCycle: "h23" }, false);
     this.language = language;
+    const numbers = numberLocale(hass, language);
+    const grouping = hass?.locale?.number_format === "none" ? { useGrouping: false } : {};
+    const number = (options) => {
+      try {
+        return new Intl.NumberFormat(numbers, { ...options, ...grouping });
+      } catch (_err) {
+        return new Intl.NumberFormat("en", { ...options, ...grouping });
+      }
+    };
+    this.number = number;
     this.currency = typeof currency === "string" ? currency : "";
     this.money = null;
     if (/^[A-Z]{3}$/.test(this.currency)) {
       try {
-        this.money = new Intl.NumberFormat(language, { style: "currency", currency: this.currency });
+        this.money = number({ style: "currency", currency: this.currency });
       } catch (_err) {
         this.money = null;
       }
     }
-    this.decimal = new Intl.NumberFormat(language, { maximumFractionDigits: 2 });
-    this.kw = new Intl.NumberFormat(language, { maximumFractionDigits: 1 });
+    this.decimal = number({ maximumFractionDigits: 2 });
+    this.kw = number({ maximumFractionDigits: 1 });
+    this.price = number({ maximumFractionDigits: 3 });
+    this.price2 = number({ maximumFractionDigits: 2, minimumFractionDigits: 2 });
+    this.whole = number({ maximumFractionDigits: 0 });
+  }
+
+  /** A time, with the weekday in front when it is not on the same day as `ref`. */
+  when(ms, ref) {
+    const time = this.time.format(new Date(ms));
+    if (ref === undefined || this.dayKey.format(new Date(ms)) === this.dayKey.format(new Date(ref))) return time;
+    return this.t("do.later", { day: this.weekday.format(new Date(ms)), time });
+  }
+
+  formatPct(value) {
+    return `${this.whole.format(value)} %`;
+  }
+
+  priceUnit() {
+    const unit = this.currencySymbol();
+    return `${unit ? unit : ""}/kWh`;
   }
 
   /** Local hour and minute of a time, in the zone the user chose. */
@@ -295,7 +528,7 @@ class Formatters {
 
   formatPrice(value) {
     const unit = this.currencySymbol();
-    return `${new Intl.NumberFormat(this.language, { maximumFractionDigits: 3 }).format(value)}${unit ? " " + unit : ""}/kWh`;
+    return `${this.price.format(value)}${unit ? " " + unit : ""}/kWh`;
   }
 
   formatKw(watts) {
@@ -325,6 +558,192 @@ function visiblePlan(attributes, hours, nowMs) {
   const to = from + hours * 3600e3;
   const visible = ahead.filter((s) => s.startMs < to).map((s) => ({ ...s, endMs: Math.min(s.endMs, to) }));
   return { slots: visible, total: slots.length, from, to: Math.max(to, from + 1) };
+}
+
+/**
+ * Says in words what each device does now, why, and until when, from what the plan already holds:
+ * the slot series and prices, the cars' goals and charging runs, and the goals it cannot meet.
+ */
+class Explainer {
+  constructor(attributes, plan, fmt) {
+    const obj = (value) => (value && typeof value === "object" && !Array.isArray(value) ? value : {});
+    this.kinds = obj(attributes?.device_kinds);
+    this.goals = obj(attributes?.ev_goals);
+    this.violations = obj(attributes?.device_violations);
+    this.fmt = fmt;
+    // every slot ahead, not only those the chart shows: "until" may lie beyond the chart's window
+    this.slots = visiblePlan(attributes, 24 * 365, Date.now()).slots;
+    this.nowMs = this.slots.length ? Math.max(Date.now(), this.slots[0].startMs) : Date.now();
+    const prices = this.slots.map((s) => num(s.price)).filter((p) => p !== null);
+    this.avg = prices.length ? prices.reduce((a, b) => a + b, 0) / prices.length : null;
+    this.plan = plan;
+  }
+
+  /** {doing, why, problems} for device `id`, or null when the plan says nothing about it. */
+  device(id, action) {
+    const slots = this.slots;
+    if (!slots.length) return null;
+    let kind = this.kinds[id];
+    if (!kind && slots.some((s) => s.jobIds.includes(id))) kind = "load";
+    const problems = (Array.isArray(this.violations[id]) ? this.violations[id] : []).filter((v) => typeof v === "string");
+    let out = null;
+    if (kind === "battery") out = this._battery();
+    else if (kind === "ev") out = this._ev(id);
+    else if (kind === "heat_pump") out = this._heatPump();
+    else if (kind === "load") out = this._job(id);
+    if (!out) return null;
+    void action;
+    const doing = out.doing.charAt(0).toLocaleUpperCase(this.fmt.language) + out.doing.slice(1);
+    return { doing, why: out.why || "", problems };
+  }
+
+  /** The index after the run of slots from `from` on where `state` stays what it is at `from`. */
+  _runEnd(from, state) {
+    const first = state(this.slots[from]);
+    let k = from;
+    while (k < this.slots.length && state(this.slots[k]) === first) k += 1;
+    return k;
+  }
+
+  _when(ms) {
+    return this.fmt.when(ms, this.nowMs);
+  }
+
+  _price(value) {
+    return num(value) === null ? null : this.fmt.formatPrice(value);
+  }
+
+  _meanPrice(a, b) {
+    const prices = this.slots.slice(a, b).map((s) => num(s.price)).filter((p) => p !== null);
+    return prices.length ? prices.reduce((x, y) => x + y, 0) / prices.length : null;
+  }
+
+  _battery() {
+    const { fmt, slots } = this;
+    const t = fmt.t;
+    const state = (s) => {
+      const w = num(s.battery_w) ?? 0;
+      return w < -50 ? "charge" : w > 50 ? "discharge" : "hold";
+    };
+    const now = slots[0];
+    const st = state(now);
+    const k = this._runEnd(0, state);
+    const until = this._when(slots[k - 1].endMs);
+    const kw = fmt.formatKw(Math.abs(num(now.battery_w) ?? 0));
+    let doing;
+    let why = "";
+    if (st === "hold") {
+      doing = k >= slots.length ? t("do.battery.hold_all") : t("do.battery.hold", { until });
+      const next = slots[k];
+      if (next && this._price(next.price) !== null) {
+        why = state(next) === "discharge"
+          ? t("why.battery.keep", { time: this._when(next.startMs), price: this._price(next.price) })
+          : t("why.battery.wait", { time: this._when(next.startMs), price: this._price(next.price) });
+      } else if (!next) {
+        why = t("why.battery.idle");
+      }
+    } else {
+      doing = t(st === "charge" ? "do.battery.charge" : "do.battery.discharge", { kw, until });
+      const surplus = (num(now.pv_w) ?? 0) - (num(now.load_w) ?? 0);
+      if (now.outage === true) {
+        why = t("why.battery.outage");
+      } else if (st === "charge" && surplus >= 0.5 * Math.abs(num(now.battery_w) ?? 0)) {
+        why = t("why.battery.solar", { pv: fmt.formatKw(num(now.pv_w) ?? 0), load: fmt.formatKw(num(now.load_w) ?? 0) });
+      } else if (this.avg !== null) {
+        const mean = this._meanPrice(0, k);
+        if (mean !== null) {
+          why = st === "charge"
+            ? t("why.battery.cheap", { hours: fmt.kw.format((slots[k - 1].endMs - now.startMs) / 3600e3), price: fmt.formatPrice(mean), avg: fmt.formatPrice(this.avg) })
+            : t("why.battery.dear", { price: fmt.formatPrice(num(now.price) ?? mean), avg: fmt.formatPrice(this.avg) });
+        }
+      }
+    }
+    if (num(now.soc_pct) !== null) doing += `, ${t("do.soc", { pct: fmt.formatPct(now.soc_pct) })}`;
+    return { doing, why };
+  }
+
+  _ev(id) {
+    const { fmt, slots } = this;
+    const t = fmt.t;
+    const goal = this.goals[id] && typeof this.goals[id] === "object" ? this.goals[id] : null;
+    let runs = [];
+    if (goal && Array.isArray(goal.charging)) {
+      runs = goal.charging
+        .filter((r) => Array.isArray(r) && r.length === 2)
+        .map(([a, b]) => [Date.parse(a), Date.parse(b)])
+        .filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b) && b > this.nowMs);
+    } else {
+      runs = runsWhere(slots, (s) => (num(s.ev_w) ?? 0) >= 1).map(([a, b]) => [slots[a].startMs, slots[b].endMs]);
+    }
+    const parts = [];
+    if (goal && num(goal.target_pct) !== null) {
+      const by = Date.parse(goal.by);
+      const pct = fmt.formatPct(goal.target_pct);
+      parts.push(Number.isFinite(by) ? t("do.ev.goal", { pct, time: this._when(by) }) : t("do.ev.goal_open", { pct }));
+    }
+    const span = (r) => `${fmt.time.format(new Date(r[0]))}–${fmt.time.format(new Date(r[1]))}`;
+    const current = runs.find(([a, b]) => a <= this.nowMs && this.nowMs < b);
+    let why = "";
+    if (current) {
+      const w = num(slots[0].ev_w) ?? 0;
+      parts.push(t("do.ev.charging_now", { kw: fmt.formatKw(w), until: this._when(current[1]) }));
+      const later = runs.filter((r) => r !== current);
+      if (later.length) parts.push(t("do.ev.runs", { runs: later.slice(0, 2).map(span).join(", ") }));
+    } else if (runs.length) {
+      parts.push(t("do.ev.paused", { until: this._when(runs[0][0]) }));
+      parts.push(t("do.ev.runs", { runs: runs.slice(0, 2).map(span).join(", ") }));
+      const at = slots.findIndex((s) => s.startMs <= runs[0][0] && runs[0][0] < s.endMs);
+      const then = at >= 0 ? this._price(slots[at].price) : null;
+      const nowPrice = this._price(slots[0].price);
+      if (then !== null && nowPrice !== null) why = t("why.ev.later", { price: then, now: nowPrice });
+    } else {
+      parts.push(t("do.ev.none"));
+    }
+    return { doing: parts.join(", "), why };
+  }
+
+  _heatPump() {
+    const { fmt, slots } = this;
+    const t = fmt.t;
+    const state = (s) => (num(s.heat_pump_w) ?? 0) > 50;
+    const on = state(slots[0]);
+    const k = this._runEnd(0, state);
+    if (on) {
+      const price = this._price(slots[0].price);
+      return {
+        doing: t("do.hp.on", { kw: fmt.formatKw(num(slots[0].heat_pump_w)), until: this._when(slots[k - 1].endMs) }),
+        why: price !== null && this.avg !== null ? t("why.hp.on", { price, avg: fmt.formatPrice(this.avg) }) : "",
+      };
+    }
+    if (k >= slots.length) return { doing: t("do.hp.none"), why: "" };
+    const price = this._price(slots[k].price);
+    return {
+      doing: t("do.hp.off", { until: this._when(slots[k].startMs) }),
+      why: price !== null ? t("why.hp.off", { price }) : "",
+    };
+  }
+
+  _job(id) {
+    const { fmt, slots } = this;
+    const t = fmt.t;
+    const runs = runsWhere(slots, (s) => s.jobIds.includes(id));
+    if (!runs.length) {
+      const hours = fmt.whole.format((slots[slots.length - 1].endMs - slots[0].startMs) / 3600e3);
+      return { doing: t("do.job.none", { hours }), why: "" };
+    }
+    const [a, b] = runs[0];
+    if (a === 0) return { doing: t("do.job.running", { until: this._when(slots[b].endMs) }), why: "" };
+    const mean = this._meanPrice(a, b + 1);
+    const nowPrice = this._price(slots[0].price);
+    return {
+      doing: t("do.job.waiting", {
+        until: this._when(slots[a].startMs),
+        from: fmt.time.format(new Date(slots[a].startMs)),
+        to: fmt.time.format(new Date(slots[b].endMs)),
+      }),
+      why: mean !== null && nowPrice !== null ? t("why.job.price", { price: fmt.formatPrice(mean), now: nowPrice }) : "",
+    };
+  }
 }
 
 const STYLE = `
@@ -368,6 +787,27 @@ const STYLE = `
   .actions dt { color: var(--secondary-text-color, #727272); }
   .actions dd { margin: 0; }
   .warning + .chart { margin-top: 8px; }
+  .view-switch { display: inline-flex; margin-top: 8px; border: 1px solid var(--divider-color, #e0e0e0); border-radius: 6px; overflow: hidden; }
+  .view-switch button { font: inherit; font-size: 0.85em; padding: 4px 12px; border: 0; cursor: pointer; min-height: 32px;
+    background: transparent; color: var(--primary-text-color, #212121); }
+  .view-switch button[aria-pressed="true"] { background: var(--primary-color, #03a9f4); color: var(--text-primary-color, #fff); }
+  .slot-detail { margin: 4px 0 0; min-height: 1.3em; font-size: 0.85em; color: var(--primary-text-color, #212121); overflow-wrap: anywhere; }
+  .slot-hit { cursor: pointer; }
+  .slot-hit.selected { fill: var(--primary-color, #03a9f4); fill-opacity: 0.12; }
+  .clip-note { margin: 4px 0 0; font-size: 0.8em; color: var(--secondary-text-color, #727272); }
+  .axis-unit { font-style: italic; }
+  .table-wrap { margin-top: 4px; overflow-x: auto; max-height: 420px; overflow-y: auto; }
+  table.slots { border-collapse: collapse; width: 100%; font-size: 0.85em; font-variant-numeric: tabular-nums; }
+  .table-note { margin: 8px 0 0; font-size: 0.8em; color: var(--secondary-text-color, #727272); }
+  table.slots th, table.slots td { padding: 3px 8px; text-align: right; white-space: nowrap; border-bottom: 1px solid var(--divider-color, #e0e0e0); }
+  table.slots thead th { position: sticky; top: 0; background: var(--ha-card-background, var(--card-background-color, #fff)); font-weight: 500; }
+  table.slots [data-col="time"], table.slots [data-col="jobs"] { text-align: left; }
+  table.slots tr.cheap th[scope="row"] { box-shadow: inset 3px 0 var(--gridnode-cheap-color, #43a047); }
+  table.slots tr.outage th[scope="row"] { box-shadow: inset 3px 0 var(--error-color, #db4437); }
+  .actions .why, .actions .command { color: var(--secondary-text-color, #727272); }
+  .actions .command { font-size: 0.85em; }
+  .actions .goal-problem { color: var(--warning-color, #ffa600); }
+  .actions .failed { display: block; color: var(--error-color, #db4437); font-weight: 500; }
   .warning { margin-top: 8px; padding: 12px; border-radius: 8px; color: var(--primary-text-color, #212121);
     background: rgba(var(--rgb-warning-color, 255, 166, 0), 0.15); border-left: 4px solid var(--warning-color, #ffa600); }
 `;
@@ -402,6 +842,11 @@ class GridNodePlanCard extends HTMLElement {
     /* Set when job labels were laid out with estimated widths (card hidden or not yet attached). */
     this._labelsEstimated = false;
     this._hasJobLabels = false;
+    /* Chart or table, and the slot last tapped (by its start), kept across updates. */
+    this._view = "chart";
+    this._selected = undefined;
+    this._shownPlan = null;
+    this.shadowRoot.addEventListener("click", (ev) => this._onClick(ev));
     /* A web font that finishes loading (Home Assistant loads its own) changes how wide labels are. */
     this._onFontsLoaded = () => {
       this._labelCache.clear();
@@ -464,25 +909,27 @@ class GridNodePlanCard extends HTMLElement {
     const hass = this._hass;
     const stateObj = hass?.states?.[config.entity];
     const width = this._width || 600;
-    const key = [stateObj, width, hass?.themes?.darkMode, hass?.themes?.theme, hass?.locale, hass?.language];
+    const key = [stateObj, width, hass?.themes?.darkMode, hass?.themes?.theme, hass?.locale, hass?.language, this._view];
     if (this._renderedKey && key.every((part, i) => part === this._renderedKey[i])) return;
     this._renderedKey = key;
 
     const compact = width < COMPACT_BELOW_PX;
-    const title = config.title ?? "Energy plan";
+    const t = translator(hass);
+    const title = config.title ?? t("card.title");
     let body;
     this._pendingChart = null;
+    this._shownPlan = null;
     if (!hass) {
       body = "";
     } else if (!stateObj) {
-      body = `<div class="warning" role="alert">Entity not found: ${escapeHtml(config.entity)}</div>`;
+      body = `<div class="warning" role="alert">${escapeHtml(t("card.not_found", { entity: config.entity }))}</div>`;
     } else {
       body = this._renderPlan(stateObj, width, compact);
     }
     this.shadowRoot.innerHTML = `
       <style>${STYLE}</style>
       <ha-card>
-        <div class="root ${compact ? "compact" : "wide"}" data-layout="${compact ? "compact" : "wide"}">
+        <div class="root ${compact ? "compact" : "wide"}" data-layout="${compact ? "compact" : "wide"}" lang="${escapeHtml(languageOf(hass))}">
           <div class="header">
             <h2 class="title">${escapeHtml(title)}</h2>
             ${this._updatedText(stateObj)}
@@ -491,6 +938,34 @@ class GridNodePlanCard extends HTMLElement {
         </div>
       </ha-card>`;
     this._drawChart();
+  }
+
+  /** Taps and clicks: switch between chart and table, and show the slot under a tap. */
+  _onClick(ev) {
+    const path = ev.composedPath();
+    const button = path.find((el) => el instanceof Element && el.matches?.("button[data-view]"));
+    if (button) {
+      if (this._view !== button.dataset.view) {
+        this._view = button.dataset.view;
+        this._render();
+      }
+      return;
+    }
+    const hit = path.find((el) => el instanceof Element && el.classList?.contains("slot-hit"));
+    if (hit && this._shownPlan) this._inspect(Number(hit.dataset.slot));
+  }
+
+  /** Show one slot of the chart in words below it (the chart's hover titles do not work on phones). */
+  _inspect(index) {
+    const shown = this._shownPlan;
+    const slot = shown?.plan.slots[index];
+    const detail = this.shadowRoot.querySelector(".slot-detail");
+    if (!slot || !detail) return;
+    this._selected = slot.startMs;
+    for (const rect of this.shadowRoot.querySelectorAll("rect.slot-hit.selected")) rect.classList.remove("selected");
+    this.shadowRoot.querySelector(`rect.slot-hit[data-slot="${index}"]`)?.classList.add("selected");
+    detail.textContent = this._slotText(slot, shown.fmt);
+    detail.dataset.slot = String(index);
   }
 
   /**
@@ -508,45 +983,99 @@ class GridNodePlanCard extends HTMLElement {
     const shown = Math.floor(holder.clientWidth);
     const width = shown >= 120 ? shown : pending.width;
     holder.innerHTML = this._renderChart(pending.plan, width, pending.compact, pending.fmt, pending.present, measure);
-    this._hasJobLabels = !pending.compact && pending.present.has("jobs");
+    this._hasJobLabels = pending.present.has("jobs");
     this._labelsEstimated = this._hasJobLabels && measure.estimated;
+    if (this._selected !== undefined) {
+      const index = pending.plan.slots.findIndex((s) => s.startMs === this._selected);
+      if (index >= 0) this._inspect(index);
+    }
   }
 
   _updatedText(stateObj) {
     const generated = Date.parse(stateObj?.attributes?.generated_at);
     if (!Number.isFinite(generated)) return "";
     const fmt = new Formatters(this._hass, "");
-    return `<span class="updated">Updated ${escapeHtml(fmt.time.format(new Date(generated)))}</span>`;
+    return `<span class="updated">${escapeHtml(fmt.t("card.updated", { time: fmt.time.format(new Date(generated)) }))}</span>`;
   }
 
   _renderPlan(stateObj, width, compact) {
     const config = this._config;
     const attributes = stateObj.attributes || {};
     const fmt = new Formatters(this._hass, attributes.currency);
+    const t = fmt.t;
     const plan = visiblePlan(attributes, config.hours, Date.now());
     const parts = [];
     if (config.show_savings) parts.push(this._renderSavings(attributes, fmt));
     if (stateObj.state === "fallback") {
       const why = typeof attributes.reason === "string" && attributes.reason ? `: ${attributes.reason}` : "";
-      parts.push(`<div class="warning fallback" role="status">${escapeHtml(`Devices are running on their own settings${why}`)}</div>`);
+      parts.push(`<div class="warning fallback" role="status">${escapeHtml(t("card.fallback") + why)}</div>`);
     }
     if (!plan.slots.length) {
-      const reason = plan.total
-        ? "The plan has no time slots ahead: it is out of date."
-        : "No plan yet: GridNode has not produced a plan.";
+      const reason = plan.total ? t("card.out_of_date") : t("card.no_plan");
       parts.push(`<div class="warning" role="status">${escapeHtml(reason)}</div>`);
     } else {
       const shown = new Set(config.series);
       const present = this._presentSeries(plan.slots, shown);
-      // The chart is drawn at its displayed size (measured once in place; until then the card width
-      // less the padding), so text is never scaled.
-      const chartWidth = Math.max(120, width - (compact ? 20 : 32));
-      this._pendingChart = { plan, width: chartWidth, compact, fmt, present };
-      parts.push(`<div class="chart"></div>`);
-      parts.push(this._renderLegend(present));
+      const view = this._view === "table" ? "table" : "chart";
+      parts.push(`<div class="view-switch" role="group">${["chart", "table"]
+        .map((v) => `<button type="button" data-view="${v}" aria-pressed="${v === view}">${escapeHtml(t(`card.${v}`))}</button>`)
+        .join("")}</div>`);
+      this._shownPlan = { plan, fmt };
+      if (view === "table") {
+        parts.push(this._renderTable(plan, fmt, attributes));
+      } else {
+        // The chart is drawn at its displayed size (measured once in place; until then the card width
+        // less the padding), so text is never scaled.
+        const chartWidth = Math.max(120, width - (compact ? 20 : 32));
+        this._pendingChart = { plan, width: chartWidth, compact, fmt, present };
+        parts.push(`<div class="chart"></div>`);
+        parts.push(`<p class="slot-detail" role="status" aria-live="polite">${escapeHtml(t("card.tap_hint"))}</p>`);
+        parts.push(this._renderLegend(present, fmt));
+        const clip = this._powerScale(plan.slots, present);
+        if (clip.clipped) {
+          parts.push(`<p class="clip-note">${escapeHtml(t("card.clipped", {
+            series: t("series.ev"), cut: fmt.formatKw(clip.cut), max: fmt.formatKw(clip.max) }))}</p>`);
+        }
+      }
     }
-    if (config.show_actions) parts.push(this._renderActions(attributes.current_actions));
+    if (config.show_actions) parts.push(this._renderActions(attributes, plan, fmt));
     return parts.join("");
+  }
+
+  /** One row per slot: time, price, what each device does, the battery's charge and the import cost. */
+  _renderTable(plan, fmt, attributes) {
+    const t = fmt.t;
+    const { slots } = plan;
+    const any = (test) => slots.some(test);
+    const kw = (w) => (Math.abs(num(w) ?? 0) >= 1 ? fmt.formatKw(w) : "–");
+    const names = attributes?.names && typeof attributes.names === "object" ? attributes.names : {};
+    const columns = [
+      ["time", (s) => `${fmt.time.format(s.startMs)}–${fmt.time.format(s.endMs)}`],
+      any((s) => num(s.price) !== null) && ["price", (s) => (num(s.price) === null ? "–" : fmt.formatPrice(s.price))],
+      any((s) => Math.abs(num(s.battery_w) ?? 0) >= 1) && ["battery", (s) => {
+        const w = num(s.battery_w) ?? 0;
+        if (Math.abs(w) < 1) return "–";
+        return t(w < 0 ? "table.charging" : "table.discharging", { kw: fmt.formatKw(Math.abs(w)) });
+      }],
+      any((s) => (num(s.ev_w) ?? 0) >= 1) && ["ev", (s) => kw(s.ev_w)],
+      any((s) => (num(s.heat_pump_w) ?? 0) >= 1) && ["heat_pump", (s) => kw(s.heat_pump_w)],
+      any((s) => s.jobs.length > 0) && ["jobs", (s) => (s.jobs.length ? s.jobs.join(", ") : "–")],
+      any((s) => num(s.soc_pct) !== null) && ["soc", (s) => (num(s.soc_pct) === null ? "–" : fmt.formatPct(s.soc_pct))],
+      any((s) => num(s.price) !== null && num(s.grid_w) !== null) && ["cost", (s) => {
+        const price = num(s.price);
+        const grid = num(s.grid_w);
+        if (price === null || grid === null) return "–";
+        return fmt.formatMoney((Math.max(0, grid) / 1000) * ((s.endMs - s.startMs) / 3600e3) * price);
+      }],
+    ].filter(Boolean);
+    void names;
+    const head = columns.map(([key]) => `<th scope="col" data-col="${key}">${escapeHtml(t(`table.${key}`))}</th>`).join("");
+    const rows = slots.map((s, i) => {
+      const flags = [s.cheap === true && "cheap", s.clean === true && "clean", s.outage === true && "outage"].filter(Boolean);
+      const cells = columns.map(([key, cell], j) => (j === 0 ? `<th scope="row" data-col="${key}">` : `<td data-col="${key}">`) + escapeHtml(cell(s)) + (j === 0 ? "</th>" : "</td>"));
+      return `<tr data-slot="${i}"${flags.length ? ` class="${flags.join(" ")}"` : ""}>${cells.join("")}</tr>`;
+    });
+    return `<p class="table-note" id="gn-table-note">${escapeHtml(t("table.caption"))}</p><div class="table-wrap" tabindex="0"><table class="slots" aria-describedby="gn-table-note"><thead><tr>${head}</tr></thead><tbody>${rows.join("")}</tbody></table></div>`;
   }
 
   _presentSeries(slots, shown) {
@@ -569,57 +1098,125 @@ class GridNodePlanCard extends HTMLElement {
     return new Set(SERIES_KEYS.filter((k) => shown.has(k) && has[k]));
   }
 
+  /**
+   * The power axis's range. A car charging at several times the house's other flows would flatten
+   * them all: its bars are then cut at the height of the rest (the cut is said under the chart).
+   */
+  _powerScale(slots, present) {
+    const keys = Object.keys(POWER_FIELD).filter((k) => present.has(k));
+    let max = 0;
+    let min = 0;
+    let rest = 0;
+    let restTop = 0;
+    let evMax = 0;
+    for (const s of slots) {
+      for (const k of keys) {
+        const v = num(s[POWER_FIELD[k]]) ?? 0;
+        max = Math.max(max, v);
+        min = Math.min(min, v);
+        if (k === "ev") {
+          evMax = Math.max(evMax, v);
+        } else {
+          rest = Math.max(rest, Math.abs(v));
+          restTop = Math.max(restTop, v);
+        }
+      }
+    }
+    if (evMax > CLIP_FACTOR * rest && rest >= 100) {
+      // the axis is what it would be without the car; its bars reach the top and are marked cut
+      const top = restTop;
+      return { clipped: true, cut: top, max: evMax, top, bottom: min };
+    }
+    return { clipped: false, cut: Infinity, max: evMax, top: max, bottom: min };
+  }
+
   _renderSavings(attributes, fmt) {
+    const t = fmt.t;
     const saved = num(attributes.savings_today);
     const cost = num(attributes.cost_today);
     if (saved === null && cost === null) return "";
     const items = [];
     if (saved !== null) {
-      items.push(`<span class="saved">Saved today <span class="value">${escapeHtml(fmt.formatMoney(saved))}</span></span>`);
+      let hours = num(attributes.savings_hours);
+      if (hours === null) {
+        const starts = (Array.isArray(attributes.slots) ? attributes.slots : []).map((s) => Date.parse(s?.start)).filter(Number.isFinite);
+        const ends = (Array.isArray(attributes.slots) ? attributes.slots : []).map((s) => Date.parse(s?.end)).filter(Number.isFinite);
+        hours = starts.length ? (Math.max(...ends) - Math.min(...starts)) / 3600e3 : 0;
+      }
+      const label = t("card.savings", { hours: fmt.kw.format(hours) });
+      items.push(`<span class="saved">${escapeHtml(label)} <span class="value">${escapeHtml(fmt.formatMoney(saved))}</span></span>`);
     }
     if (cost !== null) {
-      items.push(`<span class="cost">Cost today <span class="value">${escapeHtml(fmt.formatMoney(cost))}</span></span>`);
+      // What the plan expects from now to midnight (GridNode does not meter what was paid so far).
+      items.push(`<span class="cost">${escapeHtml(t("card.cost_planned"))} <span class="value">${escapeHtml(fmt.formatMoney(cost))}</span></span>`);
     }
-    return `<div class="savings" aria-label="Savings">${items.join("")}</div>`;
+    return `<div class="savings" aria-label="${escapeHtml(t("card.savings", { hours: "" }).replace(/,.*$/, ""))}">${items.join("")}</div>`;
   }
 
-  _renderActions(actions) {
-    if (!actions || typeof actions !== "object" || Array.isArray(actions)) return "";
+  _renderActions(attributes, plan, fmt) {
+    const actions = attributes.current_actions;
+    const errors = attributes.current_errors && typeof attributes.current_errors === "object" && !Array.isArray(attributes.current_errors)
+      ? attributes.current_errors
+      : {};
+    const entries = actions && typeof actions === "object" && !Array.isArray(actions) ? Object.entries(actions) : [];
     // {id: {name, action}}: one row per device, even when two share a name
-    const rows = Object.entries(actions)
-      .map(([id, entry]) =>
-        entry && typeof entry === "object" ? [id, entry.name || id, entry.action] : [id, id, entry],
-      )
-      .filter(([, , text]) => typeof text === "string" && text !== "")
-      .map(([id, name, text]) => `<dt data-device="${escapeHtml(id)}">${escapeHtml(name)}</dt><dd>${escapeHtml(text)}</dd>`);
-    if (!rows.length) return "";
-    return `<section class="actions" aria-label="Current actions"><h3>Now</h3><dl>${rows.join("")}</dl></section>`;
+    const rows = new Map();
+    for (const [id, entry] of entries) {
+      const [name, text] = entry && typeof entry === "object" ? [entry.name || id, entry.action] : [id, entry];
+      if (typeof text === "string" && text !== "") rows.set(id, { name, text });
+    }
+    for (const [id, entry] of Object.entries(errors)) {
+      if (!entry || typeof entry !== "object") continue;
+      const row = rows.get(id) ?? { name: entry.name || id, text: "" };
+      row.error = entry;
+      rows.set(id, row);
+    }
+    if (!rows.size) return "";
+    const t = fmt.t;
+    const explain = new Explainer(attributes, plan, fmt);
+    const html = [...rows.entries()].map(([id, row]) => {
+      const sentence = explain.device(id, row.text);
+      const parts = [];
+      if (sentence) {
+        parts.push(`<span class="doing">${escapeHtml(sentence.doing)}</span>`);
+        if (sentence.why) parts.push(` <span class="why">(${escapeHtml(sentence.why)})</span>`);
+        if (sentence.problems.length) parts.push(` <span class="goal-problem">${escapeHtml(sentence.problems.join("; "))}</span>`);
+        if (row.text) parts.push(` <span class="command">${escapeHtml(t("card.command", { action: row.text }))}</span>`);
+      } else if (row.text) {
+        parts.push(escapeHtml(row.text));
+      }
+      if (row.error) {
+        const reason = [row.error.error, row.error.message].filter((v) => typeof v === "string" && v).join(": ");
+        parts.push(`<span class="failed" role="alert">${escapeHtml(t("card.failed", { reason }))}</span>`);
+      }
+      return `<dt data-device="${escapeHtml(id)}">${escapeHtml(row.name)}</dt><dd data-device="${escapeHtml(id)}"${row.error ? ' class="has-error"' : ""}>${parts.join("")}</dd>`;
+    });
+    return `<section class="actions" aria-label="${escapeHtml(t("card.now"))}"><h3>${escapeHtml(t("card.now"))}</h3><dl>${html.join("")}</dl></section>`;
   }
 
-  _renderLegend(present) {
+  _renderLegend(present, fmt) {
     const items = SERIES.filter((s) => present.has(s.key)).map((s) => {
       const line = ["price", "soc", "grid"].includes(s.key);
-      return `<li data-series="${s.key}"><span class="swatch${line ? " line" : ""}" style="background:${s.color}"></span>${escapeHtml(s.label)}</li>`;
+      return `<li data-series="${s.key}"><span class="swatch${line ? " line" : ""}" style="background:${s.color}"></span>${escapeHtml(fmt.t(`series.${s.key}`))}</li>`;
     });
     return `<ul class="legend" aria-label="Legend">${items.join("")}</ul>`;
   }
 
   _renderChart(plan, width, compact, fmt, present, measure = new LabelMeasure(null, new Map())) {
     const { slots, from, to } = plan;
-    const height = compact ? 210 : 280;
+    const height = compact ? 240 : 280;
     const m = { left: compact ? 34 : 50, right: present.has("soc") ? (compact ? 30 : 36) : 8, top: 6, bottom: 20 };
     const plotW = Math.max(10, width - m.left - m.right);
     const x = (ms) => m.left + ((ms - from) / (to - from)) * plotW;
     // Job runs share a row unless their bars or (in the wide layout) their labels would touch.
     const jobRuns = present.has("jobs") ? this._jobRuns(slots) : [];
-    let jobRowH = compact ? 12 : JOB_ROW_PX;
+    let jobRowH = JOB_ROW_PX;
     for (const run of jobRuns) {
       run.x0 = x(slots[run.first].startMs);
       run.x1 = x(slots[run.last].endMs);
       run.begin = run.x0 - JOB_GAP_PX;
       run.barEnd = run.x1 + JOB_GAP_PX;
       run.end = run.barEnd;
-      if (compact) continue;
       // The label's box as drawn, halo included; it may run past the bar but not off the chart.
       run.extent = measure.measure(run.name);
       run.textX = run.x0 + JOB_LABEL_OFFSET_PX;
@@ -628,7 +1225,8 @@ class GridNodePlanCard extends HTMLElement {
       run.end = Math.max(run.barEnd, Math.min(run.textX + run.extent.right + measure.halo, run.labelLimit) + JOB_GAP_PX);
       jobRowH = Math.max(jobRowH, Math.ceil(run.extent.ascent + run.extent.descent + 2 * measure.halo + 1));
     }
-    const labelRows = compact ? Infinity : Math.max(1, Math.min(JOB_LABEL_ROWS, Math.floor(JOB_LABEL_BAND_PX / jobRowH)));
+    // On a phone too, each marker carries its job's name (shortened where it has no room).
+    const labelRows = Math.max(1, Math.min(JOB_LABEL_ROWS, Math.floor(JOB_LABEL_BAND_PX / jobRowH)));
     const jobRows = placeJobRuns(jobRuns, labelRows);
     const priceH = present.has("price") || present.has("cheap") || present.has("clean") ? (compact ? 46 : 64) : 0;
     const gap = priceH ? 10 : 0;
@@ -638,7 +1236,7 @@ class GridNodePlanCard extends HTMLElement {
     const out = [];
 
     // Accessible summary
-    out.push(`<title id="gn-title">${escapeHtml(this._config.title ?? "Energy plan")}</title>`);
+    out.push(`<title id="gn-title">${escapeHtml(this._config.title ?? fmt.t("card.title"))}</title>`);
     out.push(`<desc id="gn-desc">${escapeHtml(this._summary(plan, fmt, present))}</desc>`);
     out.push(`<defs><pattern id="gn-outage-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
       <rect width="6" height="6" fill="var(--error-color, #db4437)" fill-opacity="0.10"></rect>
@@ -651,14 +1249,14 @@ class GridNodePlanCard extends HTMLElement {
       if (present.has("cheap")) {
         for (const [a, b] of runsWhere(slots, (s) => s.cheap === true)) {
           out.push(this._rect("window-cheap", x(slots[a].startMs), priceTop, x(slots[b].endMs) - x(slots[a].startMs), priceH,
-            `fill="${SERIES[8].color}" fill-opacity="0.16"`, `Cheap ${fmt.time.format(slots[a].startMs)}–${fmt.time.format(slots[b].endMs)}`));
+            `fill="${SERIES[8].color}" fill-opacity="0.16"`, fmt.t("chart.window_cheap", { from: fmt.time.format(slots[a].startMs), to: fmt.time.format(slots[b].endMs) })));
         }
       }
       if (present.has("clean")) {
         const band = 5;
         for (const [a, b] of runsWhere(slots, (s) => s.clean === true)) {
           out.push(this._rect("window-clean", x(slots[a].startMs), priceTop + priceH - band, x(slots[b].endMs) - x(slots[a].startMs), band,
-            `fill="${SERIES[9].color}" fill-opacity="0.8"`, `Clean ${fmt.time.format(slots[a].startMs)}–${fmt.time.format(slots[b].endMs)}`));
+            `fill="${SERIES[9].color}" fill-opacity="0.8"`, fmt.t("chart.window_clean", { from: fmt.time.format(slots[a].startMs), to: fmt.time.format(slots[b].endMs) })));
         }
       }
       if (present.has("price") && prices.length) {
@@ -670,8 +1268,9 @@ class GridNodePlanCard extends HTMLElement {
         if (lo < 0) lo -= pad;
         const y = (p) => priceTop + (1 - (p - lo) / (hi - lo)) * (priceH - 6);
         out.push(`<g class="axis price-axis"><text x="${m.left - 4}" y="${priceTop + 9}" text-anchor="end">${escapeHtml(this._shortPrice(Math.max(...prices), fmt))}</text>
-          <text x="${m.left - 4}" y="${priceTop + priceH - 6}" text-anchor="end">${escapeHtml(this._shortPrice(Math.min(...prices), fmt))}</text></g>`);
-        out.push(`<path class="series-price" fill="none" stroke="${SERIES[0].color}" stroke-width="2" stroke-linejoin="round" d="${this._stepPath(slots, x, (s) => num(s.price), y)}"><title>Price (${escapeHtml(fmt.formatPrice(0).replace(/^0\s*/, ""))})</title></path>`);
+          <text x="${m.left - 4}" y="${priceTop + priceH - 6}" text-anchor="end">${escapeHtml(this._shortPrice(Math.min(...prices), fmt))}</text>
+          <text class="axis-unit price-unit" x="${m.left - 4}" y="${priceTop + priceH / 2 + 2}" text-anchor="end">${escapeHtml(fmt.priceUnit())}</text></g>`);
+        out.push(`<path class="series-price" fill="none" stroke="${SERIES[0].color}" stroke-width="2" stroke-linejoin="round" d="${this._stepPath(slots, x, (s) => num(s.price), y)}"><title>${escapeHtml(fmt.t("chart.price_unit", { unit: fmt.priceUnit() }))}</title></path>`);
       }
     }
 
@@ -682,39 +1281,31 @@ class GridNodePlanCard extends HTMLElement {
       const yy = m.top + priceH + gap + run.row * jobRowH + jobRowH / 2;
       const label = `${run.name} ${fmt.time.format(slots[run.first].startMs)}–${fmt.time.format(slots[run.last].endMs)}`;
       let text = "";
-      if (!compact) {
-        const room = run.labelLimit - measure.halo - run.textX;
-        const shown = run.extent.right <= room ? run.name : measure.elide(run.name, room);
-        // Centre the text's box (ascent over descent) on the row.
-        const baseline = round1(yy + (run.extent.ascent - run.extent.descent) / 2);
-        const short = shown !== run.name ? ` data-elided="true"` : "";
-        if (shown) text = `<text class="job-label" x="${round1(run.textX)}" y="${baseline}"${short}>${escapeHtml(shown)}</text>`;
-      }
-      out.push(`<g class="job-marker" data-job="${escapeHtml(run.name)}" data-job-id="${escapeHtml(run.id)}" role="img" aria-label="${escapeHtml("Planned: " + label)}"><title>${escapeHtml(label)}</title>
+      const room = run.labelLimit - measure.halo - run.textX;
+      const shown = run.extent.right <= room ? run.name : measure.elide(run.name, room);
+      // Centre the text's box (ascent over descent) on the row.
+      const baseline = round1(yy + (run.extent.ascent - run.extent.descent) / 2);
+      const short = shown !== run.name ? ` data-elided="true"` : "";
+      if (shown) text = `<text class="job-label" x="${round1(run.textX)}" y="${baseline}"${short}>${escapeHtml(shown)}</text>`;
+      out.push(`<g class="job-marker" data-job="${escapeHtml(run.name)}" data-job-id="${escapeHtml(run.id)}" role="img" aria-label="${escapeHtml(fmt.t("chart.planned", { label }))}"><title>${escapeHtml(label)}</title>
         <line x1="${x0}" x2="${x1}" y1="${yy}" y2="${yy}" stroke="${SERIES[11].color}" stroke-width="3" stroke-linecap="round"></line>
         <path d="M${x0} ${yy - 5} L${x0 + 5} ${yy} L${x0} ${yy + 5} L${x0 - 5} ${yy} Z" fill="${SERIES[11].color}"></path>${text}</g>`);
     });
 
     // Power panel
-    const field = { pv: "pv_w", load: "load_w", grid: "grid_w", battery: "battery_w", ev: "ev_w", heat_pump: "heat_pump_w" };
-    const powerKeys = Object.keys(field).filter((k) => present.has(k));
-    let pMax = 0;
-    let pMin = 0;
-    for (const s of slots) {
-      for (const k of powerKeys) {
-        const v = num(s[field[k]]) ?? 0;
-        pMax = Math.max(pMax, v);
-        pMin = Math.min(pMin, v);
-      }
-    }
+    const field = POWER_FIELD;
+    const scale = this._powerScale(slots, present);
+    let pMax = scale.top;
+    let pMin = scale.bottom;
     if (pMax - pMin < 100) pMax = pMin + 1000;
-    const step = niceStep((pMax - pMin) / 1000, compact ? 3 : 4) * 1000;
+    const step = niceStep((pMax - pMin) / 1000, compact ? 4 : 5) * 1000;
     pMax = Math.ceil(pMax / step) * step;
     pMin = Math.floor(pMin / step) * step;
     const yP = (w) => powerTop + (1 - (w - pMin) / (pMax - pMin)) * powerH;
     const ticks = [];
     for (let w = pMin; w <= pMax + 1e-6; w += step) {
       const label = fmt.kw.format(w / 1000) + (w + step > pMax + 1e-6 ? " kW" : "");
+      // every tick carries its unit in the compact layout too: the top one says kW
       ticks.push(`<line class="grid-line" x1="${m.left}" x2="${m.left + plotW}" y1="${yP(w)}" y2="${yP(w)}"></line>
         <text x="${m.left - 4}" y="${yP(w) + 4}" text-anchor="end">${escapeHtml(label)}</text>`);
     }
@@ -724,7 +1315,7 @@ class GridNodePlanCard extends HTMLElement {
     if (present.has("outage")) {
       for (const [a, b] of runsWhere(slots, (s) => s.outage === true)) {
         out.push(this._rect("outage", x(slots[a].startMs), m.top, x(slots[b].endMs) - x(slots[a].startMs), powerTop + powerH - m.top,
-          `fill="url(#gn-outage-hatch)"`, `Grid outage ${fmt.time.format(slots[a].startMs)}–${fmt.time.format(slots[b].endMs)}`));
+          `fill="url(#gn-outage-hatch)"`, fmt.t("chart.outage", { from: fmt.time.format(slots[a].startMs), to: fmt.time.format(slots[b].endMs) })));
       }
     }
 
@@ -745,13 +1336,20 @@ class GridNodePlanCard extends HTMLElement {
         const slotW = x(s.endMs) - x0;
         const barW = Math.max(1, (slotW * 0.8) / barKeys.length);
         barKeys.forEach((k, j) => {
-          const v = num(s[field[k]]) ?? 0;
-          if (Math.abs(v) < 1) return;
+          const real = num(s[field[k]]) ?? 0;
+          if (Math.abs(real) < 1) return;
+          const v = Math.min(real, Math.max(scale.cut, pMax));
+          const cut = v < real;
           const y0 = yP(Math.max(0, v));
           const h = Math.max(1, Math.abs(yP(v) - yP(0)));
           const spec = SERIES.find((d) => d.key === k);
-          const what = k === "battery" ? (v > 0 ? "Battery discharging" : "Battery charging") : spec.label;
-          bars.push(`<rect class="bar bar-${k}" data-slot="${i}" x="${round1(x0 + slotW * 0.1 + j * barW)}" y="${round1(y0)}" width="${round1(barW)}" height="${round1(h)}" fill="${spec.color}" fill-opacity="0.85"><title>${escapeHtml(`${what} ${fmt.formatKw(Math.abs(v))}, ${fmt.time.format(s.startMs)}`)}</title></rect>`);
+          const what = k === "battery" ? fmt.t(real > 0 ? "chart.discharging" : "chart.charging") : fmt.t(`series.${spec.key}`);
+          let mark = "";
+          if (cut) {
+            const bx = x0 + slotW * 0.1 + j * barW;
+            mark = (`<path class="clip-mark" d="M${round1(bx)} ${round1(y0 + 4)} L${round1(bx + barW / 2)} ${round1(y0)} L${round1(bx + barW)} ${round1(y0 + 4)}" fill="none" stroke="var(--card-background-color, #fff)" stroke-width="1.5"></path>`);
+          }
+          bars.push(`<rect class="bar bar-${k}" data-slot="${i}"${cut ? ' data-clipped="true"' : ""} x="${round1(x0 + slotW * 0.1 + j * barW)}" y="${round1(y0)}" width="${round1(barW)}" height="${round1(h)}" fill="${spec.color}" fill-opacity="0.85"><title>${escapeHtml(`${what} ${fmt.formatKw(Math.abs(real))}, ${fmt.time.format(s.startMs)}`)}</title></rect>${mark}`);
         });
       });
       out.push(`<g class="bars">${bars.join("")}</g>`);
@@ -769,7 +1367,7 @@ class GridNodePlanCard extends HTMLElement {
         .filter(([, v]) => v !== null)
         .map(([px, v], i) => `${i ? "L" : "M"}${round1(px)} ${round1(yS(v))}`);
       out.push(`<g class="axis soc-axis">${[0, 50, 100].map((p) => `<text x="${m.left + plotW + 4}" y="${yS(p) + 4}">${p}%</text>`).join("")}</g>`);
-      out.push(`<path class="series-soc" fill="none" stroke="${SERIES[4].color}" stroke-width="2.5" stroke-linejoin="round" d="${points.join(" ")}"><title>Battery charge (%)</title></path>`);
+      out.push(`<path class="series-soc" fill="none" stroke="${SERIES[4].color}" stroke-width="2.5" stroke-linejoin="round" d="${points.join(" ")}"><title>${escapeHtml(fmt.t("series.soc"))} (%)</title></path>`);
     }
 
     // Time axis
@@ -778,7 +1376,7 @@ class GridNodePlanCard extends HTMLElement {
     // Now marker
     const now = Date.now();
     if (now >= from && now <= to) {
-      out.push(`<line class="now-marker" x1="${x(now)}" x2="${x(now)}" y1="${m.top}" y2="${powerTop + powerH}"><title>Now</title></line>`);
+      out.push(`<line class="now-marker" x1="${x(now)}" x2="${x(now)}" y1="${m.top}" y2="${powerTop + powerH}"><title>${escapeHtml(fmt.t("chart.now"))}</title></line>`);
     }
 
     // Per-slot hover targets with a readable summary
@@ -788,7 +1386,7 @@ class GridNodePlanCard extends HTMLElement {
   }
 
   _shortPrice(value, fmt) {
-    return new Intl.NumberFormat(fmt.language, { maximumFractionDigits: 2, minimumFractionDigits: 2 }).format(value);
+    return fmt.price2.format(value);
   }
 
   _rect(cls, x, y, w, h, attrs, title) {
@@ -861,44 +1459,49 @@ class GridNodePlanCard extends HTMLElement {
   }
 
   _slotText(s, fmt) {
+    const t = fmt.t;
     const parts = [`${fmt.time.format(s.startMs)}–${fmt.time.format(s.endMs)}`];
-    if (num(s.price) !== null) parts.push(fmt.formatPrice(s.price) + (s.price_estimated === true ? " (estimated)" : ""));
-    if (num(s.pv_w) !== null) parts.push(`solar ${fmt.formatKw(s.pv_w)}`);
-    if (num(s.load_w) !== null) parts.push(`load ${fmt.formatKw(s.load_w)}`);
+    if (num(s.price) !== null) parts.push(fmt.formatPrice(s.price) + (s.price_estimated === true ? ` (${t("slot.estimated")})` : ""));
+    if (num(s.pv_w) !== null) parts.push(t("slot.solar", { kw: fmt.formatKw(s.pv_w) }));
+    if (num(s.load_w) !== null) parts.push(t("slot.load", { kw: fmt.formatKw(s.load_w) }));
     const bat = num(s.battery_w);
-    if (bat !== null && Math.abs(bat) >= 1) parts.push(`battery ${bat > 0 ? "discharging" : "charging"} ${fmt.formatKw(Math.abs(bat))}`);
-    if (num(s.soc_pct) !== null) parts.push(`charge ${Math.round(s.soc_pct)} %`);
+    if (bat !== null && Math.abs(bat) >= 1) parts.push(t(bat > 0 ? "slot.discharging" : "slot.charging", { kw: fmt.formatKw(Math.abs(bat)) }));
+    if (num(s.soc_pct) !== null) parts.push(t("slot.soc", { pct: fmt.formatPct(s.soc_pct) }));
     const grid = num(s.grid_w);
-    if (grid !== null && Math.abs(grid) >= 1) parts.push(`grid ${grid > 0 ? "import" : "export"} ${fmt.formatKw(Math.abs(grid))}`);
-    if ((num(s.ev_w) ?? 0) >= 1) parts.push(`EV ${fmt.formatKw(s.ev_w)}`);
-    if ((num(s.heat_pump_w) ?? 0) >= 1) parts.push(`heat pump ${fmt.formatKw(s.heat_pump_w)}`);
-    if (Array.isArray(s.jobs) && s.jobs.length) parts.push(`jobs: ${s.jobs.join(", ")}`);
-    const flags = [s.cheap === true && "cheap", s.clean === true && "clean", s.outage === true && "grid outage"].filter(Boolean);
+    if (grid !== null && Math.abs(grid) >= 1) parts.push(t(grid > 0 ? "slot.import" : "slot.export", { kw: fmt.formatKw(Math.abs(grid)) }));
+    if ((num(s.ev_w) ?? 0) >= 1) parts.push(t("slot.ev", { kw: fmt.formatKw(s.ev_w) }));
+    if ((num(s.heat_pump_w) ?? 0) >= 1) parts.push(t("slot.heat_pump", { kw: fmt.formatKw(s.heat_pump_w) }));
+    if (Array.isArray(s.jobs) && s.jobs.length) parts.push(t("slot.jobs", { jobs: s.jobs.join(", ") }));
+    const flags = [s.cheap === true && t("slot.cheap"), s.clean === true && t("slot.clean"), s.outage === true && t("slot.outage")].filter(Boolean);
     if (flags.length) parts.push(flags.join(", "));
     return parts.join(" · ");
   }
 
   _summary(plan, fmt, present) {
+    const t = fmt.t;
     const { slots } = plan;
     const hours = Math.round((plan.to - plan.from) / 3600e3);
-    const text = [`Plan for the next ${hours} hours from ${fmt.time.format(plan.from)}.`];
+    const text = [t("summary.plan", { hours, time: fmt.time.format(plan.from) })];
     const priced = slots.filter((s) => num(s.price) !== null);
     if (present.has("price") && priced.length) {
       const cheapest = priced.reduce((a, b) => (b.price < a.price ? b : a));
       const dearest = priced.reduce((a, b) => (b.price > a.price ? b : a));
-      text.push(`Price from ${fmt.formatPrice(cheapest.price)} at ${fmt.time.format(cheapest.startMs)} to ${fmt.formatPrice(dearest.price)} at ${fmt.time.format(dearest.startMs)}.`);
+      text.push(t("summary.price", {
+        low: fmt.formatPrice(cheapest.price), lowAt: fmt.time.format(cheapest.startMs),
+        high: fmt.formatPrice(dearest.price), highAt: fmt.time.format(dearest.startMs),
+      }));
     }
     const socs = slots.map((s) => num(s.soc_pct)).filter((v) => v !== null);
     if (present.has("soc") && socs.length) {
-      text.push(`Battery charge ${Math.round(socs[0])} % now, between ${Math.round(Math.min(...socs))} % and ${Math.round(Math.max(...socs))} %.`);
+      text.push(t("summary.soc", { now: fmt.formatPct(socs[0]), min: fmt.formatPct(Math.min(...socs)), max: fmt.formatPct(Math.max(...socs)) }));
     }
     if (present.has("outage")) {
       const runs = runsWhere(slots, (s) => s.outage === true);
-      text.push(`Grid outage expected ${runs.map(([a, b]) => `${fmt.time.format(slots[a].startMs)}–${fmt.time.format(slots[b].endMs)}`).join(", ")}.`);
+      text.push(t("summary.outage", { runs: runs.map(([a, b]) => `${fmt.time.format(slots[a].startMs)}–${fmt.time.format(slots[b].endMs)}`).join(", ") }));
     }
     if (present.has("jobs")) {
       const runs = this._jobRuns(slots);
-      text.push(`Planned: ${runs.map((r) => `${r.name} at ${fmt.time.format(slots[r.first].startMs)}`).join(", ")}.`);
+      text.push(t("summary.jobs", { jobs: runs.map((r) => t("summary.job_at", { name: r.name, time: fmt.time.format(slots[r.first].startMs) })).join(", ") }));
     }
     return text.join(" ");
   }
@@ -944,25 +1547,26 @@ class GridNodePlanCardEditor extends HTMLElement {
   }
 
   _build() {
+    const t = translator(this._hass);
     const seriesBoxes = SERIES.map(
-      (s) => `<label class="check"><input type="checkbox" name="series" value="${s.key}">${escapeHtml(s.label)}</label>`,
+      (s) => `<label class="check"><input type="checkbox" name="series" value="${s.key}">${escapeHtml(t(`series.${s.key}`))}</label>`,
     ).join("");
     this.shadowRoot.innerHTML = `
       <style>${EDITOR_STYLE}</style>
       <div class="editor">
-        <label class="field">Plan entity
+        <label class="field">${escapeHtml(t("editor.entity"))}
           <input type="text" id="entity" list="gridnode-plan-entities" autocomplete="off" placeholder="${DEFAULT_ENTITY}">
         </label>
         <datalist id="gridnode-plan-entities"></datalist>
-        <label class="field">Title
-          <input type="text" id="title" placeholder="Energy plan">
+        <label class="field">${escapeHtml(t("editor.title"))}
+          <input type="text" id="title" placeholder="${escapeHtml(t("card.title"))}">
         </label>
-        <label class="field">Hours ahead (${MIN_HOURS}–${MAX_HOURS})
+        <label class="field">${escapeHtml(t("editor.hours", { min: MIN_HOURS, max: MAX_HOURS }))}
           <input type="number" id="hours" min="${MIN_HOURS}" max="${MAX_HOURS}" step="1">
         </label>
-        <fieldset id="series"><legend>Show on the chart</legend>${seriesBoxes}</fieldset>
-        <label class="check"><input type="checkbox" id="show_actions">Show what each device does now</label>
-        <label class="check"><input type="checkbox" id="show_savings">Show savings and cost today</label>
+        <fieldset id="series"><legend>${escapeHtml(t("editor.series"))}</legend>${seriesBoxes}</fieldset>
+        <label class="check"><input type="checkbox" id="show_actions">${escapeHtml(t("editor.show_actions"))}</label>
+        <label class="check"><input type="checkbox" id="show_savings">${escapeHtml(t("editor.show_savings"))}</label>
       </div>`;
     const root = this.shadowRoot;
     root.getElementById("entity").addEventListener("change", (ev) => {
@@ -1043,7 +1647,7 @@ function registerElements() {
     window.customCards.push({
       type: CARD_TAG,
       name: "GridNode plan",
-      description: "The energy plan for the next hours: prices, solar, load, battery, EV, heat pump, outages and planned jobs.",
+      description: STRINGS[languageOf({ language: document.documentElement.lang || navigator.language })]["card.description"],
       preview: true,
     });
     console.info(`%c GRIDNODE-PLAN-CARD %c ${CARD_VERSION} `, "color: white; background: #2e7d32", "");
