@@ -58,6 +58,7 @@ class Formulation:
     penalised: list[IntArray] = field(default_factory=list)
     switches: list[tuple[IntArray, IntArray, IntArray]] = field(default_factory=list)
     semis: list[tuple[IntArray, str]] = field(default_factory=list)
+    charge_switches: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 @dataclass(slots=True)
@@ -203,7 +204,10 @@ def formulate(problem: Problem) -> Formulation:
     for spec in batteries:
         form.batteries[spec.id] = _add_battery(ctx, spec, slots, negative & (not several), several)
     if several and negative.any():
-        _forbid_shuffling(ctx, problem, form, np.flatnonzero(negative))
+        both = np.flatnonzero(negative)
+        z = _forbid_shuffling(ctx, problem, form, both)
+        # Where importing is paid for, the batteries take energy: their switch rounds to charging.
+        form.charge_switches = z[import_cost[both] < 0]
     clips = [i.clip for i in form.batteries.values() if i.clip is not None]
     if clips:
         # The inverters' clipping and the site's curtailment share the same PV.
@@ -217,7 +221,9 @@ def formulate(problem: Problem) -> Formulation:
     return form
 
 
-def _forbid_shuffling(ctx: Context, problem: Problem, form: Formulation, both: IntArray) -> None:
+def _forbid_shuffling(
+    ctx: Context, problem: Problem, form: Formulation, both: IntArray
+) -> IntArray:
     """In slots where burning energy pays, no battery charges while another discharges.
 
     One switch per slot sets the direction of every battery at once (the one-battery rule, that a
@@ -237,6 +243,7 @@ def _forbid_shuffling(ctx: Context, problem: Problem, form: Formulation, both: I
         charges.append(index.charge[both])
         discharges.append(index.discharge[both])
     ctx.switches.append((z, np.stack(charges), np.stack(discharges)))
+    return z
 
 
 def _add_battery(

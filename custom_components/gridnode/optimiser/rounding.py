@@ -111,8 +111,13 @@ def rounded_bounds(
         lows.append(np.where(on, minimum, 0.0))
         highs.append(np.where(on, maximum, 0.0))
     for switch, first, second in form.switches:
-        # A site-wide switch compares the sums of its groups (every battery's charge, discharge).
-        ahead = np.atleast_2d(x[first]).sum(axis=0) >= np.atleast_2d(x[second]).sum(axis=0)
+        if first.ndim == 2:
+            # The site-wide battery switch compares every battery's charge with every battery's
+            # discharge, and charges wherever importing is paid for.
+            ahead = x[first].sum(axis=0) >= x[second].sum(axis=0)
+            ahead |= np.isin(switch, form.charge_switches)
+        else:
+            ahead = x[first] >= x[second]
         chosen = ahead.astype(np.float64)
         cols.append(switch)
         lows.append(chosen)
