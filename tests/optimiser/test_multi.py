@@ -63,7 +63,8 @@ def _two_battery_day(hourly: Any, **grid: Any) -> dict[str, Any]:
 
 def test_two_batteries_are_both_used_within_their_own_limits(hourly: Any) -> None:
     problem = Problem.from_dict(_two_battery_day(hourly))
-    assert problem.battery is None and len(problem.batteries) == 2
+    assert problem.battery is None
+    assert len(problem.batteries) == 2
     plan = solve(problem)
     assert plan.status == "optimal"
     assert not plan.violations
@@ -72,7 +73,8 @@ def test_two_batteries_are_both_used_within_their_own_limits(hourly: Any) -> Non
         discharge = plan.battery_discharge_w_by_id[spec.id]
         soc = plan.battery_soc_pct_by_id[spec.id]
         # Both are used: each charges and each covers part of the expensive evening.
-        assert charge.sum() > 1000 and discharge[12:].sum() > 1000, spec.id
+        assert charge.sum() > 1000, spec.id
+        assert discharge[12:].sum() > 1000, spec.id
         assert charge.max() <= spec.max_charge_w + 1e-6
         assert discharge.max() <= spec.max_discharge_w + 1e-6
         assert soc.min() >= spec.min_soc_pct - 1e-6
@@ -218,16 +220,20 @@ def test_space_heating_and_a_hot_water_heater_each_keep_their_own_band(hourly: A
         heat_pumps=[_space_heating(), _hot_water(24)],
     )
     problem = Problem.from_dict(data)
-    assert problem.heat_pump is None and [h.id for h in problem.heat_pumps] == ["house", "water"]
+    assert problem.heat_pump is None
+    assert [h.id for h in problem.heat_pumps] == ["house", "water"]
     plan = solve(problem)
     assert plan.ok
     assert not plan.violations
     house, water = plan.indoor_temp_c_by_id["house"], plan.indoor_temp_c_by_id["water"]
-    assert house.min() >= 19.5 - 0.05 and house.max() <= 22.0 + 0.05
-    assert water.min() >= 45.0 - 0.05 and water.max() <= 60.0 + 0.05
+    assert house.min() >= 19.5 - 0.05
+    assert house.max() <= 22.0 + 0.05
+    assert water.min() >= 45.0 - 0.05
+    assert water.max() <= 60.0 + 0.05
     # Each runs as its own device: the cylinder on/off at full power, the space heating 0 or >= 700.
     heater = plan.heat_pump_power_w_by_id["water"]
-    assert set(np.round(heater)) <= {0.0, 1000.0} and heater.sum() > 0
+    assert set(np.round(heater)) <= {0.0, 1000.0}
+    assert heater.sum() > 0
     space = plan.heat_pump_power_w_by_id["house"]
     assert all(p < 1 or p >= 700 - 1e-6 for p in space)
     # The site series is the sum of both; the indoor temperature is the first heat pump's.
@@ -245,7 +251,8 @@ def test_a_heat_pump_with_a_tank_beside_another_heat_pump(hourly: Any) -> None:
         heat_pumps=[_space_heating(min_power_w=0), _space_heating(id="annex", tank=tank)],
     )
     plan = solve(Problem.from_dict(data))
-    assert plan.ok and not plan.violations
+    assert plan.ok
+    assert not plan.violations
     assert list(plan.tank_energy_wh_by_id) == ["annex"]
     assert plan.tank_energy_wh == pytest.approx(plan.tank_energy_wh_by_id["annex"])
     assert plan.hot_water_power_w == pytest.approx(plan.hot_water_power_w_by_id["annex"])
@@ -288,7 +295,8 @@ def test_one_battery_plans_exactly_as_before(hourly: Any) -> None:
         38.6, 38.6, 44.2, 79.5, 100.0, 75.0, 50.0, 40.0,
     ]  # fmt: skip
     # The single battery is also the list of one, under its default id.
-    assert single.batteries == (single.battery,) and single.battery is not None
+    assert single.batteries == (single.battery,)
+    assert single.battery is not None
     assert single.battery.id == "battery"
     assert plan.battery_soc_pct_by_id["battery"] == pytest.approx(plan.battery_soc_pct)
     # Written as a list of one, it is the same problem and the same plan.
@@ -310,7 +318,8 @@ def test_several_devices_round_trip_through_json(hourly: Any) -> None:
     again = Problem.from_dict(json.loads(text))
     assert again == problem
     written = json.loads(text)
-    assert "battery" not in written and "heat_pump" not in written
+    assert "battery" not in written
+    assert "heat_pump" not in written
     assert [b["id"] for b in written["batteries"]] == ["big", "old"]
     plan = solve(problem).to_dict()
     json.dumps(plan)
@@ -322,8 +331,10 @@ def test_several_devices_round_trip_through_json(hourly: Any) -> None:
 def test_a_single_device_is_written_as_todays_object(hourly: Any) -> None:
     data = hourly(2, battery=_bat("main"), heat_pump=_space_heating())
     written = Problem.from_dict(data).to_dict()
-    assert "batteries" not in written and "heat_pumps" not in written
-    assert written["battery"]["id"] == "main" and written["heat_pump"]["id"] == "house"
+    assert "batteries" not in written
+    assert "heat_pumps" not in written
+    assert written["battery"]["id"] == "main"
+    assert written["heat_pump"]["id"] == "house"
     assert Problem.from_dict(written) == Problem.from_dict(data)
 
 
