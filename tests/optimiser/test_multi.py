@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchmarks.optimiser.scenarios import two_battery_house
 from custom_components.gridnode.optimiser import BatterySpec, Problem, fallback_plan, solve
 
 EPS = 1.0  # W
@@ -395,3 +396,25 @@ def test_the_fallback_hands_every_battery_back_to_its_own_control(hourly: Any) -
     assert plan.cost.total == pytest.approx(
         float(plan.grid_import_w @ np.full(4, 0.2)) / 1000, abs=1e-9
     )
+
+
+def test_the_two_battery_benchmark_house_uses_every_device_without_shuffling() -> None:
+    problem = Problem.from_dict(two_battery_house())
+    plan = solve(problem)
+    assert plan.ok
+    assert not plan.violations
+    assert _shuffles(plan) == []
+    for spec in problem.batteries:
+        assert plan.battery_discharge_w_by_id[spec.id].sum() > 0, spec.id
+        assert plan.battery_soc_pct_by_id[spec.id].min() >= spec.min_soc_pct - 1e-6
+    water = plan.indoor_temp_c_by_id["hot_water"]
+    assert water.min() >= 45.0 - 0.05
+    # The hybrid's AC side stays within its 5 kW inverter.
+    hybrid = problem.batteries[0]
+    assert hybrid.inverter_max_w == 5000
+    ac = (
+        np.asarray(hybrid.pv_w)
+        + plan.battery_discharge_w_by_id["hybrid"]
+        - plan.battery_charge_w_by_id["hybrid"]
+    )
+    assert (ac - plan.pv_curtailment_w).max() <= 5000 + 1e-3
