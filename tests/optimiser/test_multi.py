@@ -422,3 +422,20 @@ def test_the_two_battery_benchmark_house_uses_every_device_without_shuffling() -
         - plan.battery_charge_w_by_id["hybrid"]
     )
     assert (ac - plan.pv_curtailment_w).max() <= 5000 + 1e-3
+
+
+def test_only_the_battery_that_may_charge_from_the_grid_does(hourly: Any) -> None:
+    # A cheap night and a dear evening, no PV: charging from the grid pays, but battery "a" may not.
+    data = hourly(
+        4,
+        base_load_w=[0, 0, 3000, 3000],
+        grid={"import_price": [0.05, 0.05, 0.5, 0.5], "export_price": 0.0},
+        batteries=[_bat("a", allow_grid_charge=False, soc_pct=10), _bat("b", soc_pct=10)],
+    )
+    plan = solve(Problem.from_dict(data))
+    assert plan.battery_charge_w_by_id["a"].sum() == pytest.approx(0, abs=1e-6)
+    assert plan.battery_charge_w_by_id["b"][:2].sum() > 3000
+    # Alone, a battery that may not charge from the grid stays empty too.
+    data["batteries"] = [_bat("a", allow_grid_charge=False, soc_pct=10)]
+    alone = solve(Problem.from_dict(data))
+    assert alone.battery_charge_w.sum() == pytest.approx(0, abs=1e-6)

@@ -264,7 +264,10 @@ def _add_battery(
     b.add(ctx.balance, discharge, 1.0)
     b.add(ctx.balance, charge, -1.0)
     if ctx.grid_only_loads is not None and spec.allow_grid_charge:
+        # Imports may charge this battery; what it discharges (perhaps grid energy) may not
+        # charge a battery that may not charge from the grid.
         b.add(ctx.grid_only_loads, charge, -1.0)
+        b.add(ctx.grid_only_loads, discharge, 1.0)
     # energy[t] - energy[t-1] - eta_c*dt*charge[t] + dt/eta_d*discharge[t] = 0 (initial at t=0)
     rhs = np.zeros(n)
     rhs[0] = initial
