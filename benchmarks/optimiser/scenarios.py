@@ -228,3 +228,32 @@ def whole_house(date: str = "2024-11-20") -> dict[str, Any]:
     ]  # fmt: skip
     problem["grid"]["can_curtail"] = True
     return problem
+
+
+def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
+    """The whole house with two batteries and two heat pumps, 48 h x 15 min.
+
+    Beside the hybrid's battery (with half the PV on its DC bus behind a 5 kW inverter), an older
+    AC-coupled 5 kWh battery with poorer efficiencies and a wear cost; beside the space heating, a
+    200 l hot-water cylinder heated by its own heat pump (a thermal model of the water, showers
+    drawn as negative gains, kept between 45 and 60 degC).
+    """
+    problem = whole_house(date)
+    slots = len(problem["base_load_w"])
+    hybrid = dict(problem.pop("battery"), id="hybrid", inverter_max_w=5000.0)
+    hybrid["pv_w"] = [0.5 * float(v) for v in problem["pv_w"]]
+    old = {
+        "id": "ac_coupled", "capacity_wh": 5000.0, "soc_pct": 50.0, "max_charge_w": 2500.0,
+        "max_discharge_w": 2500.0, "min_soc_pct": 10.0, "charge_efficiency": 0.92,
+        "discharge_efficiency": 0.92, "degradation_cost_per_kwh": 0.03,
+        "final_soc_min_pct": 50.0, "allow_export": False,
+    }  # fmt: skip
+    problem["batteries"] = [hybrid, old]
+    shower = [-2500.0 if (i // 4) % 24 in (7, 20) and i % 4 == 0 else 0.0 for i in range(slots)]
+    water = {
+        "id": "hot_water", "max_power_w": 1000.0, "on_off": True, "cop": 2.5,
+        "heat_loss_w_per_k": 2.0, "thermal_capacity_wh_per_k": 232.0, "indoor_temp_c": 50.0,
+        "outdoor_temp_c": 15.0, "comfort_min_c": 45.0, "comfort_max_c": 60.0, "gains_w": shower,
+    }  # fmt: skip
+    problem["heat_pumps"] = [dict(problem.pop("heat_pump"), id="space"), water]
+    return problem

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .model import INF, INTEGER, SEMI_CONTINUOUS, IntArray
+from .problem import HeatPumpSpec
 
 if TYPE_CHECKING:
     from .formulation import Context
@@ -102,18 +103,20 @@ def add_evs(ctx: Context) -> dict[str, EVIndex]:
     return out
 
 
-def add_heat_pump(ctx: Context) -> HeatPumpIndex | None:
-    """Add the heat pump heating a one-node RC house, with a soft comfort band and optional tank."""
-    hp = ctx.problem.heat_pump
-    if hp is None:
-        return None
+def add_heat_pumps(ctx: Context) -> dict[str, HeatPumpIndex]:
+    """Add every heat pump (or hot-water heater), each with its own thermal model."""
+    return {hp.id: _add_heat_pump(ctx, hp, k) for k, hp in enumerate(ctx.problem.heat_pumps)}
+
+
+def _add_heat_pump(ctx: Context, hp: HeatPumpSpec, number: int) -> HeatPumpIndex:
+    """Add a heat pump heating a one-node RC house, with a soft comfort band and optional tank."""
     b, n, dt = ctx.builder, ctx.problem.slots, ctx.dt
     slots = np.arange(n)
     kind = SEMI_CONTINUOUS if (hp.on_off or hp.min_power_w > 0) else 0
     low = hp.max_power_w if hp.on_off else hp.min_power_w
     space = b.cols(n, low if kind else 0.0, hp.max_power_w, 0.0, kind)
     if kind:
-        ctx.semis.append((space, "thermal"))
+        ctx.semis.append((space, f"thermal:{number}"))
     ctx.consume(slots, space)
     # Exact discretisation of C dT/dt = Q - UA (T - T_out), with Q constant over a slot.
     ua = hp.heat_loss_w_per_k

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
@@ -26,11 +28,14 @@ def cost_breakdown(
     problem: Problem,
     grid_import: Array,
     grid_export: Array,
-    throughput: Array,
-    end_energy_wh: float,
+    throughput: Mapping[str, Array],
+    end_energy_wh: Mapping[str, float],
     penalties: float = 0.0,
 ) -> CostBreakdown:
-    """Price a plan's flows with the problem's tariffs (shared by the optimiser and the fallback)."""
+    """Price a plan's flows with the problem's tariffs (shared by the optimiser and the fallback).
+
+    ``throughput`` (W charged plus discharged per slot) and ``end_energy_wh`` are per battery id.
+    """
     kwh = problem.slot_hours / 1000.0
     grid = problem.grid
     imported_kwh = grid_import * kwh
@@ -42,13 +47,14 @@ def cost_breakdown(
         means = [float(grid_import[lo:hi].mean()) for lo, hi in charge.groups(len(grid_import))]
         peak = max(max(means, default=0.0), charge.peak_so_far_w)
         capacity += charge.price_per_kw * peak / 1000.0
-    battery = problem.battery
-    wear = 0.0 if battery is None else battery.degradation_cost_per_kwh
-    end_value = 0.0 if battery is None else battery.end_value_per_kwh * end_energy_wh / 1000.0
+    wear = end_value = 0.0
+    for battery in problem.batteries:
+        wear += battery.degradation_cost_per_kwh * float(throughput[battery.id].sum()) * kwh
+        end_value += battery.end_value_per_kwh * end_energy_wh[battery.id] / 1000.0
     return CostBreakdown(
         import_cost=float(imported_kwh @ np.asarray(grid.import_price)),
         export_revenue=float(grid_export * kwh @ np.asarray(grid.export_price)),
-        degradation=wear * float(throughput.sum()) * kwh,
+        degradation=wear,
         carbon=grid.carbon_price_per_kg * carbon_kg,
         capacity=capacity,
         penalties=penalties,
@@ -72,52 +78,19 @@ def extract(
     n = problem.slots
     dt = problem.slot_hours
     imp, exp = x[form.grid_import], x[form.grid_export]
-    charge: Array = np.zeros(n)
-    discharge: Array = charge
-    soc: Array = charge
-    end_energy = 0.0
     notes = _Notes(problem)
     for text in form.notes:
         notes.add("load", text, 0.0, "kWh")
-    if form.battery is not None and problem.battery is not None:
-        index, spec = form.battery, problem.battery
-        charge, discharge = x[index.charge], x[index.discharge]
-        energy = x[index.energy]
-        end_energy = float(energy[-1])
-        soc = energy / spec.capacity_wh * 100.0
-        short = x[index.reserve_short]
-        notes.slots(
-            "reserve", index.reserve_slots[short > 1.0], short[short > 1.0] / spec.capacity_wh * 100,
-            "%", "battery below its reserve",
-        )  # fmt: skip
-        if index.final_short is not None and x[index.final_short] > 1.0:
-            missing = x[index.final_short] / spec.capacity_wh * 100.0
-            notes.add("final_soc", f"battery ends at {soc[-1]:.1f}% instead of "
-                      f"{spec.final_soc_min_pct:.1f}%", missing, "%")  # fmt: skip
-        if index.final_over is not None and x[index.final_over] > 1.0:
-            extra = x[index.final_over] / spec.capacity_wh * 100.0
-            notes.add("final_soc", f"battery ends at {soc[-1]:.1f}%, above "
-                      f"{spec.final_soc_max_pct:.1f}%", extra, "%")  # fmt: skip
+    bats = _batteries(problem, form, x, notes)
     plan_ev, plan_v2h, plan_ev_soc = _evs(problem, form, x, notes)
-    hp = form.heat_pump
-    heat: Array = np.zeros(0)
-    water, temp, tank = heat, heat, heat
-    if hp is not None:
-        heat, temp = x[hp.space], x[hp.temp]
-        cold, warm = x[hp.too_cold], x[hp.too_warm]
-        slots = np.arange(n)
-        notes.slots("comfort", slots[cold > 0.05], cold[cold > 0.05], "K",
-                    "indoor temperature below the comfort band")  # fmt: skip
-        notes.slots("comfort", slots[warm > 0.05], warm[warm > 0.05], "K",
-                    "indoor temperature above the comfort band")  # fmt: skip
-        if hp.water is not None and hp.tank is not None and hp.tank_short is not None:
-            water, tank = x[hp.water], x[hp.tank]
-            short = x[hp.tank_short]
-            notes.slots("hot_water", slots[short > 1.0], short[short > 1.0] / 1000.0, "kWh",
-                        "hot-water tank below its minimum")  # fmt: skip
+    pumps = _heat_pumps(problem, form, x, notes)
     loads = _loads(problem, form, x, notes)
     penalty_cost = sum(float(x[cols] @ costs[cols]) for cols in form.penalised)
-    cost = cost_breakdown(problem, imp, exp, charge + discharge, end_energy, penalty_cost)
+    cost = cost_breakdown(problem, imp, exp, bats.throughput, bats.end_energy, penalty_cost)
+    curtail = x[form.curtail]
+    for index in form.batteries.values():
+        if index.clip is not None:
+            curtail = curtail + x[index.clip]
     return Plan(
         status=status,
         reason=reason,
@@ -125,24 +98,132 @@ def extract(
         slot_minutes=problem.slot_minutes,
         grid_import_w=imp,
         grid_export_w=exp,
-        pv_curtailment_w=x[form.curtail],
-        battery_charge_w=charge,
-        battery_discharge_w=discharge,
-        battery_soc_pct=soc,
-        battery_mode=battery_modes(charge, discharge) if problem.battery else ("hold",) * n,
+        pv_curtailment_w=curtail,
+        battery_charge_w=bats.charge,
+        battery_discharge_w=bats.discharge,
+        battery_soc_pct=bats.soc,
+        battery_mode=battery_modes(bats.charge, bats.discharge)
+        if problem.batteries
+        else ("hold",) * n,
         marginal_value_per_kwh=np.asarray(duals[form.balance] * 1000.0 / dt, dtype=np.float64),
         cost=cost,
         solve_time_ms=elapsed_ms,
         ev_power_w=plan_ev,
         ev_v2h_w=plan_v2h,
         ev_soc_pct=plan_ev_soc,
-        heat_pump_power_w=heat,
-        hot_water_power_w=water,
-        indoor_temp_c=temp,
-        tank_energy_wh=tank,
+        heat_pump_power_w=pumps.total(pumps.space),
+        hot_water_power_w=pumps.total(pumps.water),
+        indoor_temp_c=next(iter(pumps.temp.values()), np.zeros(0)),
+        tank_energy_wh=pumps.total(pumps.tank),
         load_power_w=loads,
         violations=tuple(notes.items),
+        battery_charge_w_by_id=bats.by_id[0],
+        battery_discharge_w_by_id=bats.by_id[1],
+        battery_soc_pct_by_id=bats.by_id[2],
+        battery_mode_by_id={
+            k: battery_modes(c, d)
+            for (k, c), d in zip(bats.by_id[0].items(), bats.by_id[1].values(), strict=True)
+        },
+        heat_pump_power_w_by_id=pumps.space,
+        hot_water_power_w_by_id=pumps.water,
+        indoor_temp_c_by_id=pumps.temp,
+        tank_energy_wh_by_id=pumps.tank,
     )
+
+
+@dataclass(slots=True)
+class _Batteries:
+    """Every battery's series and the site's totals."""
+
+    charge: Array
+    discharge: Array
+    soc: Array
+    throughput: dict[str, Array]
+    end_energy: dict[str, float]
+    by_id: tuple[dict[str, Array], dict[str, Array], dict[str, Array]]
+
+
+def _batteries(problem: Problem, form: Formulation, x: Array, notes: _Notes) -> _Batteries:
+    n = problem.slots
+    zero: Array = np.zeros(n)
+    charges: dict[str, Array] = {}
+    discharges: dict[str, Array] = {}
+    socs: dict[str, Array] = {}
+    energy_total: Array = zero
+    ends: dict[str, float] = {}
+    several = len(problem.batteries) > 1
+    for spec in problem.batteries:
+        index = form.batteries[spec.id]
+        name = f"battery {spec.id}" if several else "battery"
+        charge, discharge = x[index.charge], x[index.discharge]
+        energy = x[index.energy]
+        soc = energy / spec.capacity_wh * 100.0
+        charges[spec.id], discharges[spec.id], socs[spec.id] = charge, discharge, soc
+        energy_total = energy_total + energy
+        ends[spec.id] = float(energy[-1])
+        short = x[index.reserve_short]
+        notes.slots(
+            "reserve", index.reserve_slots[short > 1.0], short[short > 1.0] / spec.capacity_wh * 100,
+            "%", f"{name} below its reserve", device=spec.id,
+        )  # fmt: skip
+        if index.final_short is not None and x[index.final_short] > 1.0:
+            missing = x[index.final_short] / spec.capacity_wh * 100.0
+            notes.add("final_soc", f"{name} ends at {soc[-1]:.1f}% instead of "
+                      f"{spec.final_soc_min_pct:.1f}%", missing, "%", device=spec.id)  # fmt: skip
+        if index.final_over is not None and x[index.final_over] > 1.0:
+            extra = x[index.final_over] / spec.capacity_wh * 100.0
+            notes.add("final_soc", f"{name} ends at {soc[-1]:.1f}%, above "
+                      f"{spec.final_soc_max_pct:.1f}%", extra, "%", device=spec.id)  # fmt: skip
+    throughput = {k: charges[k] + discharges[k] for k in charges}
+    by_id = (charges, discharges, socs)
+    if not problem.batteries:
+        return _Batteries(zero, zero, zero, throughput, ends, by_id)
+    if not several:
+        only = problem.batteries[0].id
+        return _Batteries(charges[only], discharges[only], socs[only], throughput, ends, by_id)
+    capacity = sum(spec.capacity_wh for spec in problem.batteries)
+    return _Batteries(
+        sum(charges.values(), zero), sum(discharges.values(), zero),
+        energy_total / capacity * 100.0, throughput, ends, by_id,
+    )  # fmt: skip
+
+
+@dataclass(slots=True)
+class _HeatPumps:
+    """Every heat pump's series by id."""
+
+    space: dict[str, Array]
+    water: dict[str, Array]
+    temp: dict[str, Array]
+    tank: dict[str, Array]
+
+    @staticmethod
+    def total(series: dict[str, Array]) -> Array:
+        """The site's sum of ``series`` (an empty array when no device has it)."""
+        if not series:
+            return np.zeros(0)
+        return np.asarray(sum(series.values(), np.zeros(len(next(iter(series.values()))))))
+
+
+def _heat_pumps(problem: Problem, form: Formulation, x: Array, notes: _Notes) -> _HeatPumps:
+    out = _HeatPumps({}, {}, {}, {})
+    slots = np.arange(problem.slots)
+    several = len(problem.heat_pumps) > 1
+    for spec in problem.heat_pumps:
+        hp = form.heat_pumps[spec.id]
+        of = f" ({spec.id})" if several else ""
+        out.space[spec.id], out.temp[spec.id] = x[hp.space], x[hp.temp]
+        cold, warm = x[hp.too_cold], x[hp.too_warm]
+        notes.slots("comfort", slots[cold > 0.05], cold[cold > 0.05], "K",
+                    f"indoor temperature{of} below the comfort band", device=spec.id)  # fmt: skip
+        notes.slots("comfort", slots[warm > 0.05], warm[warm > 0.05], "K",
+                    f"indoor temperature{of} above the comfort band", device=spec.id)  # fmt: skip
+        if hp.water is not None and hp.tank is not None and hp.tank_short is not None:
+            out.water[spec.id], out.tank[spec.id] = x[hp.water], x[hp.tank]
+            short = x[hp.tank_short]
+            notes.slots("hot_water", slots[short > 1.0], short[short > 1.0] / 1000.0, "kWh",
+                        f"hot-water tank{of} below its minimum", device=spec.id)  # fmt: skip
+    return out
 
 
 def _evs(
@@ -229,7 +310,13 @@ class _Notes:
         )
 
     def slots(
-        self, kind: str, slots: npt.NDArray[np.int64], amounts: npt.ArrayLike, unit: str, what: str
+        self,
+        kind: str,
+        slots: npt.NDArray[np.int64],
+        amounts: npt.ArrayLike,
+        unit: str,
+        what: str,
+        device: str | None = None,
     ) -> None:
         if not slots.size:
             return
@@ -238,4 +325,4 @@ class _Notes:
         message = (
             f"{what} in {slots.size} slot(s) from {self.when(first)}, by up to {worst:.2f} {unit}"
         )
-        self.add(kind, message, worst, unit, slot=first)
+        self.add(kind, message, worst, unit, slot=first, device=device)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from .devices import EVIndex, HeatPumpIndex, LoadIndex, add_evs, add_heat_pump, add_loads
+from .devices import EVIndex, HeatPumpIndex, LoadIndex, add_evs, add_heat_pumps, add_loads
 from .model import INF, INTEGER, FloatArray, IntArray, ModelBuilder
-from .problem import Problem, default_penalty
+from .problem import BatterySpec, Problem, default_penalty
 
 type BoolArray = npt.NDArray[np.bool_]
 
@@ -30,6 +30,14 @@ class BatteryIndex:
     reserve_slots: IntArray
     final_short: int | None
     final_over: int | None = None
+    clip: IntArray | None = None
+
+
+# With several batteries, a tie-breaker per kWh charged or discharged (currency, far below any real
+# price): where moving energy from one battery into another gains nothing, it also costs nothing
+# in the model but efficiency that may be worthless (PV that would be curtailed); this makes it a
+# loss, so the plan never shuffles energy between batteries unless that serves a goal.
+SHUFFLE_PER_KWH = 1e-5
 
 
 @dataclass(slots=True)
@@ -41,15 +49,16 @@ class Formulation:
     grid_import: IntArray
     grid_export: IntArray
     curtail: IntArray
-    battery: BatteryIndex | None
+    batteries: dict[str, BatteryIndex]
     peaks: list[tuple[int, float]]
     evs: dict[str, EVIndex] = field(default_factory=dict)
-    heat_pump: HeatPumpIndex | None = None
+    heat_pumps: dict[str, HeatPumpIndex] = field(default_factory=dict)
     loads: dict[str, LoadIndex] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     penalised: list[IntArray] = field(default_factory=list)
     switches: list[tuple[IntArray, IntArray, IntArray]] = field(default_factory=list)
     semis: list[tuple[IntArray, str]] = field(default_factory=list)
+    charge_switches: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 @dataclass(slots=True)
@@ -86,14 +95,13 @@ def flow_limits(
     """
     sink = base.copy()
     source = pv - base
-    battery = problem.battery
-    if battery is not None:
+    for battery in problem.batteries:
         sink += battery.max_charge_w
         source += battery.max_discharge_w
     sink += sum(ev.max_power_w for ev in problem.evs)
     source += sum(ev.v2h_max_w for ev in problem.evs)
-    if problem.heat_pump is not None:
-        sink += problem.heat_pump.max_power_w
+    for hp in problem.heat_pumps:
+        sink += hp.max_power_w
     sink += sum(load.power_w for load in problem.loads)
     grid = problem.grid
     if grid.import_limit_w is not None:
@@ -119,8 +127,8 @@ def formulate(problem: Problem) -> Formulation:
         carbon = np.asarray(grid.carbon_intensity, dtype=np.float64)
         import_cost += grid.carbon_price_per_kg * carbon / 1000.0
     imp_hi, exp_hi = flow_limits(problem, base, pv)
-    battery = problem.battery
-    pv_only = (battery is not None and not battery.allow_export) or any(
+    batteries = problem.batteries
+    pv_only = any(not bat.allow_export for bat in batteries) or any(
         ev.v2h_max_w for ev in problem.evs
     )
     exp_limit = np.full(n, INF if grid.export_limit_w is None else grid.export_limit_w)
@@ -141,8 +149,8 @@ def formulate(problem: Problem) -> Formulation:
     b.add(balance, exp, -1.0)
     b.add(balance, curt, -1.0)
     grid_only = None
-    if battery is not None and not battery.allow_grid_charge:
-        # Imports may feed the house's loads but never the battery.
+    if any(not bat.allow_grid_charge for bat in batteries):
+        # Imports may feed the house's loads but never a battery that may not charge from the grid.
         grid_only = b.rows(n, -INF, base)
         b.add(grid_only, imp, 1.0)
     if pv_only:
@@ -185,37 +193,81 @@ def formulate(problem: Problem) -> Formulation:
         imp,
         exp,
         curt,
-        None,
+        {},
         peaks,
         penalised=ctx.penalised,
         switches=ctx.switches,
         semis=ctx.semis,
     )
-    if battery is not None:
-        form.battery = _add_battery(ctx, slots, np.minimum(import_cost, export_price) < 0)
+    negative = np.minimum(import_cost, export_price) < 0
+    several = len(batteries) > 1
+    for spec in batteries:
+        form.batteries[spec.id] = _add_battery(ctx, spec, slots, negative & (not several), several)
+    if several and negative.any():
+        both = np.flatnonzero(negative)
+        z = _forbid_shuffling(ctx, problem, form, both)
+        # Where importing is paid for, the batteries take energy: their switch rounds to charging.
+        form.charge_switches = z[import_cost[both] < 0]
+    clips = [i.clip for i in form.batteries.values() if i.clip is not None]
+    if clips:
+        # The inverters' clipping and the site's curtailment share the same PV.
+        rows = b.rows(n, -INF, pv)
+        b.add(rows, curt, 1.0)
+        for clip in clips:
+            b.add(rows, clip, 1.0)
     form.evs = add_evs(ctx)
-    form.heat_pump = add_heat_pump(ctx)
+    form.heat_pumps = add_heat_pumps(ctx)
     form.loads = add_loads(ctx, form.notes)
     return form
 
 
-def _add_battery(ctx: Context, slots: IntArray, negative: BoolArray) -> BatteryIndex:
-    spec = ctx.problem.battery
-    assert spec is not None
+def _forbid_shuffling(
+    ctx: Context, problem: Problem, form: Formulation, both: IntArray
+) -> IntArray:
+    """In slots where burning energy pays, no battery charges while another discharges.
+
+    One switch per slot sets the direction of every battery at once (the one-battery rule, that a
+    battery never charges and discharges at once, for the whole site).
+    """
+    b = ctx.builder
+    z = b.cols(both.size, 0.0, 1.0, 0.0, INTEGER)
+    charges, discharges = [], []
+    for spec in problem.batteries:
+        index = form.batteries[spec.id]
+        rows = b.rows(both.size, -INF, 0.0)
+        b.add(rows, index.charge[both], 1.0)
+        b.add(rows, z, -spec.max_charge_w)
+        rows = b.rows(both.size, -INF, spec.max_discharge_w)
+        b.add(rows, index.discharge[both], 1.0)
+        b.add(rows, z, spec.max_discharge_w)
+        charges.append(index.charge[both])
+        discharges.append(index.discharge[both])
+    ctx.switches.append((z, np.stack(charges), np.stack(discharges)))
+    return z
+
+
+def _add_battery(
+    ctx: Context, spec: BatterySpec, slots: IntArray, negative: BoolArray, several: bool
+) -> BatteryIndex:
     b, n, dt = ctx.builder, ctx.problem.slots, ctx.dt
     kwh = dt / 1000.0
     cap = spec.capacity_wh
     initial = cap * spec.soc_pct / 100.0
     low = min(cap * spec.min_soc_pct / 100.0, initial)
     high = max(cap * spec.max_soc_pct / 100.0, initial)
-    wear = spec.degradation_cost_per_kwh * kwh
+    wear = (spec.degradation_cost_per_kwh + (SHUFFLE_PER_KWH if several else 0.0)) * kwh
     charge = b.cols(n, 0.0, spec.max_charge_w, wear)
     discharge = b.cols(n, 0.0, spec.max_discharge_w, wear)
     end_value = np.zeros(n)
     end_value[-1] = -spec.end_value_per_kwh / 1000.0
     energy = b.cols(n, low, high, end_value)
     b.add(ctx.balance, discharge, 1.0)
-    ctx.consume(slots, charge)
+    b.add(ctx.balance, charge, -1.0)
+    if ctx.grid_only_loads is not None and spec.allow_grid_charge:
+        # Imports may charge this battery; what it discharges (perhaps grid energy) may not
+        # charge a battery that may not charge from the grid.
+        b.add(ctx.grid_only_loads, charge, -1.0)
+        b.add(ctx.grid_only_loads, discharge, 1.0)
     # energy[t] - energy[t-1] - eta_c*dt*charge[t] + dt/eta_d*discharge[t] = 0 (initial at t=0)
     rhs = np.zeros(n)
     rhs[0] = initial
@@ -255,4 +307,20 @@ def _add_battery(ctx: Context, slots: IntArray, negative: BoolArray) -> BatteryI
         b.add(rows, discharge[both], 1.0)
         b.add(rows, z, spec.max_discharge_w)
         ctx.switches.append((z, charge[both], discharge[both]))
-    return BatteryIndex(charge, discharge, energy, short, reserve_slots, final_short, final_over)
+    index = BatteryIndex(charge, discharge, energy, short, reserve_slots, final_short, final_over)
+    if spec.pv_w and spec.inverter_max_w is not None:
+        # The hybrid's AC side carries its own PV plus discharge less charge, within its rating;
+        # PV the inverter cannot pass (or store) is clipped.
+        dc_pv = np.asarray(spec.pv_w, dtype=np.float64)
+        clip = b.cols(n, 0.0, dc_pv, 1e-6 * kwh)
+        b.add(ctx.balance, clip, -1.0)
+        rows = b.rows(n, -INF, spec.inverter_max_w - dc_pv)
+        b.add(rows, discharge, 1.0)
+        b.add(rows, charge, -1.0)
+        b.add(rows, clip, -1.0)
+        rows = b.rows(n, -INF, spec.inverter_max_w + dc_pv)
+        b.add(rows, charge, 1.0)
+        b.add(rows, discharge, -1.0)
+        b.add(rows, clip, 1.0)
+        index.clip = clip
+    return index

@@ -56,7 +56,14 @@ class CostBreakdown:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Plan:
-    """A plan over the problem's slots; arrays have one value per slot (W, %, degC, Wh)."""
+    """A plan over the problem's slots; arrays have one value per slot (W, %, degC, Wh).
+
+    The ``battery_*`` series are the site's: every battery's charge and discharge summed, the SoC
+    of their energy together over their capacity together, the mode of their net flow; with one
+    battery they are that battery's. ``heat_pump_power_w``, ``hot_water_power_w`` and
+    ``tank_energy_wh`` sum every heat pump's; ``indoor_temp_c`` is the first heat pump's. The
+    ``*_by_id`` dicts hold each device's own series under its id (one entry for a single device).
+    """
 
     status: str
     reason: str
@@ -81,6 +88,14 @@ class Plan:
     tank_energy_wh: Array = field(default_factory=lambda: np.zeros(0))
     load_power_w: dict[str, Array] = field(default_factory=dict)
     violations: tuple[Violation, ...] = ()
+    battery_charge_w_by_id: dict[str, Array] = field(default_factory=dict)
+    battery_discharge_w_by_id: dict[str, Array] = field(default_factory=dict)
+    battery_soc_pct_by_id: dict[str, Array] = field(default_factory=dict)
+    battery_mode_by_id: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    heat_pump_power_w_by_id: dict[str, Array] = field(default_factory=dict)
+    hot_water_power_w_by_id: dict[str, Array] = field(default_factory=dict)
+    indoor_temp_c_by_id: dict[str, Array] = field(default_factory=dict)
+    tank_energy_wh_by_id: dict[str, Array] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -121,7 +136,19 @@ class Plan:
             "indoor_temp_c": _list(self.indoor_temp_c, 3),
             "tank_energy_wh": _list(self.tank_energy_wh),
             "load_power_w": {k: _list(v) for k, v in self.load_power_w.items()},
+            "battery_charge_w_by_id": _lists(self.battery_charge_w_by_id),
+            "battery_discharge_w_by_id": _lists(self.battery_discharge_w_by_id),
+            "battery_soc_pct_by_id": _lists(self.battery_soc_pct_by_id, 2),
+            "battery_mode_by_id": {k: list(v) for k, v in self.battery_mode_by_id.items()},
+            "heat_pump_power_w_by_id": _lists(self.heat_pump_power_w_by_id),
+            "hot_water_power_w_by_id": _lists(self.hot_water_power_w_by_id),
+            "indoor_temp_c_by_id": _lists(self.indoor_temp_c_by_id, 3),
+            "tank_energy_wh_by_id": _lists(self.tank_energy_wh_by_id),
         }
+
+
+def _lists(values: dict[str, Array], digits: int = 1) -> dict[str, list[float]]:
+    return {k: _list(v, digits) for k, v in values.items()}
 
 
 def _list(values: Array, digits: int = 1) -> list[float]:

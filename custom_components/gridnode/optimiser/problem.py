@@ -78,8 +78,14 @@ class GridSpec:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BatterySpec:
-    """A home battery; ``reserve_pct`` is a soft floor that may change per slot (the islanding reserve)."""
+    """A home battery; ``reserve_pct`` is a soft floor that may change per slot (the islanding reserve).
 
+    ``pv_w`` is the forecast of a PV array on the battery's own DC bus (a hybrid inverter), part of
+    the site's ``pv_w``; with ``inverter_max_w`` the inverter's AC output (that PV plus discharge
+    less charge) stays within that limit, clipping the array's PV where it must.
+    """
+
+    id: str = "battery"
     capacity_wh: float
     soc_pct: float
     max_charge_w: float
@@ -95,6 +101,8 @@ class BatterySpec:
     end_value_per_kwh: float = 0.0
     final_soc_min_pct: float | None = None
     final_soc_max_pct: float | None = None
+    pv_w: Series = ()
+    inverter_max_w: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -146,8 +154,14 @@ class TankSpec:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class HeatPumpSpec:
-    """A heat pump heating a house described by a one-node thermal (RC) model."""
+    """A heat pump heating a house described by a one-node thermal (RC) model.
 
+    A hot-water heater is the same model with the tank's water as the "house": its heat loss and
+    thermal mass, the room around it as the outdoor temperature, the hot water drawn as negative
+    gains and the wanted water temperatures as the comfort band.
+    """
+
+    id: str = "heat_pump"
     max_power_w: float
     cop: Series
     heat_loss_w_per_k: float
@@ -199,9 +213,17 @@ class Problem:
     heat_pump: HeatPumpSpec | None = None
     loads: tuple[DeferrableLoadSpec, ...] = ()
     penalties: Penalties = field(default_factory=Penalties)
+    batteries: tuple[BatterySpec, ...] = ()
+    heat_pumps: tuple[HeatPumpSpec, ...] = ()
 
     def __post_init__(self) -> None:
-        """Refuse per-slot series whose length is not the horizon's (naming the field)."""
+        """Join ``battery``/``batteries`` (and the heat pumps); refuse series of the wrong length.
+
+        ``batteries`` holds every battery; ``battery`` is that battery when there is exactly one,
+        else None (the same for ``heat_pump`` and ``heat_pumps``). Ids must be unique.
+        """
+        self._join("battery", "batteries")
+        self._join("heat_pump", "heat_pumps")
         n = len(self.base_load_w)
         named: list[tuple[str, tuple[float, ...] | None]] = [
             ("pv_w", self.pv_w),
@@ -209,21 +231,42 @@ class Problem:
             ("grid.export_price", self.grid.export_price),
             ("grid.carbon_intensity", self.grid.carbon_intensity),
         ]
-        if self.battery is not None and self.battery.reserve_pct:
-            named.append(("battery.reserve_pct", self.battery.reserve_pct))
-        hp = self.heat_pump
-        if hp is not None:
-            named += [(f"heat_pump.{k}", getattr(hp, k)) for k in _HP_SERIES]
+        for where, battery in _places("battery", self.batteries):
+            if battery.reserve_pct:
+                named.append((f"{where}.reserve_pct", battery.reserve_pct))
+            if battery.pv_w:
+                named.append((f"{where}.pv_w", battery.pv_w))
+        for where, hp in _places("heat_pump", self.heat_pumps):
+            named += [(f"{where}.{k}", getattr(hp, k)) for k in _HP_SERIES]
             if hp.gains_w:
-                named.append(("heat_pump.gains_w", hp.gains_w))
+                named.append((f"{where}.gains_w", hp.gains_w))
             if hp.tank is not None:
                 named += [
-                    ("heat_pump.tank.cop", hp.tank.cop),
-                    ("heat_pump.tank.draw_w", hp.tank.draw_w),
+                    (f"{where}.tank.cop", hp.tank.cop),
+                    (f"{where}.tank.draw_w", hp.tank.draw_w),
                 ]
         for name, values in named:
             if values is not None and len(values) != n:
                 raise ValueError(f"{name}: expected {n} values (one per slot), got {len(values)}")
+        dc_pv = [b.pv_w for b in self.batteries if b.pv_w]
+        if dc_pv:
+            over = [t for t, v in enumerate(map(sum, zip(*dc_pv, strict=True)))
+                    if v > self.pv_w[t] + 1e-6]  # fmt: skip
+            if over:
+                raise ValueError(
+                    f"pv_w[{over[0]}]: the batteries' own PV arrays exceed the site's PV forecast"
+                )
+
+    def _join(self, one: str, many: str) -> None:
+        single = getattr(self, one)
+        devices = tuple(getattr(self, many))
+        if single is not None and devices and devices != (single,):
+            raise ValueError(f"{one}: give either {one} or {many}, not both")
+        if single is not None:
+            devices = (single,)
+        _unique_ids(many, [d.id for d in devices])
+        object.__setattr__(self, many, devices)
+        object.__setattr__(self, one, devices[0] if len(devices) == 1 else None)
 
     @property
     def slots(self) -> int:
@@ -244,8 +287,22 @@ class Problem:
         """Return JSON-ready data that ``from_dict`` reads back into an equal problem."""
         out = asdict(self)
         out["start"] = self.start.isoformat()
+        # One device is written as today's single object, several as the list.
+        for one, many in (("battery", "batteries"), ("heat_pump", "heat_pumps")):
+            if len(out[many]) > 1:
+                del out[one]
+            else:
+                del out[many]
         result: dict[str, Any] = _lists(out)
         return result
+
+
+def _places[T](one: str, devices: tuple[T, ...]) -> list[tuple[str, T]]:
+    """Name each device as the JSON does: ``battery`` for a single one, ``batteries[i]`` else."""
+    if len(devices) == 1:
+        return [(one, devices[0])]
+    many = "batteries" if one == "battery" else f"{one}s"
+    return [(f"{many}[{i}]", d) for i, d in enumerate(devices)]
 
 
 def _lists(value: Any) -> Any:
@@ -273,7 +330,7 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
     check_keys(
         data,
         {"start", "slot_minutes", "slots", "base_load_w", "pv_w", "grid", "battery", "evs"}
-        | {"heat_pump", "loads", "penalties"},
+        | {"heat_pump", "loads", "penalties", "batteries", "heat_pumps"},
         "",
     )
     start = _parse_start(data)
@@ -289,7 +346,10 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
         raise ValueError("grid: required object is missing")
     evs = data.get("evs", [])
     loads = data.get("loads", [])
-    for key, value in (("evs", evs), ("loads", loads)):
+    batteries = data.get("batteries", [])
+    heat_pumps = data.get("heat_pumps", [])
+    lists = {"evs": evs, "loads": loads, "batteries": batteries, "heat_pumps": heat_pumps}
+    for key, value in lists.items():
         if not isinstance(value, list):
             raise ValueError(f"{key}: expected a list")
     battery = section(data, "battery", "")
@@ -301,6 +361,20 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
     load_specs = tuple(
         _parse_load(_item(v, f"loads[{i}]."), f"loads[{i}].", slots) for i, v in enumerate(loads)
     )
+    battery_specs = tuple(
+        _parse_battery(_item(v, f"batteries[{i}]."), f"batteries[{i}].", slots, required_id=True)
+        for i, v in enumerate(batteries)
+    )
+    hp_specs = tuple(
+        _parse_heat_pump(_item(v, f"heat_pumps[{i}]."), f"heat_pumps[{i}].", slots, True)
+        for i, v in enumerate(heat_pumps)
+    )
+    if battery is not None and battery_specs:
+        raise ValueError("battery: give either battery or batteries, not both")
+    if heat_pump is not None and hp_specs:
+        raise ValueError("heat_pump: give either heat_pump or heat_pumps, not both")
+    _unique_ids("batteries", [d.id for d in battery_specs])
+    _unique_ids("heat_pumps", [d.id for d in hp_specs])
     _unique_ids("evs", [e.id for e in ev_specs])
     _unique_ids("loads", [ld.id for ld in load_specs])
     return Problem(
@@ -314,6 +388,8 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
         heat_pump=None if heat_pump is None else _parse_heat_pump(heat_pump, "heat_pump.", slots),
         loads=load_specs,
         penalties=Penalties() if penalties is None else _parse_penalties(penalties),
+        batteries=battery_specs,
+        heat_pumps=hp_specs,
     )
 
 
@@ -413,10 +489,22 @@ def _parse_grid(data: Mapping[str, Any], path: str, slots: int) -> GridSpec:
     )
 
 
-def _parse_battery(data: Mapping[str, Any], path: str, slots: int) -> BatterySpec:
+def _parse_battery(
+    data: Mapping[str, Any], path: str, slots: int, *, required_id: bool = False
+) -> BatterySpec:
     check_keys(
         data,
-        {"capacity_wh", "soc_pct", "max_charge_w", "max_discharge_w", "min_soc_pct", "max_soc_pct"}
+        {
+            "id",
+            "pv_w",
+            "inverter_max_w",
+            "capacity_wh",
+            "soc_pct",
+            "max_charge_w",
+            "max_discharge_w",
+            "min_soc_pct",
+            "max_soc_pct",
+        }
         | {"reserve_pct", "charge_efficiency", "discharge_efficiency", "degradation_cost_per_kwh"}
         | {"allow_grid_charge", "allow_export", "end_value_per_kwh", "final_soc_min_pct"}
         | {"final_soc_max_pct"},
@@ -429,6 +517,9 @@ def _parse_battery(data: Mapping[str, Any], path: str, slots: int) -> BatterySpe
     final = data.get("final_soc_min_pct")
     final_max = data.get("final_soc_max_pct")
     return BatterySpec(
+        id=text(data, "id", path, None if required_id else "battery"),
+        pv_w=_optional_series(data, "pv_w", path, slots, maximum=math.inf),
+        inverter_max_w=_optional(data, "inverter_max_w", path),
         capacity_wh=number(data, "capacity_wh", path, minimum=1.0),
         soc_pct=number(data, "soc_pct", path, minimum=0.0, maximum=100.0),
         max_charge_w=number(data, "max_charge_w", path, minimum=0.0),
@@ -504,10 +595,12 @@ def _parse_tank(data: Mapping[str, Any], path: str, slots: int) -> TankSpec:
     )
 
 
-def _parse_heat_pump(data: Mapping[str, Any], path: str, slots: int) -> HeatPumpSpec:
+def _parse_heat_pump(
+    data: Mapping[str, Any], path: str, slots: int, required_id: bool = False
+) -> HeatPumpSpec:
     check_keys(
         data,
-        {"max_power_w", "min_power_w", "on_off", "cop", "heat_loss_w_per_k", "tank"}
+        {"id", "max_power_w", "min_power_w", "on_off", "cop", "heat_loss_w_per_k", "tank"}
         | {"thermal_capacity_wh_per_k", "indoor_temp_c", "outdoor_temp_c", "comfort_min_c"}
         | {"comfort_max_c", "gains_w"},
         path,
@@ -521,6 +614,7 @@ def _parse_heat_pump(data: Mapping[str, Any], path: str, slots: int) -> HeatPump
             raise ValueError(f"{path}comfort_min_c[{i}]: {lo} is above comfort_max_c {hi}")
     tank = section(data, "tank", path)
     return HeatPumpSpec(
+        id=text(data, "id", path, None if required_id else "heat_pump"),
         max_power_w=max_power,
         min_power_w=min_power,
         on_off=flag(data, "on_off", path, False),

@@ -6,7 +6,8 @@ Rules per kind of decision:
   stay reachable); the re-solved LP then sets the power levels.
 - Space-heating slots: a thermostat that follows the relaxation's indoor temperature (never below
   the comfort minimum), simulated with the house model, switches the heat pump on or off.
-- Import/export and charge/discharge switches: the direction with the larger relaxed flow wins.
+- Import/export and charge/discharge switches: the direction with the larger relaxed flow wins
+  (for the site-wide battery switch, the larger total over all batteries).
 - One unbroken run of a load: the relaxation's clear favourite start (above one half), else the
   start whose run is cheapest at the relaxation's marginal values.
 """
@@ -100,16 +101,24 @@ def rounded_bounds(
         values = x[block]
         if not lead:
             on = values >= minimum - 1e-6
-        elif rule == "thermal" and problem.heat_pump is not None and form.heat_pump is not None:
-            temp = x[form.heat_pump.temp]
-            on = thermostat(problem.heat_pump, problem.slot_hours, values, temp, minimum)
+        elif rule.startswith("thermal:"):
+            spec = problem.heat_pumps[int(rule.partition(":")[2])]
+            temp = x[form.heat_pumps[spec.id].temp]
+            on = thermostat(spec, problem.slot_hours, values, temp, minimum)
         else:
             on = sigma_delta(values, minimum)
         cols.append(block)
         lows.append(np.where(on, minimum, 0.0))
         highs.append(np.where(on, maximum, 0.0))
     for switch, first, second in form.switches:
-        chosen = (x[first] >= x[second]).astype(np.float64)
+        if first.ndim == 2:
+            # The site-wide battery switch compares every battery's charge with every battery's
+            # discharge, and charges wherever importing is paid for.
+            ahead = x[first].sum(axis=0) >= x[second].sum(axis=0)
+            ahead |= np.isin(switch, form.charge_switches)
+        else:
+            ahead = x[first] >= x[second]
+        chosen = ahead.astype(np.float64)
         cols.append(switch)
         lows.append(chosen)
         highs.append(chosen)
