@@ -304,18 +304,20 @@ async def _house_entities(hass: HomeAssistant) -> None:
     ]
     assert await async_setup_component(
         hass,
-        "weather",
+        "template",
         {
-            "weather": {
-                "platform": "template",
-                "name": "Home",
-                "condition_template": "cloudy",
-                "temperature_template": "{{ 2 }}",
-                "humidity_template": "{{ 90 }}",
-                "forecast_hourly_template": f"{{{{ {json.dumps(hourly)} }}}}",
+            "template": {
+                "weather": {
+                    "name": "Home",
+                    "condition_template": "cloudy",
+                    "temperature_template": "{{ 2 }}",
+                    "humidity_template": "{{ 90 }}",
+                    "forecast_hourly_template": f"{{{{ {json.dumps(hourly)} }}}}",
+                }
             }
         },
     )
+    await hass.async_block_till_done()
     solcast = json.loads((FIXTURES / "solcast_forecast_today_attributes.json").read_text())
     hass.states.async_set("sensor.solcast_a", "17", solcast)
     halved = copy.deepcopy(solcast)
