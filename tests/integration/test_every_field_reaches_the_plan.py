@@ -19,6 +19,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import MAJOR_VERSION
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -445,13 +446,22 @@ def _covered(path: str, expected: tuple[str, ...]) -> bool:
     )
 
 
+def _lane_marks(row: Row) -> list[pytest.MarkDecorator]:
+    """Home Assistant 2026.x's test harness fails the test on the unconnected Modbus device's
+    blocked connection attempt (2025.4 ignores it); its rows only show the Problem unchanged, so
+    they run in the minimum lane."""
+    if row.location == "modbus" and not row.shown_by and MAJOR_VERSION >= 2026:
+        return [pytest.mark.skip(reason="the unconnected Modbus device: minimum lane only")]
+    return []
+
+
 @pytest.mark.parametrize(
     "row",
     [
         pytest.param(
             row,
             id=row.id,
-            marks=[pytest.mark.xfail(strict=True, reason=row.bug)] if row.bug else [],
+            marks=[pytest.mark.xfail(strict=True, reason=row.bug)] if row.bug else _lane_marks(row),
         )
         for row in ROWS
     ],
