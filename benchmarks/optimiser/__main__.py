@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = f"  GridNode {gn['status']} ({gn['reason']}), final SoC {gn['final_soc']:.1f}%"
         extra += f"; EMHASS {em['status']}, final SoC {100 * cols['SOC_opt'][-1]:.1f}%"
         print(extra)
-    house = Problem.from_dict(whole_house())
+    house = whole_house()
     solve(house)
     times = []
     for _ in range(7):
