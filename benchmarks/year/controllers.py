@@ -9,7 +9,8 @@
   dispatcher applies ``commands_at`` of the current slot, as the integration's dispatcher does.
 - ``gridnode_mpc_known_pv``, ``gridnode_mpc_known_load``, ``gridnode_mpc_known_ev`` (not run by
   default): GridNode MPC told one piece of the future it cannot know (the measured PV, the measured
-  base load, or the car sessions starting within the look-ahead), to measure what each forecast costs.
+  base load, or the car sessions starting within the look-ahead), to measure what each forecast costs;
+  ``gridnode_mpc_known_hp``: told the simulated heat pump and house exactly (real gains included).
 - ``perfect_foresight``: the optimiser with the real future (prices, PV, load, EV sessions, solar
   gains), solved once a day over the day plus the controllers' look-ahead.
 
@@ -189,6 +190,32 @@ class _Planner:
         self.ev_map = {ev.id: ev.id for ev in model.evs}
         return site_problem(model)
 
+    def true_heat_pump(
+        self, house: House, idx: int, count: int, irradiance: FloatArray
+    ) -> HeatPumpSpec | None:
+        """The simulated heat pump as it is (hand path): its COP and thermal power curves, the
+        house's heat loss and mass, the real solar and internal gains as warmer outdoor air."""
+        hp = house.heat_pump
+        if hp is None:
+            return None
+        cfg = hp.config
+        outdoor = self.data.outdoor_c[idx : idx + count]
+        curve = cfg.cop_curve
+        cop = np.interp(outdoor, curve.t_amb_c, curve.cop)
+        max_el = float(np.min(np.interp(outdoor, curve.t_amb_c, curve.p_th_max_w) / cop))
+        gains = cfg.internal_gain_w + cfg.solar_aperture_m2 * irradiance
+        effective = outdoor + gains / cfg.heat_loss_w_per_k
+        return HeatPumpSpec(
+            max_power_w=max_el,
+            cop=tuple(float(c) for c in cop),
+            heat_loss_w_per_k=cfg.heat_loss_w_per_k,
+            thermal_capacity_wh_per_k=cfg.thermal_mass_j_per_k / 3600.0,
+            indoor_temp_c=hp.indoor_c,
+            outdoor_temp_c=tuple(float(t) for t in effective),
+            comfort_min_c=(self.scn.comfort_min_c,) * count,
+            comfort_max_c=(self.scn.comfort_max_c,) * count,
+        )
+
     def _count(self, plan: Plan) -> None:
         if not plan.ok:
             self.fallbacks += 1
@@ -339,6 +366,20 @@ class GridNodeMpcFollow(GridNodeMpc):
         self.follow_load = True
 
 
+class GridNodeMpcKnownHp(GridNodeMpc):
+    """GridNode MPC told the simulated heat pump and house exactly (attribution only): what planning
+    from the user's heat pump settings costs."""
+
+    name = "gridnode_mpc_known_hp"
+
+    def problem(self, now_s: float, house: House, forecast: SiteForecast, idx: int) -> Problem:
+        """The site model's Problem with ``true_heat_pump`` in place of the configured one."""
+        problem = super().problem(now_s, house, forecast, idx)
+        n = forecast.horizon.count
+        irradiance = self.data.irradiance_w_m2[idx : idx + n]
+        return replace(problem, heat_pump=self.true_heat_pump(house, idx, n, irradiance))
+
+
 class PerfectForesight(_Planner):
     """The optimiser with the real future, solved once a day over the day plus the look-ahead."""
 
@@ -391,32 +432,6 @@ class PerfectForesight(_Planner):
         """Map the session now plugged in to its plan id, then dispatch."""
         self.ev_map = session_map(self.sessions, now_s)
         return super().dispatch(now_s, house)
-
-    def true_heat_pump(
-        self, house: House, idx: int, count: int, irradiance: FloatArray
-    ) -> HeatPumpSpec | None:
-        """The simulated heat pump as it is (hand path): its COP and thermal power curves, the
-        house's heat loss and mass, the real solar and internal gains as warmer outdoor air."""
-        hp = house.heat_pump
-        if hp is None:
-            return None
-        cfg = hp.config
-        outdoor = self.data.outdoor_c[idx : idx + count]
-        curve = cfg.cop_curve
-        cop = np.interp(outdoor, curve.t_amb_c, curve.cop)
-        max_el = float(np.min(np.interp(outdoor, curve.t_amb_c, curve.p_th_max_w) / cop))
-        gains = cfg.internal_gain_w + cfg.solar_aperture_m2 * irradiance
-        effective = outdoor + gains / cfg.heat_loss_w_per_k
-        return HeatPumpSpec(
-            max_power_w=max_el,
-            cop=tuple(float(c) for c in cop),
-            heat_loss_w_per_k=cfg.heat_loss_w_per_k,
-            thermal_capacity_wh_per_k=cfg.thermal_mass_j_per_k / 3600.0,
-            indoor_temp_c=hp.indoor_c,
-            outdoor_temp_c=tuple(float(t) for t in effective),
-            comfort_min_c=(self.scn.comfort_min_c,) * count,
-            comfort_max_c=(self.scn.comfort_max_c,) * count,
-        )
 
 
 def session_specs(planner: _Planner, house: House, now_s: float, n: int) -> list[EVSpec]:
@@ -475,6 +490,7 @@ CONTROLLERS: dict[str, type[AnyController]] = {
         GridNodeMpcKnownPv,
         GridNodeMpcKnownLoad,
         GridNodeMpcKnownEv,
+        GridNodeMpcKnownHp,
         PerfectForesight,
     )
 }

@@ -189,3 +189,26 @@ def test_a_scenario_without_a_site_configuration_is_refused(scenario: YearScenar
     """The planners do not fall back to hand-made goals."""
     with pytest.raises(ValueError, match="no site"):
         GridNodeMpc(replace(scenario, site=None))
+
+
+def test_the_heat_pump_attribution_run_plans_the_simulated_pump(scenario: YearScenario) -> None:
+    """``gridnode_mpc_known_hp`` swaps only the heat pump: the simulator's curves, not the settings."""
+    from benchmarks.year.controllers import CONTROLLERS
+
+    house = scenario.sim.build_house(float(scenario.start_s))
+    known = CONTROLLERS["gridnode_mpc_known_hp"](scenario)
+    captured: list[Problem] = []
+    original = known.problem  # type: ignore[attr-defined]
+
+    def keep(*args: Any) -> Problem:
+        problem: Problem = original(*args)
+        captured.append(problem)
+        return problem
+
+    known.problem = keep  # type: ignore[attr-defined]
+    known.replan(float(scenario.start_s), house)  # type: ignore[attr-defined]
+    (problem,) = captured
+    assert problem.heat_pump is not None
+    assert problem.heat_pump.max_power_w != 3000.0  # not the configured rated_power_kw
+    assert problem.battery is not None
+    assert problem.battery.capacity_wh == 9500.0
