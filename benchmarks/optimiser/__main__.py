@@ -82,9 +82,9 @@ def run_gridnode(sc: dict[str, Any], repeats: int) -> dict[str, Any]:
             "violations": [v.message for v in plan.violations]}  # fmt: skip
 
 
-def time_house(data: dict[str, Any], label: str) -> float:
+def time_house(data: Problem | dict[str, Any], label: str) -> float:
     """Solve a whole-house problem seven times (after one warm-up); print and return the median ms."""
-    house = Problem.from_dict(data)
+    house = data if isinstance(data, Problem) else Problem.from_dict(data)
     solve(house)
     times = []
     for _ in range(7):

@@ -18,6 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.site_config import CarReading, HouseReadings, SiteConfig, site_model
+from custom_components.gridnode.core.site import SiteForecast, site_problem
+from custom_components.gridnode.optimiser import Problem
+
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 HOURS = 48
 BATTERY = {
@@ -203,31 +207,93 @@ def gridnode_problem(sc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def whole_house(date: str = "2024-11-20") -> dict[str, Any]:
-    """The whole-house problem, 48 h x 15 min: battery, EV, heat pump and two deferrable loads."""
-    sc = scenario(date, 15, with_loads=True)
-    problem = gridnode_problem(sc)
+# The whole-house case as its user configures GridNode (config entry data, options, subentries with
+# the keys the flows store); its Problem is built through the site model, as the integration does.
+WHOLE_HOUSE_SITE: dict[str, Any] = {
+    "data": {
+        "name": "Whole house",
+        "currency": "GBP",
+        "latitude": 52.38,
+        "longitude": 13.06,
+        "import_limit_kw": 9.0,
+        "export_limit_kw": 9.0,
+    },
+    "options": {"slot_minutes": 15, "horizon_hours": HOURS},
+    "subentries": [
+        {
+            "subentry_type": "entity_device",
+            "subentry_id": "battery",
+            "data": {"role": "battery", "capacity_kwh": 10.0, "max_power_w": 3000},
+        },
+        {
+            "subentry_type": "charger",
+            "subentry_id": "car",
+            "data": {"phases": 1, "max_current_a": 32, "ev_capacity_kwh": 60},
+        },
+        {
+            "subentry_type": "heat_pump",
+            "subentry_id": "heat_pump",
+            "data": {
+                "rated_power_kw": 3.0,
+                "cop_curve": "air_water",
+                "heat_loss_w_per_k": 180,
+                "thermal_mass_wh_per_k": 8000,
+                "comfort_min_c": 20.0,
+                "comfort_max_c": 23.0,
+                "internal_gains_w": 300,
+                "solar_aperture_m2": 0.0,
+            },
+        },
+        *(
+            {
+                "subentry_type": "load",
+                "subentry_id": ld["id"],
+                "data": {
+                    "rated_power_w": ld["power_w"],
+                    "run_time_min": ld["hours"] * 60,
+                    "interruptible": ld["interruptible"],
+                },
+            }
+            for ld in LOADS
+        ),
+    ],
+}
+
+
+def whole_house(date: str = "2024-11-20", site: dict[str, Any] | None = None) -> Problem:
+    """The whole-house problem, 48 h x 15 min: battery, EV, heat pump and two deferrable loads.
+
+    Built from ``site`` (default :data:`WHOLE_HOUSE_SITE`) and the house's readings at midnight
+    (battery 50 %, the car plugged in at 35 % wanting 80 % by 07:00 the next day, room 20 C)
+    through ``core.site.site_problem``.
+    """
+    sc = scenario(date, 15, with_loads=False)
+    config = SiteConfig.from_dict(site or WHOLE_HOUSE_SITE)
     start = datetime.fromisoformat(sc["start"])
+    horizon = config.horizon(start)
     weather = _weather()
-    outdoor = []
-    for i in range(len(sc["load_w"])):
-        stamp = start + timedelta(minutes=15 * i)
-        outdoor.append(weather[(stamp.month, stamp.day, stamp.hour)])
-    temps, cops = _cop_curve()
-    cop = [max(1.0, float(v)) for v in np.interp(outdoor, temps, cops)]
-    slots = len(outdoor)
-    night = [20.0 if (i // 4) % 24 >= 7 else 18.0 for i in range(slots)]
-    problem["heat_pump"] = {
-        "max_power_w": 3000.0, "min_power_w": 900.0, "cop": cop, "heat_loss_w_per_k": 180.0,
-        "thermal_capacity_wh_per_k": 8000.0, "indoor_temp_c": 20.0, "outdoor_temp_c": outdoor,
-        "comfort_min_c": night, "comfort_max_c": 23.0,
-    }  # fmt: skip
-    problem["evs"] = [
-        {"id": "car", "capacity_wh": 60000.0, "soc_pct": 35.0, "target_soc_pct": 80.0,
-         "arrival_slot": 18 * 4, "departure_slot": 31 * 4, "phases": 1, "max_current_a": 32.0}
-    ]  # fmt: skip
-    problem["grid"]["can_curtail"] = True
-    return problem
+    outdoor = [weather[(stamp.month, stamp.day, stamp.hour)] for stamp in horizon.starts()]
+    forecast = SiteForecast(
+        horizon=horizon,
+        import_price=sc["import_price"],
+        export_price=sc["export_price"],
+        pv_w=sc["pv_w"],
+        base_load_w=sc["load_w"],
+    )
+    readings = HouseReadings(
+        now=start,
+        battery_soc_pct=50.0,
+        cars={
+            "car": CarReading(
+                plugged=True,
+                soc_pct=35.0,
+                target_soc_pct=80.0,
+                departure=start + timedelta(hours=31),
+            )
+        },
+        room_c=20.0,
+    )
+    return site_problem(site_model(config, readings, forecast, outdoor_c=outdoor))
 
 
 def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
@@ -238,7 +304,7 @@ def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
     200 l hot-water cylinder heated by its own heat pump (a thermal model of the water, showers
     drawn as negative gains, kept between 45 and 60 degC).
     """
-    problem = whole_house(date)
+    problem = whole_house(date).to_dict()
     slots = len(problem["base_load_w"])
     hybrid = dict(problem.pop("battery"), id="hybrid", inverter_max_w=5000.0)
     hybrid["pv_w"] = [0.5 * float(v) for v in problem["pv_w"]]

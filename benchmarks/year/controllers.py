@@ -3,12 +3,14 @@
 - ``no_battery``: the battery never moves (what the house pays without one).
 - ``self_consumption``: the inverter's own rule (battery AUTO: charge from surplus PV, cover the load).
 - ``time_of_use``: charge from the grid at full power in a fixed cheap night window, AUTO otherwise.
-- ``gridnode_mpc``: GridNode's planner (``core.planning.build_problem`` + ``optimiser.solve``) on what
-  it could know at each replan (``information.py``); the dispatcher applies ``commands_at`` of the
-  current slot, as the integration's dispatcher does.
+- ``gridnode_mpc``: GridNode's planner on what it could know at each replan (``information.py``): the
+  scenario's ``site:`` configuration and the house's readings through the site model
+  (``benchmarks.site_config.site_model`` + ``core.site.site_problem``), then ``optimiser.solve``; the
+  dispatcher applies ``commands_at`` of the current slot, as the integration's dispatcher does.
 - ``gridnode_mpc_known_pv``, ``gridnode_mpc_known_load``, ``gridnode_mpc_known_ev`` (not run by
   default): GridNode MPC told one piece of the future it cannot know (the measured PV, the measured
-  base load, or the car sessions starting within the look-ahead), to measure what each forecast costs.
+  base load, or the car sessions starting within the look-ahead), to measure what each forecast costs;
+  ``gridnode_mpc_known_hp``: told the simulated heat pump and house exactly (real gains included).
 - ``perfect_foresight``: the optimiser with the real future (prices, PV, load, EV sessions, solar
   gains), solved once a day over the day plus the controllers' look-ahead.
 
@@ -27,19 +29,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from custom_components.gridnode.core.planning import (
-    DEADBAND_W,
-    BatteryState,
-    EvGoal,
-    HeatPumpGoal,
-    SiteForecast,
-    SiteLimits,
-    build_problem,
-    commands_at,
-)
+from benchmarks.site_config import CarReading, HouseReadings, SiteConfig, site_model
+from custom_components.gridnode.core.forecasts import WeatherPoint
+from custom_components.gridnode.core.planning import DEADBAND_W, commands_at
+from custom_components.gridnode.core.site import SiteForecast, site_problem
 from custom_components.gridnode.core.slots import Horizon
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
-from custom_components.gridnode.optimiser import EVSpec, Plan, Problem, solve
+from custom_components.gridnode.optimiser import EVSpec, HeatPumpSpec, Plan, Problem, solve
 from simulator.loaders import EvSession
 from simulator.physics import Commands, House, SgReady
 
@@ -47,7 +43,6 @@ from .information import Information, utc
 from .scenario import FloatArray, YearScenario
 
 AUTO = Commands()
-IMPORT_LIMIT_W = 100_000.0  # no import limit in these houses
 
 
 class Controller(Protocol):
@@ -130,7 +125,10 @@ class _Planner:
     name = "planner"
 
     def __init__(self, scn: YearScenario) -> None:
+        if scn.site is None:
+            raise ValueError(f"scenario {scn.name!r} has no site: configuration to plan with")
         self.scn = scn
+        self.site: SiteConfig = scn.site
         self.data = scn.data
         self.slots = round(scn.horizon_hours * 3600 / scn.slot_s)
         self.plan: Plan | None = None
@@ -144,30 +142,59 @@ class _Planner:
         self.ev_map: dict[str, str] = {}  # plan EV id -> charger id
         self.follow_load = False
 
-    # --- goals -------------------------------------------------------------------------------------
+    # --- the site model -----------------------------------------------------------------------------
 
-    def battery(self, house: House) -> BatteryState:
-        cfg = house.battery.config
-        return BatteryState(
-            capacity_wh=cfg.capacity_wh,
-            soc_pct=house.battery.soc_pct,
-            max_charge_w=cfg.max_charge_w,
-            max_discharge_w=cfg.max_discharge_w,
-            efficiency=math.sqrt(cfg.charge_efficiency * cfg.discharge_efficiency),
-            min_soc_pct=cfg.min_soc_pct,
-        )
-
-    def limits(self, house: House) -> SiteLimits:
-        return SiteLimits(
-            import_limit_w=IMPORT_LIMIT_W,
-            export_limit_w=house.site.export_limit_w,
+    def readings(self, house: House, now_s: float) -> HouseReadings:
+        """What the house's entities report now: battery SoC, the backup reserve, the cars plugged
+        in (the driver's energy wish set as the charger's energy target, and the departure), the
+        room temperature. A car leaving within this slot is not offered to the plan."""
+        cars: dict[str, CarReading] = {}
+        for cid, sessions in self.sessions.items():
+            session = current_session(sessions, now_s)
+            if session is None or session.plug_out_s < now_s + self.scn.slot_s:
+                continue
+            ev = house.evs[cid]
+            cars[cid] = CarReading(
+                plugged=True,
+                session_energy_wh=ev.delivered_wh if ev.session is session else 0.0,
+                target_energy_wh=session.energy_wh,
+                departure=utc(session.plug_out_s),
+            )
+        hp = house.heat_pump
+        return HouseReadings(
+            now=utc(now_s),
+            battery_soc_pct=house.battery.soc_pct,
             reserve_pct=house.battery.config.reserve_pct,
+            cars=cars,
+            room_c=hp.indoor_c if hp is not None else None,
         )
 
-    def heat_pump(
+    def problem(self, now_s: float, house: House, forecast: SiteForecast, idx: int) -> Problem:
+        """The Problem the integration would build: the scenario's ``site:`` configuration and the
+        house's readings through the site model (``core.site.site_problem``)."""
+        d, n = self.data, forecast.horizon.count
+        weather = [
+            WeatherPoint(
+                start=utc(d.start_s + (idx + i) * d.slot_s),
+                cloud_coverage_pct=float(d.cloud_pct[idx + i]),
+            )
+            for i in range(n)
+        ]
+        model = site_model(
+            self.site,
+            self.readings(house, now_s),
+            forecast,
+            outdoor_c=cast("list[float]", d.outdoor_c[idx : idx + n].tolist()),
+            weather=weather,
+        )
+        self.ev_map = {ev.id: ev.id for ev in model.evs}
+        return site_problem(model)
+
+    def true_heat_pump(
         self, house: House, idx: int, count: int, irradiance: FloatArray
-    ) -> HeatPumpGoal | None:
-        """The heat pump goal; solar and internal gains enter as a warmer effective outdoor air."""
+    ) -> HeatPumpSpec | None:
+        """The simulated heat pump as it is (hand path): its COP and thermal power curves, the
+        house's heat loss and mass, the real solar and internal gains as warmer outdoor air."""
         hp = house.heat_pump
         if hp is None:
             return None
@@ -178,48 +205,16 @@ class _Planner:
         max_el = float(np.min(np.interp(outdoor, curve.t_amb_c, curve.p_th_max_w) / cop))
         gains = cfg.internal_gain_w + cfg.solar_aperture_m2 * irradiance
         effective = outdoor + gains / cfg.heat_loss_w_per_k
-        return HeatPumpGoal(
+        return HeatPumpSpec(
             max_power_w=max_el,
+            cop=tuple(float(c) for c in cop),
             heat_loss_w_per_k=cfg.heat_loss_w_per_k,
-            thermal_mass_wh_per_k=cfg.thermal_mass_j_per_k / 3600.0,
+            thermal_capacity_wh_per_k=cfg.thermal_mass_j_per_k / 3600.0,
             indoor_temp_c=hp.indoor_c,
-            comfort_min_c=self.scn.comfort_min_c,
-            comfort_max_c=self.scn.comfort_max_c,
-            outdoor_temp_c=[float(t) for t in effective],
-            cop=cast("list[float]", cop.tolist()),
+            outdoor_temp_c=tuple(float(t) for t in effective),
+            comfort_min_c=(self.scn.comfort_min_c,) * count,
+            comfort_max_c=(self.scn.comfort_max_c,) * count,
         )
-
-    def ev_goals(self, house: House, now_s: float) -> list[EvGoal]:
-        """Plugged cars; the driver gives the departure; targets account for the planner's 0.9."""
-        goals = []
-        self.ev_map = {}
-        for cid, sessions in self.sessions.items():
-            session = current_session(sessions, now_s)
-            if session is None:
-                continue
-            want = wanted_wh(house, cid, session)
-            if want <= 0 or session.plug_out_s < now_s + self.scn.slot_s:
-                # Leaving within this slot: build_problem would give departure slot 0, an empty
-                # window the optimiser fails on (reported); nothing is left to plan anyway.
-                continue
-            ev = house.evs[cid].config
-            capacity = max(self.scn.ev_capacity_wh, 2.0 * want)
-            soc = 40.0
-            goals.append(
-                EvGoal(
-                    id=cid,
-                    capacity_wh=capacity,
-                    soc_pct=soc,
-                    energy_wh=want,
-                    departure=utc(session.plug_out_s),
-                    phases=ev.phases,
-                    voltage_v=ev.voltage_v,
-                    min_current_a=ev.min_power_w / (ev.phases * ev.voltage_v),
-                    max_current_a=ev.max_power_w / (ev.phases * ev.voltage_v),
-                )
-            )
-            self.ev_map[cid] = cid
-        return goals
 
     def _count(self, plan: Plan) -> None:
         if not plan.ok:
@@ -281,7 +276,6 @@ class GridNodeMpc(_Planner):
         super().__init__(scn)
         self.info = Information(scn)
         self.time_limit_s = time_limit_s
-        self.kwp = float(scn.sim.raw.get("site", {}).get("pv_kwp", 4.0))
 
     def decide(self, now_s: float, house: House) -> Commands:
         """Replan when due, then dispatch the current slot."""
@@ -295,22 +289,15 @@ class GridNodeMpc(_Planner):
         idx = self.data.index(now_s)
         n = self.slots
         imp, exp = self.info.prices(now_s, idx, n)
-        pv = self.pv(idx, n)
-        irradiance: FloatArray = np.asarray(pv / max(1e-6, self.kwp * 0.86), dtype=np.float64)
         forecast = SiteForecast(
-            horizon=Horizon(start=utc(now_s), count=n, minutes=self.scn.slot_minutes),
+            horizon=self.site.horizon(utc(now_s), self.scn.horizon_hours),
             import_price=cast("list[float]", imp.tolist()),
             export_price=cast("list[float]", exp.tolist()),
-            pv_w=cast("list[float]", pv.tolist()),
+            pv_w=cast("list[float]", self.pv(idx, n).tolist()),
             base_load_w=cast("list[float]", self.load(now_s, idx, n).tolist()),
+            carbon=cast("list[float]", self.data.carbon[idx : idx + n].tolist()),
         )
-        problem = build_problem(
-            forecast,
-            self.limits(house),
-            battery=self.battery(house),
-            evs=self.ev_goals(house, now_s),
-            heat_pump=self.heat_pump(house, idx, n, irradiance),
-        )
+        problem = self.problem(now_s, house, forecast, idx)
         problem = self.with_known_evs(problem, house, now_s)
         plan = solve(problem, time_limit_s=self.time_limit_s)
         self.solves += 1
@@ -379,6 +366,20 @@ class GridNodeMpcFollow(GridNodeMpc):
         self.follow_load = True
 
 
+class GridNodeMpcKnownHp(GridNodeMpc):
+    """GridNode MPC told the simulated heat pump and house exactly (attribution only): what planning
+    from the user's heat pump settings costs."""
+
+    name = "gridnode_mpc_known_hp"
+
+    def problem(self, now_s: float, house: House, forecast: SiteForecast, idx: int) -> Problem:
+        """The site model's Problem with ``true_heat_pump`` in place of the configured one."""
+        problem = super().problem(now_s, house, forecast, idx)
+        n = forecast.horizon.count
+        irradiance = self.data.irradiance_w_m2[idx : idx + n]
+        return replace(problem, heat_pump=self.true_heat_pump(house, idx, n, irradiance))
+
+
 class PerfectForesight(_Planner):
     """The optimiser with the real future, solved once a day over the day plus the look-ahead."""
 
@@ -411,14 +412,16 @@ class PerfectForesight(_Planner):
             export_price=cast("list[float]", d.export_price[sl].tolist()),
             pv_w=cast("list[float]", d.pv_w[sl].tolist()),
             base_load_w=cast("list[float]", d.load_w[sl].tolist()),
+            carbon=cast("list[float]", d.carbon[sl].tolist()),
         )
-        problem = build_problem(
-            forecast,
-            self.limits(house),
-            battery=self.battery(house),
-            heat_pump=self.heat_pump(house, idx, n, d.irradiance_w_m2[sl]),
+        problem = self.problem(now_s, house, forecast, idx)
+        # Hand path (no configuration says it): every car session in the window, known ahead,
+        # and the simulated heat pump and house exactly (a user's settings only approximate them).
+        problem = replace(
+            problem,
+            evs=tuple(session_specs(self, house, now_s, n)),
+            heat_pump=self.true_heat_pump(house, idx, n, d.irradiance_w_m2[sl]),
         )
-        problem = replace(problem, evs=tuple(session_specs(self, house, now_s, n)))
         plan = solve(problem, time_limit_s=self.time_limit_s)
         self.solves += 1
         self.solve_s += plan.solve_time_ms / 1000.0
@@ -487,6 +490,7 @@ CONTROLLERS: dict[str, type[AnyController]] = {
         GridNodeMpcKnownPv,
         GridNodeMpcKnownLoad,
         GridNodeMpcKnownEv,
+        GridNodeMpcKnownHp,
         PerfectForesight,
     )
 }

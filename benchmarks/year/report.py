@@ -23,6 +23,7 @@ NAMES = {
     "gridnode_mpc_known_pv": "GridNode MPC told the real PV",
     "gridnode_mpc_known_load": "GridNode MPC told the real base load",
     "gridnode_mpc_known_ev": "GridNode MPC told the car sessions ahead",
+    "gridnode_mpc_known_hp": "GridNode MPC told the simulated heat pump",
     "emhass": "EMHASS day-ahead, rolled daily",
     "emhass_mpc": "EMHASS MPC",
     "perfect_foresight": "Perfect foresight",

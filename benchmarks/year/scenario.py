@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from benchmarks.site_config import SiteConfig
 from custom_components.gridnode.core.forecasts import PvArray, WeatherPoint, estimate_pv, pv_power_w
 from custom_components.gridnode.core.slots import Horizon
 from simulator import loaders
@@ -61,6 +62,7 @@ class YearData:
     outdoor_c: FloatArray
     irradiance_w_m2: FloatArray
     carbon: FloatArray
+    cloud_pct: FloatArray  # the weather "forecast's" cloud cover per slot (%), for heat gains
 
     @property
     def count(self) -> int:
@@ -92,6 +94,7 @@ class YearScenario:
     ev_capacity_wh: float
     data: YearData
     raw: Mapping[str, Any]
+    site: SiteConfig | None = None  # the house as its user configures GridNode (``site:``)
 
     @property
     def slot_s(self) -> int:
@@ -142,10 +145,16 @@ def load_scenario(
         spec = bench["pv_measured"]
         measured = _csv_series(str(spec["file"]), str(spec["column"]))
         sim = replace(sim, data=replace(sim.data, pv_w=measured))
-    slot_minutes = int(bench.get("slot_minutes", 30))
+    site = SiteConfig.from_dict(raw["site"]) if "site" in raw else None
+    slot_minutes = site.slot_minutes if site else int(bench.get("slot_minutes", 30))
     run_days = float(bench.get("days", 365) if days is None else days)
     start_s = int(sim.start_s)
     comfort = bench.get("comfort", {})
+    if site is not None and (pumps := site.of_type("heat_pump")):
+        comfort = {
+            "min_c": pumps[0]["data"].get("comfort_min_c", 19.5),
+            "max_c": pumps[0]["data"].get("comfort_max_c", 22.5),
+        }
     tou = bench.get("tou", {"start": "02:00", "end": "05:00"})
     data = _prepare(sim, bench, start_s, slot_minutes * 60, run_days)
     return YearScenario(
@@ -156,7 +165,7 @@ def load_scenario(
         days=run_days,
         slot_minutes=slot_minutes,
         replan_minutes=int(bench.get("replan_minutes", slot_minutes)),
-        horizon_hours=float(bench.get("horizon_hours", 36)),
+        horizon_hours=float(site.horizon_hours if site else bench.get("horizon_hours", 36)),
         timezone=str(bench.get("timezone", "UTC")),
         comfort_min_c=float(comfort.get("min_c", 19.5)),
         comfort_max_c=float(comfort.get("max_c", 22.5)),
@@ -165,6 +174,7 @@ def load_scenario(
         ev_capacity_wh=float(bench.get("ev", {}).get("capacity_wh", 60000)),
         data=data,
         raw=raw,
+        site=site,
     )
 
 
@@ -252,22 +262,28 @@ def _array(sim: Scenario, spec: Mapping[str, Any]) -> PvArray:
     )
 
 
+def _cloud_blocks(sim: Scenario, spec: Mapping[str, Any], hours: FloatArray) -> FloatArray:
+    """The forecast's cloud cover (0..1) per hour: block means of the inferred cover."""
+    if spec.get("cloud") == "dwd_okta":
+        cloud = _cloud_from_okta(spec, hours)
+    else:
+        cloud = _cloud_from_pv(sim, spec, hours)
+    block = int(spec.get("cloud_block_hours", 3))
+    blocks: FloatArray = np.full(len(cloud), 0.5)
+    for b in range(0, len(cloud), block):
+        part = cloud[b : b + block]
+        known = part[~np.isnan(part)]
+        blocks[b : b + block] = float(known.mean()) if known.size else 0.5
+    return blocks
+
+
 def _pv_estimate(
     sim: Scenario, spec: Mapping[str, Any], start_s: int, n: int, slot_s: int
 ) -> FloatArray:
     """GridNode's own PV estimate from a weather 'forecast' (block-mean cloud cover, real temps)."""
     hours_n = math.ceil(n * slot_s / 3600) + 1
     hours: FloatArray = np.asarray(start_s + 3600.0 * np.arange(hours_n), dtype=np.float64)
-    if spec.get("cloud") == "dwd_okta":
-        cloud = _cloud_from_okta(spec, hours)
-    else:
-        cloud = _cloud_from_pv(sim, spec, hours)
-    block = int(spec.get("cloud_block_hours", 3))
-    blocks = np.full(len(cloud), 0.5)
-    for b in range(0, len(cloud), block):
-        part = cloud[b : b + block]
-        known = part[~np.isnan(part)]
-        blocks[b : b + block] = float(known.mean()) if known.size else 0.5
+    blocks = _cloud_blocks(sim, spec, hours)
     temps = sim.data.outdoor_c.sample(hours)
     array = _array(sim, spec)
     out = np.empty(n)
@@ -323,4 +339,18 @@ def _prepare(
         outdoor_c=_slot_means(d.outdoor_c, times, slot_s),
         irradiance_w_m2=_slot_means(d.irradiance_w_m2, times, slot_s),
         carbon=_slot_means(d.carbon_g_per_kwh, times, slot_s),
+        cloud_pct=_slot_cloud(sim, spec, start_s, n, slot_s),
     )
+
+
+def _slot_cloud(
+    sim: Scenario, spec: Mapping[str, Any], start_s: int, n: int, slot_s: int
+) -> FloatArray:
+    """The forecast's cloud cover per slot (%): the hour block's the slot starts in."""
+    hours_n = math.ceil(n * slot_s / 3600) + 1
+    hours: FloatArray = np.asarray(start_s + 3600.0 * np.arange(hours_n), dtype=np.float64)
+    blocks = _cloud_blocks(sim, spec, hours) if spec.get("method") != "file" else None
+    if blocks is None:
+        return np.full(n, 50.0)
+    index = (np.arange(n) * slot_s) // 3600
+    return np.asarray(100.0 * blocks[index], dtype=np.float64)
