@@ -300,7 +300,7 @@ def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
     """The whole house with two batteries and two heat pumps, 48 h x 15 min.
 
     Beside the hybrid's battery (with half the PV on its DC bus behind a 5 kW inverter), an older
-    AC-coupled 5 kWh battery with poorer efficiencies and a wear cost; beside the space heating, a
+    AC-coupled 5 kWh battery (90 % full) with poorer efficiencies and a wear cost; beside the space heating, a
     200 l hot-water cylinder heated by its own heat pump (a thermal model of the water, showers
     drawn as negative gains, kept between 45 and 60 degC).
     """
@@ -309,7 +309,7 @@ def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
     hybrid = dict(problem.pop("battery"), id="hybrid", inverter_max_w=5000.0)
     hybrid["pv_w"] = [0.5 * float(v) for v in problem["pv_w"]]
     old = {
-        "id": "ac_coupled", "capacity_wh": 5000.0, "soc_pct": 50.0, "max_charge_w": 2500.0,
+        "id": "ac_coupled", "capacity_wh": 5000.0, "soc_pct": 90.0, "max_charge_w": 2500.0,
         "max_discharge_w": 2500.0, "min_soc_pct": 10.0, "charge_efficiency": 0.92,
         "discharge_efficiency": 0.92, "degradation_cost_per_kwh": 0.03,
         "final_soc_min_pct": 50.0, "allow_export": False,

@@ -377,7 +377,8 @@ class GridNodeMpcKnownHp(GridNodeMpc):
         problem = super().problem(now_s, house, forecast, idx)
         n = forecast.horizon.count
         irradiance = self.data.irradiance_w_m2[idx : idx + n]
-        return replace(problem, heat_pump=self.true_heat_pump(house, idx, n, irradiance))
+        hp = self.true_heat_pump(house, idx, n, irradiance)
+        return replace(problem, heat_pump=hp, heat_pumps=())
 
 
 class PerfectForesight(_Planner):
@@ -421,6 +422,7 @@ class PerfectForesight(_Planner):
             problem,
             evs=tuple(session_specs(self, house, now_s, n)),
             heat_pump=self.true_heat_pump(house, idx, n, d.irradiance_w_m2[sl]),
+            heat_pumps=(),
         )
         plan = solve(problem, time_limit_s=self.time_limit_s)
         self.solves += 1
