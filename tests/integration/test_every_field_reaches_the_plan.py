@@ -421,10 +421,17 @@ def _problem(entry: MockConfigEntry) -> Problem:
     return snapshot.problem
 
 
+# A Problem with one battery or heat pump holds it twice: as ``battery`` and as ``batteries[0]``.
+MIRRORS = {"batteries": "battery", "heat_pumps": "heat_pump"}
+
+
 def _differences(a: Any, b: Any, path: str = "") -> Iterator[str]:
     """The paths (``grid.import_price``, ``evs[0].capacity_wh``) where two Problems differ."""
     if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b) and type(a) is type(b):
         for f in dataclasses.fields(a):
+            mirror = MIRRORS.get(f.name) if isinstance(a, Problem) else None
+            if mirror and (getattr(a, mirror) is not None or getattr(b, mirror) is not None):
+                continue  # one battery / heat pump: the list mirrors the single device's path
             yield from _differences(
                 getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}" if path else f.name
             )
