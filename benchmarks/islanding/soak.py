@@ -4,9 +4,12 @@ Run: ``python -m benchmarks.islanding.soak [--polls 1440] [--seed 7]``. Each of 
 devices (the SunSpec hybrid inverter, the Sungrow profile inverter, the NIBE profile heat pump) is
 reached through its own ``FaultProxy`` on 127.0.0.1 (drops, busy and failure answers, flipped bytes
 at the rates printed) and polled with GridNode's driver ``--polls`` times while the simulated house
-runs a day (one physics step of ``86400 / polls`` s before each poll). After each poll the reading is
-compared with what the simulated device holds at that moment (its own registers, decoded by the same
-register map): a value the device did not send is a wrong value. For the hybrid, its grid readings
+runs a day (one physics step of ``86400 / polls`` s before each poll). After each poll every value the
+driver returned, registers and shared quantities alike, is compared with what the simulated device
+holds at that moment (its own registers, decoded by the same register map; the quantities mapped from
+them by the driver's own mapping): a value the device did not send is a wrong value; a value shown as
+unknown where the device holds one is counted apart (``unknown``), as are the requests per poll the
+driver sent through the proxy. For the hybrid, its grid readings
 feed an ``IslandGuard`` as the island watch would (with each reading's time); every islanding is a
 false one when the simulated grid is up at that moment (the scenario's own outages are real
 islandings, counted apart). Then the faults stop: recovery is the number of polls until a

@@ -203,7 +203,9 @@ class RegisterMap:
         self._confirmed.update(accepted)
         for key in seen:
             self.unconfirmed[key] += 1
-            _LOGGER.debug("unit %s: %s read differently each time: unknown this poll", self.unit, key)
+            _LOGGER.debug(
+                "unit %s: %s read differently each time: unknown this poll", self.unit, key
+            )
         return {key: list(words) for key, words in accepted.items()}
 
     def _scale_of(self, reg: Register, words: Mapping[str, list[int]]) -> int | None:
