@@ -81,8 +81,6 @@ class RegisterMap:
         """Readings refused as implausible, by register key."""
         self.failed_blocks = 0
         """Block reads that were refused or dropped (their registers unknown for that poll)."""
-        self.block_reads = 0
-        """Block read requests sent (for the request load a poll puts on the bus)."""
         self.unconfirmed: Counter[str] = Counter()
         """Values left unknown because no two reads agreed (``read_confirmed``), by key."""
         self._confirmed: dict[str, tuple[int, ...]] = {}
@@ -147,7 +145,6 @@ class RegisterMap:
                 )
                 if isinstance(err, DeviceUnavailable) and not self.endpoint.available:
                     break  # backing off: the rest of this poll would not touch the bus
-        self.block_reads += len(blocks)
         words: dict[str, list[int]] = {}
         for reg in regs:
             span = reg.span(self.unit)
