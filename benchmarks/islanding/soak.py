@@ -4,9 +4,12 @@ Run: ``python -m benchmarks.islanding.soak [--polls 1440] [--seed 7]``. Each of 
 devices (the SunSpec hybrid inverter, the Sungrow profile inverter, the NIBE profile heat pump) is
 reached through its own ``FaultProxy`` on 127.0.0.1 (drops, busy and failure answers, flipped bytes
 at the rates printed) and polled with GridNode's driver ``--polls`` times while the simulated house
-runs a day (one physics step of ``86400 / polls`` s before each poll). After each poll the reading is
-compared with what the simulated device holds at that moment (its own registers, decoded by the same
-register map): a value the device did not send is a wrong value. For the hybrid, its grid readings
+runs a day (one physics step of ``86400 / polls`` s before each poll). After each poll every value the
+driver returned, registers and shared quantities alike, is compared with what the simulated device
+holds at that moment (its own registers, decoded by the same register map; the quantities mapped from
+them by the driver's own mapping): a value the device did not send is a wrong value; a value shown as
+unknown where the device holds one is counted apart (``unknown``), as are the requests per poll the
+driver sent through the proxy. For the hybrid, its grid readings
 feed an ``IslandGuard`` as the island watch would (with each reading's time); every islanding is a
 false one when the simulated grid is up at that moment (the scenario's own outages are real
 islandings, counted apart). Then the faults stop: recovery is the number of polls until a
@@ -77,6 +80,8 @@ class SoakResult:
     examples: tuple[str, ...]
     lost_readings: int = 0
     real_outages: int = 0
+    unknown_values: int = 0
+    requests: int = 0
 
     def line(self) -> str:
         """One report line."""
@@ -84,12 +89,19 @@ class SoakResult:
         return (
             f"{self.device:15s} polls {self.polls}  failed {self.failed_polls}"
             f"  unhandled {self.unhandled}  wrong values {self.wrong_values} of"
-            f" {self.compared_values}  false islanding {self.false_islanding}"
+            f" {self.compared_values}  unknown {self.unknown_values}"
+            f"  requests/poll {self.requests / max(self.polls, 1):.1f}"
+            f"  false islanding {self.false_islanding}"
             f" (readings that said lost {self.lost_readings}, real outages seen"
             f" {self.real_outages})"
             f"  recovery {recovery} poll(s)"
             + (f"  e.g. {', '.join(self.examples)}" if self.examples else "")
         )
+
+
+def _is_register(device: ModbusDevice, key: Any) -> bool:
+    """Whether a reading's key is a register (else a shared quantity, e.g. ``grid_voltage``)."""
+    return not isinstance(key, Quantity) and key in device.regmap.registers
 
 
 def _same(read: Any, truth: Any) -> bool:
@@ -164,7 +176,7 @@ async def soak_device(
     )
     guard = IslandGuard(loads=())
     site = SiteSnapshot(soc_pct=60.0, capacity_wh=10_000.0, reserve_pct=10.0, load_w=900.0)
-    failed = unhandled = wrong = compared = islanded = 0
+    failed = unhandled = wrong = compared = islanded = unknown = requests = 0
     examples: list[str] = []
     lost_readings: list[dict[str, Any]] = []
     real_outages = 0
@@ -177,6 +189,7 @@ async def soak_device(
             device = ProfileDevice(endpoint, load_profile(profile), 1)
             await device.identify()
         proxy.set_rates(**faults)
+        requests_before = proxy.requests
         clock = datetime(2023, 6, 14, tzinfo=UTC)
         for i in range(polls):
             sim.step()
@@ -190,17 +203,22 @@ async def soak_device(
                 unhandled += 1
                 examples.append(f"{type(err).__name__}")
                 continue
-            keys = [k for k in reading if isinstance(k, str) and k in device.regmap.registers]
+            keys = [k for k in reading if _is_register(device, k)]
             truth = _truth(device, target, keys)
-            for key in keys:
-                value = reading[key]
-                if value is None or key not in truth:
+            # the shared quantities as the device's own registers would give them
+            truth_q: dict[Any, Any] = dict(device._quantities(truth))  # noqa: SLF001
+            for key, value in reading.items():
+                sent = truth.get(key) if _is_register(device, key) else truth_q.get(key, value)
+                if value is None:
+                    unknown += sent is not None
                     continue
+                if _is_register(device, key) and key not in truth:
+                    continue  # not readable from the image (never happens for a polled key)
                 compared += 1
-                if not _same(value, truth[key]):
+                if not _same(value, sent):
                     wrong += 1
                     if len(examples) < 3:
-                        examples.append(f"{key}={value} (sent {truth[key]})")
+                        examples.append(f"{key}={value} (sent {sent})")
             if profile is None:
                 verdict = _verdict(reading)
                 if verdict is False:
@@ -213,6 +231,7 @@ async def soak_device(
                     islanded += 1  # the simulated grid is up: the faults islanded the house
                 elif lost:
                     real_outages += 1
+        requests = proxy.requests - requests_before
         proxy.set_rates(**dict.fromkeys(faults, 0.0))
         await asyncio.sleep(endpoint.retry_in)
         for n in range(1, RECOVERY_LIMIT + 1):
@@ -241,6 +260,8 @@ async def soak_device(
         examples=tuple(examples[:3]),
         lost_readings=len(lost_readings),
         real_outages=real_outages,
+        unknown_values=unknown,
+        requests=requests,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -18,8 +19,10 @@ SUMMARY = re.compile(
 
 
 async def test_tiny_soak_polls_every_device_class_and_prints_the_summary(
-    socket_enabled: None, capsys: pytest.CaptureFixture[str]
+    socket_enabled: None, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)  # pymodbus logs every frame at debug: most of the run time
+    caplog.set_level(logging.INFO, logger="pymodbus")
     results = await soak.run(polls=12, seed=3)
     lines = capsys.readouterr().out.strip().splitlines()
     match = SUMMARY.match(lines[-1])
@@ -28,6 +31,11 @@ async def test_tiny_soak_polls_every_device_class_and_prints_the_summary(
     assert [r.device for r in results] == ["sunspec_hybrid", "sungrow_shx", "nibe_s"]
     assert int(match[2]) == sum(r.unhandled for r in results)
     assert int(match[3]) == sum(r.wrong_values for r in results)
+    assert int(match[3]) == 0  # no value shown that the device did not send
+    assert int(match[2]) == 0
+    assert int(match[4]) == 0
     for r in results:
         assert r.compared_values > 0  # readings were checked against what the device holds
+        assert r.wrong_values == 0, r.line()
         assert r.recovery_polls is not None  # readable again once the faults stop
+        assert r.recovery_polls <= 2

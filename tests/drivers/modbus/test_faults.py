@@ -47,7 +47,8 @@ async def test_a_corrupted_grid_voltage_is_refused_and_never_stored(
     proxy: ScriptedProxy, endpoint: Endpoint
 ) -> None:
     device = await discover_sunspec(endpoint, 1)
-    proxy.faults.append(Fault(PHVPHA, words={PHVPHA: 63059}))  # 6305.9 V, true 230.0 V
+    # 6305.9 V, true 230.0 V, in the poll's read and its confirm read
+    proxy.faults.append(Fault(PHVPHA, words={PHVPHA: 63059}, times=2))
     reading = await device.read()
     assert reading[Quantity.GRID_VOLTAGE] is None
     assert reading["103.PhVphA"] is None
@@ -61,7 +62,7 @@ async def test_a_scale_factor_outside_sunspec_range_makes_its_values_unknown(
     proxy: ScriptedProxy, endpoint: Endpoint
 ) -> None:
     device = await discover_sunspec(endpoint, 1)
-    proxy.faults.append(Fault(INOUT_SF, words={INOUT_SF: 255}))
+    proxy.faults.append(Fault(INOUT_SF, words={INOUT_SF: 255}, times=2))
     reading = await device.read()
     assert reading["124.InOutWRte_SF"] is None
     assert reading["124.InWRte"] is None

@@ -99,9 +99,13 @@ class ModbusDevice(ABC):
         return self.regmap.unit
 
     async def read(self) -> Reading:
-        """Poll the device; raise ``DeviceUnavailable`` (and mark unavailable) when it is silent."""
+        """Poll the device; raise ``DeviceUnavailable`` (and mark unavailable) when it is silent.
+
+        Every value is confirmed by a second read (``RegisterMap.read_confirmed``): one that
+        changed and did not read the same twice is unknown (None) for this poll.
+        """
         try:
-            values = await self.regmap.read(self._poll_keys())
+            values = await self.regmap.read_confirmed(self._poll_keys())
         except DeviceUnavailable:
             self.available = False
             raise

@@ -91,7 +91,7 @@ class ProfileDevice(ModbusDevice):
     async def identify(self) -> DeviceInfo:
         """Read the identity registers the profile names (model, serial, firmware) into ``info``."""
         if self.profile.identity:
-            values = await self.regmap.read(self.profile.identity.values())
+            values = await self.regmap.read_confirmed(self.profile.identity.values())
             found = {field: values.get(key) for field, key in self.profile.identity.items()}
             self.info = DeviceInfo(
                 manufacturer=self.profile.manufacturer,

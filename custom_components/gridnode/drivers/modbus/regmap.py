@@ -30,6 +30,9 @@ RETRY_S = 0.05
 DEFINITIVE_CODES = frozenset({1, 2, 3})  # illegal function, address or value: retrying won't help
 SCALE_READS = 4
 """Reads of a scale factor before a write gives up finding two alike and plausible."""
+CONFIRM_READS = 2
+"""Extra reads of the registers whose words changed, before a value that no two reads agree on
+is left unknown for the poll (``RegisterMap.read_confirmed``)."""
 
 
 class RegisterMap:
@@ -78,6 +81,10 @@ class RegisterMap:
         """Readings refused as implausible, by register key."""
         self.failed_blocks = 0
         """Block reads that were refused or dropped (their registers unknown for that poll)."""
+        self.unconfirmed: Counter[str] = Counter()
+        """Values left unknown because no two reads agreed (``read_confirmed``), by key."""
+        self._confirmed: dict[str, tuple[int, ...]] = {}
+        """The raw words last confirmed by two agreeing reads, by register key."""
 
     def _closure(self, keys: Iterable[str]) -> list[Register]:
         wanted: dict[str, Register] = {}
@@ -108,6 +115,15 @@ class RegisterMap:
         Raises the first error when no block answered at all.
         """
         regs = self._closure(self.registers if keys is None else keys)
+        words, first_error = await self._read_regs(regs)
+        if first_error is not None and not words:
+            raise first_error
+        return words
+
+    async def _read_regs(
+        self, regs: Sequence[Register]
+    ) -> tuple[dict[str, list[int]], ModbusDriverError | None]:
+        """One read of ``regs`` in planned blocks: their words, and the first block error."""
         blocks = plan_reads(
             (reg.span(self.unit) for reg in regs),
             max_block=self.max_block,
@@ -129,8 +145,6 @@ class RegisterMap:
                 )
                 if isinstance(err, DeviceUnavailable) and not self.endpoint.available:
                     break  # backing off: the rest of this poll would not touch the bus
-        if first_error is not None and not data:
-            raise first_error
         words: dict[str, list[int]] = {}
         for reg in regs:
             span = reg.span(self.unit)
@@ -141,7 +155,55 @@ class RegisterMap:
                     start = span.address - block.address
                     words[reg.key] = values[start : start + span.count]
                     break
-        return words
+        return words, first_error
+
+    async def read_confirmed(self, keys: Iterable[str] | None = None) -> dict[str, Value]:
+        """Read and decode ``keys`` like ``read``, every value confirmed by a second read.
+
+        Modbus TCP carries no checksum: a garbled byte can decode to a plausible value. A
+        register whose words equal the ones last confirmed is taken as it is (one read); one that
+        changed (or was never confirmed) is read again at once, and its value is known only when
+        two reads of this poll agree (or one agrees with the confirmed words): up to
+        ``CONFIRM_READS`` more reads of just those registers. A value that does not confirm is
+        unknown (None) for this poll, never a value the device did not send; so is a value whose
+        scale factor did not confirm. Costs one request per block when nothing changed, two for
+        a block whose values changed (three when a read in between was garbled).
+        """
+        wanted = [
+            k for k in (self.registers if keys is None else keys) if self.registers[k].readable
+        ]
+        words = await self.read_words(wanted)
+        values = self.decode_all(await self._confirm(words))
+        return {key: values.get(key) for key in (*wanted, *values)}
+
+    async def _confirm(self, first: Mapping[str, list[int]]) -> dict[str, list[int]]:
+        """The words of ``first`` that a second read (or the last confirmed words) agrees with."""
+        accepted: dict[str, tuple[int, ...]] = {}
+        seen: dict[str, list[tuple[int, ...]]] = {}
+        for key, raw in first.items():
+            words = tuple(raw)
+            if self._confirmed.get(key) == words:
+                accepted[key] = words
+            else:
+                seen[key] = [words]
+        for _again in range(CONFIRM_READS):
+            if not seen or not self.endpoint.available:
+                break
+            again, _error = await self._read_regs([self.registers[k] for k in seen])
+            for key, raw in again.items():
+                words = tuple(raw)
+                if words in seen[key] or self._confirmed.get(key) == words:
+                    accepted[key] = words
+                    del seen[key]
+                else:
+                    seen[key].append(words)
+        self._confirmed.update(accepted)
+        for key in seen:
+            self.unconfirmed[key] += 1
+            _LOGGER.debug(
+                "unit %s: %s read differently each time: unknown this poll", self.unit, key
+            )
+        return {key: list(words) for key, words in accepted.items()}
 
     def _scale_of(self, reg: Register, words: Mapping[str, list[int]]) -> int | None:
         """The scale factor read with ``reg`` in this poll (None: not read, or implausible)."""
@@ -157,7 +219,8 @@ class RegisterMap:
         """Read and decode ``keys`` (default: every readable register); None means unknown.
 
         Registers of a block that did not answer are None for this poll, as are implausible
-        readings (see ``read_available``).
+        readings (see ``read_available``). One read, not confirmed (for the fast grid poll, whose
+        loss needs a newer reading anyway); what is shown as data comes from ``read_confirmed``.
         """
         wanted = [
             k for k in (self.registers if keys is None else keys) if self.registers[k].readable
@@ -176,8 +239,9 @@ class RegisterMap:
     async def read_complete(self, keys: Iterable[str]) -> dict[str, Value]:
         """Read ``keys`` with every block answering and every reading plausible, or raise.
 
-        For the values a write or a capability depends on: retried (``RETRIES``), then raises
-        ``DeviceUnavailable`` when a block is missing or a value was refused as implausible.
+        For the values a write or a capability depends on: every value confirmed by a second
+        read (see ``read_confirmed``), retried (``RETRIES``), then raises ``DeviceUnavailable``
+        when a block is missing, a value did not confirm or was refused as implausible.
         """
         wanted = list(keys)
         return await self._retrying(lambda: self._read_complete_once(wanted))
@@ -198,7 +262,7 @@ class RegisterMap:
 
     async def _read_complete_once(self, wanted: list[str]) -> dict[str, Value]:
         refused = sum(self.refused.values())
-        words = await self.read_words(wanted)
+        words = await self._confirm(await self.read_words(wanted))
         values = self.decode_all(words)
         missing = [reg.key for reg in self._closure(wanted) if reg.key not in words]
         if missing or sum(self.refused.values()) != refused:

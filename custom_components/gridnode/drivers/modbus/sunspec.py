@@ -219,7 +219,7 @@ class SunSpecDevice(ModbusDevice):
     async def identify(self) -> DeviceInfo:
         """Read the common model and the ratings the controls need; set ``info`` and ``capabilities``."""
         common = [k for k in ("1.Mn", "1.Md", "1.SN", "1.Vr") if self.has(k)]
-        values = await self.regmap.read(common) if common else {}
+        values = await self.regmap.read_confirmed(common) if common else {}
         self.info = DeviceInfo(
             manufacturer=str(values.get("1.Mn") or "SunSpec"),
             model=str(values.get("1.Md") or "unknown"),
