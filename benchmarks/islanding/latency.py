@@ -14,7 +14,7 @@ period and measures wall time from just before that request to the first step wh
 restored and the next trial gets a fresh guard (flap back-off is not what is measured here).
 
 Two poll policies:
-- ``gridnode``: the integration's fast grid poll (``devices/grid_poll.py``): 0.25 s, implausible
+- ``gridnode``: the integration's fast grid poll (``devices/grid_poll.py``): 0.25 s, confirmed reads, implausible
   readings are no data, a failed read turns a "lost" shown into no data, a confirm read at the
   debounce, and the guard confirms a loss only on a reading newer than the first that said so;
 - ``legacy``: the 1 s poll of before, raw readings stored, the guard re-checking what is stored.
@@ -304,7 +304,9 @@ class Poller:
         t0 = time.perf_counter()
         try:
             async with asyncio.timeout(grid_poll.FAST_READ_TIMEOUT_S):
-                values = await self.device.regmap.read(GRID_KEYS)
+                # GridNode takes a changed value only when a second read agrees, as grid_poll does
+                read = self.device.regmap.read_confirmed if gridnode else self.device.regmap.read
+                values = await read(GRID_KEYS)
         except Exception:
             self.failed_reads += 1  # what is stored stays: its reading time says how old it is
             return

@@ -217,8 +217,15 @@ async def test_an_implausible_voltage_or_frequency_is_no_data_not_grid_lost(
 
 async def test_garbled_frames_through_the_proxy_never_shed(hass: HomeAssistant, site: Site) -> None:
     site.proxy.set_rates(flip_rate=0.5, busy_rate=0.05, exception_rate=0.05)
+    image = site.sim.inverter.image
+    sent = {
+        Quantity.GRID_VOLTAGE: pytest.approx(image.get(701, "LNV"), abs=0.05),
+        Quantity.GRID_FREQUENCY: pytest.approx(image.get(701, "Hz"), abs=0.005),
+    }
     for _ in range(16):  # 4 s of 0.25 s polls, the watch stepped after each on the real clock
         await site.poller.async_poll_handle(site.inverter)
+        for quantity, value in sent.items():  # shown: what the device sent, or no data
+            assert site.inverter.value(quantity) in (None, value)
         await site.watch.async_step()
         await asyncio.sleep(0.25)
     await hass.async_block_till_done()

@@ -12,6 +12,9 @@ so the same reading looked at twice never confirms one, however slow the bus. Th
 
 - a reading outside physical bounds (a voltage of 6305.9 V, a frequency of 377 Hz, a ConnSt code
   the device does not define) is "no data" (None), never "grid lost";
+- a register whose value changed is read again at once and taken only when the two reads agree
+  (Modbus TCP has no checksum: a flipped byte can decode to a plausible voltage), so what is shown
+  is always a value the device sent; one that does not confirm is no data for that round;
 - a read that fails (a dropped frame, a busy device, no answer within ``FAST_READ_TIMEOUT_S``)
   changes nothing: what is shown is the last reading, and its time says so (the full poll
   decides whether the device is available);
@@ -21,7 +24,8 @@ so the same reading looked at twice never confirms one, however slow the bus. Th
   readings that still say "lost" up to ``ANNOUNCE_LOST_FOR_S`` after the first.
 
 Cost: one round reads the grid registers of every inverter and meter behind the endpoint (for a
-SunSpec hybrid three small block reads, about 25 bytes each way per block); a round still running
+SunSpec hybrid three small block reads, about 25 bytes each way per block, and a second read of a
+block whose values changed); a round still running
 when the next is due is skipped, so a slow bus lowers the rate instead of queueing requests.
 """
 
@@ -223,7 +227,9 @@ class GridFastPoller:
         self.reads += 1
         try:
             async with asyncio.timeout(min(handle.command_timeout_s, FAST_READ_TIMEOUT_S)):
-                raw = await device.regmap.read(keys)
+                # a value is taken only when two reads agree (a garbled frame can decode to a
+                # plausible voltage); one that did not confirm is no data for this round
+                raw = await device.regmap.read_confirmed(keys)
             quantities = device._quantities({**current, **raw})  # noqa: SLF001 - the driver's map
             fresh = grid_quantities(raw, quantities)
         except Exception as err:  # noqa: BLE001 - no reading: nothing new is known
