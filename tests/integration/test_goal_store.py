@@ -216,7 +216,17 @@ def test_devices_are_the_same_by_their_address_not_their_name() -> None:
     assert device_unique_id("charger", {"protocol": "ocpp", "charge_point_id": " "}) is None
     assert device_unique_id("entity_device", {"power_entity": "sensor.a"}) == "entity:sensor.a"
     assert device_unique_id("entity_device", {}) is None
-    assert device_unique_id("load", {"switch_entity": "switch.a"}) is None
+    assert device_unique_id("load", {"switch_entity": "switch.a"}) == "load:switch.a"
+    scripts = {"on_script": "script.on", "off_script": "script.off"}
+    assert device_unique_id("load", scripts) == "load:scripts:script.on+script.off"
+    assert device_unique_id("load", {"on_script": "script.on"}) is None
+    relays = {"kind": "sg_ready", "relay_1": "switch.b", "relay_2": "switch.a"}
+    assert device_unique_id("heat_pump", relays) == "heat_pump:sg_ready:switch.a+switch.b"
+    assert device_unique_id("heat_pump", {"kind": "sg_ready", "relay_1": "switch.a"}) is None
+    climate = {"kind": "climate", "climate_entity": "climate.house"}
+    assert device_unique_id("heat_pump", climate) == "heat_pump:climate.house"
+    assert device_unique_id("heat_pump", {"kind": "climate"}) is None
+    assert device_unique_id("pv_array", {"pv_kwp": 5}) is None
 
 
 async def test_a_restart_without_unload_keeps_goals_and_what_a_job_already_ran(
