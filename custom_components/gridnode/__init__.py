@@ -18,6 +18,7 @@ from .entity import site_device_info
 from .frontend import async_register_card
 from .goal_store import GoalStore
 from .island import IslandWatch, async_remove_island_store
+from .migration import async_migrate
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
@@ -47,6 +48,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 def _preload_device_data() -> None:
     preload_profiles()
     preload_model_definitions()
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:
+    """Bring a site stored by an older GridNode up to date (see ``migration.py``)."""
+    return await async_migrate(hass, entry)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:

@@ -32,6 +32,7 @@ from .const import (
     MAX_GRID_LIMIT_KW,
     MIN_IMPORT_LIMIT_KW,
 )
+from .migration import ENTRY_MINOR_VERSION, ENTRY_VERSION
 from .options_flow import GridNodeOptionsFlow
 from .subentry_flows import SUBENTRY_FLOWS
 from .validation import vol
@@ -90,8 +91,8 @@ def validate_site(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
 class GridNodeConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create the one GridNode site of this Home Assistant."""
 
-    VERSION = 1
-    MINOR_VERSION = 1
+    VERSION = ENTRY_VERSION
+    MINOR_VERSION = ENTRY_MINOR_VERSION  # 1.2: device subentries have unique ids (migration.py)
 
     @classmethod
     @callback

@@ -455,6 +455,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 moment = until
             key = self._run_keys.get(job_id, job_id)
             self.delivered_wh[key] = self.delivered_wh.get(key, 0.0) + energy
+        if plan.load_power_w:  # a restart (no unload) must not run what already ran again
+            self.goal_store.schedule_save(self.goals)
 
     _remaining = staticmethod(remaining_job)  # the part of a job still to run (core.site)
 

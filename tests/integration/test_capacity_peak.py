@@ -207,3 +207,26 @@ async def test_a_peak_measured_just_before_a_reload_is_kept(
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert float(_peak_state(hass, entry).state) == pytest.approx(4.0, rel=0.01)
+
+
+async def test_a_restart_without_unload_keeps_the_month_peak(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    quarter_hour: datetime,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Home Assistant stopping does not unload the site: its final write alone keeps the peak."""
+    from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+
+    entry = await _site(hass)
+    await _run(hass, freezer, 15, 6000)
+    await _run(hass, freezer, 1 / 6, 0)  # the quarter hour closes: a new peak, not yet saved
+    key = f"{DOMAIN}.{entry.entry_id}.month_peak"
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    written = hass_storage[key]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass_storage[key] = written  # the next start reads what the stop wrote
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert float(_peak_state(hass, entry).state) == pytest.approx(6.0, rel=0.01)

@@ -216,4 +216,43 @@ def test_devices_are_the_same_by_their_address_not_their_name() -> None:
     assert device_unique_id("charger", {"protocol": "ocpp", "charge_point_id": " "}) is None
     assert device_unique_id("entity_device", {"power_entity": "sensor.a"}) == "entity:sensor.a"
     assert device_unique_id("entity_device", {}) is None
-    assert device_unique_id("load", {"switch_entity": "switch.a"}) is None
+    assert device_unique_id("load", {"switch_entity": "switch.a"}) == "load:switch.a"
+    scripts = {"on_script": "script.on", "off_script": "script.off"}
+    assert device_unique_id("load", scripts) == "load:scripts:script.on+script.off"
+    assert device_unique_id("load", {"on_script": "script.on"}) is None
+    relays = {"kind": "sg_ready", "relay_1": "switch.b", "relay_2": "switch.a"}
+    assert device_unique_id("heat_pump", relays) == "heat_pump:sg_ready:switch.a+switch.b"
+    assert device_unique_id("heat_pump", {"kind": "sg_ready", "relay_1": "switch.a"}) is None
+    climate = {"kind": "climate", "climate_entity": "climate.house"}
+    assert device_unique_id("heat_pump", climate) == "heat_pump:climate.house"
+    assert device_unique_id("heat_pump", {"kind": "climate"}) is None
+    assert device_unique_id("pv_array", {"pv_kwp": 5}) is None
+
+
+async def test_a_restart_without_unload_keeps_goals_and_what_a_job_already_ran(
+    hass: HomeAssistant, site: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Home Assistant stopping does not unload the site: its final write alone must keep it all."""
+    from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+
+    departure = await _ask_for_everything(hass, site)
+    coordinator = _coordinator(site)
+    await coordinator.async_refresh()
+    plan = coordinator.data.plan
+    assert plan.load_power_w["job_laundry"][0] > 0  # the cheap first slot runs the laundry
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)  # nothing left unwritten so far
+    await hass.async_block_till_done()
+    coordinator._count_delivered(coordinator._last_refresh + timedelta(minutes=10))
+    ran = coordinator.delivered_wh["job_laundry"]
+    assert ran > 0
+    key = f"{DOMAIN}.{site.entry_id}.goals"
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    written = hass_storage[key]
+    # what the stop wrote is what the next start reads (the unload here writes nothing new)
+    assert await hass.config_entries.async_unload(site.entry_id)
+    hass_storage[key] = written
+    assert await hass.config_entries.async_setup(site.entry_id)
+    await hass.async_block_till_done()
+    _assert_planned(site, departure)
+    assert _coordinator(site).delivered_wh["job_laundry"] == pytest.approx(ran)

@@ -88,3 +88,44 @@ async def test_the_command_line_prints_the_problem_the_site_planned(
     printed: dict[str, Any] = json.loads(result.stdout)
     assert Problem.from_dict(printed) == planned
     assert printed == json.loads(json.dumps(planned.to_dict()))
+
+
+async def test_a_modbus_battery_is_replayed_from_the_entities_the_site_made(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A SunSpec hybrid on a real Modbus server: read back from the entities the site made for it
+    (default entity ids, energy in kWh as shown), it is the battery the live device gives the plan.
+    In process: the command line's own run is covered above and in tests/site_cli."""
+    from homeassistant.config_entries import SOURCE_USER
+
+    from custom_components.gridnode.const import DOMAIN
+    from custom_components.gridnode.plan_coordinator import _battery_state
+    from custom_components.gridnode.site.replay import EntityFinder, ReplayedModbus, replay_device
+    from tests.drivers.modbus.server import ModbusTestServer, hybrid_image
+
+    from .conftest import SITE_DATA, SITE_OPTIONS
+
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Home", unique_id=DOMAIN, data=dict(SITE_DATA),
+        options=dict(SITE_OPTIONS),
+    )  # fmt: skip
+    async with ModbusTestServer({1: {"hr": hybrid_image()}}) as server:
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        result = await hass.config_entries.subentries.async_init(
+            (entry.entry_id, "modbus"), context={"source": SOURCE_USER}
+        )
+        form = {"name": "Inverter", "link": "tcp", "host": "127.0.0.1", "port": server.port,
+                "unit": 1, "profile": "sunspec"}  # fmt: skip
+        result = await hass.config_entries.subentries.async_configure(result["flow_id"], form)
+        result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+        await hass.async_block_till_done()
+        (live,) = entry.runtime_data.devices.batteries
+        subentry = entry.subentries[live.subentry_id]
+        replayed = replay_device(EntityFinder(hass, entry.entry_id, None), subentry)
+        assert isinstance(replayed, ReplayedModbus)
+        expected = _battery_state(live)
+        assert expected is not None
+        assert _battery_state(replayed) == expected
+        assert await hass.config_entries.async_unload(entry.entry_id)

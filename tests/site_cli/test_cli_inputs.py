@@ -79,7 +79,7 @@ def test_an_entry_prints_its_problem_and_says_what_it_left_out(
     assert problem["battery"]["capacity_wh"] == 10_000
     assert problem["battery"]["soc_pct"] == 55
     assert problem["battery"]["reserve_pct"] == [30.0] * 13
-    assert "'Inverter' (modbus) needs a live connection" in err
+    assert "'Inverter' (modbus): none of its entities is among the states: left out" in err
 
 
 def test_a_device_without_its_entities_is_left_out(

@@ -6,7 +6,9 @@ it. Notes (devices left out, inputs that fell back) go to stderr.
 
 - ``--config``: one entry object as Home Assistant stores it (data, options, subentries), or the
   whole ``.storage/core.config_entries`` file with ``--entry-id`` when it holds several sites;
-- ``--states``: ``{entity_id: {"state": ..., "attributes": {...}}}``;
+- ``--states``: ``{entity_id: {"state": ..., "attributes": {...}}}``; a Modbus, OCPP or go-e
+  device is read from the states of the entities GridNode made for it, found by their default
+  entity ids or, with ``--entity-registry`` (``.storage/core.entity_registry``), by unique id;
 - ``--now``: the moment planned from (ISO 8601; default: now); ``--time-zone`` the home's zone
   (time-of-use periods and load windows are local times; default UTC);
 - ``--mode`` and ``--reserve``: the site's mode and backup reserve (the integration keeps them
@@ -26,7 +28,7 @@ import logging
 import math
 import sys
 
-from .inputs import BadInput, read_entry, read_states
+from .inputs import BadInput, read_entry, read_registry, read_states
 
 
 def _now(text: str | None) -> datetime:
@@ -54,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     problem.add_argument("--config", required=True, help="the exported config entry (JSON)")
     problem.add_argument("--entry-id", default=None, help="which entry of core.config_entries")
     problem.add_argument("--states", default=None, help="entity states (JSON)")
+    problem.add_argument(
+        "--entity-registry", default=None, help="Home Assistant's core.entity_registry (JSON)"
+    )
     problem.add_argument("--now", default=None, help="ISO 8601 time planned from")
     problem.add_argument("--time-zone", default="UTC", help="the home's time zone")
     problem.add_argument("--mode", choices=("auto", "eco"), default="auto")
@@ -64,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         entry = read_entry(args.config, args.entry_id)
         states = read_states(args.states)
+        registry = read_registry(args.entity_registry)
         now = _now(args.now)
         _check_reserve(args.reserve)
         from custom_components.gridnode.const import DEFAULT_RESERVE_SOC, SiteMode
@@ -78,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 time_zone=args.time_zone,
                 mode=SiteMode(args.mode),
                 reserve_pct=DEFAULT_RESERVE_SOC if args.reserve is None else args.reserve,
+                registry=registry,
             )
         )
     except BadInput as err:

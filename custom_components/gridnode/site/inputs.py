@@ -147,3 +147,21 @@ def read_states(path: str | None) -> dict[str, StateRecord]:
             raise BadInput(f"states {path}: {entity_id}'s attributes are not an object")
         states[entity_id] = StateRecord(state=str(state), attributes=attributes)
     return states
+
+
+def read_registry(path: str | None) -> dict[str, str] | None:
+    """GridNode's entities in an exported ``core.entity_registry``: unique id -> entity id."""
+    if path is None:
+        return None
+    raw = _read_json(path, "entity registry")
+    entities = raw.get("data", {}).get("entities") if isinstance(raw, dict) else None
+    if not isinstance(entities, list):
+        raise BadInput(f"entity registry {path}: not Home Assistant's core.entity_registry")
+    found: dict[str, str] = {}
+    for entity in entities:
+        if not isinstance(entity, dict) or entity.get("platform") != DOMAIN:
+            continue
+        unique_id, entity_id = entity.get("unique_id"), entity.get("entity_id")
+        if isinstance(unique_id, str) and isinstance(entity_id, str):
+            found[unique_id] = entity_id
+    return found

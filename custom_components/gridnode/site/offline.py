@@ -5,7 +5,10 @@ configuration folder), loads the exported config entry through Home Assistant's 
 sets the given entity states, builds the devices a plan can read from entities, and asks the
 site's ``PlanCoordinator`` for its site model, exactly as a running site does before it solves:
 the same input collection, device adapters, stored-goal handling and site model.
-Devices that need a live connection (Modbus, OCPP, go-e) are left out and said.
+The entry is first migrated as Home Assistant migrates it on start-up, so an entry exported from
+an older GridNode gives the Problem it gives after the upgrade. Devices that need a live
+connection (Modbus, OCPP, go-e) are replayed from the states of the entities GridNode made for
+them (``replay.py``); one whose entities are not among the states is left out and said.
 """
 
 from __future__ import annotations
@@ -42,11 +45,18 @@ from custom_components.gridnode.devices.const import (
     SUBENTRY_LOAD,
 )
 from custom_components.gridnode.devices.factory import FactoryContext
+from custom_components.gridnode.migration import (
+    ENTRY_MINOR_VERSION,
+    ENTRY_VERSION,
+    async_migrate,
+    duplicate_issue_id,
+)
 from custom_components.gridnode.optimiser import Problem
 from custom_components.gridnode.plan_coordinator import PlanCoordinator
 from custom_components.gridnode.runtime import GridNodeData, SiteSettings
 
 from .inputs import BadInput, StateRecord
+from .replay import EntityFinder, replay_device
 
 type Builder = Callable[..., Any]
 
@@ -75,8 +85,13 @@ async def async_site_problem(
     time_zone: str,
     mode: SiteMode = SiteMode.AUTO,
     reserve_pct: float = DEFAULT_RESERVE_SOC,
+    registry: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """The Problem the site of ``entry`` plans at ``now`` with these entity states."""
+    """The Problem the site of ``entry`` plans at ``now`` with these entity states.
+
+    ``registry`` maps the unique ids of GridNode's entities to their entity ids (from an exported
+    entity registry); without it a connected device's entities are found by their default ids.
+    """
     with tempfile.TemporaryDirectory(prefix="gridnode-site-") as config_dir:
         storage = Path(config_dir, ".storage")
         storage.mkdir()
@@ -94,7 +109,9 @@ async def async_site_problem(
         zone = dt_util.get_default_time_zone()
         hass = HomeAssistant(config_dir)
         try:
-            return await _async_problem(hass, entry, states, now, time_zone, mode, reserve_pct)
+            return await _async_problem(
+                hass, entry, states, now, time_zone, mode, reserve_pct, registry
+            )
         finally:
             await hass.async_stop(force=True)
             dt_util.set_default_time_zone(zone)  # the home's zone was this process's meanwhile
@@ -108,6 +125,7 @@ async def _async_problem(
     time_zone: str,
     mode: SiteMode,
     reserve_pct: float,
+    registry: Mapping[str, str] | None,
 ) -> Outcome:
     try:
         await hass.config.async_set_time_zone(time_zone)
@@ -133,6 +151,7 @@ async def _async_problem(
             raise BadInput(f"states: {entity_id}: {err}") from err
     entry = hass.config_entries.async_get_known_entry(raw["entry_id"])
     notes: list[str] = []
+    await _async_migrate(hass, entry, notes)
     try:
         site = SiteSettings.from_entry(entry)
     except (KeyError, TypeError, ValueError) as err:
@@ -140,7 +159,8 @@ async def _async_problem(
     entry.runtime_data = GridNodeData(
         site=site, site_device_id="", mode=mode, reserve=min(100.0, max(0.0, reserve_pct))
     )
-    entry.runtime_data.devices = await _async_devices(hass, entry, notes)
+    finder = EntityFinder(hass, entry.entry_id, registry)
+    entry.runtime_data.devices = await _async_devices(hass, entry, finder, notes)
     coordinator = PlanCoordinator(hass, entry)
     await coordinator.async_load_goals()
     inputs, model, _, _ = await coordinator.async_site_model(now)
@@ -148,20 +168,46 @@ async def _async_problem(
     return Outcome(problem=site_problem(model) if model is not None else None, notes=notes)
 
 
-async def _async_devices(
+async def _async_migrate(
     hass: HomeAssistant, entry: config_entries.ConfigEntry, notes: list[str]
+) -> None:
+    """Migrate the entry as Home Assistant does before setting it up."""
+    if (entry.version, entry.minor_version) == (ENTRY_VERSION, ENTRY_MINOR_VERSION):
+        return
+    if not await async_migrate(hass, entry):
+        raise BadInput(
+            f"config: the entry's version {entry.version}.{entry.minor_version} is newer than "
+            f"this GridNode's ({ENTRY_VERSION}.{ENTRY_MINOR_VERSION})"
+        )
+    issue = ir.async_get(hass).async_get_issue("gridnode", duplicate_issue_id(entry.entry_id))
+    if issue is not None and issue.translation_placeholders:
+        notes.append(
+            "the same device is set up more than once: "
+            + issue.translation_placeholders.get("devices", "")
+        )
+
+
+async def _async_devices(
+    hass: HomeAssistant,
+    entry: config_entries.ConfigEntry,
+    finder: EntityFinder,
+    notes: list[str],
 ) -> DeviceRuntime:
-    """The devices a plan reads from entities; the others are left out and said."""
+    """The devices a plan reads: built from entities, or connected ones replayed from states."""
     runtime = DeviceRuntime()
     ctx = FactoryContext(runtime)
     for subentry in entry.subentries.values():
         builder = ENTITY_BUILDERS.get(subentry.subentry_type)
         if builder is None:
             if subentry.subentry_type in DEVICE_TYPES:
-                notes.append(
-                    f"device {subentry.title!r} ({subentry.subentry_type}) needs a live "
-                    "connection: left out of the problem"
-                )
+                replayed = replay_device(finder, subentry)
+                if isinstance(replayed, str):
+                    notes.append(
+                        f"device {subentry.title!r} ({subentry.subentry_type}): {replayed}: "
+                        "left out of the problem"
+                    )
+                    continue
+                runtime.add(replayed)
             continue
         try:
             handle: DeviceHandle = await builder(hass, entry, subentry, ctx)

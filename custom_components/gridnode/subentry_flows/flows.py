@@ -122,6 +122,8 @@ from custom_components.gridnode.devices.const import (
     SOLAR_APERTURE_M2_RANGE,
     SUBENTRY_CHARGER,
     SUBENTRY_ENTITY_DEVICE,
+    SUBENTRY_HEAT_PUMP,
+    SUBENTRY_LOAD,
     SUBENTRY_MODBUS,
     TANK_TEMP_C_RANGE,
     TANK_VOLUME_L_RANGE,
@@ -196,7 +198,9 @@ def device_unique_id(subentry_type: str, data: Mapping[str, Any]) -> str | None:
     """What makes a device the same device, from its subentry's data (None: nothing does).
 
     A Modbus device: its host and port (or serial port) and unit; an OCPP charger: its charge
-    point id; a go-eCharger: its host; an entity device: its main (power) entity.
+    point id; a go-eCharger: its host; an entity device: its main (power) entity; a heat pump:
+    its climate/water_heater entity or its two SG-Ready relays; a load: its switch, else its
+    on/off scripts.
     """
     if subentry_type == SUBENTRY_MODBUS:
         unit = data.get(CONF_UNIT)
@@ -215,7 +219,34 @@ def device_unique_id(subentry_type: str, data: Mapping[str, Any]) -> str | None:
     if subentry_type == SUBENTRY_ENTITY_DEVICE:
         entity = data.get(CONF_POWER_ENTITY)
         return f"entity:{entity}" if entity else None
+    if subentry_type == SUBENTRY_HEAT_PUMP:
+        return _heat_pump_unique_id(data)
+    if subentry_type == SUBENTRY_LOAD:
+        return _load_unique_id(data)
     return None
+
+
+def _entities(data: Mapping[str, Any], *keys: str) -> list[str] | None:
+    """The entity ids stored under ``keys`` (all of them set), else None."""
+    found = [str(data.get(key) or "").strip().lower() for key in keys]
+    return found if all(found) else None
+
+
+def _heat_pump_unique_id(data: Mapping[str, Any]) -> str | None:
+    if data.get(CONF_KIND, KIND_SG_READY) == KIND_CLIMATE:
+        climate = _entities(data, CONF_CLIMATE_ENTITY)
+        return f"heat_pump:{climate[0]}" if climate else None
+    relays = _entities(data, CONF_RELAY_1, CONF_RELAY_2)
+    # the same two relays are the same pump, whichever is called relay 1
+    return f"heat_pump:sg_ready:{'+'.join(sorted(relays))}" if relays else None
+
+
+def _load_unique_id(data: Mapping[str, Any]) -> str | None:
+    switch = _entities(data, CONF_SWITCH_ENTITY)
+    if switch:
+        return f"load:{switch[0]}"
+    scripts = _entities(data, CONF_ON_SCRIPT, CONF_OFF_SCRIPT)
+    return f"load:scripts:{scripts[0]}+{scripts[1]}" if scripts else None
 
 
 def _number_field(key: str, d: Mapping[str, Any]) -> vol.Optional:

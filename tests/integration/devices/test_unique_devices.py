@@ -47,7 +47,7 @@ async def _add_ocpp(hass: HomeAssistant, entry: MockConfigEntry, point: str, **e
 @pytest.mark.parametrize("lang", ["en", "de", "nl"])
 def test_already_configured_is_translated(lang: str) -> None:
     strings = json.loads((TRANSLATIONS / f"{lang}.json").read_text())
-    for kind in ("modbus", "charger", "entity_device"):
+    for kind in ("modbus", "charger", "entity_device", "heat_pump", "load"):
         assert strings["config_subentries"][kind]["abort"]["already_configured"]
 
 
@@ -159,4 +159,74 @@ async def test_the_cars_capacity_and_price_cap_are_offered_and_checked(
     assert "ev_capacity_kwh" not in data
     assert data["ev_max_price"] == 0.25
     await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(site_entry.entry_id)
+
+
+async def _add_heat_pump(
+    hass: HomeAssistant, entry: MockConfigEntry, kind: str, entities: dict[str, str]
+) -> Any:
+    result = await start_flow(hass, entry, "heat_pump")
+    result = await _configure(hass, result, {"name": "Heat pump", "kind": kind})
+    return await _configure(hass, result, entities)
+
+
+async def test_the_same_heat_pump_cannot_be_added_twice(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    """The same relay pair (either way round) or thermostat is one pump; other entities are not."""
+    await _site(hass, site_entry)
+    relays = {"relay_1": "switch.sg1", "relay_2": "switch.sg2"}
+    first = await _add_heat_pump(hass, site_entry, "sg_ready", relays)
+    assert first["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    (pump_id,) = site_entry.subentries
+    assert site_entry.subentries[pump_id].unique_id == "heat_pump:sg_ready:switch.sg1+switch.sg2"
+    swapped = {"relay_1": "switch.sg2", "relay_2": "switch.sg1"}
+    again = await _add_heat_pump(hass, site_entry, "sg_ready", swapped)
+    assert (again["type"], again["reason"]) == (FlowResultType.ABORT, "already_configured")
+    climate = {"climate_entity": "climate.house"}
+    assert (await _add_heat_pump(hass, site_entry, "climate", climate))["type"] is (
+        FlowResultType.CREATE_ENTRY
+    )
+    await hass.async_block_till_done()
+    again = await _add_heat_pump(hass, site_entry, "climate", climate)
+    assert again["reason"] == "already_configured"
+    other = await _add_heat_pump(hass, site_entry, "climate", {"climate_entity": "climate.flat"})
+    assert other["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert len(site_entry.subentries) == 3
+
+    # the SG-Ready pump reconfigured onto the thermostat another pump drives: refused, unchanged
+    result = await reconfigure_flow(hass, site_entry, pump_id)
+    result = await _configure(hass, result, {"name": "Heat pump", "kind": "climate"})
+    taken = await _configure(hass, result, climate)
+    assert taken["reason"] == "already_configured"
+    assert site_entry.subentries[pump_id].data["kind"] == "sg_ready"
+    assert await hass.config_entries.async_unload(site_entry.entry_id)
+
+
+async def test_the_same_load_cannot_be_added_twice(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    await _site(hass, site_entry)
+    base = {"rated_power_w": 2000, "run_time_min": 60, "interruptible": False, "tier": "3"}
+    outcomes = []
+    for name, where in (
+        ("Dishwasher", {"switch_entity": "switch.dishwasher"}),
+        ("Dishwasher again", {"switch_entity": "switch.dishwasher"}),
+        ("Boiler", {"switch_entity": "switch.boiler"}),
+        ("Server", {"on_script": "script.server_on", "off_script": "script.server_off"}),
+        ("Server again", {"on_script": "script.server_on", "off_script": "script.server_off"}),
+    ):
+        result = await start_flow(hass, site_entry, "load")
+        result = await _configure(hass, result, {"name": name, **base, **where})
+        outcomes.append(result.get("reason", result["type"]))
+        await hass.async_block_till_done()
+    create = FlowResultType.CREATE_ENTRY
+    assert outcomes == [create, "already_configured", create, create, "already_configured"]
+    assert sorted(s.unique_id for s in site_entry.subentries.values()) == [
+        "load:scripts:script.server_on+script.server_off",
+        "load:switch.boiler",
+        "load:switch.dishwasher",
+    ]
     assert await hass.config_entries.async_unload(site_entry.entry_id)
