@@ -160,7 +160,8 @@ def _run_lp(
         raise _Stop(f"the solver gave no plan: {highs.modelStatusToString(status)}")
     solution = highs.getSolution()
     x = np.asarray(solution.col_value, dtype=np.float64)
-    duals = np.asarray(solution.row_dual, dtype=np.float64) / OBJECTIVE_SCALE
+    duals = np.asarray(solution.row_dual, dtype=np.float64)
+    duals = np.asarray(duals / OBJECTIVE_SCALE, dtype=np.float64)
     return x, duals, float(highs.getInfo().objective_function_value) / OBJECTIVE_SCALE
 
 
