@@ -176,6 +176,25 @@ def test_a_hybrid_inverter_clips_its_own_pv_above_its_rating(hourly: Any) -> Non
     assert plan.grid_import_w == pytest.approx([1000, 1000], abs=1)
 
 
+def test_a_hybrid_charges_from_the_grid_only_through_its_inverter(hourly: Any) -> None:
+    # A 5 kW battery behind a 3 kW inverter, cheap hours before dear ones: from the grid it takes
+    # 3 kW (the inverter's rating); with 2 kW of its own PV on the DC bus it takes all 5 kW.
+    data = hourly(
+        6,
+        pv_w=[0, 2000, 0, 0, 0, 0],
+        base_load_w=[0, 0, 3000, 3000, 3000, 3000],
+        grid={"import_price": [0.1, 0.1, 1.0, 1.0, 1.0, 1.0], "export_price": 0.0},
+        batteries=[
+            _bat("hybrid", capacity_wh=20000, soc_pct=0, min_soc_pct=0, max_charge_w=5000,
+                 max_discharge_w=5000, pv_w=[0, 2000, 0, 0, 0, 0], inverter_max_w=3000),
+        ],
+    )  # fmt: skip
+    plan = solve(Problem.from_dict(data))
+    assert plan.battery_charge_w[:2].tolist() == pytest.approx([3000, 5000], abs=1e-3)
+    assert plan.grid_import_w[:2].tolist() == pytest.approx([3000, 3000], abs=1e-3)
+    assert plan.battery_discharge_w[2:].max() <= 3000 + 1e-6
+
+
 def _space_heating(**fields: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": "house",
