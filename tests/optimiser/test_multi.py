@@ -435,6 +435,8 @@ def test_the_two_battery_benchmark_house_uses_every_device_without_shuffling() -
         assert plan.battery_soc_pct_by_id[spec.id].min() >= spec.min_soc_pct - 1e-6
     water = plan.indoor_temp_c_by_id["hot_water"]
     assert water.min() >= 45.0 - 0.05
+    # The on/off hot-water heat pump runs at its whole 1 kW or not at all.
+    assert set(np.round(plan.heat_pump_power_w_by_id["hot_water"])) == {0.0, 1000.0}
     # The hybrid's AC side stays within its 5 kW inverter.
     hybrid = problem.batteries[0]
     assert hybrid.inverter_max_w == 5000
