@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -336,3 +337,30 @@ def test_nearly_full_ev_is_left_alone_rather_than_failing_the_plan(hourly: Any) 
     assert plan.ok
     assert plan.ev_power_w["car"].tolist() == [0, 0, 0]
     assert [v.kind for v in plan.violations] == ["ev_target"]
+
+
+@pytest.mark.parametrize(
+    ("power", "outdoor", "low", "high"),
+    [(3000, -5.0, 19.5, 23.0), (500, -10.0, 20.0, 23.0), (3000, 30.0, 18.0, 21.0)],
+)
+def test_the_planned_indoor_temperature_follows_the_house_model(
+    hourly: Any, power: float, outdoor: float, low: float, high: float
+) -> None:
+    # Within the band, below it (a heat pump too small) and above it (a hot day): the plan's
+    # temperature is the house model run with the planned heat, and the violations say by how much.
+    heat_pump = {"max_power_w": power, "cop": 2.5, "heat_loss_w_per_k": 150,
+                 "thermal_capacity_wh_per_k": 4000, "indoor_temp_c": 20.0,
+                 "outdoor_temp_c": outdoor, "comfort_min_c": low, "comfort_max_c": high}  # fmt: skip
+    prices = [0.3] * 4 + [0.1] * 4 + [0.3] * 4
+    data = hourly(12, grid={"import_price": prices, "export_price": 0.0}, heat_pump=heat_pump)
+    plan = solve(Problem.from_dict(data))
+    a = math.exp(-150 / 4000)
+    level, expected = 20.0, []
+    for heat in plan.heat_pump_power_w:
+        level = a * level + (1 - a) * outdoor + (1 - a) / 150 * 2.5 * heat
+        expected.append(level)
+    assert plan.indoor_temp_c.tolist() == pytest.approx(expected, abs=1e-6)
+    worst = max(max(0.0, low - t, t - high) for t in expected)
+    reported = max((v.amount for v in plan.violations if v.kind == "comfort"), default=0.0)
+    assert reported == pytest.approx(worst if worst > 0.05 else 0.0, abs=1e-3)
+    assert (worst > 1.0) == (power == 500 or outdoor > high)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from .model import INF, INTEGER, SEMI_CONTINUOUS, IntArray
+from .model import INF, INTEGER, SEMI_CONTINUOUS, FloatArray, IntArray
 from .problem import HeatPumpSpec
 
 if TYPE_CHECKING:
@@ -30,15 +30,24 @@ class EVIndex:
 
 @dataclass(slots=True)
 class HeatPumpIndex:
-    """Columns of the heat pump, the indoor temperature, comfort slack and the tank."""
+    """Columns of the heat pump, the indoor temperature's parts and the tank.
+
+    The indoor temperature is ``comfort_min - too_cold + band + too_warm``: ``band`` is its height
+    within the comfort band, ``too_cold`` and ``too_warm`` the (penalised) distances outside it.
+    """
 
     space: IntArray
-    temp: IntArray
+    band: IntArray
     too_cold: IntArray
     too_warm: IntArray
+    comfort_min: FloatArray
     water: IntArray | None
     tank: IntArray | None
     tank_short: IntArray | None
+
+    def temperature(self, x: FloatArray) -> FloatArray:
+        """The indoor temperature (degC) in each slot of the solution ``x``."""
+        return self.comfort_min - x[self.too_cold] + x[self.band] + x[self.too_warm]
 
 
 @dataclass(slots=True)
@@ -126,22 +135,23 @@ def _add_heat_pump(ctx: Context, hp: HeatPumpSpec, number: int) -> HeatPumpIndex
     gains = np.asarray(hp.gains_w, dtype=np.float64) if hp.gains_w else np.zeros(n)
     rhs = (1.0 - a) * outdoor + gain * gains
     rhs[0] += a * hp.indoor_temp_c
-    temp = b.cols(n, -100.0, 100.0)
-    dyn = b.rows(n, rhs, rhs)
-    b.add(dyn, temp, 1.0)
-    b.add(dyn[1:], temp[:-1], -a)
-    b.add(dyn, space, -gain * np.asarray(hp.cop, dtype=np.float64))
+    # The temperature is not a column of its own: it is the comfort minimum plus its parts (see
+    # HeatPumpIndex), so the comfort band needs no rows and the model stays small.
     per_kh = (ctx.problem.penalties.comfort_per_kelvin_hour or ctx.penalty) * dt
+    low_c = np.broadcast_to(np.asarray(hp.comfort_min_c, dtype=np.float64), (n,))
+    high_c = np.broadcast_to(np.asarray(hp.comfort_max_c, dtype=np.float64), (n,))
     too_cold = b.cols(n, 0.0, INF, per_kh)
+    band = b.cols(n, 0.0, high_c - low_c)
     too_warm = b.cols(n, 0.0, INF, per_kh)
     ctx.penalised += [too_cold, too_warm]
-    rows = b.rows(n, np.asarray(hp.comfort_min_c, dtype=np.float64), INF)
-    b.add(rows, temp, 1.0)
-    b.add(rows, too_cold, 1.0)
-    rows = b.rows(n, -INF, np.asarray(hp.comfort_max_c, dtype=np.float64))
-    b.add(rows, temp, 1.0)
-    b.add(rows, too_warm, -1.0)
-    index = HeatPumpIndex(space, temp, too_cold, too_warm, None, None, None)
+    rhs = rhs - low_c
+    rhs[1:] += a * low_c[:-1]
+    dyn = b.rows(n, rhs, rhs)
+    for part, sign in ((too_cold, -1.0), (band, 1.0), (too_warm, 1.0)):
+        b.add(dyn, part, sign)
+        b.add(dyn[1:], part[:-1], -a * sign)
+    b.add(dyn, space, -gain * np.asarray(hp.cop, dtype=np.float64))
+    index = HeatPumpIndex(space, band, too_cold, too_warm, low_c.copy(), None, None, None)
     tank = hp.tank
     if tank is not None:
         water = b.cols(n, low if kind else 0.0, hp.max_power_w, 0.0, kind)

@@ -212,7 +212,7 @@ def _heat_pumps(problem: Problem, form: Formulation, x: Array, notes: _Notes) ->
     for spec in problem.heat_pumps:
         hp = form.heat_pumps[spec.id]
         of = f" ({spec.id})" if several else ""
-        out.space[spec.id], out.temp[spec.id] = x[hp.space], x[hp.temp]
+        out.space[spec.id], out.temp[spec.id] = x[hp.space], hp.temperature(x)
         cold, warm = x[hp.too_cold], x[hp.too_warm]
         notes.slots("comfort", slots[cold > 0.05], cold[cold > 0.05], "K",
                     f"indoor temperature{of} below the comfort band", device=spec.id)  # fmt: skip

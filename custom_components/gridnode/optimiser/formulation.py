@@ -153,11 +153,13 @@ def formulate(problem: Problem) -> Formulation:
         # Imports may feed the house's loads but never a battery that may not charge from the grid.
         grid_only = b.rows(n, -INF, base)
         b.add(grid_only, imp, 1.0)
+    curt_hi = pv if grid.can_curtail else np.zeros(n)
     if pv_only:
-        # Curtailed PV cannot be exported either.
-        rows = b.rows(n, -INF, pv)
-        b.add(rows, exp, 1.0)
-        b.add(rows, curt, 1.0)
+        # Curtailed PV cannot be exported either (only where the bounds do not already say so).
+        where = np.flatnonzero(exp_limit + curt_hi > pv)
+        rows = b.rows(where.size, -INF, pv[where])
+        b.add(rows, exp[where], 1.0)
+        b.add(rows, curt[where], 1.0)
     both = np.flatnonzero((export_price > import_cost) & (exp_hi > 0))
     if both.size:
         # Where export pays more than import costs, forbid importing and exporting at once.
@@ -210,11 +212,18 @@ def formulate(problem: Problem) -> Formulation:
         form.charge_switches = z[import_cost[both] < 0]
     clips = [i.clip for i in form.batteries.values() if i.clip is not None]
     if clips:
-        # The inverters' clipping and the site's curtailment share the same PV.
-        rows = b.rows(n, -INF, pv)
-        b.add(rows, curt, 1.0)
+        # The inverters' clipping and the site's curtailment share the same PV (a row only where
+        # the bounds allow more than all of it).
+        dc_pv = sum(
+            np.asarray(bat.pv_w, dtype=np.float64)
+            for bat in batteries
+            if form.batteries[bat.id].clip is not None
+        )
+        where = np.flatnonzero(curt_hi + dc_pv > pv)
+        rows = b.rows(where.size, -INF, pv[where])
+        b.add(rows, curt[where], 1.0)
         for clip in clips:
-            b.add(rows, clip, 1.0)
+            b.add(rows, clip[where], 1.0)
     form.evs = add_evs(ctx)
     form.heat_pumps = add_heat_pumps(ctx)
     form.loads = add_loads(ctx, form.notes)
@@ -314,13 +323,16 @@ def _add_battery(
         dc_pv = np.asarray(spec.pv_w, dtype=np.float64)
         clip = b.cols(n, 0.0, dc_pv, 1e-6 * kwh)
         b.add(ctx.balance, clip, -1.0)
-        rows = b.rows(n, -INF, spec.inverter_max_w - dc_pv)
-        b.add(rows, discharge, 1.0)
-        b.add(rows, charge, -1.0)
-        b.add(rows, clip, -1.0)
-        rows = b.rows(n, -INF, spec.inverter_max_w + dc_pv)
-        b.add(rows, charge, 1.0)
-        b.add(rows, discharge, -1.0)
-        b.add(rows, clip, 1.0)
+        # Rows only in slots where the power limits alone could exceed the rating.
+        out = np.flatnonzero(spec.max_discharge_w > spec.inverter_max_w - dc_pv)
+        rows = b.rows(out.size, -INF, spec.inverter_max_w - dc_pv[out])
+        b.add(rows, discharge[out], 1.0)
+        b.add(rows, charge[out], -1.0)
+        b.add(rows, clip[out], -1.0)
+        into = np.flatnonzero(spec.max_charge_w + dc_pv > spec.inverter_max_w + dc_pv)
+        rows = b.rows(into.size, -INF, spec.inverter_max_w + dc_pv[into])
+        b.add(rows, charge[into], 1.0)
+        b.add(rows, discharge[into], -1.0)
+        b.add(rows, clip[into], 1.0)
         index.clip = clip
     return index

@@ -103,7 +103,7 @@ def rounded_bounds(
             on = values >= minimum - 1e-6
         elif rule.startswith("thermal:"):
             spec = problem.heat_pumps[int(rule.partition(":")[2])]
-            temp = x[form.heat_pumps[spec.id].temp]
+            temp = form.heat_pumps[spec.id].temperature(x)
             on = thermostat(spec, problem.slot_hours, values, temp, minimum)
         else:
             on = sigma_delta(values, minimum)

@@ -37,6 +37,10 @@ from .rounding import rounded_bounds
 _T = TypeVar("_T")
 _Status = highspy.HighsModelStatus
 _INFEASIBLE = {_Status.kInfeasible, _Status.kUnboundedOrInfeasible}
+# HiGHS sees every cost multiplied by this (currency per kW and slot instead of per W): costs of
+# about 1e-5 per W sit near its dual feasibility tolerance (1e-7), so it stopped short of the
+# optimum and took more iterations. Objective values and duals are divided back on reading.
+OBJECTIVE_SCALE = 1000.0
 
 
 class _Stop(Exception):
@@ -97,7 +101,8 @@ def _solve(
     for block, _rule in form.semis:
         relaxed_lower[block] = 0.0
     highs = _highs(deadline)
-    highs.passModel(to_highs_lp(dict(arrays, col_lower=relaxed_lower), []))
+    scaled = arrays["cost"] * OBJECTIVE_SCALE
+    highs.passModel(to_highs_lp(dict(arrays, col_lower=relaxed_lower, cost=scaled), []))
     x, duals, bound = _run_lp(highs, problem)
     status, reason = STATUS_OPTIMAL, "optimal"
     if form.builder.has_integers:
@@ -156,7 +161,8 @@ def _run_lp(
     solution = highs.getSolution()
     x = np.asarray(solution.col_value, dtype=np.float64)
     duals = np.asarray(solution.row_dual, dtype=np.float64)
-    return x, duals, float(highs.getInfo().objective_function_value)
+    duals = np.asarray(duals / OBJECTIVE_SCALE, dtype=np.float64)
+    return x, duals, float(highs.getInfo().objective_function_value) / OBJECTIVE_SCALE
 
 
 def _scale(problem: Problem, form: Formulation, x: FloatArray, value: float) -> float:
@@ -193,7 +199,8 @@ def _branch_and_bound(
     """Run HiGHS's MILP search from the rounded plan; return the better plan and the best bound."""
     highs = _highs(deadline)
     highs.setOptionValue("mip_rel_gap", 1e-4)
-    highs.passModel(to_highs_lp(arrays, form.builder.integrality()))
+    scaled = dict(arrays, cost=arrays["cost"] * OBJECTIVE_SCALE)
+    highs.passModel(to_highs_lp(scaled, form.builder.integrality()))
     solution = highspy.HighsSolution()
     solution.col_value = [float(v) for v in start]
     solution.value_valid = True
@@ -201,6 +208,7 @@ def _branch_and_bound(
     highs.run()
     info = highs.getInfo()
     x = start
-    if info.primal_solution_status == 2 and info.objective_function_value < start_value:
+    value = info.objective_function_value / OBJECTIVE_SCALE
+    if info.primal_solution_status == 2 and value < start_value:
         x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-    return x, max(bound, float(info.mip_dual_bound))
+    return x, max(bound, float(info.mip_dual_bound) / OBJECTIVE_SCALE)
