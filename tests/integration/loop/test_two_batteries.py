@@ -2,7 +2,9 @@
 
 The house: the simulator's SunSpec hybrid (9.5 kWh) and, beside it, a 5 kWh battery on its own
 Sungrow SHx inverter; its NIBE S heat pump on Modbus and a second, SG-Ready heat pump (an annex)
-switched through two relays. Prices are negative now, so the plan charges both batteries.
+switched through two relays. A third battery, in the garage, is driven through Home Assistant
+entities (as a user's inverter integration gives them). Prices are negative now, so the plan
+charges every battery.
 One set-up walks the whole story: both planned with their own limits, each commanded and read
 back, an outage carried by both (the runtime estimate counts both, each is handed to its own
 control), the plan back after it, and every device handed back when the site unloads.
@@ -45,6 +47,19 @@ SECOND = BatteryConfig(
     initial_soc_pct=50,
 )
 RELAYS = ("input_boolean.annex_a", "input_boolean.annex_b")
+GARAGE_MODE = "input_select.garage_mode"
+GARAGE = {
+    "role": "battery",
+    "power_entity": "input_number.garage_power",
+    "soc_entity": "input_number.garage_soc",
+    "charge_power_entity": "input_number.garage_w",
+    "mode_entity": GARAGE_MODE,
+    "mode_auto": "Self use",
+    "mode_charge": "Force charge",
+    "mode_hold": "Stop",
+    "capacity_kwh": 4.0,
+    "max_power_w": 3000,
+}
 
 
 def _modbus(title: str, port: int, profile: str) -> ConfigSubentryData:
@@ -65,6 +80,22 @@ async def two_battery_house(
         hass, "input_boolean", {"input_boolean": {"annex_a": {}, "annex_b": {}}}
     )
     hass.states.async_set("sensor.annex", "20.0", {"unit_of_measurement": "°C"})
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {
+            "input_number": {
+                "garage_soc": {"min": 0, "max": 100, "step": 1, "initial": 40},
+                "garage_power": {"min": -3000, "max": 3000, "step": 1, "initial": 0},
+                "garage_w": {"min": 0, "max": 3000, "step": 1, "initial": 0},
+            }
+        },
+    )
+    assert await async_setup_component(
+        hass,
+        "input_select",
+        {"input_select": {"garage_mode": {"options": ["Self use", "Force charge", "Stop"]}}},
+    )
     first = replace(uk_scenario.battery, initial_soc_pct=30)
     sim = Simulation(
         replace(uk_scenario, battery=first, second_battery=SECOND),
@@ -105,6 +136,9 @@ async def two_battery_house(
                 title="Annex",
                 unique_id=None,
             ),
+            ConfigSubentryData(
+                data=GARAGE, subentry_type="entity_device", title="Garage", unique_id=None
+            ),
         ],
     )
     entry.add_to_hass(hass)
@@ -125,10 +159,11 @@ def _handle(house: House, name: str) -> DeviceHandle:
 
 
 async def _poll(hass: HomeAssistant, house: House) -> None:
-    """Every Modbus device reads the simulated registers now (as its poll would)."""
+    """The Modbus batteries read the simulated registers now (as their poll would)."""
     devices = house.entry.runtime_data.devices
     assert devices is not None
-    coordinators = {id(c): c for h in devices.devices if (c := getattr(h, "coordinator", None))}
+    handles = devices.batteries
+    coordinators = {id(c): c for h in handles if (c := getattr(h, "coordinator", None))}
     for coordinator in coordinators.values():
         await coordinator.async_refresh()
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -160,10 +195,14 @@ async def _assert_planned_commanded_and_read_back(hass: HomeAssistant, house: Ho
     assert dispatcher is not None
 
     # Planned: each battery and heat pump is its own device in the problem, with its own limits.
+    garage = _handle(house, "Garage")
     problem = coordinator.data.problem
     assert problem is not None
     batteries = {b.id: b for b in problem.batteries}
-    assert set(batteries) == {hybrid.subentry_id, sungrow.subentry_id}
+    assert set(batteries) == {hybrid.subentry_id, sungrow.subentry_id, garage.subentry_id}
+    assert batteries[garage.subentry_id].capacity_wh == pytest.approx(4000)
+    assert batteries[garage.subentry_id].max_charge_w == pytest.approx(3000)
+    assert batteries[garage.subentry_id].soc_pct == pytest.approx(40)
     assert batteries[hybrid.subentry_id].capacity_wh == pytest.approx(9500)
     assert batteries[sungrow.subentry_id].capacity_wh == pytest.approx(5000)
     for battery in (hybrid, sungrow):
@@ -198,7 +237,7 @@ async def _assert_planned_commanded_and_read_back(hass: HomeAssistant, house: Ho
     # Commanded: each battery its own charge power, each pump its own state.
     commands = await dispatcher.async_apply()
     assert commands is not None
-    for battery in (hybrid, sungrow):
+    for battery in (hybrid, sungrow, garage):
         command = commands.batteries[battery.subentry_id]
         assert command.mode is BatteryMode.CHARGE
         assert dispatcher.actions[battery.subentry_id] == (
@@ -209,6 +248,10 @@ async def _assert_planned_commanded_and_read_back(hass: HomeAssistant, house: Ho
     assert _sungrow(house, "forced_command") == "charge"
     assert float(str(_sungrow(house, "forced_power"))) == pytest.approx(
         commands.batteries[sungrow.subentry_id].power_w, abs=10
+    )
+    assert hass.states.get(GARAGE_MODE).state == "Force charge"
+    assert float(hass.states.get("input_number.garage_w").state) == pytest.approx(
+        commands.batteries[garage.subentry_id].power_w
     )
     assert set(commands.heat_pumps_w) == set(pumps)
     await hass.async_block_till_done()
@@ -241,9 +284,11 @@ async def _assert_outage_uses_both(hass: HomeAssistant, house: House) -> None:
     # The runtime estimate counts the energy of both batteries.
     site = watch.site()
     assert site is not None
-    assert site.capacity_wh == pytest.approx(14_500)
-    stored = house.sim.house.battery.stored_wh + house.sim.house.second_battery.stored_wh  # type: ignore[union-attr]
-    assert site.soc_pct == pytest.approx(100 * stored / 14_500, abs=0.2)
+    assert site.capacity_wh == pytest.approx(18_500)  # 9.5 + 5 + 4 kWh
+    second = house.sim.house.second_battery
+    assert second is not None
+    stored = house.sim.house.battery.stored_wh + second.stored_wh + 0.4 * 4000
+    assert site.soc_pct == pytest.approx(100 * stored / 18_500, abs=0.2)
     now = dt_util.utcnow()
     alone = estimate_runtime_s(
         soc_pct=float(hybrid.value(Quantity.BATTERY_SOC)),
@@ -266,6 +311,7 @@ async def _assert_outage_uses_both(hass: HomeAssistant, house: House) -> None:
     # Each battery is handed to its own (grid-forming / self-consumption) control ...
     assert _hybrid_mode(house) == 0
     assert _sungrow(house, "ems_mode") == "self_consumption"
+    assert hass.states.get(GARAGE_MODE).state == "Self use"
     assert dispatcher.suspended
     # ... and both carry the house.
     result = house.sim.step()
@@ -306,4 +352,5 @@ async def test_two_batteries_and_two_heat_pumps_planned_driven_islanded_and_hand
     assert _hybrid_mode(house) == 0
     assert _sungrow(house, "ems_mode") == "self_consumption"
     assert _sungrow(house, "forced_command") == "stop"
+    assert hass.states.get(GARAGE_MODE).state == "Self use"
     assert _relay_state(hass) is SgReadyState.NORMAL
