@@ -323,7 +323,9 @@ class Dispatcher:
                 ),
             )
         for heat_pump in devices.heat_pumps:  # each with its own planned power
-            planned_w = heat_pump_w_for(commands, heat_pump, devices.heat_pumps[0])
+            planned_w = heat_pump_w_for(
+                commands, heat_pump.subentry_id, devices.heat_pumps[0].subentry_id
+            )
             if planned_w is None:
                 continue
             heat = read_device(
@@ -567,13 +569,14 @@ def battery_command_for(
     return None
 
 
-def heat_pump_w_for(
-    commands: SlotCommands, heat_pump: HeatPumpHandle, first: HeatPumpHandle
-) -> float | None:
-    """The power the plan gives one heat pump now (None: not planned, left on its own)."""
-    if heat_pump.subentry_id in commands.heat_pumps_w:
-        return commands.heat_pumps_w[heat_pump.subentry_id]
-    if heat_pump is first and len(commands.heat_pumps_w) <= 1:
+def heat_pump_w_for(commands: SlotCommands, heat_pump: str, first: str) -> float | None:
+    """The power the plan gives one heat pump (by subentry id) now; None: not planned.
+
+    A plan made for one heat pump under another id (older plans) drives the first heat pump.
+    """
+    if heat_pump in commands.heat_pumps_w:
+        return commands.heat_pumps_w[heat_pump]
+    if heat_pump == first and len(commands.heat_pumps_w) <= 1:
         return commands.heat_pump_w
     return None
 
