@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -285,7 +285,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         problem: Problem | None = None
         if model is None:
             err = inputs.problems.get("tariff")
-            plan = _fallback_for(horizon, f"no usable prices ({err})")
+            plan = _fallback_for(horizon, f"no usable prices ({err})", self._batteries())
         else:
             problem = site_problem(model)
             plan = await self.hass.async_add_executor_job(_solve, problem, SOLVE_TIME_LIMIT_S)
@@ -656,9 +656,12 @@ def _solve(problem: Problem, time_limit_s: float) -> Plan:
     return solve(problem, time_limit_s=time_limit_s)
 
 
-def _fallback_for(horizon: Horizon, reason: str) -> Plan:
-    """A safe plan (devices on their own control) when there is nothing sound to optimise."""
-    from .optimiser import GridSpec
+def _fallback_for(horizon: Horizon, reason: str, batteries: Sequence[BatteryState] = ()) -> Plan:
+    """A safe plan (devices on their own control) when there is nothing sound to optimise.
+
+    It still lists every battery with its state of charge, so each is shown on its own control.
+    """
+    from .optimiser import BatterySpec, GridSpec
 
     problem = Problem(
         start=horizon.start,
@@ -666,5 +669,15 @@ def _fallback_for(horizon: Horizon, reason: str) -> Plan:
         base_load_w=(0.0,) * horizon.count,
         pv_w=(0.0,) * horizon.count,
         grid=GridSpec(import_price=(0.0,) * horizon.count, export_price=(0.0,) * horizon.count),
+        batteries=tuple(
+            BatterySpec(
+                id=b.id,
+                capacity_wh=b.capacity_wh,
+                soc_pct=min(100.0, max(0.0, b.soc_pct)),
+                max_charge_w=b.max_charge_w,
+                max_discharge_w=b.max_discharge_w,
+            )
+            for b in batteries
+        ),
     )
     return fallback_plan(problem, reason)

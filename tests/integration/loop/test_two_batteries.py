@@ -7,7 +7,8 @@ entities (as a user's inverter integration gives them). Prices are negative now,
 charges every battery.
 One set-up walks the whole story: both planned with their own limits, each commanded and read
 back, an outage carried by both (the runtime estimate counts both, each is handed to its own
-control), the plan back after it, and every device handed back when the site unloads.
+control), the plan back after it, the fallback plan (no prices) showing each battery on its own
+control, and every device handed back when the site unloads.
 """
 
 from __future__ import annotations
@@ -339,12 +340,37 @@ async def _assert_outage_uses_both(hass: HomeAssistant, house: House) -> None:
     assert _sungrow(house, "ems_mode") == "forced"
 
 
+async def _assert_fallback_shows_and_hands_back_each(hass: HomeAssistant, house: House) -> None:
+    """No prices: the fallback plan lists every battery, each on its own control."""
+    hass.states.async_set(PRICE_ENTITIES[0], "unavailable", {})
+    hass.states.async_set(PRICE_ENTITIES[1], "unavailable", {})
+    coordinator = house.entry.runtime_data.plan
+    dispatcher = house.entry.runtime_data.dispatcher
+    assert coordinator is not None
+    assert dispatcher is not None
+    await coordinator.async_refresh()
+    plan_state = hass.states.get("sensor.home_plan")
+    assert plan_state.state == "fallback"
+    ids = {_handle(house, name).subentry_id for name in ("Hybrid", "Sungrow", "Garage")}
+    first = plan_state.attributes["slots"][0]
+    assert set(first["batteries_soc_pct"]) == ids
+    assert first["batteries_soc_pct"][_handle(house, "Garage").subentry_id] == 40
+    assert set(first["batteries_w"].values()) == {0}
+    assert await dispatcher.async_apply() is None
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert {dispatcher.actions[key] for key in ids} == {"auto"}
+    assert _hybrid_mode(house) == 0
+    assert _sungrow(house, "ems_mode") == "self_consumption"
+    assert hass.states.get(GARAGE_MODE).state == "Self use"
+
+
 async def test_two_batteries_and_two_heat_pumps_planned_driven_islanded_and_handed_back(
     hass: HomeAssistant, two_battery_house: House
 ) -> None:
     house = two_battery_house
     await _assert_planned_commanded_and_read_back(hass, house)
     await _assert_outage_uses_both(hass, house)
+    await _assert_fallback_shows_and_hands_back_each(hass, house)
 
     # Unloading the site hands every battery and heat pump back to its own control.
     assert await hass.config_entries.async_unload(house.entry.entry_id)
