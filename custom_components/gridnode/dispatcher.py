@@ -283,11 +283,13 @@ class Dispatcher:
         planned = self.coordinator.planned_battery
         for battery in devices.batteries:
             override = self._active_override(battery.subentry_id, now)
-            planned_command = battery_command_for(commands, battery.subentry_id, planned)
-            if planned_command is None and override is None:
+            command = (
+                override.command
+                if override
+                else battery_command_for(commands, battery.subentry_id, planned)
+            )
+            if command is None:
                 continue  # not in the plan (no SoC or capacity): it runs on its own control
-            command = override.command if override else planned_command
-            assert command is not None
             send(
                 battery.subentry_id,
                 self._send(
