@@ -173,6 +173,20 @@ SUBENTRIES: list[tuple[str, list[dict[str, Any]]]] = [
         "modbus",
         [
             {
+                "name": "Second battery",
+                "link": "tcp",
+                "host": "127.0.0.1",
+                "port": DEVICE_PORT + 2,
+                "unit": 1,
+                "profile": "sungrow_shx",
+            },
+            {},
+        ],
+    ),
+    (
+        "modbus",
+        [
+            {
                 "name": "Heat pump",
                 "link": "tcp",
                 "host": "127.0.0.1",

@@ -1,8 +1,9 @@
 """Keep time for the house and serve it: SunSpec inverter on Modbus, JSON control channel, chargers.
 
 ``Simulation`` is what the CLI, the demo and the tests share. Ports on 127.0.0.1: the SunSpec
-inverter on ``port_base``, the control channel on ``port_base + 1``, the Sungrow SHx view of the same
-inverter on ``port_base + 2`` and the NIBE S heat pump on ``port_base + 3``.
+inverter on ``port_base``, the control channel on ``port_base + 1``, the Sungrow SHx on
+``port_base + 2`` (the house's second battery when the scenario has one, else a view of the same
+inverter) and the NIBE S heat pump on ``port_base + 3``.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Simulation:
         self.inverter = HybridInverter(
             self.house, clock=clock, heartbeat_timeout_s=heartbeat_timeout_s
         )
-        self.sungrow = SungrowInverter(self.house)
+        self.sungrow = SungrowInverter(self.house, self.house.second_battery)
         self.heat_pump = (
             None if self.house.heat_pump is None else NibeHeatPump(self.house, clock=clock)
         )
@@ -115,7 +116,8 @@ class Simulation:
         out = {
             "sunspec_inverter": f"modbus-tcp://{self.host}:{self.modbus_port} (unit 1, SunSpec at 40000)",
             "control": f"http://{self.host}:{self.control_port}/state",
-            "sungrow_inverter": f"modbus-tcp://{self.host}:{self.sungrow_port} (unit 1, profile sungrow_shx)",
+            "sungrow_inverter": f"modbus-tcp://{self.host}:{self.sungrow_port} (unit 1, profile sungrow_shx"
+            + (", second battery)" if self.house.second_battery is not None else ")"),
         }
         if self.heat_pump is not None:
             out["heat_pump"] = (
@@ -228,6 +230,9 @@ class Simulation:
             "grid_up": h.grid.is_up(h.now_s),
             "last_step": None if r is None else {k: getattr(r, k) for k in r.__slots__},
             "battery": {"soc_pct": h.battery.soc_pct, "stored_wh": h.battery.stored_wh},
+            "second_battery": None
+            if h.second_battery is None
+            else {"soc_pct": h.second_battery.soc_pct, "stored_wh": h.second_battery.stored_wh},
             "heat_pump": None
             if h.heat_pump is None
             else {
@@ -265,4 +270,6 @@ def _commands_json(c: Commands) -> dict[str, Any]:
         "heat_pump_limit_w": c.heat_pump_limit_w,
         "heat_pump_shift_k": c.heat_pump_shift_k,
         "heat_pump_extra_w": c.heat_pump_extra_w,
+        "second_battery_mode": str(c.second.battery.mode),
+        "second_battery_power_w": c.second.battery.power_w,
     }

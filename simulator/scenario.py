@@ -109,6 +109,8 @@ class Scenario:
     outages: tuple[Outage, ...]
     raw: Mapping[str, Any]
     central_system: str | None = None  # OCPP central system URL the chargers connect to
+    # a second battery on its own inverter (served as the Sungrow SHx), or None
+    second_battery: BatteryConfig | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
@@ -179,6 +181,9 @@ class Scenario:
             central_system=None
             if raw.get("central_system") is None
             else str(raw["central_system"]),
+            second_battery=BatteryConfig(**raw["second_battery"])
+            if raw.get("second_battery")
+            else None,
         )
 
     def build_house(self, start_s: float | None = None) -> House:
@@ -191,4 +196,5 @@ class Scenario:
             heat_pump=None if self.heat_pump is None else HeatPump(self.heat_pump),
             evs={c.config.charger_id: Ev(c.config, c.sessions) for c in self.chargers},
             grid=Grid(list(self.outages)),
+            second_battery=None if self.second_battery is None else Battery(self.second_battery),
         )

@@ -64,7 +64,23 @@ def plan_events(snapshot: PlanSnapshot) -> list[CalendarEvent]:
         for c, g in zip(plan.battery_charge_w, plan.grid_import_w, strict=True)
     ]
     events += _runs(snapshot, grid_charge, "Charge battery from the grid", "Forced charge")
+    events += _battery_events(snapshot)
     return sorted(events, key=lambda e: e.start_datetime_local)
+
+
+def _battery_events(snapshot: PlanSnapshot) -> list[CalendarEvent]:
+    """With several batteries, each one's grid charging too, under its own name."""
+    plan = snapshot.plan
+    if len(plan.battery_charge_w_by_id) < 2:
+        return []
+    events: list[CalendarEvent] = []
+    for battery_id, charge in plan.battery_charge_w_by_id.items():
+        name = snapshot.battery_names.get(battery_id, battery_id)
+        grid_charge = [
+            min(float(c), float(g)) for c, g in zip(charge, plan.grid_import_w, strict=True)
+        ]
+        events += _runs(snapshot, grid_charge, f"Charge {name} from the grid", "Forced charge")
+    return events
 
 
 class PlanCalendar(PlanEntity, CalendarEntity):

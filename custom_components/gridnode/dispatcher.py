@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 import logging
@@ -118,8 +118,8 @@ class Dispatcher:
         self._job_on: dict[str, bool] = {}
         # subentry ids of the devices holding an export limit GridNode set (lifted on release)
         self._export_held: set[str] = set()
-        # since when the plan has kept the SG-Ready heat pump blocked (None: it does not)
-        self._blocked_since: datetime | None = None
+        # per SG-Ready heat pump (subentry id): since when the plan has kept it blocked
+        self._blocked_since: dict[str, datetime] = {}
 
     @property
     def fallbacks(self) -> dict[str, str]:
@@ -283,9 +283,13 @@ class Dispatcher:
         planned = self.coordinator.planned_battery
         for battery in devices.batteries:
             override = self._active_override(battery.subentry_id, now)
-            if battery.subentry_id != planned and override is None:
-                continue  # the plan sized its power for one battery: the others run on their own
-            command = override.command if override else commands.battery
+            command = (
+                override.command
+                if override
+                else battery_command_for(commands, battery.subentry_id, planned)
+            )
+            if command is None:
+                continue  # not in the plan (no SoC or capacity): it runs on its own control
             send(
                 battery.subentry_id,
                 self._send(
@@ -320,15 +324,18 @@ class Dispatcher:
                     now,
                 ),
             )
-        for heat_pump in devices.heat_pumps[:1]:  # the plan models the first heat pump
-            if commands.heat_pump_w is None:
+        for heat_pump in devices.heat_pumps:  # each with its own planned power
+            planned_w = heat_pump_w_for(
+                commands, heat_pump.subentry_id, devices.heat_pumps[0].subentry_id
+            )
+            if planned_w is None:
                 continue
             heat = read_device(
                 heat_pump,
                 partial(
                     self._heat_pump_command,
                     heat_pump,
-                    commands,
+                    replace(commands, heat_pump_w=planned_w),
                     now,
                     room_known="room_temperature" not in snapshot.inputs.problems,
                 ),
@@ -493,13 +500,12 @@ class Dispatcher:
         if description is not None:
             self.actions[self._name(handle)] = description
 
-    def _may_block(self, now: datetime) -> bool:
+    def _may_block(self, now: datetime, pump: str) -> bool:
         """Whether an SG-Ready pump may be blocked now (see ``MAX_BLOCKED``)."""
-        if self._blocked_since is None:
-            self._blocked_since = now
-        held = now - self._blocked_since
+        since = self._blocked_since.setdefault(pump, now)
+        held = now - since
         if held >= MAX_BLOCKED + BLOCK_REST:
-            self._blocked_since = now  # rested: a new block may start
+            self._blocked_since[pump] = now  # rested: a new block may start
             return True
         return held < MAX_BLOCKED
 
@@ -523,9 +529,9 @@ class Dispatcher:
         if state is SgReadyState.BLOCKED and not room_known:
             state = SgReadyState.NORMAL
         if state is not SgReadyState.BLOCKED:
-            self._blocked_since = None
+            self._blocked_since.pop(heat_pump.subentry_id, None)
         if heat_pump.supports_sg_ready:
-            if state is SgReadyState.BLOCKED and not self._may_block(now):
+            if state is SgReadyState.BLOCKED and not self._may_block(now, heat_pump.subentry_id):
                 state = SgReadyState.NORMAL
             return (
                 ("sg", state),
@@ -549,6 +555,32 @@ async def _in_order(commands: list[Awaitable[None]]) -> None:
     """One device's commands, one after the other (a hybrid's battery, then its export limit)."""
     for command in commands:
         await command
+
+
+def battery_command_for(
+    commands: SlotCommands, battery: str, planned: str | None
+) -> BatteryCommand | None:
+    """The plan's own command for one battery (by subentry id), or None when it is not planned.
+
+    A plan made for one battery under another id (older plans) drives the planned battery.
+    """
+    if battery in commands.batteries:
+        return commands.batteries[battery]
+    if battery == planned and len(commands.batteries) <= 1:
+        return commands.battery
+    return None
+
+
+def heat_pump_w_for(commands: SlotCommands, heat_pump: str, first: str) -> float | None:
+    """The power the plan gives one heat pump (by subentry id) now; None: not planned.
+
+    A plan made for one heat pump under another id (older plans) drives the first heat pump.
+    """
+    if heat_pump in commands.heat_pumps_w:
+        return commands.heat_pumps_w[heat_pump]
+    if heat_pump == first and len(commands.heat_pumps_w) <= 1:
+        return commands.heat_pump_w
+    return None
 
 
 def _describe(command: BatteryCommand) -> str:

@@ -417,7 +417,10 @@ class IslandWatch:
         return 0.0 if goal is None else float(goal.power_w)
 
     def site(self) -> SiteSnapshot | None:
-        """The battery and the house's load now, or None without a battery that reports."""
+        """The batteries and the house's load now, or None without a battery that reports.
+
+        Every battery that reports counts: their energy together over their capacity together.
+        """
         devices = self.devices
         if devices is None:
             return None
@@ -425,18 +428,17 @@ class IslandWatch:
         pv_w = 0.0
         for handle in devices.inverters:
             pv_w = max(pv_w, read_device(handle, partial(_pv_w, handle), 0.0))
-        for battery in devices.batteries:
-            state = read_device(battery, partial(_battery_state, battery), None)
-            if state is not None:
-                soc, capacity = state
-                return SiteSnapshot(
-                    soc_pct=soc,
-                    capacity_wh=capacity,
-                    reserve_pct=ISLAND_FLOOR_PCT,
-                    load_w=load_w if load_w is not None else 0.0,
-                    pv_w=pv_w,
-                )
-        return None
+        state = batteries_state(devices.batteries)
+        if state is None:
+            return None
+        soc, capacity = state
+        return SiteSnapshot(
+            soc_pct=soc,
+            capacity_wh=capacity,
+            reserve_pct=ISLAND_FLOOR_PCT,
+            load_w=load_w if load_w is not None else 0.0,
+            pv_w=pv_w,
+        )
 
     # --- the step -------------------------------------------------------------------------
 
@@ -741,6 +743,22 @@ def _battery_state(battery: BatteryHandle) -> tuple[float, float] | None:
     if battery.available and soc is not None and capacity:
         return soc, capacity
     return None
+
+
+def batteries_state(batteries: list[BatteryHandle]) -> tuple[float, float] | None:
+    """(SoC %, capacity Wh) of every reporting battery together (each device once), else None."""
+    stored = capacity = 0.0
+    seen: set[str] = set()
+    for battery in batteries:
+        state = read_device(battery, partial(_battery_state, battery), None)
+        if state is None or battery.subentry_id in seen:
+            continue
+        seen.add(battery.subentry_id)
+        stored += state[0] / 100 * state[1]
+        capacity += state[1]
+    if not seen:
+        return None
+    return 100 * stored / capacity, capacity
 
 
 def _block_heat_pump(heat_pump: HeatPumpHandle) -> Callable[[], Awaitable[None]] | None:

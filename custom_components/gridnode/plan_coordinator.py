@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -100,6 +100,7 @@ class PlanSnapshot:
     clean_window: Window | None
     ev_names: dict[str, str] = field(default_factory=dict)
     job_names: dict[str, str] = field(default_factory=dict)
+    battery_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def healthy(self) -> bool:
@@ -174,7 +175,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         self.dispatcher: Dispatcher | None = None
         # energy each job (or load, per window) has run so far, from the plans in force
         self.delivered_wh: dict[str, float] = self.goals.delivered_wh
-        self.planned_battery: str | None = None  # the battery the plan's power is for
+        self.planned_battery: str | None = None  # the first battery the plan's power is for
+        self.planned_batteries: list[str] = []  # every battery planned (subentry ids)
         self._run_keys: dict[str, str] = {}
         self._last_refresh: datetime | None = None
         self.storm: StormWatch | None = None
@@ -283,7 +285,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         problem: Problem | None = None
         if model is None:
             err = inputs.problems.get("tariff")
-            plan = _fallback_for(horizon, f"no usable prices ({err})")
+            plan = _fallback_for(horizon, f"no usable prices ({err})", self._batteries())
         else:
             problem = site_problem(model)
             plan = await self.hass.async_add_executor_job(_solve, problem, SOLVE_TIME_LIMIT_S)
@@ -334,6 +336,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             clean_window=clean,
             ev_names=ev_names,
             job_names=job_names,
+            battery_names=self._battery_names(),
         )
 
     async def async_site_model(
@@ -349,9 +352,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         site = data.site
         horizon = Horizon.covering(now, site.horizon_hours, site.slot_minutes)
         inputs = await self.collector.async_collect(horizon, self._present_load_w())
-        battery = self._battery()
+        batteries = self._batteries()
         evs, ev_names = self._evs(now)
-        heat_pump = self._heat_pump(inputs)
+        heat_pumps = self._heat_pumps(inputs)
         jobs: list[JobGoal] = []
         job_names: dict[str, str] = {}
         for job_id, job in list(self.extra_jobs.items()):
@@ -393,9 +396,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 period_end=next_month_start(now),
             ),
             mode=PlanMode.ECO if data.mode == "eco" else PlanMode.AUTO,
-            battery=battery,
+            batteries=batteries,
             evs=evs,
-            heat_pump=heat_pump,
+            heat_pumps=heat_pumps,
             jobs=jobs,
             reserve_schedule=self._reserve_schedule(horizon, self.storm.reserve_pct),
         )
@@ -486,18 +489,26 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 out.append((goal, load.name))
         return out
 
-    def _battery(self) -> BatteryState | None:
+    def _batteries(self) -> list[BatteryState]:
+        """Every battery that reports its SoC and capacity, each under its subentry id.
+
+        A hybrid that is both inverter and battery is one device: it is planned once.
+        """
         devices = self._devices()
-        self.planned_battery = None
-        if devices is None:
-            return None
-        for handle in devices.batteries:
+        states: dict[str, BatteryState] = {}
+        for handle in devices.batteries if devices is not None else []:
             state = read_device(handle, partial(_battery_state, handle), None)
-            if state is None:
-                continue
-            self.planned_battery = handle.subentry_id
-            return state
-        return None
+            if state is not None:
+                states.setdefault(state.id, state)
+        self.planned_batteries = list(states)
+        self.planned_battery = next(iter(states), None)
+        return list(states.values())
+
+    def _battery_names(self) -> dict[str, str]:
+        """The planned batteries' names, by subentry id."""
+        devices = self._devices()
+        names = {b.subentry_id: b.name for b in devices.batteries} if devices is not None else {}
+        return {key: names.get(key, key) for key in self.planned_batteries}
 
     def _evs(self, now: datetime) -> tuple[list[EvGoal], dict[str, str]]:
         devices = self._devices()
@@ -523,17 +534,22 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         settings = car_settings(subentry.data if subentry is not None else {}, self.hass.states.get)
         return ev_goal(charger_reading(charger), settings, request, now)
 
-    def _heat_pump(self, inputs: CollectedInputs) -> HeatPumpGoal | None:
+    def _heat_pumps(self, inputs: CollectedInputs) -> list[HeatPumpGoal]:
+        """Every heat pump and hot-water heater, each with its own model, by subentry id."""
         devices = self._devices()
-        if devices is None or not devices.heat_pumps:
-            return None
-        handle = devices.heat_pumps[0]
+        if devices is None:
+            return []
         site = self.config_entry.runtime_data.site
-        return read_device(
-            handle,
-            partial(_heat_pump_goal, handle, inputs, site.latitude, site.longitude),
-            None,
-        )
+        goals: list[HeatPumpGoal] = []
+        for handle in devices.heat_pumps:
+            goal = read_device(
+                handle,
+                partial(_heat_pump_goal, handle, inputs, site.latitude, site.longitude),
+                None,
+            )
+            if goal is not None and all(g.id != goal.id for g in goals):
+                goals.append(goal)
+        return goals
 
 
 def _bounded(value: Any, low: float, high: float) -> float | None:
@@ -586,8 +602,9 @@ def charger_reading(charger: ChargerHandle) -> ChargerReading:
 def _heat_pump_goal(
     handle: HeatPumpHandle, inputs: CollectedInputs, latitude: float, longitude: float
 ) -> HeatPumpGoal:
-    """The first heat pump's goal (see :func:`core.site.heat_pump_goal`)."""
+    """One heat pump's goal (see :func:`core.site.heat_pump_goal`)."""
     reading = HeatPumpReading(
+        id=handle.subentry_id,
         name=handle.name,
         max_power_w=handle.max_power_w,
         thermal=handle.thermal,
@@ -612,6 +629,7 @@ def _heat_pump_goal(
 def _battery_state(handle: BatteryHandle) -> BatteryState | None:
     """A battery's state for the plan, or None when it does not report SoC and capacity."""
     return battery_state(
+        battery_id=handle.subentry_id,
         available=handle.available,
         soc_pct=handle.value(Quantity.BATTERY_SOC),
         capacity_wh=handle.capacity_wh,
@@ -640,9 +658,12 @@ def _solve(problem: Problem, time_limit_s: float) -> Plan:
     return solve(problem, time_limit_s=time_limit_s)
 
 
-def _fallback_for(horizon: Horizon, reason: str) -> Plan:
-    """A safe plan (devices on their own control) when there is nothing sound to optimise."""
-    from .optimiser import GridSpec
+def _fallback_for(horizon: Horizon, reason: str, batteries: Sequence[BatteryState] = ()) -> Plan:
+    """A safe plan (devices on their own control) when there is nothing sound to optimise.
+
+    It still lists every battery with its state of charge, so each is shown on its own control.
+    """
+    from .optimiser import BatterySpec, GridSpec
 
     problem = Problem(
         start=horizon.start,
@@ -650,5 +671,15 @@ def _fallback_for(horizon: Horizon, reason: str) -> Plan:
         base_load_w=(0.0,) * horizon.count,
         pv_w=(0.0,) * horizon.count,
         grid=GridSpec(import_price=(0.0,) * horizon.count, export_price=(0.0,) * horizon.count),
+        batteries=tuple(
+            BatterySpec(
+                id=b.id,
+                capacity_wh=b.capacity_wh,
+                soc_pct=min(100.0, max(0.0, b.soc_pct)),
+                max_charge_w=b.max_charge_w,
+                max_discharge_w=b.max_discharge_w,
+            )
+            for b in batteries
+        ),
     )
     return fallback_plan(problem, reason)

@@ -26,6 +26,7 @@ from .core.planning import heat_pump_w
 from .devices.base import DeviceHandle
 from .devices.entity import SiteLink, device_info
 from .entity import site_device_info
+from .optimiser import Plan
 from .plan_coordinator import PlanCoordinator, PlanSnapshot
 
 if TYPE_CHECKING:
@@ -71,12 +72,38 @@ def plan_slots(
                 "ev_w": round(ev),
                 "heat_pump_w": round(heat_pump[i]) if heat_pump else 0,
                 "jobs": jobs,
+                **device_slot(plan, i),
                 "cheap": bool(cheap and cheap.start <= start < cheap.end),
                 "clean": bool(clean and clean.start <= start < clean.end),
                 "outage": islanded and start <= now < start + step,
             }
         )
     return slots
+
+
+def device_slot(plan: Plan, i: int) -> dict[str, dict[str, float]]:
+    """Each battery's power and SoC and each heat pump's power in slot ``i``, by device id.
+
+    Only for a site with several batteries or heat pumps: with one, the site's series are its.
+    """
+    out: dict[str, dict[str, float]] = {}
+    charges, discharges = plan.battery_charge_w_by_id, plan.battery_discharge_w_by_id
+    if len(charges) > 1:
+        out["batteries_w"] = {
+            key: round(float(discharges[key][i]) - float(charge[i]))
+            for key, charge in charges.items()
+        }
+        out["batteries_soc_pct"] = {
+            key: round(float(soc[i]), 1) for key, soc in plan.battery_soc_pct_by_id.items()
+        }
+    pumps = plan.heat_pump_power_w_by_id
+    if len(pumps) > 1:
+        water = plan.hot_water_power_w_by_id
+        out["heat_pumps_w"] = {
+            key: round(float(power[i]) + (float(water[key][i]) if key in water else 0.0))
+            for key, power in pumps.items()
+        }
+    return out
 
 
 def _day_bounds(offset_days: int) -> tuple[datetime, datetime]:
@@ -123,10 +150,13 @@ def _savings_today(snapshot: PlanSnapshot) -> float | None:
     if snapshot.inputs.import_prices is None or not plan.ok or problem is None:
         return None
     stored_change = 0.0
-    battery = problem.battery
-    if battery is not None and len(plan.battery_soc_pct):
-        delta_kwh = (float(plan.battery_soc_pct[-1]) - battery.soc_pct) / 100 * battery.capacity_wh
-        stored_change = delta_kwh / 1000 * battery.end_value_per_kwh
+    for battery in problem.batteries:  # each battery's energy at its own value
+        soc = plan.battery_soc_pct_by_id.get(battery.id)
+        if soc is None and problem.battery is battery:
+            soc = plan.battery_soc_pct
+        if soc is not None and len(soc):
+            delta_wh = (float(soc[-1]) - battery.soc_pct) / 100 * battery.capacity_wh
+            stored_change += delta_wh / 1000 * battery.end_value_per_kwh
     # Money only: the carbon price weighs the plan but is not paid, and the capacity charge is
     # not in the baseline (most of it is the month's peak so far, paid either way).
     paid = plan.cost.total - plan.cost.carbon - plan.cost.capacity
@@ -146,11 +176,11 @@ def device_kinds(entry: GridNodeConfigEntry) -> dict[str, str]:
     ):
         for handle in handles:
             kinds[handle.subentry_id] = kind
-    # The plan's battery series is for one battery; the others run on their own control.
+    # Every battery the plan has (SoC and capacity known) is planned; the others run on their own.
     coordinator = entry.runtime_data.plan
-    planned = coordinator.planned_battery if coordinator is not None else None
+    planned = set(coordinator.planned_batteries) if coordinator is not None else set()
     for battery in devices.batteries:
-        kinds[battery.subentry_id] = "battery" if battery.subentry_id == planned else "own_control"
+        kinds[battery.subentry_id] = "battery" if battery.subentry_id in planned else "own_control"
     return kinds
 
 

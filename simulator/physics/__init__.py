@@ -1,7 +1,7 @@
 """The physics of the simulated house, importable without any server."""
 
 from .battery import Battery, BatteryConfig
-from .commands import AUTO, Commands, SgReady
+from .commands import AUTO, BatteryControls, Commands, SgReady
 from .ev import Ev, EvConfig
 from .grid import Grid, Outage
 from .heatpump import HeatPump, HeatPumpConfig
@@ -11,6 +11,7 @@ __all__ = [
     "AUTO",
     "Battery",
     "BatteryConfig",
+    "BatteryControls",
     "Commands",
     "Ev",
     "EvConfig",

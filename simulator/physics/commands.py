@@ -22,6 +22,16 @@ AUTO = BatteryCommand(mode=BatteryMode.AUTO)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class BatteryControls:
+    """The controls of the house's second battery (its own inverter); ``None``: its default."""
+
+    battery: BatteryCommand = AUTO
+    charge_cap_w: float | None = None  # at most this charge power (W), any mode
+    discharge_cap_w: float | None = None  # at most this discharge power (W), any mode
+    reserve_pct: float | None = None  # backup reserve (%) kept on grid
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Commands:
     """The controls in force for one step; ``None`` means the device's own default."""
 
@@ -35,3 +45,6 @@ class Commands:
     heat_pump_limit_w: float | None = None  # electrical W cap
     heat_pump_shift_k: float = 0.0  # room setpoint raised (or lowered) by this much, K
     heat_pump_extra_w: float = 0.0  # electrical W for hot water on top of space heating
+    second: BatteryControls = field(
+        default_factory=BatteryControls
+    )  # the second battery's, when the house has one

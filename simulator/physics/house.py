@@ -1,4 +1,10 @@
-"""The house: PV, household load, battery, heat pump, EVs and grid, balanced exactly each step."""
+"""The house: PV, household load, battery, heat pump, EVs and grid, balanced exactly each step.
+
+A house may have a second battery on its own AC-coupled inverter (``second_battery``): on grid it
+follows its own controls (``Commands.second``; in self-consumption it covers what the first
+battery leaves of the house's deficit or surplus), off grid both batteries carry the house, each
+in proportion to the power it can give (or take).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from custom_components.gridnode.drivers.model import BatteryMode
 from simulator.series import RegularSeries
 
 from .battery import Battery, BatteryConfig
-from .commands import Commands, SgReady
+from .commands import BatteryControls, Commands, SgReady
 from .ev import Ev
 from .grid import Grid
 from .heatpump import HeatPump
@@ -62,6 +68,8 @@ class StepResult:
     price_import: float
     price_export: float
     carbon_g_per_kwh: float
+    second_battery_w: float = 0.0  # the second battery's power (+ discharge / - charge)
+    second_soc_pct: float | None = None  # the second battery's SoC, when the house has one
 
 
 @dataclass(slots=True)
@@ -107,6 +115,7 @@ class House:
     grid: Grid = field(default_factory=Grid)
     meters: Meters = field(default_factory=Meters)
     last: StepResult | None = None
+    second_battery: Battery | None = None
 
     @classmethod
     def simple(cls, now_s: float, data: HouseData, battery: BatteryConfig | None = None) -> House:
@@ -152,6 +161,8 @@ class House:
         pv = pv_avail
         served = demand
         blackout = False
+        bat2 = self.second_battery
+        b2 = 0.0
         if grid_up:
             reserve = cfg.reserve_pct if commands.reserve_pct is None else commands.reserve_pct
             max_dis = bat.max_discharge_w(dt_s, max(reserve, cfg.min_soc_pct))
@@ -170,31 +181,45 @@ class House:
                 b = min(power, max_dis)
             else:
                 b = 0.0
-            grid = demand - pv - b
+            if bat2 is not None:
+                b2 = _second_power(bat2, commands.second, net - b, dt_s)
+            grid = demand - pv - b - b2
             if grid < -export_limit:
                 excess = -export_limit - grid
                 cut = min(excess, pv)
                 pv -= cut
                 excess -= cut
+                if excess > 0 and b2 > 0:
+                    cut = min(excess, b2)
+                    b2 -= cut
+                    excess -= cut
                 if excess > 0 and b > 0:
                     b -= min(excess, b)
-                grid = demand - pv - b
+                grid = demand - pv - b - b2
         else:
             grid = 0.0
             max_dis = bat.max_discharge_w(dt_s, cfg.min_soc_pct)
+            max_dis2 = 0.0 if bat2 is None else bat2.max_discharge_w(dt_s, bat2.config.min_soc_pct)
+            max_ch2 = 0.0 if bat2 is None else bat2.max_charge_w(dt_s)
             need = demand - pv_avail
-            if need > max_dis + 1e-9:
+            if need > max_dis + max_dis2 + 1e-9:
                 blackout = True
                 served = 0.0
                 b = -min(pv_avail, max_ch)
-                pv = -b
+                b2 = -min(pv_avail + b, max_ch2)
+                pv = -b - b2
             elif need >= 0:
-                b = need
+                b = need * _share(max_dis, max_dis2)
+                b2 = need - b
             else:
-                b = -min(-need, max_ch)
-                pv = demand - b
+                take = min(-need, max_ch + max_ch2)
+                b = -take * _share(max_ch, max_ch2)
+                b2 = -take - b
+                pv = demand - b - b2
 
         bat.apply(b, dt_s)
+        if bat2 is not None:
+            bat2.apply(b2, dt_s)
         ev_w = 0.0
         for cid, ev in self.evs.items():
             p = 0.0 if blackout else ev_want[cid]
@@ -219,8 +244,8 @@ class House:
         m.load_wh += load_served * h
         m.ev_wh += ev_w * h
         m.heat_pump_wh += hp_w * h
-        m.battery_charge_wh += max(-b, 0.0) * h
-        m.battery_discharge_wh += max(b, 0.0) * h
+        m.battery_charge_wh += (max(-b, 0.0) + max(-b2, 0.0)) * h
+        m.battery_discharge_wh += (max(b, 0.0) + max(b2, 0.0)) * h
         m.unserved_wh += (demand - served) * h
         m.cost += (imp * price_imp - exp * price_exp) / 1000
         m.carbon_g += imp * carbon / 1000
@@ -247,5 +272,37 @@ class House:
             price_import=price_imp,
             price_export=price_exp,
             carbon_g_per_kwh=carbon,
+            second_battery_w=b2,
+            second_soc_pct=None if bat2 is None else bat2.soc_pct,
         )
         return self.last
+
+
+def _share(first: float, second: float) -> float:
+    """The first battery's share of a power both give (or take), by what each can."""
+    total = first + second
+    return 1.0 if total <= 0 else first / total
+
+
+def _second_power(battery: Battery, controls: BatteryControls, net_w: float, dt_s: float) -> float:
+    """The second battery's power on grid (+ discharge / - charge) under its own controls.
+
+    ``net_w`` is the house's deficit (+) or surplus (-) the first battery left: what its
+    self-consumption control covers.
+    """
+    cfg = battery.config
+    reserve = cfg.reserve_pct if controls.reserve_pct is None else controls.reserve_pct
+    max_dis = battery.max_discharge_w(dt_s, max(reserve, cfg.min_soc_pct))
+    max_ch = battery.max_charge_w(dt_s)
+    if controls.discharge_cap_w is not None:
+        max_dis = min(max_dis, max(controls.discharge_cap_w, 0.0))
+    if controls.charge_cap_w is not None:
+        max_ch = min(max_ch, max(controls.charge_cap_w, 0.0))
+    mode, power = controls.battery.mode, controls.battery.power_w
+    if mode is BatteryMode.AUTO:
+        return min(net_w, max_dis) if net_w > 0 else -min(-net_w, max_ch)
+    if mode is BatteryMode.CHARGE:
+        return -min(power, max_ch)
+    if mode is BatteryMode.DISCHARGE:
+        return min(power, max_dis)
+    return 0.0

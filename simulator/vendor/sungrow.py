@@ -1,6 +1,9 @@
 """A Sungrow SHx hybrid inverter on Modbus TCP, laid out from GridNode's ``sungrow_shx`` profile.
 
-The same house's inverter as the SunSpec view, seen through Sungrow's own register map: input
+Without a second battery in the house it is the same house's inverter as the SunSpec view, seen
+through Sungrow's own register map. With one (the scenario's ``second_battery``) it is that
+battery's own inverter, AC-coupled beside the SunSpec hybrid: its SoC, power, capacity and energy
+counters are that battery's, it has no PV, and its controls drive only that battery. Input
 registers follow the physics (PV, battery, load, grid, SoC, energy counters; the grid frequency
 reads 0 while the grid is down), and the holding registers change it:
 
@@ -18,7 +21,7 @@ from dataclasses import replace
 
 from custom_components.gridnode.drivers.modbus import Table, load_profile
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
-from simulator.physics import Commands, House
+from simulator.physics import Battery, BatteryControls, Commands, House
 
 from .image import ProfileImage
 
@@ -35,12 +38,17 @@ RUNNING_OFF_GRID = 1 << 6
 class SungrowInverter:
     """The register image of a Sungrow SHx, refreshed from the house and read for its controls."""
 
-    def __init__(self, house: House) -> None:
-        """Lay out the profile's registers and write the device's defaults."""
+    def __init__(self, house: House, battery: Battery | None = None) -> None:
+        """Lay out the profile's registers and write the device's defaults.
+
+        ``battery`` is the house's second battery when this inverter is its own (else it views
+        the house's first battery).
+        """
         self.house = house
+        self.own = battery  # the second battery this inverter drives, or None
         self.image = ProfileImage(load_profile(PROFILE))
         self.written: set[str] = set()  # holding registers a controller has written
-        bat = house.battery.config
+        bat = (battery or house.battery).config
         im = self.image
         im.set("ems_mode", "self_consumption")
         im.set("forced_command", "stop")
@@ -81,7 +89,7 @@ class SungrowInverter:
     def commands(self, base: Commands) -> Commands:
         """``base`` with the controls a controller has set on this inverter applied."""
         im = self.image
-        bat = self.house.battery.config
+        bat = (self.own or self.house.battery).config
         changes: dict[str, object] = {}
         if im.get("ems_mode") == "forced":
             command = im.get("forced_command")
@@ -104,6 +112,8 @@ class SungrowInverter:
         discharge_cap = float(im.get("max_discharge_power") or 0)
         if discharge_cap < bat.max_discharge_w:
             changes["battery_discharge_cap_w"] = discharge_cap
+        if self.own is not None:
+            return _for_second(base, changes)
         return replace(base, **changes)  # type: ignore[arg-type]
 
     def refresh(self) -> None:
@@ -114,6 +124,9 @@ class SungrowInverter:
         im = self.image
         pv = r.pv_w if r else 0.0
         batt = r.battery_w if r else 0.0
+        battery = house.battery
+        if self.own is not None:  # its own AC-coupled battery, no PV
+            pv, batt, battery = 0.0, (r.second_battery_w if r else 0.0), self.own
         grid = r.grid_w if r else 0.0
         up = r.grid_up if r else house.grid.is_up(house.now_s)
         blackout = r.blackout if r else False
@@ -125,10 +138,11 @@ class SungrowInverter:
         im.set("grid_frequency_reg", 50.0 if up else 0.0)
         im.set("load_power_reg", round(load))
         im.set("export_power", round(grid))
-        im.set("battery_soc_reg", round(house.battery.soc_pct, 1))
-        im.set("pv_energy_total", m.pv_wh)
-        im.set("battery_discharge_total", m.battery_discharge_wh)
-        im.set("battery_charge_total", m.battery_charge_wh)
+        im.set("battery_soc_reg", round(battery.soc_pct, 1))
+        own = self.own is not None
+        im.set("pv_energy_total", 0.0 if own else m.pv_wh)
+        im.set("battery_discharge_total", battery.discharged_wh if own else m.battery_discharge_wh)
+        im.set("battery_charge_total", battery.charged_wh if own else m.battery_charge_wh)
         im.set("grid_import_total", m.grid_import_wh)
         im.set("grid_export_total", m.grid_export_wh)
         state = 0
@@ -140,3 +154,15 @@ class SungrowInverter:
         state |= RUNNING_IMPORTING if grid > 0 else 0
         state |= 0 if up else RUNNING_OFF_GRID
         im.set("running_state", state)
+
+
+def _for_second(base: Commands, changes: dict[str, object]) -> Commands:
+    """The battery controls in ``changes`` applied to the second battery; export stays the site's."""
+    controls = BatteryControls(
+        battery=changes.get("battery", base.second.battery),  # type: ignore[arg-type]
+        charge_cap_w=changes.get("battery_charge_cap_w"),  # type: ignore[arg-type]
+        discharge_cap_w=changes.get("battery_discharge_cap_w"),  # type: ignore[arg-type]
+        reserve_pct=changes.get("reserve_pct"),  # type: ignore[arg-type]
+    )
+    export = changes.get("export_limit_w", base.export_limit_w)
+    return replace(base, second=controls, export_limit_w=export)  # type: ignore[arg-type]

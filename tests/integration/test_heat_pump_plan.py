@@ -207,8 +207,9 @@ async def test_planned_off_blocks_sg_ready_and_hands_back_normal(
     assert named(dispatcher, "actions")["Heat pump"] == "SG-Ready blocked"
     # the lock also holds the pump's hot water: never longer than MAX_BLOCKED in a row
     later = dt_util.utcnow() + MAX_BLOCKED
-    assert dispatcher._may_block(later) is False
-    assert dispatcher._may_block(later + BLOCK_REST) is True
+    pump = entry.runtime_data.devices.heat_pumps[0].subentry_id  # type: ignore[union-attr]
+    assert dispatcher._may_block(later, pump) is False
+    assert dispatcher._may_block(later + BLOCK_REST, pump) is True
     assert await hass.config_entries.async_unload(entry.entry_id)
     relays = (hass.states.get("input_boolean.sg1"), hass.states.get("input_boolean.sg2"))
     assert state_for_relays(*(r.state == "on" for r in relays)) is SgReadyState.NORMAL
@@ -318,7 +319,8 @@ async def test_a_long_block_pauses_for_an_hour_of_normal(hass: HomeAssistant, ho
     now = dt_util.utcnow()
     await dispatcher.async_apply(now)
     assert named(dispatcher, "actions")["Heat pump"] == "SG-Ready blocked"
-    dispatcher._blocked_since = now - MAX_BLOCKED
+    pump = entry.runtime_data.devices.heat_pumps[0].subentry_id  # type: ignore[union-attr]
+    dispatcher._blocked_since[pump] = now - MAX_BLOCKED
     await dispatcher.async_apply(now + timedelta(seconds=1))
     assert named(dispatcher, "actions")["Heat pump"] == "SG-Ready normal"
     relays = (hass.states.get("input_boolean.sg1"), hass.states.get("input_boolean.sg2"))

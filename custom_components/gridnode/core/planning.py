@@ -42,10 +42,13 @@ __all__ = [
     "SlotCommands",
     "TankGoal",
     "baseline_cost",
+    "battery_command",
+    "battery_commands",
     "build_problem",
     "capacity_charges",
     "commands_at",
     "heat_pump_w",
+    "heat_pumps_w",
     "load_runs",
     "site_problem",
     "slot_index",
@@ -91,6 +94,9 @@ class SlotCommands:
     ev_power_w: dict[str, float] = field(default_factory=dict)
     heat_pump_w: float | None = None
     loads_on: dict[str, bool] = field(default_factory=dict)
+    # each planned battery's own command, and each heat pump's planned power, by device id
+    batteries: dict[str, BatteryCommand] = field(default_factory=dict)
+    heat_pumps_w: dict[str, float] = field(default_factory=dict)
 
 
 def slot_index(plan: Plan, now: datetime) -> int | None:
@@ -108,6 +114,53 @@ def heat_pump_w(plan: Plan) -> list[float]:
     for i, water in enumerate(plan.hot_water_power_w[: len(space)]):
         space[i] += float(water)
     return space
+
+
+def heat_pumps_w(plan: Plan) -> dict[str, list[float]]:
+    """Each heat pump's planned power per slot (space heating plus its tank), by id."""
+    out: dict[str, list[float]] = {}
+    for hp_id, space in plan.heat_pump_power_w_by_id.items():
+        water = plan.hot_water_power_w_by_id.get(hp_id, ())
+        out[hp_id] = [
+            float(w) + (float(water[i]) if i < len(water) else 0.0) for i, w in enumerate(space)
+        ]
+    return out
+
+
+def battery_command(charge_w: float, discharge_w: float, *, balanced: bool) -> BatteryCommand:
+    """One battery's command for its planned charge and discharge in a slot.
+
+    With no grid exchange planned (``balanced``) the battery only covers the house's deficit or
+    stores its surplus: the inverter's own self-consumption control does that, and follows the
+    real load and sun minute by minute instead of the forecast's.
+    """
+    net = discharge_w - charge_w
+    if balanced:
+        return BatteryCommand(mode=BatteryMode.AUTO)
+    if net > DEADBAND_W:
+        return BatteryCommand(mode=BatteryMode.DISCHARGE, power_w=round(net))
+    if net < -DEADBAND_W:
+        return BatteryCommand(mode=BatteryMode.CHARGE, power_w=round(-net))
+    return BatteryCommand(mode=BatteryMode.HOLD)
+
+
+def battery_commands(plan: Plan, slot: int, *, balanced: bool) -> dict[str, BatteryCommand]:
+    """Each planned battery's own command in ``slot``, by id (the plan's per-battery series).
+
+    The plan never has one battery charge while another discharges unless that serves the
+    site, so these commands never make the batteries trade energy through the house.
+    """
+    return {
+        battery_id: battery_command(
+            float(charge[slot]),
+            float(plan.battery_discharge_w_by_id[battery_id][slot])
+            if battery_id in plan.battery_discharge_w_by_id
+            else 0.0,
+            balanced=balanced or not plan.ok,
+        )
+        for battery_id, charge in plan.battery_charge_w_by_id.items()
+        if slot < len(charge)
+    }
 
 
 def load_runs(planned_w: float, rated_w: float | None, elapsed: float) -> bool:
@@ -136,22 +189,11 @@ def commands_at(
     """
     charge = float(plan.battery_charge_w[slot]) if len(plan.battery_charge_w) else 0.0
     discharge = float(plan.battery_discharge_w[slot]) if len(plan.battery_discharge_w) else 0.0
-    net = discharge - charge
     balanced = (
         float(plan.grid_import_w[slot]) < DEADBAND_W
         and float(plan.grid_export_w[slot]) < DEADBAND_W
     )
-    if not plan.ok or balanced:
-        # With no grid exchange planned, the battery only covers the house's deficit or stores
-        # its surplus: the inverter's own self-consumption control does that, and follows the
-        # real load and sun minute by minute instead of the forecast's.
-        battery = BatteryCommand(mode=BatteryMode.AUTO)
-    elif net > DEADBAND_W:
-        battery = BatteryCommand(mode=BatteryMode.DISCHARGE, power_w=round(net))
-    elif net < -DEADBAND_W:
-        battery = BatteryCommand(mode=BatteryMode.CHARGE, power_w=round(-net))
-    else:
-        battery = BatteryCommand(mode=BatteryMode.HOLD)
+    battery = battery_command(charge, discharge, balanced=balanced or not plan.ok)
     curtail = float(plan.pv_curtailment_w[slot]) if len(plan.pv_curtailment_w) else 0.0
     export_limit = float(plan.grid_export_w[slot]) if plan.ok and curtail > DEADBAND_W else None
     ev = {
@@ -172,6 +214,8 @@ def commands_at(
         ev_power_w=ev,
         heat_pump_w=hp,
         loads_on=loads,
+        batteries=battery_commands(plan, slot, balanced=balanced),
+        heat_pumps_w={hp_id: power[slot] for hp_id, power in heat_pumps_w(plan).items()},
     )
 
 

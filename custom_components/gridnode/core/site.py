@@ -49,8 +49,9 @@ class PlanMode(StrEnum):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BatteryState:
-    """A battery as the planner needs it."""
+    """A battery as the planner needs it; ``id`` names it in the plan (its subentry id)."""
 
+    id: str = "battery"
     capacity_wh: float
     soc_pct: float
     max_charge_w: float
@@ -120,8 +121,9 @@ class TankGoal:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class HeatPumpGoal:
-    """A heat pump heating the house within a comfort band."""
+    """A heat pump heating the house within a comfort band; ``id`` names it in the plan."""
 
+    id: str = "heat_pump"
     max_power_w: float
     heat_loss_w_per_k: float
     thermal_mass_wh_per_k: float
@@ -272,6 +274,8 @@ class SiteModel:
     own limits and the user's goals (a car's target and departure, a job's deadline).
     ``reserve_schedule`` (one % per slot) raises the reserve in some slots, e.g. to be full
     before a forecast storm or a planned outage; it never lowers it below ``limits.reserve_pct``.
+    A site with several batteries or heat pumps lists them in ``batteries`` / ``heat_pumps``
+    (each with its own id); ``battery`` / ``heat_pump`` is the one of a site with one.
     """
 
     forecast: SiteForecast
@@ -282,16 +286,70 @@ class SiteModel:
     heat_pump: HeatPumpGoal | None = None
     jobs: Sequence[JobGoal] = ()
     reserve_schedule: Sequence[float] | None = None
+    batteries: Sequence[BatteryState] = ()
+    heat_pumps: Sequence[HeatPumpGoal] = ()
 
     @property
     def horizon(self) -> Horizon:
         """The slots planned."""
         return self.forecast.horizon
 
+    @property
+    def all_batteries(self) -> tuple[BatteryState, ...]:
+        """Every battery planned: ``battery`` (if given) and then ``batteries``."""
+        return (*((self.battery,) if self.battery is not None else ()), *self.batteries)
+
+    @property
+    def all_heat_pumps(self) -> tuple[HeatPumpGoal, ...]:
+        """Every heat pump planned: ``heat_pump`` (if given) and then ``heat_pumps``."""
+        return (*((self.heat_pump,) if self.heat_pump is not None else ()), *self.heat_pumps)
+
+
+def _battery_spec(battery: BatteryState, site: SiteModel, mean_price: float) -> BatterySpec:
+    """One battery with its own limits; the site's reserve policy holds for each of them."""
+    limits, n = site.limits, site.horizon.count
+    base = min(100.0, max(battery.min_soc_pct, limits.reserve_pct))
+    schedule = site.reserve_schedule if site.reserve_schedule is not None else (base,) * n
+    reserve = tuple(min(100.0, max(base, float(r))) for r in schedule)
+    return BatterySpec(
+        id=battery.id,
+        capacity_wh=battery.capacity_wh,
+        soc_pct=min(100.0, max(0.0, battery.soc_pct)),
+        max_charge_w=battery.max_charge_w,
+        max_discharge_w=battery.max_discharge_w,
+        min_soc_pct=battery.min_soc_pct,
+        reserve_pct=reserve,
+        charge_efficiency=battery.efficiency,
+        discharge_efficiency=battery.efficiency,
+        degradation_cost_per_kwh=battery.degradation_cost_per_kwh,
+        allow_grid_charge=site.mode is PlanMode.AUTO,
+        allow_export=site.mode is PlanMode.AUTO,
+        end_value_per_kwh=max(0.0, mean_price * limits.end_value_ratio * battery.efficiency),
+    )
+
+
+def _heat_pump_spec(heat_pump: HeatPumpGoal, n: int) -> HeatPumpSpec:
+    """One heat pump (or hot-water heater) with its own thermal model."""
+    return HeatPumpSpec(
+        id=heat_pump.id,
+        max_power_w=heat_pump.max_power_w,
+        min_power_w=heat_pump.min_power_w,
+        on_off=heat_pump.on_off,
+        cop=tuple(heat_pump.cop),
+        heat_loss_w_per_k=heat_pump.heat_loss_w_per_k,
+        thermal_capacity_wh_per_k=heat_pump.thermal_mass_wh_per_k,
+        indoor_temp_c=heat_pump.indoor_temp_c,
+        outdoor_temp_c=tuple(heat_pump.outdoor_temp_c),
+        comfort_min_c=(heat_pump.comfort_min_c,) * n,
+        comfort_max_c=(heat_pump.comfort_max_c,) * n,
+        gains_w=tuple(heat_pump.gains_w),
+        tank=_tank_spec(heat_pump.tank, n),
+    )
+
 
 def site_problem(site: SiteModel) -> Problem:
     """The optimiser's problem for ``site``; the reserve is a floor the plan never spends."""
-    forecast, limits, mode = site.forecast, site.limits, site.mode
+    forecast, limits = site.forecast, site.limits
     horizon = forecast.horizon
     n = horizon.count
     import_price = tuple(float(p) for p in forecast.import_price)
@@ -304,47 +362,14 @@ def site_problem(site: SiteModel) -> Problem:
         carbon_price_per_kg=limits.carbon_price_per_kg if forecast.carbon else 0.0,
         capacity_charges=capacity_charges(horizon, limits),
     )
-    battery_spec = None
-    if (battery := site.battery) is not None:
-        mean_price = sum(import_price) / max(1, n)
-        base = min(100.0, max(battery.min_soc_pct, limits.reserve_pct))
-        schedule = site.reserve_schedule if site.reserve_schedule is not None else (base,) * n
-        reserve = tuple(min(100.0, max(base, float(r))) for r in schedule)
-        battery_spec = BatterySpec(
-            capacity_wh=battery.capacity_wh,
-            soc_pct=min(100.0, max(0.0, battery.soc_pct)),
-            max_charge_w=battery.max_charge_w,
-            max_discharge_w=battery.max_discharge_w,
-            min_soc_pct=battery.min_soc_pct,
-            reserve_pct=reserve,
-            charge_efficiency=battery.efficiency,
-            discharge_efficiency=battery.efficiency,
-            degradation_cost_per_kwh=battery.degradation_cost_per_kwh,
-            allow_grid_charge=mode is PlanMode.AUTO,
-            allow_export=mode is PlanMode.AUTO,
-            end_value_per_kwh=max(0.0, mean_price * limits.end_value_ratio * battery.efficiency),
-        )
+    mean_price = sum(import_price) / max(1, n)
+    battery_specs = tuple(_battery_spec(b, site, mean_price) for b in site.all_batteries)
     ev_specs = tuple(
         _ev_spec(ev, horizon)
         for ev in site.evs
         if ev.departure is None or ev.departure > horizon.start
     )
-    hp_spec = None
-    if (heat_pump := site.heat_pump) is not None:
-        hp_spec = HeatPumpSpec(
-            max_power_w=heat_pump.max_power_w,
-            min_power_w=heat_pump.min_power_w,
-            on_off=heat_pump.on_off,
-            cop=tuple(heat_pump.cop),
-            heat_loss_w_per_k=heat_pump.heat_loss_w_per_k,
-            thermal_capacity_wh_per_k=heat_pump.thermal_mass_wh_per_k,
-            indoor_temp_c=heat_pump.indoor_temp_c,
-            outdoor_temp_c=tuple(heat_pump.outdoor_temp_c),
-            comfort_min_c=(heat_pump.comfort_min_c,) * n,
-            comfort_max_c=(heat_pump.comfort_max_c,) * n,
-            gains_w=tuple(heat_pump.gains_w),
-            tank=_tank_spec(heat_pump.tank, n),
-        )
+    hp_specs = tuple(_heat_pump_spec(hp, n) for hp in site.all_heat_pumps)
     load_specs = tuple(
         DeferrableLoadSpec(
             id=job.id,
@@ -363,9 +388,9 @@ def site_problem(site: SiteModel) -> Problem:
         base_load_w=tuple(float(w) for w in forecast.base_load_w),
         pv_w=tuple(max(0.0, float(w)) for w in forecast.pv_w),
         grid=grid,
-        battery=battery_spec,
+        batteries=battery_specs,
         evs=ev_specs,
-        heat_pump=hp_spec,
+        heat_pumps=hp_specs,
         loads=load_specs,
     )
 
@@ -388,11 +413,13 @@ def battery_state(
     capacity_wh: float | None,
     max_charge_w: float | None,
     max_discharge_w: float | None,
+    battery_id: str = "battery",
 ) -> BatteryState | None:
     """A battery for the plan, or None when it does not report its SoC and capacity."""
     if not available or soc_pct is None or not capacity_wh:
         return None
     return BatteryState(
+        id=battery_id,
         capacity_wh=float(capacity_wh),
         soc_pct=float(soc_pct),
         max_charge_w=float(max_charge_w or DEFAULT_BATTERY_POWER_W),
@@ -528,6 +555,7 @@ class HeatPumpReading:
     tank: HotWaterTank | None
     room_c: Any = None
     tank_c: Any = None
+    id: str = "heat_pump"
 
 
 def temperature(value: Any) -> float | None:
@@ -590,6 +618,7 @@ def heat_pump_goal(
             loss_w=tank.loss_w,
         )
     return HeatPumpGoal(
+        id=pump.id,
         max_power_w=pump.max_power_w,
         heat_loss_w_per_k=thermal.heat_loss_w_per_k,
         thermal_mass_wh_per_k=thermal.thermal_mass_wh_per_k,
