@@ -277,6 +277,16 @@ const escapeHtml = (value) =>
 
 const num = (value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
 const round1 = (value) => Math.round(value * 10) / 10;
+/** A number from an entity's state (a string), or null when it is unknown or unavailable. */
+const stateNum = (state) => (typeof state === "string" && state.trim() !== "" ? num(Number(state)) : null);
+/* A sensor's value in seconds or kWh, whatever unit the user shows it in. */
+const SECONDS_PER = { s: 1, min: 60, h: 3600, d: 86400 };
+const KWH_PER = { Wh: 0.001, kWh: 1, MWh: 1000 };
+const inUnit = (stateObj, factors, fallback) => {
+  const value = stateNum(stateObj?.state);
+  const factor = factors[stateObj?.attributes?.unit_of_measurement ?? fallback];
+  return value === null || factor === undefined ? null : value * factor;
+};
 
 /** Normalise a user's config: defaults, bounds and types. Throws on what cannot be understood. */
 function normaliseConfig(config) {
@@ -802,9 +812,9 @@ const STYLE = `
   .savings { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 6px 0 2px; font-size: 0.95em; }
   .savings .value { font-weight: 600; }
   .savings .saved .value { color: var(--success-color, #43a047); }
-  .outage { margin: 6px 0 2px; padding: 4px 8px; border-radius: 4px; font-size: 0.95em; overflow-wrap: anywhere; }
-  .outage.now { background: rgba(219, 68, 55, 0.12); border-left: 3px solid var(--error-color, #db4437); font-weight: 500; }
-  .outage.last { color: var(--secondary-text-color, #727272); }
+  .grid-outage { margin: 6px 0 2px; padding: 4px 8px; border-radius: 4px; font-size: 0.95em; overflow-wrap: anywhere; }
+  .grid-outage.now { background: rgba(219, 68, 55, 0.12); border-left: 3px solid var(--error-color, #db4437); font-weight: 500; }
+  .grid-outage.last { color: var(--secondary-text-color, #727272); }
   .chart { margin-top: 8px; position: relative; }
   .chart svg.gn-measure { position: absolute; left: 0; top: 0; width: 0; height: 0; overflow: hidden; visibility: hidden; pointer-events: none; }
   svg { display: block; width: 100%; overflow: visible; }
@@ -1192,7 +1202,7 @@ class GridNodePlanCard extends HTMLElement {
       const label = t("card.savings", { hours: fmt.kw.format(hours) });
       items.push(`<span class="saved">${escapeHtml(label)} <span class="value">${escapeHtml(fmt.formatMoney(saved))}</span></span>`);
     }
-    const soFar = num(this._related?.cost_today?.state);
+    const soFar = stateNum(this._related?.cost_today?.state);
     if (cost !== null && soFar !== null) {
       // What the grid has cost since midnight (metered) and what the plan expects until midnight.
       const sum = t("card.cost_sum", { so_far: fmt.formatMoney(soFar), planned: fmt.formatMoney(cost), total: fmt.formatMoney(soFar + cost) });
@@ -1208,28 +1218,28 @@ class GridNodePlanCard extends HTMLElement {
   _renderOutage(fmt) {
     const related = this._related || {};
     const t = fmt.t;
-    const energy = (state) => {
-      const kwh = num(state?.state);
+    const energy = (stateObj) => {
+      const kwh = inUnit(stateObj, KWH_PER, "kWh");
       return kwh === null ? "–" : `${fmt.decimal.format(kwh)} kWh`;
     };
     if (related.grid_state?.state === "islanded") {
-      const seconds = num(related.time_on_battery?.state) ?? 0;
+      const seconds = inUnit(related.time_on_battery, SECONDS_PER, "s") ?? 0;
       const text = t("card.outage_now", {
         time: fmt.time.format(new Date(Date.now() - seconds * 1000)),
         duration: formatDuration(seconds, fmt),
         energy: energy(related.outage_energy),
       });
-      return `<div class="outage now" role="alert">${escapeHtml(text)}</div>`;
+      return `<div class="grid-outage now" role="alert">${escapeHtml(text)}</div>`;
     }
     const start = Date.parse(related.last_outage_start?.state);
     if (!Number.isFinite(start)) return "";
-    const seconds = num(related.last_outage_duration?.state);
+    const seconds = inUnit(related.last_outage_duration, SECONDS_PER, "s");
     const text = t("card.outage_last", {
       start: fmt.when(start, Date.now()),
       duration: seconds === null ? "–" : formatDuration(seconds, fmt),
       energy: energy(related.last_outage_energy),
     });
-    return `<div class="outage last" role="status">${escapeHtml(text)}</div>`;
+    return `<div class="grid-outage last" role="status">${escapeHtml(text)}</div>`;
   }
 
   _renderActions(attributes, plan, fmt) {
