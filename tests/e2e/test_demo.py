@@ -172,8 +172,10 @@ def test_demo_dashboard_shows_the_plan_energy_and_an_outage_after_logging_in(
             assert page.get_by_text("Plan for the next 24 hours").first.is_visible()
             assert page.get_by_text("Custom element doesn't exist").count() == 0
             # today's cost: what the grid has cost so far (metered) and what is planned
-            assert card.locator(".savings .cost").inner_text().startswith(
-                "Cost today: so far + planned"
+            assert (
+                card.locator(".savings .cost")
+                .inner_text()
+                .startswith("Cost today: so far + planned")
             )
 
             # a grid outage on demand: the dashboard's button asks the simulated house
