@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gridnode.command_repairs import (
     MAX_TEXT,
@@ -18,9 +19,8 @@ from .test_heat_pump_plan import CLIMATE_ATTRS, _site, house
 __all__ = ["house"]  # the fixture, shared with the heat pump's tests
 
 
-async def test_a_refused_command_raises_a_repair_issue_until_the_device_takes_it(
-    hass: HomeAssistant, house: None
-) -> None:
+async def _refused(hass: HomeAssistant) -> MockConfigEntry:
+    """A site whose thermostat ignores the setback GridNode sends."""
     hass.states.async_set("climate.living", "heat", CLIMATE_ATTRS | {"current_temperature": 22.5})
     hass.services.async_register("climate", "set_temperature", lambda call: None)
     entry = await _site(
@@ -29,6 +29,15 @@ async def test_a_refused_command_raises_a_repair_issue_until_the_device_takes_it
     dispatcher = entry.runtime_data.dispatcher
     assert dispatcher is not None
     await dispatcher.async_apply()
+    return entry
+
+
+async def test_a_refused_command_raises_a_repair_issue_until_the_device_takes_it(
+    hass: HomeAssistant, house: None
+) -> None:
+    entry = await _refused(hass)
+    dispatcher = entry.runtime_data.dispatcher
+    assert dispatcher is not None
     issue = ir.async_get(hass).async_get_issue(DOMAIN, command_issue_id(entry.entry_id))
     assert issue is not None
     assert issue.translation_key == "command_failed"
@@ -45,8 +54,9 @@ async def test_a_refused_command_raises_a_repair_issue_until_the_device_takes_it
     assert dispatcher.errors == {}
     assert ir.async_get(hass).async_get_issue(DOMAIN, command_issue_id(entry.entry_id)) is None
 
-    hass.services.async_register("climate", "set_temperature", lambda call: None)
-    await dispatcher.async_apply()
+
+async def test_the_issue_goes_with_the_site(hass: HomeAssistant, house: None) -> None:
+    entry = await _refused(hass)
     assert ir.async_get(hass).async_get_issue(DOMAIN, command_issue_id(entry.entry_id))
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert ir.async_get(hass).async_get_issue(DOMAIN, command_issue_id(entry.entry_id)) is None
