@@ -62,9 +62,9 @@ async def _site(hass: HomeAssistant, *devices: tuple[str, dict[str, Any]]) -> Mo
 
 
 async def _run(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: float) -> None:
-    """Let ``minutes`` pass in 10 s steps, every timer firing as it would."""
-    for _ in range(round(minutes * 6)):
-        freezer.tick(timedelta(seconds=10))
+    """Let ``minutes`` pass in 30 s steps (GridNode's sampling interval), every timer firing."""
+    for _ in range(round(minutes * 2)):
+        freezer.tick(timedelta(seconds=30))
         async_fire_time_changed(hass)
         await hass.async_block_till_done()
 
@@ -106,29 +106,29 @@ async def test_power_only_devices_get_energy_counters_for_the_energy_dashboard(
     assert state.attributes["state_class"] == "total_increasing"
     assert state.attributes["unit_of_measurement"] == "kWh"
 
-    _set(hass, "sensor.grid_w", 3000)  # import 3 kW, steady, for 20 minutes
+    _set(hass, "sensor.grid_w", 3000)  # import 3 kW, steady, for 10 minutes
     _set(hass, "sensor.battery_w", -2000)  # the battery charges 2 kW
-    await _run(hass, freezer, 20)
-    _set(hass, "sensor.grid_w", -1200)  # export 1.2 kW for 30 minutes
+    await _run(hass, freezer, 10)
+    _set(hass, "sensor.grid_w", -1200)  # export 1.2 kW for 15 minutes
     _set(hass, "sensor.battery_w", 600)  # the battery discharges 0.6 kW
-    await _run(hass, freezer, 30)
+    await _run(hass, freezer, 15)
 
     def kwh(entity_id: str) -> float:
         found = hass.states.get(entity_id)
         assert found is not None
         return float(found.state)
 
-    assert kwh(grid_in) == pytest.approx(1.0, abs=0.02)
-    assert kwh(grid_out) == pytest.approx(0.6, abs=0.02)
-    assert kwh(charged) == pytest.approx(2000 / 3 / 1000, abs=0.02)
-    assert kwh(discharged) == pytest.approx(0.3, abs=0.02)
+    assert kwh(grid_in) == pytest.approx(0.5, abs=0.03)
+    assert kwh(grid_out) == pytest.approx(0.3, abs=0.03)
+    assert kwh(charged) == pytest.approx(2000 / 6 / 1000, abs=0.03)
+    assert kwh(discharged) == pytest.approx(0.15, abs=0.03)
 
-    # the meter goes silent for 15 minutes: nothing is counted then, and counting goes on after
+    # the meter goes silent for 5 minutes: nothing is counted then, and counting goes on after
     hass.states.async_set("sensor.grid_w", "unavailable")
-    await _run(hass, freezer, 15)
+    await _run(hass, freezer, 5)
     _set(hass, "sensor.grid_w", -1200)
     await _run(hass, freezer, 10)
-    assert kwh(grid_out) == pytest.approx(0.8, abs=0.02)
+    assert kwh(grid_out) == pytest.approx(0.5, abs=0.03)
 
 
 async def test_a_device_with_its_own_counter_gets_no_second_one(
@@ -155,15 +155,23 @@ async def test_the_counters_and_todays_cost_survive_a_restart(
     await _run(hass, freezer, 10)  # 1 kWh, 0.30 GBP
     _set(hass, "sensor.grid_w", 0)
     await _run(hass, freezer, 1)
+
+    def values() -> tuple[float, float]:
+        state, cost = hass.states.get(grid_in), hass.states.get(cost_id)
+        assert state is not None
+        assert cost is not None
+        return float(state.state), float(cost.state)
+
+    before = values()
+    assert before == (pytest.approx(1.0, abs=0.06), pytest.approx(0.3, abs=0.02))
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
+    assert values() == before  # kept as they were
     _set(hass, "sensor.grid_w", 6000)
     await _run(hass, freezer, 10)  # another 1 kWh, 0.30 GBP, on top of what was kept
-    state, cost = hass.states.get(grid_in), hass.states.get(cost_id)
-    assert state is not None
-    assert cost is not None
-    assert float(state.state) == pytest.approx(2.0, abs=0.03)
-    assert float(cost.state) == pytest.approx(0.6, abs=0.01)
+    after = values()
+    assert after[0] - before[0] == pytest.approx(1.0, abs=0.06)
+    assert after[1] - before[1] == pytest.approx(0.3, abs=0.02)
 
 
 async def test_price_now_and_todays_cost_are_metered_and_reset_at_midnight(
