@@ -150,7 +150,21 @@ OPTIONS_PAGES: list[tuple[str, list[dict[str, Any]]]] = [
             },
         ],
     ),
-    ("forecasts", [{"pv_source": "estimate", "pv_kwp": 4.0, "pv_tilt": 35, "pv_azimuth": 180}]),
+    (
+        "forecasts",
+        [
+            {
+                "pv_source": "estimate",
+                "pv_kwp": 4.0,
+                "pv_tilt": 35,
+                "pv_azimuth": 180,
+                # the house's own 2023 weather, grid carbon and consumption (configuration.yaml)
+                "weather_entity": "weather.demo_weather",
+                "carbon_entity": "sensor.simulated_carbon_intensity",
+                "load_entity": "sensor.simulated_house_consumption",
+            }
+        ],
+    ),
     ("islanding", [{"storm_reserve": 80, "restore_stable_s": 30, "restore_stagger_s": 5}]),
 ]
 
@@ -228,20 +242,9 @@ SUBENTRIES: list[tuple[str, list[dict[str, Any]]]] = [
             }
         ],
     ),
-    (
-        "load",
-        [
-            {
-                "name": "Freezer",
-                "switch_entity": "input_boolean.freezer",
-                "rated_power_w": 120,
-                "run_time_min": 5,
-                "interruptible": True,
-                "tier": "1",
-            }
-        ],
-    ),
 ]
+# The freezer (input_boolean.freezer) is not one of GridNode's loads: GridNode's loads are jobs it
+# schedules, and a freezer must stay on. Left alone, it is never switched off or shed.
 
 
 async def walk_flow(
@@ -280,86 +283,104 @@ async def configure_site(
             print(f"demo: could not add {pages[0]['name']}: {result}", file=sys.stderr)
 
 
+ENERGY_SUFFIXES = (
+    "_grid_import_energy",
+    "_grid_export_energy",
+    "_pv_energy",
+    "_battery_charge_energy",
+    "_battery_discharge_energy",
+    "_current_price",
+)
+
+
+def energy_prefs(entities: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Energy dashboard's preferences from GridNode's entities.
+
+    The grid (priced by GridNode's price now), solar, battery, and each device's own consumption
+    (the car, the heat pump).
+    """
+    found: dict[str, str] = {}
+    devices: list[dict[str, Any]] = []
+    for ent in entities:
+        if ent.get("platform") != "gridnode" or not ent["entity_id"].startswith("sensor."):
+            continue
+        unique_id = str(ent.get("unique_id", ""))
+        for suffix in ENERGY_SUFFIXES:
+            if unique_id.endswith(suffix) and suffix not in found:
+                found[suffix] = ent["entity_id"]
+        if unique_id.endswith("_total_energy_wh"):
+            devices.append({"stat_consumption": ent["entity_id"]})
+    sources: list[dict[str, Any]] = []
+    if "_grid_import_energy" in found:
+        price = found.get("_current_price", "sensor.simulated_agile_price")
+        sources.append(
+            {
+                "type": "grid",
+                "flow_from": [
+                    {
+                        "stat_energy_from": found["_grid_import_energy"],
+                        "stat_cost": None,
+                        "entity_energy_price": price,
+                        "number_energy_price": None,
+                    }
+                ],
+                "flow_to": [
+                    {
+                        "stat_energy_to": found["_grid_export_energy"],
+                        "stat_compensation": None,
+                        "entity_energy_price": None,
+                        "number_energy_price": 0.15,
+                    }
+                ]
+                if "_grid_export_energy" in found
+                else [],
+                "cost_adjustment_day": 0,
+            }
+        )
+    if "_pv_energy" in found:
+        sources.append(
+            {
+                "type": "solar",
+                "stat_energy_from": found["_pv_energy"],
+                "config_entry_solar_forecast": None,
+            }
+        )
+    if "_battery_discharge_energy" in found and "_battery_charge_energy" in found:
+        sources.append(
+            {
+                "type": "battery",
+                "stat_energy_from": found["_battery_discharge_energy"],
+                "stat_energy_to": found["_battery_charge_energy"],
+            }
+        )
+    return {"energy_sources": sources, "device_consumption": devices}
+
+
 async def energy_dashboard(session: aiohttp.ClientSession, token: str) -> None:
-    """Point the Energy dashboard at GridNode's counters (grid, solar, battery, charger)."""
+    """Set the Energy dashboard to GridNode's counters: grid, solar, battery, car and heat pump.
+
+    The counters appear once the devices have answered: wait for solar and battery (30 s at most).
+    """
     async with session.ws_connect(f"{BASE}/api/websocket") as ws:
         await ws.receive_json()
         await ws.send_json({"type": "auth", "access_token": token})
         await ws.receive_json()
-        await ws.send_json({"id": 1, "type": "config/entity_registry/list"})
-        entities = (await ws.receive_json())["result"]
-        by_suffix: dict[str, str] = {}
-        for ent in entities:
-            if ent["platform"] == "gridnode" and ent["entity_id"].startswith("sensor."):
-                for suffix in (
-                    "_grid_import_energy",
-                    "_grid_export_energy",
-                    "_pv_energy",
-                    "_battery_charge_energy",
-                    "_battery_discharge_energy",
-                    "_total_energy_wh",
-                    "_energy_wh",
-                ):
-                    if ent["unique_id"].endswith(suffix) and suffix not in by_suffix:
-                        by_suffix[suffix] = ent["entity_id"]
-        sources: list[dict[str, Any]] = []
-        if "_grid_import_energy" in by_suffix:
-            sources.append(
-                {
-                    "type": "grid",
-                    "flow_from": [
-                        {
-                            "stat_energy_from": by_suffix["_grid_import_energy"],
-                            "stat_cost": None,
-                            "entity_energy_price": "sensor.simulated_agile_price",
-                            "number_energy_price": None,
-                        }
-                    ],
-                    "flow_to": [
-                        {
-                            "stat_energy_to": by_suffix["_grid_export_energy"],
-                            "stat_compensation": None,
-                            "entity_energy_price": None,
-                            "number_energy_price": 0.15,
-                        }
-                    ]
-                    if "_grid_export_energy" in by_suffix
-                    else [],
-                    "cost_adjustment_day": 0,
-                }
-            )
-        if "_pv_energy" in by_suffix:
-            sources.append(
-                {
-                    "type": "solar",
-                    "stat_energy_from": by_suffix["_pv_energy"],
-                    "config_entry_solar_forecast": None,
-                }
-            )
-        if "_battery_discharge_energy" in by_suffix and "_battery_charge_energy" in by_suffix:
-            sources.append(
-                {
-                    "type": "battery",
-                    "stat_energy_from": by_suffix["_battery_discharge_energy"],
-                    "stat_energy_to": by_suffix["_battery_charge_energy"],
-                }
-            )
-        devices = [
-            {"stat_consumption": entity_id}
-            for suffix, entity_id in by_suffix.items()
-            if suffix in ("_total_energy_wh",)
-        ]
-        await ws.send_json(
-            {
-                "id": 2,
-                "type": "energy/save_prefs",
-                "energy_sources": sources,
-                "device_consumption": devices,
-            }
-        )
+        deadline = time.monotonic() + 30
+        ask = 1
+        while True:
+            await ws.send_json({"id": ask, "type": "config/entity_registry/list"})
+            prefs = energy_prefs((await ws.receive_json())["result"])
+            kinds = {source["type"] for source in prefs["energy_sources"]}
+            if {"grid", "solar", "battery"} <= kinds or time.monotonic() > deadline:
+                break
+            ask += 1
+            await asyncio.sleep(2)
+        await ws.send_json({"id": ask + 1, "type": "energy/save_prefs", **prefs})
         answer = await ws.receive_json()
         if not answer.get("success"):
             print(f"demo: the Energy dashboard was not configured: {answer}", file=sys.stderr)
+        else:
+            print(f"demo: Energy dashboard: {', '.join(sorted(kinds))}")
 
 
 async def gridnode_entry(

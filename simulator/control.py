@@ -3,6 +3,11 @@
 - ``GET /state``: the house now (last step, SoC, meters, EVs, heat pump, controls in force).
 - ``GET /prices?hours=24[&clock=wall]``: import/export prices and carbon per half hour ahead, from
   the scenario; ``clock=wall`` stamps them on the wall clock instead of the simulated one.
+- ``GET /carbon?hours=48[&clock=wall]``: the grid's carbon intensity now and per half hour ahead, as
+  ``{"intensity": g/kWh, "forecast": [{"from", "to", "intensity"}]}`` (ISO times).
+- ``GET /weather?hours=48[&clock=wall]``: the outdoor temperature now and per hour ahead, with a sky
+  condition read from the scenario's irradiance, as ``{"temperature", "condition", "forecast":
+  [{"datetime", "temperature", "condition"}]}``.
 - ``POST /outage`` ``{"duration_s": 3600}`` (optional ``"start_s"``): drop the grid.
 - ``POST /restore``: end the outage now.
 - ``POST /step`` ``{"n": 10}``: advance n steps now (also while the clock is paused).
@@ -12,6 +17,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +40,8 @@ class ControlServer:
             [
                 web.get("/state", self._state),
                 web.get("/prices", self._prices),
+                web.get("/carbon", self._carbon),
+                web.get("/weather", self._weather),
                 web.post("/outage", self._outage),
                 web.post("/restore", self._restore),
                 web.post("/step", self._step),
@@ -93,6 +101,62 @@ class ControlServer:
             }
         )
 
+    def _ahead(self, request: web.Request, step: int) -> tuple[list[float], float]:
+        """Slot starts (simulated time) ``hours`` ahead in ``step`` seconds, and the wall-clock offset.
+
+        The offset lays them on the wall clock when ``clock=wall`` (else it is 0).
+        """
+        try:
+            hours = float(request.query.get("hours", "24"))
+        except ValueError as err:
+            raise web.HTTPBadRequest(text="hours must be a number") from err
+        if not 0 < hours <= 24 * 7:
+            raise web.HTTPBadRequest(text="hours must be above 0 and at most 168")
+        now = self.sim.house.now_s
+        slots = [now - now % step + i * step for i in range(max(1, int(hours * 3600 / step)))]
+        offset = 0.0
+        if request.query.get("clock") == "wall":
+            wall = time.time()
+            offset = (wall - wall % step) - (now - now % step)
+        return slots, offset
+
+    async def _carbon(self, request: web.Request) -> web.Response:
+        data = self.sim.house.data
+        slots, offset = self._ahead(request, 1800)
+        return web.json_response(
+            {
+                "unit": "gCO2/kWh",
+                "intensity": data.carbon_g_per_kwh.at(self.sim.house.now_s),
+                "forecast": [
+                    {
+                        "from": _iso(t + offset),
+                        "to": _iso(t + offset + 1800),
+                        "intensity": data.carbon_g_per_kwh.at(t),
+                    }
+                    for t in slots
+                ],
+            }
+        )
+
+    async def _weather(self, request: web.Request) -> web.Response:
+        data = self.sim.house.data
+        slots, offset = self._ahead(request, 3600)
+        now = self.sim.house.now_s
+        return web.json_response(
+            {
+                "temperature": round(data.outdoor_c.at(now), 1),
+                "condition": sky(data.irradiance_w_m2.at(now)),
+                "forecast": [
+                    {
+                        "datetime": _iso(t + offset),
+                        "temperature": round(data.outdoor_c.at(t), 1),
+                        "condition": sky(data.irradiance_w_m2.at(t)),
+                    }
+                    for t in slots
+                ],
+            }
+        )
+
     async def _outage(self, request: web.Request) -> web.Response:
         body = await self._body(request)
         start = body.get("start_s")
@@ -139,3 +203,18 @@ class ControlServer:
     async def _unplug(self, request: web.Request) -> web.Response:
         self._ev(request).unplug(self.sim.house.now_s)
         return web.json_response({"plugged": False})
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def sky(irradiance_w_m2: float) -> str:
+    """A Home Assistant weather condition for an irradiance: bright sun is sunny, little is cloudy."""
+    if irradiance_w_m2 < 5:
+        return "clear-night"
+    if irradiance_w_m2 >= 400:
+        return "sunny"
+    if irradiance_w_m2 >= 150:
+        return "partlycloudy"
+    return "cloudy"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,43 @@ def parse_time(value: str | datetime) -> float:
     if dt.tzinfo is None:
         raise ValueError(f"time {value!r} needs an offset; the simulator works in UTC")
     return dt.timestamp()
+
+
+def start_like_now(year: int, now: datetime | None = None) -> float:
+    """Epoch seconds of this moment's month, day and time of day (UTC) in ``year``.
+
+    A house replaying real data of ``year`` then shares Home Assistant's day of the year and time of
+    day (29 February becomes 28 February in a year without it).
+    """
+    wall = now or datetime.now(UTC)
+    day = wall.day
+    if wall.month == 2 and day == 29:
+        try:
+            datetime(year, 2, 29, tzinfo=UTC)
+        except ValueError:
+            day = 28
+    return wall.replace(year=year, day=day).timestamp()
+
+
+def scenario_start(raw: Mapping[str, Any], now: datetime | None = None) -> float:
+    """The scenario's ``start`` in epoch seconds.
+
+    An ISO time, or ``like_now`` with ``year``: the wall clock's day of the year and time of day
+    in that year.
+    """
+    if str(raw["start"]) == "like_now":
+        return start_like_now(int(raw["year"]), now)
+    return parse_time(raw["start"])
+
+
+def _outage(spec: Mapping[str, Any], start_s: float) -> Outage:
+    """A scripted outage: at ``start`` (ISO time), or ``after_min`` minutes after the scenario's start."""
+    begin = (
+        start_s + float(spec["after_min"]) * 60
+        if "after_min" in spec
+        else parse_time(spec["start"])
+    )
+    return Outage(begin, begin + float(spec["duration_min"]) * 60)
 
 
 def _shift(spec: Mapping[str, Any]) -> int:
@@ -159,15 +196,13 @@ class Scenario:
                     sessions=sessions,
                 )
             )
-        outages = tuple(
-            Outage(parse_time(o["start"]), parse_time(o["start"]) + float(o["duration_min"]) * 60)
-            for o in raw.get("outages", [])
-        )
+        start_s = scenario_start(raw)
+        outages = tuple(_outage(o, start_s) for o in raw.get("outages", []))
         return cls(
             name=str(raw["name"]),
             description=str(raw.get("description", "")).strip(),
             path=p,
-            start_s=parse_time(raw["start"]),
+            start_s=start_s,
             step_s=float(raw.get("step_s", 60)),
             speed=float(raw.get("speed", 1)),
             currency=str(raw.get("currency", "EUR")),

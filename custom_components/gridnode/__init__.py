@@ -10,6 +10,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .capacity_peak import async_remove_month_peak_store
+from .command_repairs import track_command_repairs
 from .const import DOMAIN
 from .devices import async_setup_devices, async_unload_devices
 from .dispatcher import Dispatcher
@@ -92,6 +93,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
     )
     entry.async_on_unload(coordinator.async_track_inputs())
     entry.async_on_unload(coordinator.month_peak.start())
+    entry.async_on_unload(track_command_repairs(hass, entry.entry_id, dispatcher))
 
     async def _hand_back_on_stop(_event: Event) -> None:
         """Home Assistant is stopping (entries are not unloaded): hand every device back."""

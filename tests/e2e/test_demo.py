@@ -4,9 +4,13 @@ Runs ``scripts/demo`` exactly as a new user would (in a fresh configuration fold
 Home Assistant's own login page as the documented demo user, opens the GridNode dashboard and checks
 what renders. The demo gets free ports on 127.0.0.1, so the test runs beside a user's own demo.
 
-The screenshot goes to the test's tmp_path; the checkout is never written. ``scripts/screenshot``
-refreshes the README's picture (docs/images/dashboard.png): it sets GRIDNODE_SCREENSHOT to a file,
-where the test copies its screenshot once everything it checks has passed.
+In the same run it opens the Energy dashboard (solar and battery are there from the start), starts a
+grid outage with the dashboard's button and sees it on the plan card.
+
+The screenshots go to the test's tmp_path; the checkout is never written. ``scripts/screenshot``
+refreshes the README's pictures (docs/images/): it sets GRIDNODE_SCREENSHOT to a folder, where the
+test copies its screenshots (dashboard.png, card.png, energy.png) once everything it checks has
+passed.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from tests.simulator.conftest import free_port_pair
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT_TO = "GRIDNODE_SCREENSHOT"  # where scripts/screenshot wants the picture
+SCREENSHOT_TO = "GRIDNODE_SCREENSHOT"  # the folder where scripts/screenshot wants the pictures
+SHOTS = ("dashboard.png", "card.png", "energy.png")
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         log.close()
 
 
-def test_demo_dashboard_shows_the_plan_after_logging_in(
+def test_demo_dashboard_shows_the_plan_energy_and_an_outage_after_logging_in(
     demo: Demo, socket_enabled: None, tmp_path: Path
 ) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError, sync_playwright
@@ -127,7 +132,8 @@ def test_demo_dashboard_shows_the_plan_after_logging_in(
     plan = next((line for line in demo.log.splitlines() if line.startswith("demo: plan:")), "")
     # "feasible" is a plan proven near the optimum (its gap above the target), not a fallback.
     assert plan in ("demo: plan: optimal", "demo: plan: feasible"), demo.log[-2000:]
-    shot = tmp_path / "dashboard.png"
+    # the Energy dashboard was set to GridNode's counters at once
+    assert "demo: Energy dashboard: battery, grid, solar" in demo.log, demo.log[-2000:]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -159,16 +165,45 @@ def test_demo_dashboard_shows_the_plan_after_logging_in(
                     f"{page.locator('body').inner_text()[:1500]!r}"
                 )
             card.locator("svg").first.wait_for(state="visible", timeout=60_000)
-            page.wait_for_timeout(3000)
-            page.screenshot(path=str(shot), full_page=True)
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             assert card.locator("svg rect").count() > 10  # the plan's bars and windows
             assert page.get_by_text("Grid and islanding").first.is_visible()
             assert page.get_by_text("Plan for the next 24 hours").first.is_visible()
             assert page.get_by_text("Custom element doesn't exist").count() == 0
+            # today's cost: what the grid has cost so far (metered) and what is planned
+            assert (
+                card.locator(".savings .cost")
+                .inner_text()
+                .startswith("Cost today: so far + planned")
+            )
+
+            # a grid outage on demand: the dashboard's button asks the simulated house
+            outage_row = page.locator("hui-button-row").filter(has_text="Grid outage")
+            outage_row.get_by_text("Start", exact=True).click()
+
+            # while GridNode notices: the Energy dashboard shows solar and the battery
+            page.goto(f"{demo.base}/energy")
+            for source in ("Solar", "Battery"):
+                page.get_by_text(source, exact=True).first.wait_for(timeout=60_000)
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(tmp_path / "energy.png"), full_page=True)
+
+            page.goto(f"{demo.base}/gridnode-demo/house")
+            card = page.locator("gridnode-plan-card")
+            outage = card.locator(".grid-outage.now")
+            try:
+                outage.wait_for(timeout=90_000)
+            except PlaywrightTimeoutError:
+                pytest.fail(f"no outage on the card; it shows: {card.inner_text()[:1500]!r}")
+            assert outage.inner_text().startswith("Grid outage since ")
+            card.locator("svg").first.wait_for(state="visible", timeout=30_000)
+            card.screenshot(path=str(tmp_path / "card.png"))
         finally:
             browser.close()
     if target := os.environ.get(SCREENSHOT_TO):
-        shutil.copyfile(shot, target)
+        for name in SHOTS:
+            shutil.copyfile(tmp_path / name, Path(target) / name)
 
 
 def test_demo_starts_again_in_the_folder_it_set_up(demo: Demo, socket_enabled: None) -> None:

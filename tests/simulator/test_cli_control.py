@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 import signal
 import subprocess
@@ -12,8 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from simulator.control import sky
 from simulator.runner import Simulation
-from simulator.scenario import Scenario
+from simulator.scenario import Scenario, scenario_start, start_like_now
 from tests.conftest import needs_shared_data
 
 from .conftest import at, free_port_pair
@@ -59,6 +61,48 @@ async def test_prices_lists_half_hour_slots_ahead_from_the_scenario(
         assert slot["import"] == uk.data.price_import.at(slot["start"])
         assert slot["export"] == uk.data.price_export.at(slot["start"])
         assert slot["carbon_g_per_kwh"] > 0
+
+
+async def test_carbon_and_weather_come_from_the_scenario_on_the_wall_clock(
+    sim: Simulation, uk: Scenario
+) -> None:
+    status, carbon = await call(sim, "GET", "/carbon?hours=1&clock=wall")
+    assert status == 200
+    assert carbon["intensity"] == uk.data.carbon_g_per_kwh.at(sim.house.now_s)
+    assert len(carbon["forecast"]) == 2
+    first = carbon["forecast"][0]
+    start = datetime.fromisoformat(first["from"])
+    assert 0 <= datetime.now(UTC).timestamp() - start.timestamp() < 1800  # on the wall clock
+    assert (datetime.fromisoformat(first["to"]) - start).total_seconds() == 1800
+    status, weather = await call(sim, "GET", "/weather?hours=3")
+    assert status == 200
+    assert weather["temperature"] == round(uk.data.outdoor_c.at(sim.house.now_s), 1)
+    assert weather["condition"] == "clear-night"  # 20:00 in March in Glasgow
+    hours = [datetime.fromisoformat(p["datetime"]).timestamp() for p in weather["forecast"]]
+    assert [h - hours[0] for h in hours] == [0, 3600, 7200]
+    assert hours[0] <= sim.house.now_s < hours[0] + 3600  # the simulated clock without clock=wall
+    status, _ = await call(sim, "GET", "/weather?hours=-1")
+    assert status == 400
+    status, _ = await call(sim, "GET", "/carbon?hours=soon")
+    assert status == 400
+
+
+@pytest.mark.parametrize(
+    ("irradiance", "condition"),
+    [(0, "clear-night"), (80, "cloudy"), (200, "partlycloudy"), (650, "sunny")],
+)
+def test_the_sky_follows_the_irradiance(irradiance: float, condition: str) -> None:
+    assert sky(irradiance) == condition
+
+
+def test_like_now_replays_todays_date_and_time_in_the_scenarios_year() -> None:
+    now = datetime(2026, 12, 3, 13, 52, 10, tzinfo=UTC)
+    assert start_like_now(2023, now) == datetime(2023, 12, 3, 13, 52, 10, tzinfo=UTC).timestamp()
+    leap = datetime(2024, 2, 29, 6, 0, tzinfo=UTC)
+    assert start_like_now(2023, leap) == datetime(2023, 2, 28, 6, 0, tzinfo=UTC).timestamp()
+    assert start_like_now(2020, leap) == datetime(2020, 2, 29, 6, 0, tzinfo=UTC).timestamp()
+    assert scenario_start({"start": "like_now", "year": 2023}, now) == start_like_now(2023, now)
+    assert scenario_start({"start": "2023-03-20T15:00:00+00:00"}) == at("2023-03-20T15:00:00+00:00")
 
 
 async def test_heat_pump_limit_caps_its_power(sim: Simulation) -> None:
@@ -154,8 +198,13 @@ def test_demo_runs_quietly_and_exits_cleanly_on_ctrl_c(socket_enabled: None) -> 
     demo = Scenario.load("demo")
     assert demo.central_system == "ws://127.0.0.1:9000"
     assert [c.protocol for c in demo.chargers] == ["ocpp1.6"]
-    assert demo.speed == 60
-    assert demo.outages[0].start_s - demo.start_s == 4 * 3600
+    # today's date and time of day in 2023, in real time, with the grid failing 5 minutes in
+    now = datetime.now(UTC)
+    assert demo.speed == 1
+    assert datetime.fromtimestamp(demo.start_s, UTC).year == 2023
+    assert abs(demo.start_s - start_like_now(2023, now)) < 60
+    assert demo.outages[0].start_s - demo.start_s == 5 * 60
+    assert demo.outages[0].end_s - demo.outages[0].start_s == 10 * 60
     port = free_port_pair()
     proc = subprocess.Popen(
         [
@@ -191,7 +240,7 @@ def test_demo_runs_quietly_and_exits_cleanly_on_ctrl_c(socket_enabled: None) -> 
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     lines = seen + out.splitlines()
-    assert lines[0] == "scenario demo at 60x, step 60 s"
+    assert lines[0] == "scenario demo at 60x, step 10 s"
     assert f"  charger CP-DEMO-1 (ocpp1.6): ws://127.0.0.1:{port + 4}/CP-DEMO-1" in lines
     assert not [line for line in lines if STEP_LINE in line]  # --quiet
     assert lines[-1].startswith("stopped after ")

@@ -16,6 +16,8 @@
  *   device_kinds: {device id: battery | ev | heat_pump | load}; ev_goals: {charger id: {soc_pct,
  *     target_pct, by, charging: [[start, end]]}}; device_violations: {device id: [message]}
  *   savings_today, savings_hours, cost_today, currency (ISO 4217 code or a symbol), generated_at
+ * and, from the site's other sensors found beside the plan entity (SIBLING_KEYS): the metered cost
+ * so far today and the grid outage in progress or the last one.
  * From these the card says, per device, what it does now, why and until when ("Explainer").
  * Its words are in STRINGS (en, de, nl), chosen by Home Assistant's language.
  */
@@ -57,6 +59,25 @@ const SERIES = [
   { key: "jobs", color: "var(--gridnode-job-color, #5c6bc0)" },
 ];
 
+/* The site's other GridNode sensors the card shows, found beside the plan entity (same device) by
+ * their translation key: the metered cost so far today and the grid outage now or last. */
+const SIBLING_KEYS = ["cost_today", "grid_state", "time_on_battery", "outage_energy",
+  "last_outage_start", "last_outage_duration", "last_outage_energy"];
+
+function siblings(hass, entityId) {
+  const entities = hass?.entities;
+  const own = entities?.[entityId];
+  const found = {};
+  if (!own || !own.device_id) return found;
+  for (const entry of Object.values(entities)) {
+    if (!entry || entry.platform !== "gridnode" || entry.device_id !== own.device_id) continue;
+    if (!SIBLING_KEYS.includes(entry.translation_key)) continue;
+    const state = hass.states?.[entry.entity_id];
+    if (state) found[entry.translation_key] = state;
+  }
+  return found;
+}
+
 /*
  * The card's words in English, German and Dutch, chosen by Home Assistant's language.
  * {name} marks a value put in by the card.
@@ -72,6 +93,9 @@ const STRINGS = {
     "card.no_plan": "No plan yet: GridNode has not produced a plan.",
     "card.fallback": "Devices are running on their own settings", "card.chart": "Chart", "card.table": "Table",
     "card.savings": "Planned savings, next {hours} h", "card.cost_planned": "Planned cost, rest of today",
+    "card.cost_today": "Cost today: so far + planned", "card.cost_sum": "{so_far} + {planned} = {total}",
+    "card.outage_now": "Grid outage since {time}: on battery for {duration}, {energy} served",
+    "card.outage_last": "Last grid outage: {start}, {duration}, {energy} served",
     "card.tap_hint": "Tap the chart to see a time slot.",
     "card.clipped": "{series} bars are cut at {cut} (highest {max}).",
     "card.failed": "Did not take the plan's command: {reason}", "card.command": "command: {action}",
@@ -123,6 +147,9 @@ const STRINGS = {
     "card.no_plan": "Noch kein Plan: GridNode hat noch keinen Plan erstellt.",
     "card.fallback": "Die Geräte laufen mit ihren eigenen Einstellungen", "card.chart": "Diagramm", "card.table": "Tabelle",
     "card.savings": "Geplante Ersparnis, nächste {hours} h", "card.cost_planned": "Geplante Kosten, restlicher Tag",
+    "card.cost_today": "Kosten heute: bisher + geplant", "card.cost_sum": "{so_far} + {planned} = {total}",
+    "card.outage_now": "Netzausfall seit {time}: {duration} auf Batterie, {energy} geliefert",
+    "card.outage_last": "Letzter Netzausfall: {start}, {duration}, {energy} geliefert",
     "card.tap_hint": "Tippe auf das Diagramm, um ein Zeitfenster zu sehen.",
     "card.clipped": "Balken für {series} sind bei {cut} abgeschnitten (höchstens {max}).",
     "card.failed": "Hat den Befehl des Plans nicht übernommen: {reason}", "card.command": "Befehl: {action}",
@@ -174,6 +201,9 @@ const STRINGS = {
     "card.no_plan": "Nog geen plan: GridNode heeft nog geen plan gemaakt.",
     "card.fallback": "De apparaten draaien op hun eigen instellingen", "card.chart": "Grafiek", "card.table": "Tabel",
     "card.savings": "Geplande besparing, komende {hours} u", "card.cost_planned": "Geplande kosten, rest van vandaag",
+    "card.cost_today": "Kosten vandaag: tot nu toe + gepland", "card.cost_sum": "{so_far} + {planned} = {total}",
+    "card.outage_now": "Stroomstoring sinds {time}: {duration} op de batterij, {energy} geleverd",
+    "card.outage_last": "Laatste stroomstoring: {start}, {duration}, {energy} geleverd",
     "card.tap_hint": "Tik op de grafiek om een tijdvak te zien.",
     "card.clipped": "Balken voor {series} zijn afgekapt op {cut} (hoogste {max}).",
     "card.failed": "Heeft het commando van het plan niet overgenomen: {reason}", "card.command": "commando: {action}",
@@ -247,6 +277,16 @@ const escapeHtml = (value) =>
 
 const num = (value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
 const round1 = (value) => Math.round(value * 10) / 10;
+/** A number from an entity's state (a string), or null when it is unknown or unavailable. */
+const stateNum = (state) => (typeof state === "string" && state.trim() !== "" ? num(Number(state)) : null);
+/* A sensor's value in seconds or kWh, whatever unit the user shows it in. */
+const SECONDS_PER = { s: 1, min: 60, h: 3600, d: 86400 };
+const KWH_PER = { Wh: 0.001, kWh: 1, MWh: 1000 };
+const inUnit = (stateObj, factors, fallback) => {
+  const value = stateNum(stateObj?.state);
+  const factor = factors[stateObj?.attributes?.unit_of_measurement ?? fallback];
+  return value === null || factor === undefined ? null : value * factor;
+};
 
 /** Normalise a user's config: defaults, bounds and types. Throws on what cannot be understood. */
 function normaliseConfig(config) {
@@ -441,6 +481,15 @@ function numberLocale(hass, language) {
     default:
       return [language];
   }
+}
+
+/** A duration in seconds as "1 h 05 min", "12 min" or "40 s" (the units read the same in en, de, nl). */
+function formatDuration(seconds, fmt) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${fmt.whole.format(s)} s`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `${fmt.whole.format(minutes)} min`;
+  return `${fmt.whole.format(Math.floor(minutes / 60))} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
 
 class Formatters {
@@ -763,6 +812,9 @@ const STYLE = `
   .savings { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 6px 0 2px; font-size: 0.95em; }
   .savings .value { font-weight: 600; }
   .savings .saved .value { color: var(--success-color, #43a047); }
+  .grid-outage { margin: 6px 0 2px; padding: 4px 8px; border-radius: 4px; font-size: 0.95em; overflow-wrap: anywhere; }
+  .grid-outage.now { background: rgba(219, 68, 55, 0.12); border-left: 3px solid var(--error-color, #db4437); font-weight: 500; }
+  .grid-outage.last { color: var(--secondary-text-color, #727272); }
   .chart { margin-top: 8px; position: relative; }
   .chart svg.gn-measure { position: absolute; left: 0; top: 0; width: 0; height: 0; overflow: hidden; visibility: hidden; pointer-events: none; }
   svg { display: block; width: 100%; overflow: visible; }
@@ -909,7 +961,10 @@ class GridNodePlanCard extends HTMLElement {
     const hass = this._hass;
     const stateObj = hass?.states?.[config.entity];
     const width = this._width || 600;
-    const key = [stateObj, width, hass?.themes?.darkMode, hass?.themes?.theme, hass?.locale, hass?.language, this._view];
+    const related = siblings(hass, config.entity);
+    this._related = related;
+    const key = [stateObj, width, hass?.themes?.darkMode, hass?.themes?.theme, hass?.locale, hass?.language, this._view,
+      ...SIBLING_KEYS.map((k) => related[k])];
     if (this._renderedKey && key.every((part, i) => part === this._renderedKey[i])) return;
     this._renderedKey = key;
 
@@ -1006,6 +1061,7 @@ class GridNodePlanCard extends HTMLElement {
     const plan = visiblePlan(attributes, config.hours, Date.now());
     const parts = [];
     if (config.show_savings) parts.push(this._renderSavings(attributes, fmt));
+    parts.push(this._renderOutage(fmt));
     if (stateObj.state === "fallback") {
       const why = typeof attributes.reason === "string" && attributes.reason ? `: ${attributes.reason}` : "";
       parts.push(`<div class="warning fallback" role="status">${escapeHtml(t("card.fallback") + why)}</div>`);
@@ -1146,11 +1202,44 @@ class GridNodePlanCard extends HTMLElement {
       const label = t("card.savings", { hours: fmt.kw.format(hours) });
       items.push(`<span class="saved">${escapeHtml(label)} <span class="value">${escapeHtml(fmt.formatMoney(saved))}</span></span>`);
     }
-    if (cost !== null) {
-      // What the plan expects from now to midnight (GridNode does not meter what was paid so far).
+    const soFar = stateNum(this._related?.cost_today?.state);
+    if (cost !== null && soFar !== null) {
+      // What the grid has cost since midnight (metered) and what the plan expects until midnight.
+      const sum = t("card.cost_sum", { so_far: fmt.formatMoney(soFar), planned: fmt.formatMoney(cost), total: fmt.formatMoney(soFar + cost) });
+      items.push(`<span class="cost">${escapeHtml(t("card.cost_today"))} <span class="value">${escapeHtml(sum)}</span></span>`);
+    } else if (cost !== null) {
+      // What the plan expects from now to midnight (no metered cost so far to add).
       items.push(`<span class="cost">${escapeHtml(t("card.cost_planned"))} <span class="value">${escapeHtml(fmt.formatMoney(cost))}</span></span>`);
     }
     return `<div class="savings" aria-label="${escapeHtml(t("card.savings", { hours: "" }).replace(/,.*$/, ""))}">${items.join("")}</div>`;
+  }
+
+  /** The grid outage in progress (since when, how long on battery, energy served), else the last one. */
+  _renderOutage(fmt) {
+    const related = this._related || {};
+    const t = fmt.t;
+    const energy = (stateObj) => {
+      const kwh = inUnit(stateObj, KWH_PER, "kWh");
+      return kwh === null ? "–" : `${fmt.decimal.format(kwh)} kWh`;
+    };
+    if (related.grid_state?.state === "islanded") {
+      const seconds = inUnit(related.time_on_battery, SECONDS_PER, "s") ?? 0;
+      const text = t("card.outage_now", {
+        time: fmt.time.format(new Date(Date.now() - seconds * 1000)),
+        duration: formatDuration(seconds, fmt),
+        energy: energy(related.outage_energy),
+      });
+      return `<div class="grid-outage now" role="alert">${escapeHtml(text)}</div>`;
+    }
+    const start = Date.parse(related.last_outage_start?.state);
+    if (!Number.isFinite(start)) return "";
+    const seconds = inUnit(related.last_outage_duration, SECONDS_PER, "s");
+    const text = t("card.outage_last", {
+      start: fmt.when(start, Date.now()),
+      duration: seconds === null ? "–" : formatDuration(seconds, fmt),
+      energy: energy(related.last_outage_energy),
+    });
+    return `<div class="grid-outage last" role="status">${escapeHtml(text)}</div>`;
   }
 
   _renderActions(attributes, plan, fmt) {
