@@ -211,3 +211,45 @@ async def test_price_now_and_todays_cost_are_metered_and_reset_at_midnight(
 )
 def test_a_power_reading_must_be_a_plausible_number(value: Any, expected: float | None) -> None:
     assert _reading(value) == expected
+
+
+async def test_battery_savings_today_price_what_the_battery_spared_the_grid(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, noon: datetime
+) -> None:
+    """Against the same house without the battery: its discharge would have been imported at
+    0.30, its charge from surplus PV would have been exported at 0.10."""
+    entry = await _site(hass, ("Meter", METER), ("Battery", BATTERY))
+    savings_id = _site_entity(hass, entry, "battery_savings_today")
+    cost_id = _site_entity(hass, entry, "cost_today")
+    _set(hass, "sensor.grid_w", 0)
+    _set(hass, "sensor.battery_w", 3000)  # the battery carries a 3 kW load for 20 min: 1 kWh
+    await _run(hass, freezer, 20)
+    _set(hass, "sensor.grid_w", -1000)  # 3 kW of PV surplus: 2 kW into the battery, 1 kW out
+    _set(hass, "sensor.battery_w", -2000)
+    await _run(hass, freezer, 30)  # 1 kWh charged (not exported), 0.5 kWh exported
+    savings, cost = hass.states.get(savings_id), hass.states.get(cost_id)
+    assert savings is not None
+    assert cost is not None
+    # 1 kWh not imported (+0.30), 1 kWh not exported (-0.10)
+    assert float(savings.state) == pytest.approx(0.2, abs=0.01)
+    assert float(cost.state) == pytest.approx(-0.05, abs=0.01)  # 0.5 kWh exported at 0.10
+    assert savings.attributes["state_class"] == "total"
+    assert savings.attributes["unit_of_measurement"] == "GBP"
+
+    hass.states.async_set("sensor.battery_w", "unavailable")  # unknown: nothing is counted
+    await _run(hass, freezer, 20)
+    savings = hass.states.get(savings_id)
+    assert savings is not None
+    assert float(savings.state) == pytest.approx(0.2, abs=0.01)
+
+
+async def test_a_site_without_a_battery_has_no_battery_savings(
+    hass: HomeAssistant, noon: datetime
+) -> None:
+    entry = await _site(hass, ("Meter", METER))
+    assert (
+        er.async_get(hass).async_get_entity_id(
+            "sensor", DOMAIN, f"{entry.entry_id}_battery_savings_today"
+        )
+        is None
+    )
