@@ -52,7 +52,9 @@ class DeviceArbiter[C]:
     """Per device: the plan, a user override with its expiry, or the island watch.
 
     Listeners are called (with the ids of the devices concerned) whenever a device changes hands:
-    an override set, cleared or lapsed, or the island watch taking over or handing back.
+    an override set, cleared or found lapsed by ``expire``, or the island watch taking over or
+    handing back. Asking who drives a device changes nothing: an override is over at its end
+    whether or not ``expire`` has run since.
     """
 
     def __init__(self) -> None:
@@ -110,14 +112,13 @@ class DeviceArbiter[C]:
         return lapsed
 
     def override(self, device_id: str, now: datetime) -> UserOverride[C] | None:
-        """The override in force for ``device_id`` at ``now`` (one that has lapsed is dropped)."""
-        self.expire(now)
-        return self._overrides.get(device_id)
+        """The override in force for ``device_id`` at ``now`` (None once it has lapsed)."""
+        override = self._overrides.get(device_id)
+        return override if override is not None and override.active(now) else None
 
     def overrides(self, now: datetime) -> dict[str, UserOverride[C]]:
         """Every override in force at ``now``, by device id."""
-        self.expire(now)
-        return dict(self._overrides)
+        return {device: o for device, o in self._overrides.items() if o.active(now)}
 
     # --- who drives -----------------------------------------------------------------------
 
