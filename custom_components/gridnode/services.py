@@ -497,11 +497,12 @@ async def _override(call: ServiceCall) -> None:
                 raise ServiceValidationError(
                     translation_domain=DOMAIN, translation_key="time_in_past"
                 )
+            length = until - now
         else:
-            until = now + call.data.get(ATTR_DURATION, DEFAULT_OVERRIDE)
-        _check_run(until - now)
+            length = call.data.get(ATTR_DURATION, DEFAULT_OVERRIDE)
+        _check_run(length)  # before any sum: a length of 10**9 h is refused, not an overflow
         data.arbiter.set_override(
-            subentry_id, BatteryCommand(mode=mode, power_w=power_kw * 1000), until, now
+            subentry_id, BatteryCommand(mode=mode, power_w=power_kw * 1000), now + length, now
         )
     await data.dispatcher.async_apply()
 
