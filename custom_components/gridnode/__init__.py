@@ -12,9 +12,11 @@ from homeassistant.helpers.typing import ConfigType
 from .capacity_peak import async_remove_month_peak_store
 from .command_repairs import track_command_repairs
 from .const import DOMAIN
+from .core.arbiter import DeviceArbiter
 from .devices import async_setup_devices, async_unload_devices
 from .dispatcher import Dispatcher
 from .drivers.modbus import preload_model_definitions, preload_profiles
+from .drivers.model import BatteryCommand
 from .entity import site_device_info
 from .frontend import async_register_card
 from .goal_store import GoalStore
@@ -62,35 +64,39 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
     site_device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **site_device_info(entry)
     )
+    site = SiteSettings.from_entry(entry)
+    devices = await async_setup_devices(hass, entry)
+    # Everything the site holds, built once and complete before any of it runs.
+    arbiter: DeviceArbiter[BatteryCommand] = DeviceArbiter()
+    coordinator = PlanCoordinator(hass, entry, site)
+    dispatcher = Dispatcher(hass, entry, coordinator, arbiter)
+    island = IslandWatch(hass, entry, arbiter)
     entry.runtime_data = GridNodeData(
-        site=SiteSettings.from_entry(entry), site_device_id=site_device.id
+        site=site,
+        site_device_id=site_device.id,
+        devices=devices,
+        plan=coordinator,
+        dispatcher=dispatcher,
+        island=island,
+        arbiter=arbiter,
     )
-    entry.runtime_data.devices = await async_setup_devices(hass, entry)
+    started: list[IslandWatch | Dispatcher] = []
     try:
-        coordinator = PlanCoordinator(hass, entry)
-        entry.runtime_data.plan = coordinator
         await coordinator.month_peak.async_load()
         await coordinator.async_load_goals()
         await coordinator.async_config_entry_first_refresh()
-        dispatcher = Dispatcher(hass, entry, coordinator)
-        coordinator.dispatcher = dispatcher
-        entry.runtime_data.dispatcher = dispatcher
-        island = IslandWatch(hass, entry)
-        entry.runtime_data.island = island
+        started.append(dispatcher)  # from here on it may hold devices: hand them back on failure
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+        started.append(island)
         await island.async_start()
         dispatcher.start()
     except Exception:
         # Close what was opened (Modbus connections, the OCPP server) so a retry can bind again.
-        if entry.runtime_data.island is not None:
-            await entry.runtime_data.island.async_stop()
-        if entry.runtime_data.dispatcher is not None:
-            await entry.runtime_data.dispatcher.async_stop()
-        await async_unload_devices(hass, entry, entry.runtime_data.devices)
+        for part in reversed(started):
+            await part.async_stop()
+        await async_unload_devices(hass, entry, devices)
         raise
-    entry.async_on_unload(
-        entry.runtime_data.devices.add_listener(_replan_on_device_change(coordinator))
-    )
+    entry.async_on_unload(devices.add_listener(_replan_on_device_change(coordinator)))
     entry.async_on_unload(coordinator.async_track_inputs())
     entry.async_on_unload(coordinator.month_peak.start())
     entry.async_on_unload(track_command_repairs(hass, entry.entry_id, dispatcher))
@@ -108,14 +114,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
 async def async_unload_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:
     """Unload the site; devices are handed back to their own control first."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded and entry.runtime_data.plan is not None:
-        await entry.runtime_data.plan.async_save_goals()
-    if unloaded and entry.runtime_data.island is not None:
-        await entry.runtime_data.island.async_stop()
-    if unloaded and entry.runtime_data.dispatcher is not None:
-        await entry.runtime_data.dispatcher.async_stop()
-    if unloaded and entry.runtime_data.devices is not None:
-        await async_unload_devices(hass, entry, entry.runtime_data.devices)
+    if unloaded:
+        data = entry.runtime_data
+        await data.plan.async_save_goals()
+        await data.island.async_stop()
+        await data.dispatcher.async_stop()
+        await async_unload_devices(hass, entry, data.devices)
     return unloaded
 
 
@@ -138,8 +142,6 @@ def _replan_on_device_change(coordinator: PlanCoordinator) -> Callable[[], None]
     @callback
     def _changed() -> None:
         devices = coordinator.config_entry.runtime_data.devices
-        if devices is None:
-            return
         state = {
             "plugged": tuple(c.plugged for c in devices.chargers),
             "grid": devices.grid_connected,

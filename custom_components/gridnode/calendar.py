@@ -90,7 +90,6 @@ class PlanCalendar(PlanEntity, CalendarEntity):
 
     def __init__(self, entry: GridNodeConfigEntry) -> None:
         """Create the calendar of the site's plan."""
-        assert entry.runtime_data.plan is not None
         super().__init__(entry, entry.runtime_data.plan, "plan_calendar")
 
     @property

@@ -22,6 +22,7 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_LATITUDE, CONF_LONGITUDE, DOMAIN
 from .devices.base import DeviceHandle
@@ -83,15 +84,13 @@ async def async_get_config_entry_diagnostics(
         "mode": data.mode.value,
         "reserve_soc": data.reserve,
         "plan": _plan(data),
-        "dispatcher": (
-            {
-                "actions": data.dispatcher.named(data.dispatcher.actions, "action"),
-                "errors": data.dispatcher.named(data.dispatcher.errors, "error"),
-            }
-            if data.dispatcher
-            else None
-        ),
-        "island": data.island.guard.to_dict() if data.island else None,
+        "dispatcher": {
+            "actions": data.dispatcher.named(data.dispatcher.actions, "action"),
+            "errors": data.dispatcher.named(data.dispatcher.errors, "error"),
+        },
+        # who drives each device now (the plan, a user's override until its end, the island)
+        "drivers": data.drivers(dt_util.utcnow()),
+        "island": data.island.guard.to_dict(),
         "devices": [
             async_redact_data(
                 {
@@ -103,7 +102,7 @@ async def async_get_config_entry_diagnostics(
                 },
                 TO_REDACT,
             )
-            for h in (data.devices.devices if data.devices else [])
+            for h in data.devices.devices
         ],
     }
     scrubbed: dict[str, Any] = scrub(diagnostics, secret_values(sources))
@@ -140,8 +139,7 @@ async def async_get_device_diagnostics(
 
 
 def _handle_of(entry: GridNodeConfigEntry, device: DeviceEntry) -> DeviceHandle | None:
-    runtime = entry.runtime_data.devices
-    for handle in runtime.devices if runtime else []:
+    for handle in entry.runtime_data.devices.devices:
         if (DOMAIN, f"{entry.entry_id}_{handle.subentry_id}") in device.identifiers:
             return handle
     return None
@@ -198,10 +196,8 @@ def scrub(value: Any, secrets: list[str]) -> Any:
     return value
 
 
-def _plan(data: GridNodeData) -> dict[str, Any] | None:
+def _plan(data: GridNodeData) -> dict[str, Any]:
     """What the planner saw and decided: its inputs' problems, the outcome and the Problem solved."""
-    if data.plan is None or data.plan.data is None:
-        return None
     snapshot = data.plan.data
     return {
         "status": snapshot.plan.status,

@@ -1,8 +1,10 @@
 """The Dispatcher applies the plan's current slot to every controllable device.
 
 Rules a user can rely on:
-- nothing is sent in manual mode, for a device the user has overridden, or while the site is islanded
-  (the island guard is in charge then);
+- the site's arbiter (``core/arbiter.py``) says who drives each device: the plan's command goes only
+  to a device the plan drives, a user's override only while it is in force (it lapses by itself),
+  and nothing is sent while the island watch holds the site during an outage;
+- nothing is sent in manual mode;
 - a stale plan is never executed: devices are handed back to their own control instead;
 - GridNode's watchdog for the devices without a timer of their own: when Home Assistant stops,
   the site is unloaded or set to manual, or the plan expires, every device is handed back (SG-Ready
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 import logging
@@ -31,6 +33,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from .const import SiteMode
+from .core.arbiter import DeviceArbiter, Driver
 from .core.heatpump import SgReadyState
 from .core.planning import SlotCommands, commands_at, slot_index
 from .devices.base import (
@@ -61,14 +64,6 @@ MAX_BLOCKED = timedelta(hours=2)
 BLOCK_REST = timedelta(hours=1)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Override:
-    """A user's manual command for one device until ``until``."""
-
-    command: BatteryCommand
-    until: datetime
-
-
 OFFSET_FOR_STATE: dict[SgReadyState, float] = {
     SgReadyState.BLOCKED: 0.0,
     SgReadyState.NORMAL: 0.0,
@@ -92,13 +87,17 @@ class Dispatcher:
     """Sends the plan's commands to the site's devices."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: GridNodeConfigEntry, coordinator: PlanCoordinator
+        self,
+        hass: HomeAssistant,
+        entry: GridNodeConfigEntry,
+        coordinator: PlanCoordinator,
+        arbiter: DeviceArbiter[BatteryCommand],
     ) -> None:
-        """Dispatch the plans of ``coordinator`` to the devices of ``entry``."""
+        """Dispatch the plans of ``coordinator`` to the devices of ``entry``, as ``arbiter`` allows."""
         self.hass = hass
         self.entry = entry
         self.coordinator = coordinator
-        self.overrides: dict[str, Override] = {}
+        self.arbiter = arbiter
         # per device (subentry id) or scheduled job (job id): what it does now, and its error;
         # ``names`` gives each its display name (two devices may share one)
         self.actions: dict[str, str] = {}
@@ -106,7 +105,6 @@ class Dispatcher:
         # per device or job with an error: what the device said (shown on the plan card)
         self.error_details: dict[str, str] = {}
         self.names: dict[str, str] = {}
-        self.suspended = False  # the island guard took control
         self._sent: dict[str, tuple[Any, datetime]] = {}
         self._released = True
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -122,11 +120,14 @@ class Dispatcher:
         self._blocked_since: dict[str, datetime] = {}
 
     @property
+    def suspended(self) -> bool:
+        """Whether the island watch holds the site (the plan sends nothing then)."""
+        return self.arbiter.islanded
+
+    @property
     def fallbacks(self) -> dict[str, str]:
         """Per device (by subentry id): what ends GridNode's commands when GridNode goes silent."""
         devices = self.entry.runtime_data.devices
-        if devices is None:
-            return {}
         return {self._name(handle): fallback_of(handle) for handle in devices.devices}
 
     def named(self, values: dict[str, str], field: str) -> dict[str, dict[str, str]]:
@@ -153,6 +154,7 @@ class Dispatcher:
         """Apply each new plan at once and the current slot every tick."""
         self._unsubs.append(self.coordinator.async_add_listener(self._schedule))
         self._unsubs.append(async_track_time_interval(self.hass, self._tick, TICK))
+        self._unsubs.append(self.arbiter.add_listener(self._changed_hands))
 
     async def async_stop(self) -> None:
         """Stop dispatching and hand every device back to its own control."""
@@ -169,6 +171,16 @@ class Dispatcher:
         self._released = False
 
     @callback
+    def _changed_hands(self, devices: frozenset[str] | None) -> None:
+        """Devices changed hands: what was sent to them is no longer in force."""
+        if devices is None:
+            if not self.arbiter.islanded:
+                self.mark_dirty()  # the island handed back: resend the plan over its commands
+            return
+        for device in devices:
+            self._sent.pop(device, None)
+
+    @callback
     def _schedule(self) -> None:
         self.entry.async_create_background_task(
             self.hass, self.async_apply(), "gridnode dispatch", eager_start=True
@@ -177,24 +189,6 @@ class Dispatcher:
     async def _tick(self, _now: datetime) -> None:
         await self.async_apply()
 
-    def set_override(self, subentry_id: str, command: BatteryCommand, duration: timedelta) -> None:
-        """Force a battery command for a while; the plan resumes when it expires."""
-        self.overrides[subentry_id] = Override(command=command, until=dt_util.utcnow() + duration)
-        self._sent.pop(subentry_id, None)
-
-    def clear_override(self, subentry_id: str) -> None:
-        """End an override early."""
-        self.overrides.pop(subentry_id, None)
-        self._sent.pop(subentry_id, None)
-
-    def _active_override(self, subentry_id: str, now: datetime) -> Override | None:
-        override = self.overrides.get(subentry_id)
-        if override is not None and override.until <= now:
-            del self.overrides[subentry_id]
-            self._sent.pop(subentry_id, None)
-            return None
-        return override
-
     async def async_release_all(self) -> None:
         """Hand every device back to autonomous mode (once per takeover)."""
         await self._release_all()
@@ -202,7 +196,7 @@ class Dispatcher:
     async def _release_all(self) -> None:
         devices = self.entry.runtime_data.devices
         self._sent.clear()
-        if self._released or devices is None:
+        if self._released:
             self._released = True
             return
         self._released = True
@@ -255,7 +249,8 @@ class Dispatcher:
         now = now or dt_util.utcnow()
         data = self.entry.runtime_data
         devices = data.devices
-        if devices is None or self.suspended or self._stopped:
+        self.arbiter.expire(now)  # an override whose time has come hands its device back
+        if self.arbiter.islanded or self._stopped:
             return None
         snapshot = self.coordinator.data
         if data.mode == SiteMode.MANUAL or snapshot is None or snapshot.stale(now):
@@ -282,7 +277,7 @@ class Dispatcher:
 
         planned = self.coordinator.planned_battery
         for battery in devices.batteries:
-            override = self._active_override(battery.subentry_id, now)
+            override = self.arbiter.override(battery.subentry_id, now)
             command = (
                 override.command
                 if override
@@ -298,6 +293,7 @@ class Dispatcher:
                     partial(battery.async_apply_battery, command),
                     _describe(command) + (" (override)" if override else ""),
                     now,
+                    driver=Driver.USER if override else Driver.PLAN,
                 ),
             )
         for limiter, limit in self._limit_export(
@@ -463,7 +459,9 @@ class Dispatcher:
         description: str | None,
         now: datetime,
         key_suffix: str = "",
+        driver: Driver = Driver.PLAN,
     ) -> None:
+        """Send one command for ``driver`` (the plan or a user's override) if it drives the device."""
         key = handle.subentry_id + key_suffix
         if not self._due(key, what, now):
             return
@@ -476,9 +474,16 @@ class Dispatcher:
             return
 
         def still_due() -> bool:
-            # checked in the device's turn: the island may have taken over, or another
-            # dispatch sent the same command meanwhile
-            return not (self.suspended or self._stopped) and self._due(key, what, now)
+            # asked in the device's turn: the island may have taken over, an override may have
+            # begun or lapsed, or another dispatch sent the same command meanwhile
+            # (the site's export limit is the plan's on whichever device holds it: an override
+            # of that device's battery leaves it be; the island watch's outage does not)
+            allowed = (
+                not self.arbiter.islanded
+                if key_suffix == ":export"
+                else self.arbiter.may_drive(handle.subentry_id, driver, now)
+            )
+            return not self._stopped and allowed and self._due(key, what, now)
 
         try:
             sent = await async_device_command(handle, action, due=still_due)

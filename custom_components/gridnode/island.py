@@ -8,6 +8,10 @@ sheds loads by tier (the switches of jobs scheduled through the action too, as t
 grid is back and stable it restores, one by one, exactly the loads it switched off, and hands
 control back to the plan. Its state (what was shed, the last outage) is stored, so a restart
 mid-outage resumes where it was and restores what was shed before it.
+
+Who drives each device is the site's arbiter's to say (``core/arbiter.py``): the watch takes every
+device over when the grid is lost, asks before each command, and hands the devices back once it
+has undone its own commands.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from .const import (
     CONF_RESTORE_STAGGER_S,
     DOMAIN,
 )
+from .core.arbiter import DeviceArbiter, Driver
 from .core.heatpump import SgReadyState
 from .core.islanding import (
     ActionKind,
@@ -189,10 +194,16 @@ def present_load_w(devices: DeviceRuntime) -> float | None:
 class IslandWatch:
     """Grid-loss detection and islanded operation for one site."""
 
-    def __init__(self, hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:
-        """Watch the grid for the site of ``entry``."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: GridNodeConfigEntry,
+        arbiter: DeviceArbiter[BatteryCommand],
+    ) -> None:
+        """Watch the grid for the site of ``entry``; ``arbiter`` hands it the devices off grid."""
         self.hass = hass
         self.entry = entry
+        self.arbiter = arbiter
         options = entry.options
         self.settings = IslandSettings(
             restore_stable_s=float(options.get(CONF_RESTORE_STABLE_S, 120)),
@@ -224,7 +235,7 @@ class IslandWatch:
         self._saved_at: datetime | None = None
 
     @property
-    def devices(self) -> DeviceRuntime | None:
+    def devices(self) -> DeviceRuntime:
         """The site's devices."""
         return self.entry.runtime_data.devices
 
@@ -247,8 +258,7 @@ class IslandWatch:
         if self.state is not GridState.ON_GRID:
             _LOGGER.warning("GridNode restarted during a grid outage; islanded operation resumes")
         self._unsubs.append(async_track_time_interval(self.hass, self._async_tick, STEP_INTERVAL))
-        if self.devices is not None:
-            self._unsubs.append(self.devices.add_listener(self._schedule_step))
+        self._unsubs.append(self.devices.add_listener(self._schedule_step))
         sensor = self.entry.options.get(CONF_GRID_SENSOR)
         if sensor:
             self._unsubs.append(
@@ -321,19 +331,18 @@ class IslandWatch:
         per_device: dict[str, dict[str, bool | None]] = {}
         names: dict[str, str] = {}
         devices = self.devices
-        if devices is not None:
-            for inverter in devices.inverters:
-                found = read_device(inverter, partial(_inverter_verdict, inverter), None)
-                per_device.setdefault(inverter.subentry_id, {})["inverter"] = (
-                    None if found is None else found[0]
-                )
-                names[f"device:{inverter.subentry_id}"] = inverter.name
-            for meter in devices.meters:
-                found = read_device(meter, partial(_meter_verdict, meter), None)
-                per_device.setdefault(meter.subentry_id, {})["meter"] = (
-                    None if found is None else found[0]
-                )
-                names[f"device:{meter.subentry_id}"] = meter.name
+        for inverter in devices.inverters:
+            found = read_device(inverter, partial(_inverter_verdict, inverter), None)
+            per_device.setdefault(inverter.subentry_id, {})["inverter"] = (
+                None if found is None else found[0]
+            )
+            names[f"device:{inverter.subentry_id}"] = inverter.name
+        for meter in devices.meters:
+            found = read_device(meter, partial(_meter_verdict, meter), None)
+            per_device.setdefault(meter.subentry_id, {})["meter"] = (
+                None if found is None else found[0]
+            )
+            names[f"device:{meter.subentry_id}"] = meter.name
         verdicts: dict[str, bool | None] = {
             f"device:{subentry_id}": combine_verdicts(found)
             for subentry_id, found in per_device.items()
@@ -376,8 +385,6 @@ class IslandWatch:
     def loads(self) -> tuple[Load, ...]:
         """The site's switchable loads with their tier and present draw."""
         devices = self.devices
-        if devices is None:
-            return ()
         # A load whose state cannot be read is still listed (by its tier), so it can be shed.
         loads = [
             read_device(
@@ -402,18 +409,17 @@ class IslandWatch:
         owed = self.guard.shed | self.guard.seen_off
         entities = {k: v for k, v in self._job_entities.items() if k in owed}
         plan = self.entry.runtime_data.plan
-        if plan is not None:
-            entities |= {
-                job_id: entity_id
-                for job_id, entity_id in plan.job_switches.items()
-                if entity_id and job_id in plan.extra_jobs
-            }
+        entities |= {
+            job_id: entity_id
+            for job_id, entity_id in plan.job_switches.items()
+            if entity_id and job_id in plan.extra_jobs
+        }
         self._job_entities = entities
         return {job_id: JobSwitch(self.hass, job_id, e) for job_id, e in entities.items()}
 
     def _job_power_w(self, job: JobSwitch) -> float:
         plan = self.entry.runtime_data.plan
-        goal = None if plan is None else plan.extra_jobs.get(job.subentry_id)
+        goal = plan.extra_jobs.get(job.subentry_id)
         return 0.0 if goal is None else float(goal.power_w)
 
     def site(self) -> SiteSnapshot | None:
@@ -422,8 +428,6 @@ class IslandWatch:
         Every battery that reports counts: their energy together over their capacity together.
         """
         devices = self.devices
-        if devices is None:
-            return None
         load_w = present_load_w(devices)
         pv_w = 0.0
         for handle in devices.inverters:
@@ -486,11 +490,11 @@ class IslandWatch:
                 self.hass, self.settings.lost_debounce_s + 0.05, self._recheck
             )
         off_grid = output.state is not GridState.ON_GRID
-        dispatcher = self.entry.runtime_data.dispatcher
-        if dispatcher is not None and off_grid:
-            # The plan sends nothing more; a command it is sending to a device now finishes
-            # (within that device's bound) before the island's command to the same device.
-            dispatcher.suspended = True
+        if off_grid:
+            # The watch drives every device: the plan and overrides send nothing more; a command
+            # being sent to a device now finishes (within that device's bound) before the
+            # island's command to the same device.
+            self.arbiter.island_take_over()
         if off_grid != self._off_grid_applied:
             self._retry.clear()  # a new grid state: what was left undone is not retried
         sheds = tuple(a for a in output.actions if a.kind is ActionKind.SHED)
@@ -505,10 +509,8 @@ class IslandWatch:
             if self._off_grid_applied:
                 self._off_grid_applied = False
                 await self._async_leave_island()
-                if dispatcher is not None:
-                    dispatcher.mark_dirty()  # resend the plan's commands over the island's
-            if dispatcher is not None:
-                dispatcher.suspended = False
+            # the plan (or an override still in force) drives again, over the island's commands
+            self.arbiter.island_hand_back()
             self._retry.clear()  # on grid the plan is in charge again
         elif self._retry and (self._retry_at is None or now >= self._retry_at):
             # e.g. a charger still busy with the plan's last command when the grid dropped
@@ -549,9 +551,7 @@ class IslandWatch:
     def load_names(self) -> dict[str, str]:
         """Each load's (and job's) name by id."""
         names = {job_id: job.name for job_id, job in self.job_switches().items()}
-        if self.devices is not None:
-            names |= {load.subentry_id: load.name for load in self.devices.loads}
-        return names
+        return names | {load.subentry_id: load.name for load in self.devices.loads}
 
     async def _async_enter_island(self, output: GuardOutput) -> None:
         """No export, no EV charging, heat pump blocked, battery on its own grid-forming control.
@@ -560,8 +560,6 @@ class IslandWatch:
         neither the battery nor the heat pump.
         """
         devices = self.devices
-        if devices is None:
-            return
         _LOGGER.warning("Grid lost: GridNode runs the house as an island")
         commands: list[IslandCommand] = [
             (battery, "hand back", partial(battery.async_apply_battery, _AUTO))
@@ -589,24 +587,19 @@ class IslandWatch:
         """Hand devices back and let the plan resume."""
         _LOGGER.info("Grid restored and stable: the plan resumes")
         devices = self.devices
-        if devices is not None:
-            commands: list[IslandCommand] = [
-                (limiter, "lift export limit", partial(limiter.async_set_export_limit, None))
-                for limiter in devices.export_limiters
-            ]
-            for heat_pump in devices.heat_pumps:
-                command = read_device(heat_pump, partial(_release_heat_pump, heat_pump), None)
-                if command is not None:
-                    commands.append((heat_pump, "unblock", command))
-            await self._async_run(commands)
-        plan = self.entry.runtime_data.plan
-        if plan is not None:
-            plan.async_request_refresh_soon()
+        commands: list[IslandCommand] = [
+            (limiter, "lift export limit", partial(limiter.async_set_export_limit, None))
+            for limiter in devices.export_limiters
+        ]
+        for heat_pump in devices.heat_pumps:
+            command = read_device(heat_pump, partial(_release_heat_pump, heat_pump), None)
+            if command is not None:
+                commands.append((heat_pump, "unblock", command))
+        await self._async_run(commands)
+        self.entry.runtime_data.plan.async_request_refresh_soon()
 
     def _load_commands(self, actions: tuple[LoadAction, ...]) -> list[IslandCommand]:
         devices = self.devices
-        if devices is None:
-            return []
         by_id: dict[str, LoadHandle | JobSwitch] = {
             load.subentry_id: load for load in devices.loads
         }
@@ -647,6 +640,10 @@ class IslandWatch:
         """One device's command; any failure is that device's error, logged once, never raised."""
         key = f"{handle.subentry_id}:{what}"
         dispatcher = self.entry.runtime_data.dispatcher
+        if not self.arbiter.may_drive(handle.subentry_id, Driver.ISLAND, self._now):
+            # the watch has handed the devices back: the plan (or a user) drives this one now
+            _LOGGER.debug("Islanding: %s is no longer the watch's; '%s' dropped", handle.name, what)
+            return True
         try:
             if isinstance(handle, JobSwitch):
                 await _async_job_command(handle, command)
@@ -656,21 +653,18 @@ class IslandWatch:
             if key not in self._warned:
                 self._warned.add(key)
                 _LOGGER.warning("Islanding: %s did not take '%s': %s", handle.name, what, err)
-            if dispatcher is not None:  # by id: two devices may share a name
-                dispatcher.names[handle.subentry_id] = handle.name
-                dispatcher.errors[handle.subentry_id] = err.reason
+            # by id: two devices may share a name
+            dispatcher.names[handle.subentry_id] = handle.name
+            dispatcher.errors[handle.subentry_id] = err.reason
             return False
         if key in self._warned:
             self._warned.discard(key)
-            if dispatcher is not None:
-                dispatcher.errors.pop(handle.subentry_id, None)
+            dispatcher.errors.pop(handle.subentry_id, None)
         return True
 
     def drill(self, now: datetime) -> list[dict[str, Any]]:
         """What would be shed if the grid dropped now (nothing is switched)."""
-        names = {
-            load.subentry_id: load.name for load in (self.devices.loads if self.devices else [])
-        }
+        names = {load.subentry_id: load.name for load in self.devices.loads}
         return [
             {
                 "load": names.get(a.load_id, a.load_id),

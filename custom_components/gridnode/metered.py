@@ -148,9 +148,8 @@ class _DailyMeter(PlanEntity, RestoreSensor):
                 self._total = float(value)
         self._sample(dt_util.utcnow())
         self.async_on_remove(async_track_time_interval(self.hass, self._timer, SAMPLE_INTERVAL))
-        devices = self._entry.runtime_data.devices
-        if devices is not None:  # a new reading starts a new stretch at once
-            self.async_on_remove(devices.add_listener(self._device_changed))
+        # a new reading starts a new stretch at once
+        self.async_on_remove(self._entry.runtime_data.devices.add_listener(self._device_changed))
 
     @callback
     def _device_changed(self) -> None:
@@ -247,17 +246,12 @@ class BatterySavingsTodaySensor(_DailyMeter):
 
 
 def metered_sensors(entry: GridNodeConfigEntry) -> list[SensorEntity]:
-    """The price now, today's metered cost and (with batteries) their savings today.
-
-    None while the plan coordinator is not running.
-    """
+    """The price now, today's metered cost and (with batteries) their savings today."""
     coordinator = entry.runtime_data.plan
-    if coordinator is None:
-        return []
     sensors: list[SensorEntity] = [
         CurrentPriceSensor(entry, coordinator),
         CostTodaySensor(entry, coordinator),
     ]
-    if entry.runtime_data.devices is not None and entry.runtime_data.devices.batteries:
+    if entry.runtime_data.devices.batteries:
         sensors.append(BatterySavingsTodaySensor(entry, coordinator))
     return sensors

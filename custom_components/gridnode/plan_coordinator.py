@@ -77,8 +77,7 @@ from .optimiser import EV_DEFAULT_CAPACITY_WH, Plan, Problem, fallback_plan, sol
 from .site_inputs import CollectedInputs, InputCollector, grid_charges
 
 if TYPE_CHECKING:
-    from .dispatcher import Dispatcher
-    from .runtime import GridNodeConfigEntry
+    from .runtime import GridNodeConfigEntry, SiteSettings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -150,9 +149,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
 
     config_entry: GridNodeConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:
-        """Plan for the site of ``entry``."""
-        site = entry.runtime_data.site
+    def __init__(self, hass: HomeAssistant, entry: GridNodeConfigEntry, site: SiteSettings) -> None:
+        """Plan for the site of ``entry`` (``site``: its settings, read before its runtime data)."""
         super().__init__(
             hass,
             _LOGGER,
@@ -172,7 +170,6 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         # what users asked through actions: kept across reloads and restarts (goal_store.py)
         self.goals = StoredGoals()
         self.goal_store = GoalStore(hass, entry.entry_id)
-        self.dispatcher: Dispatcher | None = None
         # energy each job (or load, per window) has run so far, from the plans in force
         self.delivered_wh: dict[str, float] = self.goals.delivered_wh
         self.planned_battery: str | None = None  # the first battery the plan's power is for

@@ -166,8 +166,6 @@ def _savings_today(snapshot: PlanSnapshot) -> float | None:
 def device_kinds(entry: GridNodeConfigEntry) -> dict[str, str]:
     """What each device is, by subentry id, so the plan card can explain what it does."""
     devices = entry.runtime_data.devices
-    if devices is None:
-        return {}
     kinds: dict[str, str] = {}
     for kind, handles in (
         ("load", devices.loads),
@@ -177,8 +175,7 @@ def device_kinds(entry: GridNodeConfigEntry) -> dict[str, str]:
         for handle in handles:
             kinds[handle.subentry_id] = kind
     # Every battery the plan has (SoC and capacity known) is planned; the others run on their own.
-    coordinator = entry.runtime_data.plan
-    planned = set(coordinator.planned_batteries) if coordinator is not None else set()
+    planned = set(entry.runtime_data.plan.planned_batteries)
     for battery in devices.batteries:
         kinds[battery.subentry_id] = "battery" if battery.subentry_id in planned else "own_control"
     return kinds
@@ -424,19 +421,16 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
     async def async_added_to_hass(self) -> None:
         """Also refresh when the dispatcher acts or the grid is lost or back."""
         await super().async_added_to_hass()
-        dispatcher = self.coordinator.dispatcher
-        if dispatcher is not None:
-            self.async_on_remove(dispatcher.add_listener(self.async_write_ha_state))
-        island = self._entry.runtime_data.island
-        if island is not None:
-            seen = [self._islanded()]
+        data = self._entry.runtime_data
+        self.async_on_remove(data.dispatcher.add_listener(self.async_write_ha_state))
+        seen = [self._islanded()]
 
-            def _grid_changed() -> None:
-                if self._islanded() != seen[0]:
-                    seen[0] = self._islanded()
-                    self.async_write_ha_state()
+        def _grid_changed() -> None:
+            if self._islanded() != seen[0]:
+                seen[0] = self._islanded()
+                self.async_write_ha_state()
 
-            self.async_on_remove(island.add_listener(_grid_changed))
+        self.async_on_remove(data.island.add_listener(_grid_changed))
 
     @property
     def native_value(self) -> str:
@@ -444,14 +438,13 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
         return self.coordinator.data.plan.status
 
     def _islanded(self) -> bool:
-        island = self._entry.runtime_data.island
-        return island is not None and island.state is not GridState.ON_GRID
+        return self._entry.runtime_data.island.state is not GridState.ON_GRID
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """The plan's series for charts and the plan card."""
         snapshot = self.coordinator.data
-        dispatcher = self.coordinator.dispatcher
+        dispatcher = self._entry.runtime_data.dispatcher
         return {
             "generated_at": snapshot.created.isoformat(),
             "expires_at": snapshot.expires.isoformat(),
@@ -467,19 +460,17 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
             "fallback_inputs": sorted(snapshot.inputs.problems),
             "violations": [v.message for v in snapshot.plan.violations],
             # by id (subentry id, or job id) with the name to show: names may repeat
-            "current_actions": dispatcher.named(dispatcher.actions, "action") if dispatcher else {},
+            "current_actions": dispatcher.named(dispatcher.actions, "action"),
             # the devices (or jobs) that did not take the plan's command: why, and what they said
             "current_errors": {
                 key: {**value, "message": dispatcher.error_details.get(key, "")}
                 for key, value in dispatcher.named(dispatcher.errors, "error").items()
-            }
-            if dispatcher
-            else {},
+            },
             "device_kinds": device_kinds(self._entry),
             "device_violations": device_violations(snapshot),
             "ev_goals": ev_goals(snapshot),
             "names": {
-                **(dispatcher.names if dispatcher else {}),
+                **dispatcher.names,
                 **snapshot.ev_names,
                 **snapshot.job_names,
             },
@@ -555,25 +546,33 @@ class PlanActionSensor(PlanEntity, SensorEntity):
         )
 
     async def async_added_to_hass(self) -> None:
-        """Refresh when the dispatcher acts."""
+        """Refresh when the dispatcher acts, and when the device changes hands."""
         await super().async_added_to_hass()
-        dispatcher = self.coordinator.dispatcher
-        if dispatcher is not None:
-            self.async_on_remove(dispatcher.add_listener(self.async_write_ha_state))
+        data = self._entry.runtime_data
+        self.async_on_remove(data.dispatcher.add_listener(self.async_write_ha_state))
+        device = self._handle.subentry_id
+
+        def _changed_hands(devices: frozenset[str] | None) -> None:
+            if devices is None or device in devices:
+                self.async_write_ha_state()
+
+        self.async_on_remove(data.arbiter.add_listener(_changed_hands))
 
     @property
     def native_value(self) -> str:
         """The action in force, e.g. "charge 3.0 kW", "paused", "running", "auto"."""
-        dispatcher = self.coordinator.dispatcher
-        action = dispatcher.actions.get(self._handle.subentry_id) if dispatcher else None
+        action = self._entry.runtime_data.dispatcher.actions.get(self._handle.subentry_id)
         return action or "auto"
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Who drives the device now (``plan``, ``user`` or ``island``) and an override's end."""
+        return self._entry.runtime_data.driver_of(self._handle.subentry_id, dt_util.utcnow())
 
 
 def plan_action_sensors(entry: GridNodeConfigEntry) -> list[tuple[str, SensorEntity]]:
     """One 'planned action' sensor per device GridNode controls, with its subentry id."""
     coordinator, devices = entry.runtime_data.plan, entry.runtime_data.devices
-    if coordinator is None or devices is None:
-        return []
     seen: set[str] = set()
     out: list[tuple[str, SensorEntity]] = []
     for handle in [*devices.batteries, *devices.chargers, *devices.heat_pumps, *devices.loads]:
@@ -584,10 +583,8 @@ def plan_action_sensors(entry: GridNodeConfigEntry) -> list[tuple[str, SensorEnt
 
 
 def plan_sensors(entry: GridNodeConfigEntry) -> list[SensorEntity]:
-    """The site's plan sensors (none while the plan coordinator is not running)."""
+    """The site's plan sensors."""
     coordinator = entry.runtime_data.plan
-    if coordinator is None:
-        return []
     return [
         PlanStatusSensor(entry, coordinator),
         MonthPeakSensor(entry, coordinator),
@@ -598,6 +595,4 @@ def plan_sensors(entry: GridNodeConfigEntry) -> list[SensorEntity]:
 def plan_binary_sensors(entry: GridNodeConfigEntry) -> list[BinarySensorEntity]:
     """The site's plan binary sensors."""
     coordinator = entry.runtime_data.plan
-    if coordinator is None:
-        return []
     return [PlanBinarySensor(entry, coordinator, d) for d in PLAN_BINARY_SENSORS]

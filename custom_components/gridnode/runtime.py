@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_NAME
@@ -25,8 +26,10 @@ from .const import (
 )
 
 if TYPE_CHECKING:
+    from .core.arbiter import DeviceArbiter
     from .devices.base import DeviceRuntime
     from .dispatcher import Dispatcher
+    from .drivers.model import BatteryCommand
     from .island import IslandWatch
     from .plan_coordinator import PlanCoordinator
 
@@ -64,30 +67,56 @@ class SiteSettings:
 
 @dataclass(kw_only=True, slots=True)
 class GridNodeData:
-    """Everything a loaded site holds."""
+    """Everything a loaded site holds, built once and complete before anything runs.
+
+    ``arbiter`` says who drives each device (the plan, a user's override, the island watch);
+    the dispatcher and the island watch ask it before they write to a device.
+    """
 
     site: SiteSettings
     site_device_id: str  # the site's own device in the registry; every device links to it
+    devices: DeviceRuntime
+    plan: PlanCoordinator
+    dispatcher: Dispatcher
+    island: IslandWatch
+    arbiter: DeviceArbiter[BatteryCommand]
     mode: SiteMode = SiteMode.AUTO
     reserve: float = DEFAULT_RESERVE_SOC
-    devices: DeviceRuntime | None = None
-    plan: PlanCoordinator | None = None
-    dispatcher: Dispatcher | None = None
-    island: IslandWatch | None = None
 
     def set_reserve(self, value: float) -> None:
         """Set the backup reserve (%), bounded to 0..100; the plan follows soon."""
         reserve = min(100.0, max(0.0, float(value)))
         changed = reserve != self.reserve
         self.reserve = reserve
-        if changed and self.plan is not None:
+        if changed:
             self.plan.async_request_refresh_soon()
+
+    def driver_of(self, device_id: str, now: datetime) -> dict[str, Any]:
+        """Who drives one device at ``now`` (plan, user, island) and a user's override in force.
+
+        An override held while the island watch drives the site is listed too: it drives its
+        device again if the grid is back before its end.
+        """
+        found: dict[str, Any] = {"driven_by": self.arbiter.owner(device_id, now).label}
+        override = self.arbiter.override(device_id, now)
+        if override is not None:
+            found["override"] = override.command.mode.value
+            found["override_power_kw"] = round(override.command.power_w / 1000, 3)
+            found["override_until"] = override.until.isoformat()
+        return found
+
+    def drivers(self, now: datetime) -> dict[str, dict[str, Any]]:
+        """``driver_of`` every device of the site, by subentry id, with the device's name."""
+        return {
+            handle.subentry_id: {"name": handle.name} | self.driver_of(handle.subentry_id, now)
+            for handle in self.devices.devices
+        }
 
     def set_mode(self, mode: SiteMode) -> None:
         """Set the site's operating mode; the plan follows soon."""
         changed = mode != self.mode
         self.mode = mode
-        if changed and self.plan is not None:
+        if changed:
             self.plan.async_request_refresh_soon()
 
 

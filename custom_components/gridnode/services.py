@@ -65,6 +65,7 @@ ATTR_DEPARTURE = "departure"
 ATTR_CAPACITY_KWH = "capacity_kwh"
 ATTR_MAX_PRICE = "max_price"
 ATTR_ACTION = "action"
+ATTR_UNTIL = "until"
 
 # Bounds on what an action may ask: the action refuses a value beyond them with a translated
 # error and changes nothing (a value no schema can hold, such as 10**400 kW or year 9999, is
@@ -156,9 +157,11 @@ OVERRIDE_SCHEMA = vol.Schema(
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Required(ATTR_ACTION): vol.In([m.value for m in BatteryMode] + ["resume"]),
         vol.Optional(ATTR_POWER_KW, default=0): _number(0, MAX_GRID_LIMIT_KW),
-        vol.Optional(ATTR_DURATION, default=timedelta(hours=1)): _period,
+        vol.Exclusive(ATTR_DURATION, "length"): _period,
+        vol.Exclusive(ATTR_UNTIL, "length"): _moment,
     }
 )
+DEFAULT_OVERRIDE: Final = timedelta(hours=1)  # an override's length when the call gives none
 PREPARE_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_TARGET_SOC): _number(1, 100),
@@ -306,14 +309,12 @@ def _hours(period: timedelta) -> str:
 @_control_only
 async def _replan(call: ServiceCall) -> None:
     entry = _entry(call.hass)
-    assert entry.runtime_data.plan is not None
     await entry.runtime_data.plan.async_refresh()
 
 
 async def _get_plan(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call.hass)
     coordinator = entry.runtime_data.plan
-    assert coordinator is not None
     snapshot = coordinator.data
     plan = snapshot.plan.to_dict()
     plan["generated_at"] = snapshot.created.isoformat()
@@ -327,7 +328,6 @@ async def _get_plan(call: ServiceCall) -> ServiceResponse:
 async def _set_reserve(call: ServiceCall) -> None:
     entry = _entry(call.hass)
     entry.runtime_data.set_reserve(call.data[ATTR_RESERVE])
-    assert entry.runtime_data.plan is not None
     await entry.runtime_data.plan.async_refresh()
 
 
@@ -350,7 +350,6 @@ async def _schedule_load(call: ServiceCall) -> ServiceResponse:
     await _require_control(call, entity_id)
     entry = _entry(call.hass)
     coordinator = entry.runtime_data.plan
-    assert coordinator is not None
     if entity_id is not None:
         _check_job_entity(call.hass, entity_id)
     power_kw: float = call.data[ATTR_POWER_KW]
@@ -420,9 +419,8 @@ async def _set_ev_goal(call: ServiceCall) -> None:
     entry = _entry(call.hass)
     coordinator = entry.runtime_data.plan
     devices = entry.runtime_data.devices
-    assert coordinator is not None
     subentry_id = _subentry_of_device(call.hass, entry, call.data[ATTR_DEVICE_ID])
-    if devices is None or not any(c.subentry_id == subentry_id for c in devices.chargers):
+    if not any(c.subentry_id == subentry_id for c in devices.chargers):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="not_a_charger",
@@ -469,13 +467,11 @@ async def _set_ev_goal(call: ServiceCall) -> None:
 
 @_admin_only
 async def _override(call: ServiceCall) -> None:
+    """Hold a battery with a command until the override's end (or end it): the arbiter's to keep."""
     entry = _entry(call.hass)
-    dispatcher = entry.runtime_data.dispatcher
-    devices = entry.runtime_data.devices
-    assert dispatcher is not None
+    data = entry.runtime_data
     subentry_id = _subentry_of_device(call.hass, entry, call.data[ATTR_DEVICE_ID])
-    batteries = devices.batteries if devices is not None else []
-    battery = next((b for b in batteries if b.subentry_id == subentry_id), None)
+    battery = next((b for b in data.devices.batteries if b.subentry_id == subentry_id), None)
     if battery is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -483,7 +479,7 @@ async def _override(call: ServiceCall) -> None:
             translation_placeholders={"device_id": call.data[ATTR_DEVICE_ID]},
         )
     if call.data[ATTR_ACTION] == "resume":
-        dispatcher.clear_override(subentry_id)
+        data.arbiter.clear_override(subentry_id)
     else:
         mode = BatteryMode(call.data[ATTR_ACTION])
         power_kw: float = call.data[ATTR_POWER_KW]
@@ -493,21 +489,28 @@ async def _override(call: ServiceCall) -> None:
             )
         # The battery's own limit when it tells; otherwise the site's grid connection.
         limit_w = battery.max_charge_w if mode is BatteryMode.CHARGE else battery.max_discharge_w
-        _check_power(power_kw, (limit_w or entry.runtime_data.site.import_limit_w) / 1000)
-        _check_run(call.data[ATTR_DURATION])
-        dispatcher.set_override(
-            subentry_id,
-            BatteryCommand(mode=mode, power_w=power_kw * 1000),
-            call.data[ATTR_DURATION],
+        _check_power(power_kw, (limit_w or data.site.import_limit_w) / 1000)
+        now = dt_util.utcnow()
+        if ATTR_UNTIL in call.data:
+            until = _as_utc(call.data[ATTR_UNTIL])
+            if until <= now:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN, translation_key="time_in_past"
+                )
+            length = until - now
+        else:
+            length = call.data.get(ATTR_DURATION, DEFAULT_OVERRIDE)
+        _check_run(length)  # before any sum: a length of 10**9 h is refused, not an overflow
+        data.arbiter.set_override(
+            subentry_id, BatteryCommand(mode=mode, power_w=power_kw * 1000), now + length, now
         )
-    await dispatcher.async_apply()
+    await data.dispatcher.async_apply()
 
 
 @_admin_only
 async def _prepare_for_outage(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call.hass)
     coordinator = entry.runtime_data.plan
-    assert coordinator is not None
     by = _as_utc(call.data[ATTR_BY])
     if by <= dt_util.utcnow():
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="time_in_past")
@@ -527,7 +530,6 @@ async def _prepare_for_outage(call: ServiceCall) -> ServiceResponse:
 async def _island_drill(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call.hass)
     watch = entry.runtime_data.island
-    assert watch is not None
     actions = watch.drill(dt_util.utcnow())
     would_shed: list[JsonValueType] = [dict(action) for action in actions]
     return {"would_shed": would_shed, "loads_kept": len(watch.loads()) - len(actions)}

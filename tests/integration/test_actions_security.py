@@ -64,7 +64,7 @@ def _state(entry: MockConfigEntry) -> tuple[Any, ...]:
     assert data.dispatcher is not None
     return (
         data.reserve,
-        dict(data.dispatcher.overrides),
+        data.arbiter.overrides(dt_util.utcnow()),
         data.plan.outage_prep,
         dict(data.plan.extra_jobs),
         dict(data.plan.job_switches),
@@ -135,8 +135,7 @@ async def test_an_administrator_and_an_automation_may_force_the_battery_and_the_
         await _call(hass, service, data, context)
     data = site.runtime_data
     assert data.reserve == 0
-    assert data.dispatcher is not None
-    assert data.dispatcher.overrides
+    assert data.arbiter.overrides(dt_util.utcnow())
     assert data.plan is not None
     assert data.plan.outage_prep is not None
 

@@ -41,7 +41,7 @@ FIELDS: dict[str, list[str]] = {
         "entity_id",
     ],
     "set_ev_goal": ["device_id", "target_soc", "target_kwh", "departure"],
-    "override": ["device_id", "action", "power_kw", "duration"],
+    "override": ["device_id", "action", "power_kw", "duration", "until"],
     "prepare_for_outage": ["target_soc", "by"],
     "island_drill": [],
 }

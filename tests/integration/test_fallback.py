@@ -17,6 +17,7 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -175,10 +176,12 @@ async def _drive_everything(hass: HomeAssistant, site: Site) -> None:
     assert dispatcher is not None
     sungrow = site.handle("Sungrow")
     assert isinstance(sungrow, BatteryHandle)
-    dispatcher.set_override(
+    now = dt_util.utcnow()
+    site.house.entry.runtime_data.arbiter.set_override(
         sungrow.subentry_id,
         BatteryCommand(mode=BatteryMode.CHARGE, power_w=2000),
-        timedelta(minutes=30),
+        now + timedelta(minutes=30),
+        now,
     )
     commands = await dispatcher.async_apply()
     assert commands is not None

@@ -99,9 +99,7 @@ async def house(
     )
     # The plan would run the loads now (negative prices): it is held, so the loads stay as the
     # test sets them (the dishwasher waiting, the others running) until the grid drops.
-    dispatcher = started.entry.runtime_data.dispatcher
-    assert dispatcher is not None
-    dispatcher.suspended = True
+    started.entry.runtime_data.arbiter.island_take_over()
     _watch(started)
     for name, (_tier, on, _w) in LOADS.items():
         await hass.services.async_call(

@@ -43,8 +43,6 @@ def add_device_entities(
 ) -> None:
     """Add each device's entities under its own config subentry."""
     runtime = entry.runtime_data.devices
-    if runtime is None:
-        return
     site = SiteLink(entry.entry_id, entry.runtime_data.site_device_id)
     for handle in runtime.devices:
         entities = list(build(site, handle))

@@ -32,6 +32,7 @@ from homeassistant.helpers import (
 from homeassistant.util import dt as dt_util
 
 from custom_components.gridnode.const import DEFAULT_RESERVE_SOC, SiteMode
+from custom_components.gridnode.core.arbiter import DeviceArbiter
 from custom_components.gridnode.core.site import site_problem
 from custom_components.gridnode.devices.adapters import (
     build_entity_device,
@@ -45,6 +46,9 @@ from custom_components.gridnode.devices.const import (
     SUBENTRY_LOAD,
 )
 from custom_components.gridnode.devices.factory import FactoryContext
+from custom_components.gridnode.dispatcher import Dispatcher
+from custom_components.gridnode.drivers.model import BatteryCommand
+from custom_components.gridnode.island import IslandWatch
 from custom_components.gridnode.migration import (
     ENTRY_MINOR_VERSION,
     ENTRY_VERSION,
@@ -156,12 +160,22 @@ async def _async_problem(
         site = SiteSettings.from_entry(entry)
     except (KeyError, TypeError, ValueError) as err:
         raise BadInput(f"config: the site's settings cannot be read ({err})") from err
-    entry.runtime_data = GridNodeData(
-        site=site, site_device_id="", mode=mode, reserve=min(100.0, max(0.0, reserve_pct))
-    )
     finder = EntityFinder(hass, entry.entry_id, registry)
-    entry.runtime_data.devices = await _async_devices(hass, entry, finder, notes)
-    coordinator = PlanCoordinator(hass, entry)
+    devices = await _async_devices(hass, entry, finder, notes)
+    # the site's whole runtime data, as Home Assistant builds it; nothing of it is started
+    arbiter: DeviceArbiter[BatteryCommand] = DeviceArbiter()
+    coordinator = PlanCoordinator(hass, entry, site)
+    entry.runtime_data = GridNodeData(
+        site=site,
+        site_device_id="",
+        devices=devices,
+        plan=coordinator,
+        dispatcher=Dispatcher(hass, entry, coordinator, arbiter),
+        island=IslandWatch(hass, entry, arbiter),
+        arbiter=arbiter,
+        mode=mode,
+        reserve=min(100.0, max(0.0, reserve_pct)),
+    )
     await coordinator.async_load_goals()
     inputs, model, _, _ = await coordinator.async_site_model(now)
     notes += [f"input {name}: {err}" for name, err in sorted(inputs.problems.items())]

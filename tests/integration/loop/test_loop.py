@@ -109,7 +109,7 @@ async def test_override_forces_discharge_then_expires(hass: HomeAssistant, house
     assert named(dispatcher, "actions")["Hybrid"] == f"{commands.battery.mode.value}" + (
         f" {commands.battery.power_w / 1000:.1f} kW" if commands.battery.power_w else ""
     )
-    assert battery.subentry_id not in dispatcher.overrides
+    assert battery.subentry_id not in runtime.arbiter.overrides(later)
 
 
 async def test_get_plan_and_schedule_load_answer_with_the_plan(
