@@ -21,7 +21,7 @@ from .entity import site_device_info
 from .frontend import async_register_card
 from .goal_store import GoalStore
 from .island import IslandWatch, async_remove_island_store
-from .migration import async_migrate
+from .migration import async_assign_device_ids, async_migrate
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
@@ -65,6 +65,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
         config_entry_id=entry.entry_id, **site_device_info(entry)
     )
     site = SiteSettings.from_entry(entry)
+    # a device stored twice keeps its repair issue until the copy is removed, then it goes
+    async_assign_device_ids(hass, entry)
     devices = await async_setup_devices(hass, entry)
     # Everything the site holds, built once and complete before any of it runs.
     arbiter: DeviceArbiter[BatteryCommand] = DeviceArbiter()

@@ -75,6 +75,16 @@ async def test_an_old_site_gets_unique_ids_and_keeps_every_duplicate(hass: HomeA
         "devices": '"Dishwasher", "Dishwasher (copy)"; "Meter", "Meter"'
     }
     assert issue.is_persistent
+
+    # the user removes the copies: the next start finds none and the issue goes
+    for subentry in list(entry.subentries.values()):
+        if subentry.unique_id is None:
+            assert hass.config_entries.async_remove_subentry(entry, subentry.subentry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, duplicate_issue_id(entry.entry_id)) is None
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
