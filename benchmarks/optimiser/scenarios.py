@@ -330,8 +330,8 @@ TWO_BATTERY_SITE: dict[str, Any] = {
         ),
         {
             # A heat pump subentry always heats a room (there is no hot-water-only kind): the
-            # cylinder's pump is entered with a room that never needs it (1 W/K loss, the
-            # smallest mass the form takes, no gains, a 5..30 C band), so only its tank counts.
+            # cylinder's pump is entered with a room that never needs it (1 W/K loss, the form's
+            # smallest; 100 Wh/K; no gains; a 5..30 C band), so only its tank counts.
             "subentry_type": "heat_pump",
             "subentry_id": "hot_water",
             "title": "Hot-water heat pump",
