@@ -3,10 +3,12 @@
 A scenario's ``site:`` section is written as Home Assistant stores the config entry: ``data`` and
 ``options`` with the entry's own keys, and ``subentries``, each with its ``subentry_type``, a
 ``subentry_id`` and its ``data`` keys exactly as the subentry flows store them. :func:`site_model`
-turns that configuration, the simulated house's readings now (battery SoC, cars plugged in, room
-temperature) and the forecasts into a :class:`SiteModel` with the integration's own functions
-(``grid_charges``, ``car_settings``, ``ev_goal``, ``battery_state``, ``heat_pump_goal``);
-``core.site.site_problem`` then gives the Problem. No goal or device spec is made by hand here.
+turns that configuration, the simulated house's readings now (each battery's SoC, cars plugged in,
+each heat pump's room and tank temperature) and the forecasts into a :class:`SiteModel` with the
+integration's own functions (``grid_charges``, ``car_settings``, ``ev_goal``, ``battery_state``,
+``heat_pump_goal``); ``core.site.site_problem`` then gives the Problem. As in the plan coordinator,
+every battery subentry and every heat pump subentry is its own device under its subentry id. No goal
+or device spec is made by hand here.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from custom_components.gridnode.core.forecasts import WeatherPoint
 from custom_components.gridnode.core.heatpump import COP_CURVES, HotWaterTank, ThermalParameters
 from custom_components.gridnode.core.input_errors import InputError
 from custom_components.gridnode.core.site import (
+    BatteryState,
     ChargerReading,
     EvGoal,
+    HeatPumpGoal,
     HeatPumpReading,
     JobGoal,
     SiteForecast,
@@ -129,12 +133,21 @@ class SiteConfig:
             start=start, count=round(look * 60 / self.slot_minutes), minutes=self.slot_minutes
         )
 
+    def batteries(self) -> list[Mapping[str, Any]]:
+        """Every battery, in order: the entity devices whose role is battery."""
+        return [
+            s
+            for s in self.of_type(SUBENTRY_ENTITY_DEVICE)
+            if s["data"].get(CONF_ROLE, "battery") == "battery"
+        ]
+
     def battery(self) -> Mapping[str, Any] | None:
-        """The first battery: an entity device whose role is battery."""
-        for sub in self.of_type(SUBENTRY_ENTITY_DEVICE):
-            if sub["data"].get(CONF_ROLE, "battery") == "battery":
-                return sub
-        return None
+        """The first battery (the one of a site with one), or None."""
+        return next(iter(self.batteries()), None)
+
+    def heat_pumps(self) -> list[Mapping[str, Any]]:
+        """Every heat pump (and hot-water heat pump) subentry, in order."""
+        return self.of_type(SUBENTRY_HEAT_PUMP)
 
     def chargers(self) -> list[Mapping[str, Any]]:
         """Charger subentries, and entity devices whose role is charger."""
@@ -161,7 +174,14 @@ class CarReading:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class HouseReadings:
-    """What the house's entities report now."""
+    """What the house's entities report now.
+
+    Per-device readings are keyed by subentry id (``batteries_soc_pct``, ``rooms_c``,
+    ``tanks_c``). The single fields (``battery_soc_pct``, ``room_c``, ``tank_c``) are the readings
+    of the FIRST battery / heat pump when the per-device mapping has none for it, so a site with
+    one of each can say them plainly; they never reach a second device. A battery with no SoC
+    reading is not planned, as in the integration.
+    """
 
     now: datetime
     battery_soc_pct: float | None = None
@@ -169,15 +189,31 @@ class HouseReadings:
     cars: Mapping[str, CarReading] = field(default_factory=dict)  # by charger subentry_id
     room_c: float | None = None
     tank_c: float | None = None
+    batteries_soc_pct: Mapping[str, float] = field(default_factory=dict)  # by subentry_id
+    rooms_c: Mapping[str, float] = field(default_factory=dict)  # by heat pump subentry_id
+    tanks_c: Mapping[str, float] = field(default_factory=dict)  # by heat pump subentry_id
+
+
+def _reading(
+    per_device: Mapping[str, float], single: float | None, sub_id: str, first: bool
+) -> float | None:
+    """A device's reading: its own, else the single field's when it is the first device."""
+    if sub_id in per_device:
+        return per_device[sub_id]
+    return single if first else None
 
 
 def _sub_id(sub: Mapping[str, Any]) -> str:
     return str(sub.get("subentry_id") or sub.get("title") or sub["subentry_type"])
 
 
-def heat_pump_reading(sub: Mapping[str, Any], readings: HouseReadings) -> HeatPumpReading:
-    """A heat pump subentry's data read as the integration's heat pump adapter reads it."""
+def heat_pump_reading(
+    sub: Mapping[str, Any], readings: HouseReadings, *, first: bool = True
+) -> HeatPumpReading:
+    """A heat pump subentry's data read as the integration's heat pump adapter reads it, with its
+    room and tank temperatures now (``first``: the site's first pump, see :class:`HouseReadings`)."""
     data = sub["data"]
+    sub_id = _sub_id(sub)
     comfort_min = float(data.get(CONF_COMFORT_MIN_C, DEFAULT_COMFORT_MIN_C))
     comfort_max = float(data.get(CONF_COMFORT_MAX_C, DEFAULT_COMFORT_MAX_C))
     tank = None
@@ -188,7 +224,8 @@ def heat_pump_reading(sub: Mapping[str, Any], readings: HouseReadings) -> HeatPu
             max_c=float(data.get(CONF_TANK_MAX_C, DEFAULT_TANK_MAX_C)),
         )
     return HeatPumpReading(
-        name=str(sub.get("title") or "heat pump"),
+        id=sub_id,
+        name=str(sub.get("title") or sub_id),
         max_power_w=float(data.get(CONF_RATED_POWER_KW, DEFAULT_RATED_POWER_KW)) * 1000,
         thermal=ThermalParameters(
             heat_loss_w_per_k=float(data.get(CONF_HEAT_LOSS_W_PER_K, DEFAULT_HEAT_LOSS_W_PER_K)),
@@ -203,8 +240,10 @@ def heat_pump_reading(sub: Mapping[str, Any], readings: HouseReadings) -> HeatPu
         internal_gains_w=float(data.get(CONF_INTERNAL_GAINS_W, DEFAULT_INTERNAL_GAINS_W)),
         solar_aperture_m2=float(data.get(CONF_SOLAR_APERTURE_M2, 0.0)),
         tank=tank,
-        room_c=readings.room_c,
-        tank_c=readings.tank_c if tank is not None else None,
+        room_c=_reading(readings.rooms_c, readings.room_c, sub_id, first),
+        tank_c=_reading(readings.tanks_c, readings.tank_c, sub_id, first)
+        if tank is not None
+        else None,
     )
 
 
@@ -285,23 +324,27 @@ def site_model(
         capacity_price_per_kw=charges.capacity_price_per_kw,
         capacity_interval_min=charges.capacity_interval_min,
     )
-    battery = None
-    if (sub := config.battery()) is not None:
-        bdata = sub["data"]
+    batteries: dict[str, BatteryState] = {}
+    for number, sub in enumerate(config.batteries()):
+        bdata, sub_id = sub["data"], _sub_id(sub)
         capacity = bdata.get(CONF_CAPACITY_KWH)
         power = bdata.get(CONF_MAX_POWER_W)
-        battery = battery_state(
+        state = battery_state(
+            battery_id=sub_id,
             available=True,
-            soc_pct=readings.battery_soc_pct,
+            soc_pct=_reading(
+                readings.batteries_soc_pct, readings.battery_soc_pct, sub_id, number == 0
+            ),
             capacity_wh=float(capacity) * 1000 if capacity else None,
             max_charge_w=float(power) if power else None,
             max_discharge_w=float(power) if power else None,
         )
-    heat_pump = None
-    pumps = config.of_type(SUBENTRY_HEAT_PUMP)
-    if pumps:
-        heat_pump = heat_pump_goal(
-            heat_pump_reading(pumps[0], readings),
+        if state is not None:
+            batteries.setdefault(state.id, state)  # one device is planned once
+    heat_pumps: dict[str, HeatPumpGoal] = {}
+    for number, sub in enumerate(config.heat_pumps()):
+        goal = heat_pump_goal(
+            heat_pump_reading(sub, readings, first=number == 0),
             horizon=forecast.horizon,
             outdoor_c=list(outdoor_c),
             weather=weather,
@@ -309,11 +352,12 @@ def site_model(
             longitude=float(data.get(CONF_LONGITUDE, 0.0)),
             problems={} if problems is None else problems,
         )
+        heat_pumps.setdefault(goal.id, goal)
     return SiteModel(
         forecast=forecast,
         limits=limits,
-        battery=battery,
+        batteries=tuple(batteries.values()),
         evs=ev_goals(config, readings),
-        heat_pump=heat_pump,
+        heat_pumps=tuple(heat_pumps.values()),
         jobs=load_jobs(config),
     )

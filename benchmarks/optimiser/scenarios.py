@@ -10,6 +10,7 @@ anyway). Temperatures for the heat pump: DWD test reference year (Potsdam), COP 
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 import math
@@ -260,15 +261,11 @@ WHOLE_HOUSE_SITE: dict[str, Any] = {
 }
 
 
-def whole_house(date: str = "2024-11-20", site: dict[str, Any] | None = None) -> Problem:
-    """The whole-house problem, 48 h x 15 min: battery, EV, heat pump and two deferrable loads.
-
-    Built from ``site`` (default :data:`WHOLE_HOUSE_SITE`) and the house's readings at midnight
-    (battery 50 %, the car plugged in at 35 % wanting 80 % by 07:00 the next day, room 20 C)
-    through ``core.site.site_problem``.
-    """
+def _house_problem(date: str, site: dict[str, Any], **readings: Any) -> Problem:
+    """The problem of ``site`` at midnight of ``date``, 48 h x 15 min, with the house reading as
+    ``readings`` says (the car plugged in at 35 % wanting 80 % by 07:00 the next day)."""
     sc = scenario(date, 15, with_loads=False)
-    config = SiteConfig.from_dict(site or WHOLE_HOUSE_SITE)
+    config = SiteConfig.from_dict(site)
     start = datetime.fromisoformat(sc["start"])
     horizon = config.horizon(start)
     weather = _weather()
@@ -280,9 +277,8 @@ def whole_house(date: str = "2024-11-20", site: dict[str, Any] | None = None) ->
         pv_w=sc["pv_w"],
         base_load_w=sc["load_w"],
     )
-    readings = HouseReadings(
+    house = HouseReadings(
         now=start,
-        battery_soc_pct=50.0,
         cars={
             "car": CarReading(
                 plugged=True,
@@ -291,35 +287,96 @@ def whole_house(date: str = "2024-11-20", site: dict[str, Any] | None = None) ->
                 departure=start + timedelta(hours=31),
             )
         },
-        room_c=20.0,
+        **readings,
     )
-    return site_problem(site_model(config, readings, forecast, outdoor_c=outdoor))
+    return site_problem(site_model(config, house, forecast, outdoor_c=outdoor))
+
+
+def whole_house(date: str = "2024-11-20", site: dict[str, Any] | None = None) -> Problem:
+    """The whole-house problem, 48 h x 15 min: battery, EV, heat pump and two deferrable loads.
+
+    Built from ``site`` (default :data:`WHOLE_HOUSE_SITE`) and the house's readings at midnight
+    (battery 50 %, the car plugged in at 35 % wanting 80 % by 07:00 the next day, room 20 C)
+    through ``core.site.site_problem``.
+    """
+    return _house_problem(date, site or WHOLE_HOUSE_SITE, battery_soc_pct=50.0, room_c=20.0)
+
+
+# The two-battery, two-heat-pump house as its user configures it: the whole house's entry with
+# the hybrid's battery, an older AC-coupled battery beside it and a hot-water heat pump with its
+# 200 l cylinder, each its own subentry.
+TWO_BATTERY_SITE: dict[str, Any] = {
+    "data": WHOLE_HOUSE_SITE["data"],
+    "options": WHOLE_HOUSE_SITE["options"],
+    "subentries": [
+        {
+            "subentry_type": "entity_device",
+            "subentry_id": "hybrid",
+            "title": "Hybrid battery",
+            "data": {"role": "battery", "capacity_kwh": 10.0, "max_power_w": 3000},
+        },
+        {
+            "subentry_type": "entity_device",
+            "subentry_id": "ac_coupled",
+            "title": "AC-coupled battery",
+            "data": {"role": "battery", "capacity_kwh": 5.0, "max_power_w": 2500},
+        },
+        *(
+            dict(sub, subentry_id="space", title="Space heating")
+            if sub["subentry_type"] == "heat_pump"
+            else sub
+            for sub in WHOLE_HOUSE_SITE["subentries"]
+            if sub["subentry_type"] != "entity_device"
+        ),
+        {
+            # A heat pump subentry always heats a room (there is no hot-water-only kind): the
+            # cylinder's pump is entered with a room that never needs it (1 W/K loss, the form's
+            # smallest; 100 Wh/K; no gains; a 5..30 C band), so only its tank counts.
+            "subentry_type": "heat_pump",
+            "subentry_id": "hot_water",
+            "title": "Hot-water heat pump",
+            "data": {
+                "rated_power_kw": 1.0,
+                "cop_curve": "air_water",
+                "heat_loss_w_per_k": 1,
+                "thermal_mass_wh_per_k": 100,
+                "comfort_min_c": 5.0,
+                "comfort_max_c": 30.0,
+                "internal_gains_w": 0,
+                "solar_aperture_m2": 0.0,
+                "tank_volume_l": 200,
+                "tank_temp_entity": "sensor.cylinder_temperature",
+                "tank_min_c": 45.0,
+                "tank_max_c": 60.0,
+            },
+        },
+    ],
+}
+# What the configuration cannot say: the hybrid's PV share on its DC bus and its inverter's limit
+# (no battery subentry field carries them; ``core.site.BatteryState`` has no PV share either).
+HYBRID_DC_PV_SHARE = 0.5
+HYBRID_INVERTER_MAX_W = 5000.0
 
 
 def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
-    """The whole house with two batteries and two heat pumps, 48 h x 15 min.
+    """The whole house with two batteries and two heat pumps, 48 h x 15 min, as a dict Problem.
 
-    Beside the hybrid's battery (with half the PV on its DC bus behind a 5 kW inverter), an older
-    AC-coupled 5 kWh battery (90 % full) with poorer efficiencies and a wear cost; beside the space heating, a
-    200 l hot-water cylinder heated by its own heat pump (a thermal model of the water, showers
-    drawn as negative gains, kept between 45 and 60 degC).
+    Built from :data:`TWO_BATTERY_SITE` through the site model, with the house at midnight: the
+    hybrid's battery at 50 %, the older AC-coupled 5 kWh battery 90 % full, the rooms at 20 C and
+    the hot-water cylinder at 50 C. Only the hybrid's DC-coupled PV (half the PV, behind a 5 kW
+    inverter) is added by hand: the configuration has no field for it.
     """
-    problem = whole_house(date).to_dict()
-    slots = len(problem["base_load_w"])
-    hybrid = dict(problem.pop("battery"), id="hybrid", inverter_max_w=5000.0)
-    hybrid["pv_w"] = [0.5 * float(v) for v in problem["pv_w"]]
-    old = {
-        "id": "ac_coupled", "capacity_wh": 5000.0, "soc_pct": 90.0, "max_charge_w": 2500.0,
-        "max_discharge_w": 2500.0, "min_soc_pct": 10.0, "charge_efficiency": 0.92,
-        "discharge_efficiency": 0.92, "degradation_cost_per_kwh": 0.03,
-        "final_soc_min_pct": 50.0, "allow_export": False,
-    }  # fmt: skip
-    problem["batteries"] = [hybrid, old]
-    shower = [-2500.0 if (i // 4) % 24 in (7, 20) and i % 4 == 0 else 0.0 for i in range(slots)]
-    water = {
-        "id": "hot_water", "max_power_w": 1000.0, "on_off": True, "cop": 2.5,
-        "heat_loss_w_per_k": 2.0, "thermal_capacity_wh_per_k": 232.0, "indoor_temp_c": 50.0,
-        "outdoor_temp_c": 15.0, "comfort_min_c": 45.0, "comfort_max_c": 60.0, "gains_w": shower,
-    }  # fmt: skip
-    problem["heat_pumps"] = [dict(problem.pop("heat_pump"), id="space"), water]
-    return problem
+    problem = _house_problem(
+        date,
+        TWO_BATTERY_SITE,
+        batteries_soc_pct={"hybrid": 50.0, "ac_coupled": 90.0},
+        rooms_c={"space": 20.0, "hot_water": 20.0},
+        tanks_c={"hot_water": 50.0},
+    )
+    hybrid, *others = problem.batteries
+    hybrid = replace(
+        hybrid,
+        pv_w=tuple(HYBRID_DC_PV_SHARE * v for v in problem.pv_w),
+        inverter_max_w=HYBRID_INVERTER_MAX_W,
+    )
+    return replace(problem, batteries=(hybrid, *others)).to_dict()

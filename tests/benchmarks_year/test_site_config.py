@@ -212,3 +212,72 @@ def test_the_heat_pump_attribution_run_plans_the_simulated_pump(scenario: YearSc
     assert problem.heat_pump.max_power_w != 3000.0  # not the configured rated_power_kw
     assert problem.battery is not None
     assert problem.battery.capacity_wh == 9500.0
+
+
+def _two_of_each() -> dict[str, Any]:
+    """The UK house with an older AC-coupled battery and a hot-water heat pump beside its own."""
+    site = copy.deepcopy(_site("uk"))
+    site["subentries"] += [
+        {
+            "subentry_type": "entity_device",
+            "subentry_id": "old_battery",
+            "data": {"role": "battery", "capacity_kwh": 5.0, "max_power_w": 2500},
+        },
+        {
+            "subentry_type": "heat_pump",
+            "subentry_id": "hot_water",
+            "data": {
+                "rated_power_kw": 1.0,
+                "heat_loss_w_per_k": 1,
+                "thermal_mass_wh_per_k": 100,
+                "comfort_min_c": 5.0,
+                "comfort_max_c": 30.0,
+                "tank_volume_l": 200,
+                "tank_temp_entity": "sensor.cylinder",
+                "tank_min_c": 45.0,
+                "tank_max_c": 60.0,
+            },
+        },
+    ]
+    return site
+
+
+def test_every_battery_and_heat_pump_of_the_configuration_is_planned() -> None:
+    problem = _problem(
+        _two_of_each(),
+        battery_soc_pct=None,
+        room_c=None,
+        batteries_soc_pct={"battery": 40.0, "old_battery": 90.0},
+        rooms_c={"heat_pump": 18.0, "hot_water": 15.0},
+        tanks_c={"hot_water": 50.0},
+    )
+    batteries = {b.id: b for b in problem.batteries}
+    assert set(batteries) == {"battery", "old_battery"}
+    assert (batteries["battery"].capacity_wh, batteries["battery"].soc_pct) == (9500.0, 40.0)
+    assert (batteries["old_battery"].capacity_wh, batteries["old_battery"].soc_pct) == (
+        5000.0,
+        90.0,
+    )
+    assert batteries["old_battery"].max_charge_w == 2500.0
+    pumps = {hp.id: hp for hp in problem.heat_pumps}
+    assert set(pumps) == {"heat_pump", "hot_water"}
+    assert (pumps["heat_pump"].max_power_w, pumps["heat_pump"].indoor_temp_c) == (3000.0, 18.0)
+    assert pumps["heat_pump"].tank is None
+    water = pumps["hot_water"]
+    assert (water.max_power_w, water.indoor_temp_c) == (1000.0, 15.0)
+    assert water.tank is not None
+    # 200 l at 50 C, counted from cold water; bounded by the configured 45..60 C
+    assert water.tank.min_wh < water.tank.energy_wh < water.tank.capacity_wh
+
+
+def test_the_single_readings_are_the_first_devices_only() -> None:
+    problem = _problem(_two_of_each(), battery_soc_pct=60.0, room_c=21.0, tank_c=55.0)
+    # The second battery reports no SoC: like the integration, the plan leaves it out.
+    assert [(b.id, b.soc_pct) for b in problem.batteries] == [("battery", 60.0)]
+    pumps = {hp.id: hp for hp in problem.heat_pumps}
+    assert pumps["heat_pump"].indoor_temp_c == 21.0
+    # The second pump's room and tank are unknown: planned at the band's middle, the tank's min.
+    assert pumps["hot_water"].indoor_temp_c == 17.5
+    tank = pumps["hot_water"].tank
+    assert tank is not None
+    assert tank.energy_wh == tank.min_wh
