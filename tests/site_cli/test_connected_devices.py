@@ -134,13 +134,22 @@ def test_a_go_e_charger_and_a_modbus_heat_pump(
         "sensor.car_soc": {"state": "50", "attributes": {"unit_of_measurement": "%"}},
         "number.drive_energy_to_add": {"state": "20", "attributes": {"unit_of_measurement": "kWh"}},
         "time.drive_departure_time": {"state": "not a time", "attributes": {}},
+        "sensor.pump_outdoor_temperature": {"state": "3.5", "attributes": {"unit_of_measurement": "°C"}},
+        "sensor.pump_hot_water_temperature": {"state": "48", "attributes": {"unit_of_measurement": "°C"}},
     }  # fmt: skip
     problem, err = _problem(tmp_path, capsys, entry, states)
     (car,) = problem["evs"]
     # the car sensor named in the subentry gives the SoC; its capacity is the 60 kWh default
     assert (car["soc_pct"], car["capacity_wh"], car["phases"]) == (50, 60_000, 1)
     assert car["max_current_a"] == 32
-    assert "'Pump' (modbus): a Modbus heat pump is not replayed from states" in err
+    # the Modbus heat pump is planned from its entities, as a live one is
+    (pump,) = problem.get("heat_pumps") or [problem["heat_pump"]]
+    assert pump["id"] == "hp"
+    assert "left out" not in err  # (a NIBE tells no room temperature: said, as live)
+
+    del states["sensor.pump_outdoor_temperature"], states["sensor.pump_hot_water_temperature"]
+    problem, err = _problem(tmp_path, capsys, entry, states)
+    assert "'Pump' (modbus): none of its entities is among the states" in err
 
 
 def _heat_pump_profiles() -> list[str]:

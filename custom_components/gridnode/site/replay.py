@@ -28,6 +28,7 @@ from custom_components.gridnode.devices.base import (
     DeviceCommandError,
     DeviceHandle,
     DeviceRole,
+    HeatPumpHandle,
     InverterHandle,
     MeterHandle,
 )
@@ -239,6 +240,31 @@ class ReplayedCharger(_Replayed, ChargerHandle):
         raise _unsupported(self.name)
 
 
+#: what a Modbus heat pump's entities show that the plan reads
+HEAT_PUMP_KEYS = frozenset(
+    {
+        "current_temperature",
+        "dhw_temperature",
+        "outdoor_temperature",
+        "flow_temperature",
+        "power_w",
+    }
+)
+
+
+class ReplayedHeatPump(_Replayed, HeatPumpHandle):
+    """A Modbus heat pump: its temperatures and power from its entities.
+
+    It is planned with the same defaults a live Modbus heat pump gets (its flow stores no thermal
+    settings).
+    """
+
+    def __init__(self, subentry: ConfigSubentry, values: dict[str, Any]) -> None:
+        """The pump's values as read."""
+        super().__init__(subentry, values)
+        self.keys = HEAT_PUMP_KEYS
+
+
 def _settings(finder: EntityFinder, subentry: ConfigSubentry, handle: ChargerHandle) -> None:
     """The charge mode, departure and targets the user set on the charger's own entities."""
     mode = finder.state(subentry, "select", "charge_mode")
@@ -274,8 +300,10 @@ def replay_device(finder: EntityFinder, subentry: ConfigSubentry) -> DeviceHandl
     """The connected device of ``subentry`` from the states, or why it cannot be replayed."""
     profile = str(subentry.data.get(CONF_PROFILE, ""))
     if subentry.subentry_type == SUBENTRY_MODBUS and profile in HEAT_PUMPS:
-        return "a Modbus heat pump is not replayed from states"
-    if subentry.subentry_type == SUBENTRY_CHARGER or profile in WALLBOXES:
+        handle: DeviceHandle = ReplayedHeatPump(
+            subentry, read_values(finder, subentry, HEAT_PUMP_KEYS)
+        )
+    elif subentry.subentry_type == SUBENTRY_CHARGER or profile in WALLBOXES:
         limits = limits_from(subentry.data)
         device_max = dict(subentry.data.get(CONF_CONTROLS, {})).get("current_limit")
         if device_max is not None:  # a Modbus wallbox: capped by its own current register
@@ -287,7 +315,7 @@ def replay_device(finder: EntityFinder, subentry: ConfigSubentry) -> DeviceHandl
         _car_soc(finder, subentry, values)
         charger = ReplayedCharger(subentry, values, limits)
         _settings(finder, subentry, charger)
-        handle: DeviceHandle = charger
+        handle = charger
     else:
         keys = frozenset(subentry.data.get(CONF_KEYS, ()))
         handle = ReplayedModbus(subentry, read_values(finder, subentry, keys))
