@@ -632,6 +632,9 @@ def _battery_state(handle: BatteryHandle) -> BatteryState | None:
         capacity_wh=handle.capacity_wh,
         max_charge_w=handle.max_charge_w,
         max_discharge_w=handle.max_discharge_w,
+        efficiency_pct=handle.efficiency_pct,
+        min_soc_pct=handle.min_soc_pct,
+        wear_cost_per_kwh=handle.wear_cost_per_kwh,
     )
 
 

@@ -136,6 +136,26 @@ def test_a_battery_without_soc_or_capacity_is_not_planned() -> None:
     state = battery_state(available=True, soc_pct=50, capacity_wh=10_000, **kw)  # type: ignore[arg-type]
     assert state is not None
     assert (state.max_charge_w, state.max_discharge_w) == (3000, 2000)
+    assert (state.efficiency, state.min_soc_pct, state.degradation_cost_per_kwh) == (
+        0.95,
+        5.0,
+        0.02,
+    )
+
+
+def test_a_battery_is_planned_with_the_efficiency_floor_and_wear_cost_its_user_set() -> None:
+    state = battery_state(
+        available=True,
+        soc_pct=50,
+        capacity_wh=10_000,
+        max_charge_w=3000,
+        max_discharge_w=3000,
+        efficiency_pct=90,
+        min_soc_pct=20,
+        wear_cost_per_kwh=0.1,
+    )
+    assert state is not None
+    assert (state.efficiency, state.min_soc_pct, state.degradation_cost_per_kwh) == (0.9, 20, 0.1)
 
 
 def test_unknown_room_and_tank_temperatures_are_planned_and_said() -> None:

@@ -76,6 +76,10 @@ GOE_LINK = "where the go-eCharger is on the network; the plan reads its state, n
 # through the same code (devices/chargers.limits_from and the plan's charger settings): the
 # entity charger's rows below show each one reaching the plan.
 SAME_CIRCUIT = "the same setting as a charger built from entities (see its row): {}"
+SAME_BATTERY = (
+    "the same setting as a battery built from entities (see its row); "
+    "a Modbus battery is planned once connected"
+)
 ENERGY_METER = "an energy meter for the statistics and cost sensors, not a plan input"
 FORECAST_SOLAR = (
     "tests/integration/test_pv_arrays.py::"
@@ -313,6 +317,29 @@ ROWS += (
         "battery.max_charge_w",
         "battery.max_discharge_w",
     ),
+    _p(
+        "entity_device/battery",
+        "battery_efficiency_pct",
+        95,
+        90,
+        "battery.charge_efficiency",
+        "battery.discharge_efficiency",
+        "battery.end_value_per_kwh",
+    ),
+    _p(
+        "entity_device/battery",
+        "battery_min_soc_pct",
+        5,
+        20,
+        "battery.min_soc_pct",
+    ),
+    _p(
+        "entity_device/battery",
+        "battery_wear_cost_per_kwh",
+        0.02,
+        0.1,
+        "battery.degradation_cost_per_kwh",
+    ),
     # --- a device from entities: charger -----------------------------------------------------
     _r("entity_device/charger", "name", "Wallbox", "Garage wallbox", DISPLAY),
     _p("entity_device/charger", "role", "charger", "meter", "evs", "base_load_w"),
@@ -495,6 +522,9 @@ ROWS += (
     _r("modbus", "phases", 3, 1, SAME_CIRCUIT.format("evs[0].phases")),
     _r("modbus", "ev_capacity_kwh", ABSENT, 40, SAME_CIRCUIT.format("evs[0].capacity_wh")),
     _r("modbus", "ev_max_price", ABSENT, 0.2, SAME_CIRCUIT.format("evs[0].max_price")),
+    _r("modbus", "battery_efficiency_pct", 95, 90, SAME_BATTERY),
+    _r("modbus", "battery_min_soc_pct", 5, 20, SAME_BATTERY),
+    _r("modbus", "battery_wear_cost_per_kwh", 0.02, 0.1, SAME_BATTERY),
     # --- EV charger (OCPP or go-eCharger) ----------------------------------------------------
     _r("charger", "name", "Charger", "Drive", DISPLAY),
     _r(
@@ -556,6 +586,10 @@ PATH_WORDS: dict[str, str] = {
     "battery.max_discharge_w": "the battery's discharge power",
     "battery.reserve_pct": "the battery reserve kept per slot",
     "battery.end_value_per_kwh": "the value of energy left in the battery",
+    "battery.charge_efficiency": "the battery's charging efficiency",
+    "battery.discharge_efficiency": "the battery's discharging efficiency",
+    "battery.min_soc_pct": "the lowest state of charge the plan uses",
+    "battery.degradation_cost_per_kwh": "the battery's wear cost",
     "evs": "whether the car is planned",
     "evs[0].soc_pct": "the car's state of charge",
     "evs[0].target_soc_pct": "the car's goal",

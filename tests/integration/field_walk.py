@@ -109,15 +109,16 @@ async def walk_fields(hass: HomeAssistant) -> Walk:
         await open_sub("entity_device", f"entity_device/{role}", {"name": "Device", "role": role})
 
     # The Modbus confirm form follows a probe of a real device; it is opened directly, as it
-    # shows after a wallbox was found (a device without the charger role shows no field).
-    flow = ModbusSubentryFlow()
-    flow.hass = hass
-    flow.handler = (entry.entry_id, "modbus")
-    flow.flow_id = "walk"
-    flow.context = {"source": "user"}
-    flow._found = {"roles": ["charger"]}
-    flow._source, flow._summary = "profile", "found"
-    walk.add(ModbusSubentryFlow, "modbus", await flow.async_step_confirm())
+    # shows after a wallbox or a battery was found (a meter or an inverter alone shows no field).
+    for role in ("charger", "battery"):
+        flow = ModbusSubentryFlow()
+        flow.hass = hass
+        flow.handler = (entry.entry_id, "modbus")
+        flow.flow_id = "walk"
+        flow.context = {"source": "user"}
+        flow._found = {"roles": [role]}
+        flow._source, flow._summary = "profile", "found"
+        walk.add(ModbusSubentryFlow, "modbus", await flow.async_step_confirm())
     return walk
 
 

@@ -119,7 +119,9 @@ async def test_a_modbus_battery_is_replayed_from_the_entities_the_site_made(
         form = {"name": "Inverter", "link": "tcp", "host": "127.0.0.1", "port": server.port,
                 "unit": 1, "profile": "sunspec"}  # fmt: skip
         result = await hass.config_entries.subentries.async_configure(result["flow_id"], form)
-        result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+        battery = {"battery_efficiency_pct": 92, "battery_min_soc_pct": 10,
+                   "battery_wear_cost_per_kwh": 0.05}  # fmt: skip
+        result = await hass.config_entries.subentries.async_configure(result["flow_id"], battery)
         await hass.async_block_till_done()
         (live,) = entry.runtime_data.devices.batteries
         subentry = entry.subentries[live.subentry_id]
@@ -127,5 +129,7 @@ async def test_a_modbus_battery_is_replayed_from_the_entities_the_site_made(
         assert isinstance(replayed, ReplayedModbus)
         expected = _battery_state(live)
         assert expected is not None
+        assert (expected.efficiency, expected.min_soc_pct) == (0.92, 10)
+        assert expected.degradation_cost_per_kwh == 0.05
         assert _battery_state(replayed) == expected
         assert await hass.config_entries.async_unload(entry.entry_id)

@@ -414,17 +414,31 @@ def battery_state(
     max_charge_w: float | None,
     max_discharge_w: float | None,
     battery_id: str = "battery",
+    efficiency_pct: float | None = None,
+    min_soc_pct: float | None = None,
+    wear_cost_per_kwh: float | None = None,
 ) -> BatteryState | None:
-    """A battery for the plan, or None when it does not report its SoC and capacity."""
+    """A battery for the plan, or None when it does not report its SoC and capacity.
+
+    ``efficiency_pct`` (one way), ``min_soc_pct`` and ``wear_cost_per_kwh`` are what the user
+    told of the battery; each left out (None) keeps ``BatteryState``'s default.
+    """
     if not available or soc_pct is None or not capacity_wh:
         return None
-    return BatteryState(
+    state = BatteryState(
         id=battery_id,
         capacity_wh=float(capacity_wh),
         soc_pct=float(soc_pct),
         max_charge_w=float(max_charge_w or DEFAULT_BATTERY_POWER_W),
         max_discharge_w=float(max_discharge_w or DEFAULT_BATTERY_POWER_W),
     )
+    if efficiency_pct is not None:
+        state = replace(state, efficiency=float(efficiency_pct) / 100.0)
+    if min_soc_pct is not None:
+        state = replace(state, min_soc_pct=float(min_soc_pct))
+    if wear_cost_per_kwh is not None:
+        state = replace(state, degradation_cost_per_kwh=float(wear_cost_per_kwh))
+    return state
 
 
 class EvRequest(Protocol):

@@ -324,6 +324,11 @@ class EntityDevice(EntityAdapter, BatteryHandle, InverterHandle, MeterHandle):
         """The configured power limit of the battery."""
         return self.max_charge_w
 
+    @property
+    def battery_settings(self) -> Mapping[str, Any]:
+        """The subentry's data (efficiency, lowest SoC and wear cost the user set)."""
+        return self.data
+
     def control_limits(self, control: str) -> tuple[float, float] | None:
         """Bounds of the picked control entities."""
         conf = {

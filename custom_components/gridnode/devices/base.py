@@ -36,6 +36,14 @@ from custom_components.gridnode.core.heatpump import (
     ThermalParameters,
 )
 from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
+from custom_components.gridnode.devices.const import (
+    BATTERY_EFFICIENCY_PCT_RANGE,
+    BATTERY_MIN_SOC_PCT_RANGE,
+    BATTERY_WEAR_COST_RANGE,
+    CONF_BATTERY_EFFICIENCY_PCT,
+    CONF_BATTERY_MIN_SOC_PCT,
+    CONF_BATTERY_WEAR_COST,
+)
 from custom_components.gridnode.drivers.evse import (
     ChargerState,
     EvseLimits,
@@ -202,6 +210,34 @@ class BatteryHandle(DeviceHandle):
     def max_discharge_w(self) -> float | None:
         """The device's discharge power limit, when known."""
         return None
+
+    @property
+    def battery_settings(self) -> Mapping[str, Any]:
+        """The subentry's data holding what the user told of the battery (none by default)."""
+        return {}
+
+    def _setting(self, key: str, bounds: tuple[float, float]) -> float | None:
+        """A stored battery setting, or None when not set or not a number within ``bounds``."""
+        value = self.battery_settings.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        number = float(value)
+        return number if bounds[0] <= number <= bounds[1] else None
+
+    @property
+    def efficiency_pct(self) -> float | None:
+        """The one-way charge/discharge efficiency (%) the user set, else None."""
+        return self._setting(CONF_BATTERY_EFFICIENCY_PCT, BATTERY_EFFICIENCY_PCT_RANGE)
+
+    @property
+    def min_soc_pct(self) -> float | None:
+        """The lowest state of charge (%) the plan may use, as the user set it, else None."""
+        return self._setting(CONF_BATTERY_MIN_SOC_PCT, BATTERY_MIN_SOC_PCT_RANGE)
+
+    @property
+    def wear_cost_per_kwh(self) -> float | None:
+        """The wear cost per kWh through the battery the user set, else None."""
+        return self._setting(CONF_BATTERY_WEAR_COST, BATTERY_WEAR_COST_RANGE)
 
     @abstractmethod
     async def async_apply_battery(self, cmd: BatteryCommand) -> None:

@@ -108,6 +108,16 @@ CONF_EXPORT_LIMIT_ENTITY: Final = "export_limit_entity"  # number, W
 CONF_MODE_ENTITY: Final = "mode_entity"  # select
 CONF_CAPACITY_KWH: Final = "capacity_kwh"  # usable capacity, when no sensor reports it
 CONF_MAX_POWER_W: Final = "max_power_w"  # the battery's charge/discharge power limit
+# What the plan assumes of a battery (on every subentry that provides one; optional).
+CONF_BATTERY_EFFICIENCY_PCT: Final = "battery_efficiency_pct"  # one-way, charge and discharge
+CONF_BATTERY_MIN_SOC_PCT: Final = "battery_min_soc_pct"  # the lowest SoC the plan uses
+CONF_BATTERY_WEAR_COST: Final = "battery_wear_cost_per_kwh"  # per kWh through the battery
+BATTERY_EFFICIENCY_PCT_RANGE: Final = (80.0, 100.0)
+BATTERY_MIN_SOC_PCT_RANGE: Final = (0.0, 50.0)
+BATTERY_WEAR_COST_RANGE: Final = (0.0, 1.0)
+DEFAULT_BATTERY_EFFICIENCY_PCT: Final = 95.0
+DEFAULT_BATTERY_MIN_SOC_PCT: Final = 5.0
+DEFAULT_BATTERY_WEAR_COST: Final = 0.02
 CONF_MODE_AUTO: Final = "mode_auto"
 CONF_MODE_HOLD: Final = "mode_hold"
 CONF_MODE_CHARGE: Final = "mode_charge"

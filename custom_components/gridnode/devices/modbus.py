@@ -263,6 +263,11 @@ class ModbusHandle(ModbusHandleBase, BatteryHandle, InverterHandle, MeterHandle)
         """The battery command's power ceiling (the same both ways)."""
         return self.max_charge_w
 
+    @property
+    def battery_settings(self) -> Mapping[str, Any]:
+        """The subentry's data (efficiency, lowest SoC and wear cost the user set)."""
+        return self.data
+
     def grid_keys(self) -> list[str]:
         """The registers that tell the grid's state (connection, alarms, mode, voltage, frequency)."""
         device = self.device

@@ -187,6 +187,7 @@ class ReplayedModbus(_Replayed, BatteryHandle, InverterHandle, MeterHandle):
         super().__init__(subentry, values)
         self.roles = frozenset(DeviceRole(r) for r in subentry.data.get(CONF_ROLES, ()))
         self.keys = frozenset(subentry.data.get(CONF_KEYS, ()))
+        self._settings = subentry.data
         self._controls = {
             str(k): (float(v[0]), float(v[1]))
             for k, v in dict(subentry.data.get(CONF_CONTROLS, {})).items()
@@ -206,6 +207,11 @@ class ReplayedModbus(_Replayed, BatteryHandle, InverterHandle, MeterHandle):
     def max_discharge_w(self) -> float | None:
         """The same as the charge ceiling."""
         return self.max_charge_w
+
+    @property
+    def battery_settings(self) -> Mapping[str, Any]:
+        """The subentry's data (efficiency, lowest SoC and wear cost the user set)."""
+        return self._settings
 
     async def async_apply_battery(self, cmd: BatteryCommand) -> None:
         """Refused."""

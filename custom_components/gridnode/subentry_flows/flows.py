@@ -30,7 +30,13 @@ from custom_components.gridnode.devices.chargers import (
     valid_bind_address,
 )
 from custom_components.gridnode.devices.const import (
+    BATTERY_EFFICIENCY_PCT_RANGE,
+    BATTERY_MIN_SOC_PCT_RANGE,
+    BATTERY_WEAR_COST_RANGE,
     CONF_ALLOW_UNKNOWN,
+    CONF_BATTERY_EFFICIENCY_PCT,
+    CONF_BATTERY_MIN_SOC_PCT,
+    CONF_BATTERY_WEAR_COST,
     CONF_CAPACITY_KWH,
     CONF_CHARGE_POINT_ID,
     CONF_CHARGE_POWER_ENTITY,
@@ -96,6 +102,9 @@ from custom_components.gridnode.devices.const import (
     CONF_UNIT,
     COP_AIR_WATER,
     COP_BRINE_WATER,
+    DEFAULT_BATTERY_EFFICIENCY_PCT,
+    DEFAULT_BATTERY_MIN_SOC_PCT,
+    DEFAULT_BATTERY_WEAR_COST,
     DEFAULT_COMFORT_MAX_C,
     DEFAULT_COMFORT_MIN_C,
     DEFAULT_HEAT_LOSS_W_PER_K,
@@ -272,6 +281,26 @@ def _bounded_box(step: float, unit: str | None, low: float, high: float) -> sele
     return selector.NumberSelector(config)
 
 
+_BATTERY_SETTINGS: dict[str, tuple[float, float, str | None, tuple[float, float]]] = {
+    CONF_BATTERY_EFFICIENCY_PCT: (
+        DEFAULT_BATTERY_EFFICIENCY_PCT,
+        0.5,
+        "%",
+        BATTERY_EFFICIENCY_PCT_RANGE,
+    ),
+    CONF_BATTERY_MIN_SOC_PCT: (DEFAULT_BATTERY_MIN_SOC_PCT, 1, "%", BATTERY_MIN_SOC_PCT_RANGE),
+    CONF_BATTERY_WEAR_COST: (DEFAULT_BATTERY_WEAR_COST, 0.001, None, BATTERY_WEAR_COST_RANGE),
+}
+
+
+def _battery_settings(d: Mapping[str, Any]) -> dict[Any, Any]:
+    """What the plan assumes of a battery: efficiency, lowest SoC, wear cost (bounded)."""
+    return {
+        vol.Optional(key, default=d.get(key, default)): _bounded_box(step, unit, *bounds)
+        for key, (default, step, unit, bounds) in _BATTERY_SETTINGS.items()
+    }
+
+
 class _GridNodeSubentryFlow(ConfigSubentryFlow):
     """Shared paths: ``user`` and ``reconfigure`` run the same form, validated the same way."""
 
@@ -399,7 +428,10 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
                 user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
                 _car_fields_cleared(user_input)
             return self._finish({**self._found, **user_input})
-        schema = vol.Schema(_circuit(self._data, soc=False) if wallbox else {})
+        fields = _circuit(self._data, soc=False) if wallbox else {}
+        if DeviceRole.BATTERY in self._found[CONF_ROLES]:
+            fields.update(_battery_settings(self._data))
+        schema = vol.Schema(fields)
         return self.async_show_form(
             step_id="confirm",
             data_schema=schema,
@@ -830,6 +862,7 @@ _ROLE_FIELDS: dict[str, tuple[str, ...]] = {
         CONF_MODE_DISCHARGE,
         CONF_CAPACITY_KWH,
         CONF_MAX_POWER_W,
+        *_BATTERY_SETTINGS,
     ),
     "inverter": (CONF_ENERGY_OUT_ENTITY, CONF_GRID_ENTITY, CONF_EXPORT_LIMIT_ENTITY),
     "meter": (CONF_ENERGY_IN_ENTITY, CONF_ENERGY_OUT_ENTITY, CONF_GRID_ENTITY),
@@ -911,11 +944,13 @@ class EntityDeviceSubentryFlow(_GridNodeSubentryFlow):
         for key in _ROLE_FIELDS[role]:
             if role == ROLE_CHARGER and key == CONF_CURRENT_ENTITY:
                 fields[_req(key, d)] = _FIELD_SELECTORS[key]()
-            elif key not in (CONF_MAX_CURRENT_A, CONF_PHASES):
+            elif key not in (CONF_MAX_CURRENT_A, CONF_PHASES, *_BATTERY_SETTINGS):
                 make = _FIELD_SELECTORS.get(key, _text)
                 fields[_opt(key, d)] = make()
         if role == ROLE_CHARGER:
             fields.update(_circuit(d, soc=False))
+        if role == "battery":
+            fields.update(_battery_settings(d))
         return self.async_show_form(
             step_id="entities", data_schema=vol.Schema(fields), errors=errors
         )

@@ -63,6 +63,72 @@ async def test_entity_device_flow_checks_the_picks_and_can_be_changed(
     assert await hass.config_entries.async_unload(site_entry.entry_id)
 
 
+async def test_battery_settings_are_bounded_kept_on_reconfigure_and_reach_the_plan(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    from homeassistant.data_entry_flow import InvalidData
+
+    from custom_components.gridnode.plan_coordinator import _battery_state
+
+    hass.states.async_set("sensor.batt_w", "0", {"unit_of_measurement": "W"})
+    hass.states.async_set("sensor.soc", "55")
+    site_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(site_entry.entry_id)
+    result = await start_flow(hass, site_entry, "entity_device")
+    result = await _configure(hass, result, {"name": "Battery", "role": "battery"})
+    picks = {"power_entity": "sensor.batt_w", "soc_entity": "sensor.soc", "capacity_kwh": 10}
+    for key, bad in (("battery_efficiency_pct", 70), ("battery_min_soc_pct", 60),
+                     ("battery_wear_cost_per_kwh", 2)):  # fmt: skip
+        with pytest.raises(InvalidData) as err:
+            await _configure(hass, result, {**picks, key: bad})
+        assert key in err.value.schema_errors, err.value.schema_errors
+    labels = STRINGS["config_subentries"]["entity_device"]["step"]["entities"]
+    assert "battery_min_soc_pct" in labels["data_description"]
+    settings = {"battery_efficiency_pct": 90, "battery_min_soc_pct": 20,
+                "battery_wear_cost_per_kwh": 0.1}  # fmt: skip
+    result = await _configure(hass, result, {**picks, **settings})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    (battery,) = site_entry.runtime_data.devices.batteries
+    state = _battery_state(battery)
+    assert state is not None
+    assert (state.efficiency, state.min_soc_pct, state.degradation_cost_per_kwh) == (0.9, 20, 0.1)
+
+    # Changing another field keeps the battery's settings.
+    result = await reconfigure_flow(hass, site_entry, battery.subentry_id)
+    result = await _configure(hass, result, {"name": "Battery", "role": "battery"})
+    result = await _configure(hass, result, {**picks, "capacity_kwh": 12})
+    assert result["reason"] == "reconfigure_successful"
+    assert {k: site_entry.subentries[battery.subentry_id].data[k] for k in settings} == settings
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(site_entry.entry_id)
+
+
+async def test_a_battery_stored_without_or_with_bad_settings_keeps_the_defaults(
+    hass: HomeAssistant,
+) -> None:
+    from custom_components.gridnode.plan_coordinator import _battery_state
+
+    hass.states.async_set("sensor.batt_w", "0", {"unit_of_measurement": "W"})
+    hass.states.async_set("sensor.soc", "55")
+    base = {"role": "battery", "power_entity": "sensor.batt_w", "soc_entity": "sensor.soc",
+            "capacity_kwh": 10}  # fmt: skip
+    bad = {"battery_efficiency_pct": "high", "battery_min_soc_pct": 70,
+           "battery_wear_cost_per_kwh": True}  # fmt: skip
+    entry = await setup_site(
+        hass, [("entity_device", "Old", base), ("entity_device", "Bad", {**base, **bad})]
+    )
+    for battery in entry.runtime_data.devices.batteries:
+        state = _battery_state(battery)
+        assert state is not None
+        assert (state.efficiency, state.min_soc_pct, state.degradation_cost_per_kwh) == (
+            0.95,
+            5.0,
+            0.02,
+        )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_battery_whose_controls_do_not_follow_raises_translated_errors(
     hass: HomeAssistant,
 ) -> None:
