@@ -127,7 +127,8 @@ def test_a_go_e_charger_and_a_modbus_heat_pump(
                                                    "max_current_a": 32, "phases": 1,
                                                    "soc_entity": "sensor.car_soc"}}  # fmt: skip
     pump = {**MODBUS, "subentry_id": "hp", "title": "Pump", "data": {**MODBUS["data"],
-            "profile": next(iter(_heat_pump_profiles()))}}  # fmt: skip
+            "profile": next(iter(_heat_pump_profiles())), "rated_power_kw": 6.0,
+            "tank_volume_l": 180, "tank_min_c": 45, "tank_max_c": 58}}  # fmt: skip
     entry = {**ENTRY, "subentries": [goe, pump]}
     states = {
         **{k: v for k, v in STATES.items() if k.startswith(("binary_sensor.drive", "select.drive"))},
@@ -145,6 +146,9 @@ def test_a_go_e_charger_and_a_modbus_heat_pump(
     # the Modbus heat pump is planned from its entities, as a live one is
     (pump,) = problem.get("heat_pumps") or [problem["heat_pump"]]
     assert pump["id"] == "hp"
+    # with the power and tank its sub-entry stores, the tank at the temperature its entity shows
+    assert pump["max_power_w"] == 6000
+    assert pump["tank"]["energy_wh"] == pytest.approx(180 * 1.163 * 38)
     assert "left out" not in err  # (a NIBE tells no room temperature: said, as live)
 
     del states["sensor.pump_outdoor_temperature"], states["sensor.pump_hot_water_temperature"]
