@@ -90,6 +90,14 @@ SERIAL_LINK = (
     "tests/integration/devices/test_modbus_profile_handles.py::"
     "test_serial_subentries_name_their_port_and_baud_rate"
 )
+MODBUS_HEAT_PUMP = (
+    "tests/integration/devices/test_modbus_appliances.py::"
+    "test_a_modbus_heat_pump_is_planned_with_the_power_curve_house_and_tank_entered"
+)  # needs a heat pump answering on Modbus
+SAME_HEAT_PUMP = (
+    "the same setting as a heat pump built from entities (see its row), read by the same code "
+    "(devices/heat_pump_settings): {}"
+)
 ROOM = "sensor.room"
 TANK = "sensor.tank"
 
@@ -525,6 +533,54 @@ ROWS += (
     _r("modbus", "battery_efficiency_pct", 95, 90, SAME_BATTERY),
     _r("modbus", "battery_min_soc_pct", 5, 20, SAME_BATTERY),
     _r("modbus", "battery_wear_cost_per_kwh", 0.02, 0.1, SAME_BATTERY),
+    _p("modbus", "rated_power_kw", 3.0, 6.0, "heat_pump.max_power_w", shown_by=MODBUS_HEAT_PUMP),
+    _p(
+        "modbus",
+        "cop_curve",
+        "air_water",
+        "brine_water",
+        "heat_pump.cop",
+        shown_by=MODBUS_HEAT_PUMP,
+    ),
+    _p(
+        "modbus",
+        "heat_loss_w_per_k",
+        180,
+        220,
+        "heat_pump.heat_loss_w_per_k",
+        shown_by=MODBUS_HEAT_PUMP,
+    ),
+    _p(
+        "modbus",
+        "thermal_mass_wh_per_k",
+        10000,
+        8000,
+        "heat_pump.thermal_capacity_wh_per_k",
+        shown_by=MODBUS_HEAT_PUMP,
+    ),
+    _p(
+        "modbus",
+        "comfort_min_c",
+        19.5,
+        19.0,
+        "heat_pump.comfort_min_c",
+        "heat_pump.indoor_temp_c",
+        shown_by=MODBUS_HEAT_PUMP,
+    ),
+    _p(
+        "modbus",
+        "comfort_max_c",
+        23.0,
+        22.0,
+        "heat_pump.comfort_max_c",
+        "heat_pump.indoor_temp_c",
+        shown_by=MODBUS_HEAT_PUMP,
+    ),
+    _p("modbus", "internal_gains_w", 300, 400, "heat_pump.gains_w", shown_by=MODBUS_HEAT_PUMP),
+    _r("modbus", "solar_aperture_m2", 0.0, 4.0, SAME_HEAT_PUMP.format("heat_pump.gains_w")),
+    _p("modbus", "tank_volume_l", ABSENT, 180, "heat_pump.tank", shown_by=MODBUS_HEAT_PUMP),
+    _p("modbus", "tank_min_c", 45, 40, "heat_pump.tank", shown_by=MODBUS_HEAT_PUMP),
+    _p("modbus", "tank_max_c", 55, 58, "heat_pump.tank", shown_by=MODBUS_HEAT_PUMP),
     # --- EV charger (OCPP or go-eCharger) ----------------------------------------------------
     _r("charger", "name", "Charger", "Drive", DISPLAY),
     _r(

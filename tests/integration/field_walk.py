@@ -109,14 +109,19 @@ async def walk_fields(hass: HomeAssistant) -> Walk:
         await open_sub("entity_device", f"entity_device/{role}", {"name": "Device", "role": role})
 
     # The Modbus confirm form follows a probe of a real device; it is opened directly, as it
-    # shows after a wallbox or a battery was found (a meter or an inverter alone shows no field).
-    for role in ("charger", "battery"):
+    # shows after a wallbox, a battery or a heat pump with a hot-water sensor was found (a meter
+    # or an inverter alone shows no field).
+    for found in (
+        {"roles": ["charger"]},
+        {"roles": ["battery"]},
+        {"roles": ["heat_pump"], "keys": ["dhw_temperature"]},
+    ):
         flow = ModbusSubentryFlow()
         flow.hass = hass
         flow.handler = (entry.entry_id, "modbus")
         flow.flow_id = "walk"
         flow.context = {"source": "user"}
-        flow._found = {"roles": [role]}
+        flow._found = found
         flow._source, flow._summary = "profile", "found"
         walk.add(ModbusSubentryFlow, "modbus", await flow.async_step_confirm())
     return walk

@@ -126,9 +126,10 @@ def test_a_go_e_charger_and_a_modbus_heat_pump(
     goe = {**OCPP, "subentry_id": "goe", "data": {"protocol": "goe", "host": "192.0.2.9",
                                                    "max_current_a": 32, "phases": 1,
                                                    "soc_entity": "sensor.car_soc"}}  # fmt: skip
-    pump = {**MODBUS, "subentry_id": "hp", "title": "Pump", "data": {**MODBUS["data"],
-            "profile": next(iter(_heat_pump_profiles()))}}  # fmt: skip
-    entry = {**ENTRY, "subentries": [goe, pump]}
+    pump_entry = {**MODBUS, "subentry_id": "hp", "title": "Pump", "data": {**MODBUS["data"],
+            "profile": next(iter(_heat_pump_profiles())), "rated_power_kw": 6.0,
+            "tank_volume_l": 180, "tank_min_c": 45, "tank_max_c": 58}}  # fmt: skip
+    entry = {**ENTRY, "subentries": [goe, pump_entry]}
     states = {
         **{k: v for k, v in STATES.items() if k.startswith(("binary_sensor.drive", "select.drive"))},
         "sensor.car_soc": {"state": "50", "attributes": {"unit_of_measurement": "%"}},
@@ -145,6 +146,14 @@ def test_a_go_e_charger_and_a_modbus_heat_pump(
     # the Modbus heat pump is planned from its entities, as a live one is
     (pump,) = problem.get("heat_pumps") or [problem["heat_pump"]]
     assert pump["id"] == "hp"
+    # with the power and tank its sub-entry stores, the tank at the temperature its entity shows
+    assert pump["max_power_w"] == 6000
+    assert pump["tank"]["energy_wh"] == pytest.approx(180 * 1.163 * 38)
+    # one added before the flow asked for these: the defaults a live one keeps
+    bare = {**pump_entry, "data": {**MODBUS["data"], "profile": pump_entry["data"]["profile"]}}
+    problem, _ = _problem(tmp_path, capsys, {**ENTRY, "subentries": [goe, bare]}, states)
+    (pump,) = problem.get("heat_pumps") or [problem["heat_pump"]]
+    assert (pump["max_power_w"], pump["tank"]) == (3000, None)
     assert "left out" not in err  # (a NIBE tells no room temperature: said, as live)
 
     del states["sensor.pump_outdoor_temperature"], states["sensor.pump_hot_water_temperature"]

@@ -29,10 +29,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from custom_components.gridnode.core.heatpump import (
-    COP_CURVES,
-    HotWaterTank,
     SgReadyState,
-    ThermalParameters,
     relays_for,
     state_for_relays,
 )
@@ -57,9 +54,6 @@ from .const import (
     CONF_CAPACITY_KWH,
     CONF_CHARGE_POWER_ENTITY,
     CONF_CLIMATE_ENTITY,
-    CONF_COMFORT_MAX_C,
-    CONF_COMFORT_MIN_C,
-    CONF_COP_CURVE,
     CONF_CURRENT_ENTITY,
     CONF_DEADLINE,
     CONF_DISCHARGE_POWER_ENTITY,
@@ -69,9 +63,7 @@ from .const import (
     CONF_ENERGY_OUT_ENTITY,
     CONF_EXPORT_LIMIT_ENTITY,
     CONF_GRID_ENTITY,
-    CONF_HEAT_LOSS_W_PER_K,
     CONF_HP_POWER_ENTITY,
-    CONF_INTERNAL_GAINS_W,
     CONF_INTERRUPTIBLE,
     CONF_KIND,
     CONF_MAX_POWER_W,
@@ -84,7 +76,6 @@ from .const import (
     CONF_ON_SCRIPT,
     CONF_PLUGGED_ENTITY,
     CONF_POWER_ENTITY,
-    CONF_RATED_POWER_KW,
     CONF_RATED_POWER_W,
     CONF_RELAY_1,
     CONF_RELAY_2,
@@ -93,28 +84,15 @@ from .const import (
     CONF_ROOM_TEMP_ENTITY,
     CONF_RUN_TIME_MIN,
     CONF_SOC_ENTITY,
-    CONF_SOLAR_APERTURE_M2,
     CONF_SWITCH_ENTITY,
-    CONF_TANK_MAX_C,
-    CONF_TANK_MIN_C,
     CONF_TANK_TEMP_ENTITY,
-    CONF_TANK_VOLUME_L,
-    CONF_THERMAL_MASS_WH_PER_K,
     CONF_TIER,
-    COP_AIR_WATER,
-    DEFAULT_COMFORT_MAX_C,
-    DEFAULT_COMFORT_MIN_C,
-    DEFAULT_HEAT_LOSS_W_PER_K,
-    DEFAULT_INTERNAL_GAINS_W,
-    DEFAULT_RATED_POWER_KW,
-    DEFAULT_TANK_MAX_C,
-    DEFAULT_TANK_MIN_C,
-    DEFAULT_THERMAL_MASS_WH_PER_K,
     KIND_CLIMATE,
     KIND_SG_READY,
     MAX_OFFSET_K,
     ROLE_CHARGER,
 )
+from .heat_pump_settings import apply_heat_pump_settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -504,32 +482,10 @@ class EntityHeatPump(EntityAdapter, HeatPumpHandle):
         super().__init__(hass, subentry)
         data = subentry.data
         self.kind = str(data.get(CONF_KIND, KIND_SG_READY))
-        self.thermal = ThermalParameters(
-            heat_loss_w_per_k=float(data.get(CONF_HEAT_LOSS_W_PER_K, DEFAULT_HEAT_LOSS_W_PER_K)),
-            thermal_mass_wh_per_k=float(
-                data.get(CONF_THERMAL_MASS_WH_PER_K, DEFAULT_THERMAL_MASS_WH_PER_K)
-            ),
-            comfort_min_c=float(data.get(CONF_COMFORT_MIN_C, DEFAULT_COMFORT_MIN_C)),
-            comfort_max_c=float(data.get(CONF_COMFORT_MAX_C, DEFAULT_COMFORT_MAX_C)),
-            setpoint_c=(
-                float(data.get(CONF_COMFORT_MIN_C, DEFAULT_COMFORT_MIN_C))
-                + float(data.get(CONF_COMFORT_MAX_C, DEFAULT_COMFORT_MAX_C))
-            )
-            / 2,
-        )
-        self.max_power_w = float(data.get(CONF_RATED_POWER_KW, DEFAULT_RATED_POWER_KW)) * 1000
-        self.cop_curve = COP_CURVES[str(data.get(CONF_COP_CURVE, COP_AIR_WATER))]
-        self.internal_gains_w = float(data.get(CONF_INTERNAL_GAINS_W, DEFAULT_INTERNAL_GAINS_W))
-        self.solar_aperture_m2 = float(data.get(CONF_SOLAR_APERTURE_M2, 0.0))
         self.room_entity: str | None = data.get(CONF_ROOM_TEMP_ENTITY) or None
         self.power_entity = data.get(CONF_HP_POWER_ENTITY) or None
         self.tank_entity: str | None = data.get(CONF_TANK_TEMP_ENTITY) or None
-        if data.get(CONF_TANK_VOLUME_L) and self.tank_entity:
-            self.tank = HotWaterTank(
-                volume_l=float(data[CONF_TANK_VOLUME_L]),
-                min_c=float(data.get(CONF_TANK_MIN_C, DEFAULT_TANK_MIN_C)),
-                max_c=float(data.get(CONF_TANK_MAX_C, DEFAULT_TANK_MAX_C)),
-            )
+        apply_heat_pump_settings(self, data, tank=self.tank_entity is not None)
         keys: set[str] = set()
         if self.kind == KIND_SG_READY:
             self.required = (data[CONF_RELAY_1], data[CONF_RELAY_2])

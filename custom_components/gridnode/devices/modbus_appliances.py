@@ -19,6 +19,7 @@ from custom_components.gridnode.drivers.modbus import ModbusDriverError, Profile
 from .base import ChargerHandle, DeviceCommandError, HeatPumpHandle
 from .chargers import limits_from
 from .const import CONF_PROFILE
+from .heat_pump_settings import HEAT_PUMP_SETTING_KEYS, apply_heat_pump_settings
 from .modbus import ModbusEndpointCoordinator, ModbusHandleBase
 from .modbus_roles import HEAT_PUMPS, WALLBOXES, HeatPumpMap, WallboxMap
 
@@ -110,6 +111,9 @@ class ModbusHeatPump(ModbusHandleBase, HeatPumpHandle):
         """Follow the heat pump map of the subentry's profile."""
         super().__init__(coordinator, subentry)
         self.map: HeatPumpMap = HEAT_PUMPS[str(subentry.data[CONF_PROFILE])]
+        # a device added before the flow asked for them keeps the defaults it was planned with
+        if HEAT_PUMP_SETTING_KEYS & subentry.data.keys():
+            apply_heat_pump_settings(self, subentry.data, tank="dhw_temperature" in self.map.values)
 
     @property
     def supports_offset(self) -> bool:

@@ -42,6 +42,10 @@ from custom_components.gridnode.devices.const import (
     SUBENTRY_CHARGER,
     SUBENTRY_MODBUS,
 )
+from custom_components.gridnode.devices.heat_pump_settings import (
+    HEAT_PUMP_SETTING_KEYS,
+    apply_heat_pump_settings,
+)
 from custom_components.gridnode.devices.modbus_roles import HEAT_PUMPS, WALLBOXES
 from custom_components.gridnode.drivers.evse import EvseLimits
 from custom_components.gridnode.drivers.model import BatteryCommand, Quantity
@@ -261,14 +265,17 @@ HEAT_PUMP_KEYS = frozenset(
 class ReplayedHeatPump(_Replayed, HeatPumpHandle):
     """A Modbus heat pump: its temperatures and power from its entities.
 
-    It is planned with the same defaults a live Modbus heat pump gets (its flow stores no thermal
-    settings).
+    It is planned with the settings a live Modbus heat pump gets: those its sub-entry stores (its
+    power, COP curve, the house, gains, the tank), else the same defaults.
     """
 
     def __init__(self, subentry: ConfigSubentry, values: dict[str, Any]) -> None:
         """The pump's values as read."""
         super().__init__(subentry, values)
         self.keys = HEAT_PUMP_KEYS
+        if HEAT_PUMP_SETTING_KEYS & subentry.data.keys():
+            pump = HEAT_PUMPS[str(subentry.data[CONF_PROFILE])]
+            apply_heat_pump_settings(self, subentry.data, tank="dhw_temperature" in pump.values)
 
 
 def _settings(finder: EntityFinder, subentry: ConfigSubentry, handle: ChargerHandle) -> None:

@@ -60,6 +60,7 @@ from custom_components.gridnode.devices.const import (
     CONF_HP_POWER_ENTITY,
     CONF_INTERNAL_GAINS_W,
     CONF_INTERRUPTIBLE,
+    CONF_KEYS,
     CONF_KIND,
     CONF_LINK,
     CONF_MAX_CURRENT_A,
@@ -421,20 +422,33 @@ class ModbusSubentryFlow(_GridNodeSubentryFlow):
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Show what was found before creating the device."""
+        """Show what was found before creating the device; a wallbox's circuit, a heat pump's house."""
         wallbox = DeviceRole.CHARGER in self._found[CONF_ROLES]
+        heat_pump = DeviceRole.HEAT_PUMP in self._found[CONF_ROLES]
+        errors: dict[str, str] = {}
         if user_input is not None:
-            if wallbox:  # the selector keeps the current at 6 A or more
-                user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
-                _car_fields_cleared(user_input)
-            return self._finish({**self._found, **user_input})
-        fields = _circuit(self._data, soc=False) if wallbox else {}
+            if heat_pump:
+                errors = _check_bands(user_input)
+                if not errors:  # a tank volume cleared on reconfigure is dropped, not kept
+                    self._data.pop(CONF_TANK_VOLUME_L, None)
+            if not errors:
+                if wallbox:  # the selector keeps the current at 6 A or more
+                    user_input[CONF_PHASES] = int(user_input[CONF_PHASES])
+                    _car_fields_cleared(user_input)
+                return self._finish({**self._found, **user_input})
+        d = self._data if user_input is None else {**self._data, **user_input}
+        if wallbox:
+            fields = _circuit(d, soc=False)
+        elif heat_pump:
+            fields = _modbus_thermal(d, tank="dhw_temperature" in self._found.get(CONF_KEYS, ()))
+        else:
+            fields = {}
         if DeviceRole.BATTERY in self._found[CONF_ROLES]:
-            fields.update(_battery_settings(self._data))
-        schema = vol.Schema(fields)
+            fields.update(_battery_settings(d))
         return self.async_show_form(
             step_id="confirm",
-            data_schema=schema,
+            data_schema=vol.Schema(fields),
+            errors=errors,
             description_placeholders={
                 "source": self._source,
                 "roles": ", ".join(self._found["roles"]),
@@ -710,19 +724,43 @@ def _thermal(d: Mapping[str, Any]) -> dict[Any, Any]:
     }
 
 
+# what only a heat pump built from entities reads from the user's sensors (a Modbus pump reports
+# its own tank temperature)
+_ENTITY_PUMP_ONLY = {CONF_ROOM_TEMP_ENTITY, CONF_HP_POWER_ENTITY, CONF_TANK_TEMP_ENTITY}
+_TANK_FIELDS = {CONF_TANK_VOLUME_L, CONF_TANK_MIN_C, CONF_TANK_MAX_C}
+
+
+def _modbus_thermal(d: Mapping[str, Any], *, tank: bool) -> dict[Any, Any]:
+    """A Modbus heat pump's power, COP curve, house and gains, and its tank when it reports one."""
+    left_out = _ENTITY_PUMP_ONLY if tank else _ENTITY_PUMP_ONLY | _TANK_FIELDS
+    return {k: v for k, v in _thermal(d).items() if str(k) not in left_out}
+
+
+def _check_bands(data: Mapping[str, Any]) -> dict[str, str]:
+    """Errors of the comfort and hot-water bands (a maximum not above its minimum)."""
+    errors: dict[str, str] = {}
+    comfort = (
+        data.get(CONF_COMFORT_MIN_C, DEFAULT_COMFORT_MIN_C),
+        data.get(CONF_COMFORT_MAX_C, DEFAULT_COMFORT_MAX_C),
+    )
+    if float(comfort[0]) >= float(comfort[1]):
+        errors[CONF_COMFORT_MAX_C] = "invalid_comfort_band"
+    tank = (
+        data.get(CONF_TANK_MIN_C, DEFAULT_TANK_MIN_C),
+        data.get(CONF_TANK_MAX_C, DEFAULT_TANK_MAX_C),
+    )
+    if float(tank[0]) >= float(tank[1]):
+        errors[CONF_TANK_MAX_C] = "invalid_tank_band"
+    return errors
+
+
 def _check_heat_pump(data: Mapping[str, Any]) -> dict[str, str]:
     """Per-field errors of the heat pump's details form (its selectors bound each number)."""
-    errors: dict[str, str] = {}
-    if data.get(CONF_COMFORT_MIN_C, 0) >= data.get(CONF_COMFORT_MAX_C, 0):
-        errors[CONF_COMFORT_MAX_C] = "invalid_comfort_band"
+    errors = _check_bands(data)
     if data.get(CONF_RELAY_1) and data.get(CONF_RELAY_1) == data.get(CONF_RELAY_2):
         errors[CONF_RELAY_2] = "same_relay"
     if bool(data.get(CONF_TANK_VOLUME_L)) != bool(data.get(CONF_TANK_TEMP_ENTITY)):
         errors[CONF_TANK_TEMP_ENTITY] = "tank_needs_both"
-    if CONF_TANK_MAX_C not in errors and float(data.get(CONF_TANK_MIN_C, 0)) >= float(
-        data.get(CONF_TANK_MAX_C, 0)
-    ):
-        errors[CONF_TANK_MAX_C] = "invalid_tank_band"
     return errors
 
 

@@ -8,11 +8,13 @@ from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.gridnode.core.heatpump import AIR_WATER_COP, BRINE_WATER_COP, HeatingCurve
 from custom_components.gridnode.devices.base import DeviceCommandError
 from custom_components.gridnode.drivers.modbus import Endpoint
+from custom_components.gridnode.optimiser import HeatPumpSpec
 from tests.drivers.modbus.server import ModbusTestServer
 
-from .conftest import entity_id, profile_image, setup_site, start_flow
+from .conftest import entity_id, profile_image, reconfigure_flow, setup_site, start_flow
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -202,3 +204,117 @@ async def test_user_adds_a_modbus_heat_pump_and_shifts_its_curve_within_bounds(
 
         assert await hass.config_entries.async_unload(site_entry.entry_id)
         assert await _registers(server.port, 30) == [0]  # back to its own curve
+
+
+# what a user enters for a ground-source NIBE in a house of their own
+NIBE_HOUSE = {
+    "rated_power_kw": 6.0,
+    "cop_curve": "brine_water",
+    "heat_loss_w_per_k": 220,
+    "thermal_mass_wh_per_k": 8000,
+    "comfort_min_c": 19.0,
+    "comfort_max_c": 22.0,
+    "internal_gains_w": 400,
+    "solar_aperture_m2": 0.0,
+    "tank_volume_l": 180,
+    "tank_min_c": 45,
+    "tank_max_c": 58,
+}
+
+
+def _planned_pump(entry: MockConfigEntry) -> HeatPumpSpec:
+    problem = entry.runtime_data.plan.data.problem
+    assert problem is not None
+    assert problem.heat_pump is not None
+    return problem.heat_pump
+
+
+async def test_a_modbus_heat_pump_is_planned_with_the_power_curve_house_and_tank_entered(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    image = profile_image("nibe_s", NIBE)
+    async with ModbusTestServer({1: image}) as server:
+        site_entry.add_to_hass(hass)
+        hass.config_entries.async_update_entry(
+            site_entry,
+            options={**site_entry.options, "tariff_source": "time_of_use", "import_price": 0.3},
+        )
+        assert await hass.config_entries.async_setup(site_entry.entry_id)
+        result = await start_flow(hass, site_entry, "modbus")
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"name": "Heat pump", **_where(server.port, "nibe_s")}
+        )
+        assert result["step_id"] == "confirm"
+        shown = [str(key) for key in result["data_schema"].schema]
+        assert {"rated_power_kw", "cop_curve", "tank_volume_l"} <= set(shown)
+        assert not {"room_temp_entity", "power_entity", "tank_temp_entity"} & set(shown)
+        # a comfort band upside down is refused, with the form's own words
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], NIBE_HOUSE | {"comfort_min_c": 22.0, "comfort_max_c": 21.0}
+        )
+        assert result["errors"] == {"comfort_max_c": "invalid_comfort_band"}
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], NIBE_HOUSE | {"tank_min_c": 60, "tank_max_c": 50}
+        )
+        assert result["errors"] == {"tank_max_c": "invalid_tank_band"}
+        result = await hass.config_entries.subentries.async_configure(result["flow_id"], NIBE_HOUSE)
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+
+        pump = _planned_pump(site_entry)
+        assert pump.max_power_w == 6000.0  # not the 3 kW every Modbus pump got before
+        assert pump.heat_loss_w_per_k == 220
+        assert pump.thermal_capacity_wh_per_k == 8000
+        assert (pump.comfort_min_c[0], pump.comfort_max_c[0]) == (19.0, 22.0)
+        # the room the NIBE does not report is planned at the middle of the entered band
+        assert pump.indoor_temp_c == 20.5
+        assert pump.gains_w[0] == pytest.approx(400)
+        outdoor = pump.outdoor_temp_c[0]
+        flow = HeatingCurve().flow_c(outdoor)
+        assert pump.cop[0] == pytest.approx(BRINE_WATER_COP.cop(outdoor, flow))
+        assert pump.cop[0] != pytest.approx(AIR_WATER_COP.cop(outdoor, flow))
+        # the tank, from the hot-water temperature the pump reports (49.5 degC)
+        assert pump.tank is not None
+        assert pump.tank.capacity_wh == pytest.approx(180 * 1.163 * 48)
+        assert pump.tank.min_wh == pytest.approx(180 * 1.163 * 35)
+        assert pump.tank.energy_wh == pytest.approx(180 * 1.163 * 39.5)
+
+        # reconfigure: the form shows what was entered; the tank cleared is planned no more
+        (sub,) = site_entry.subentries.values()
+        result = await reconfigure_flow(hass, site_entry, sub.subentry_id)
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"name": "Heat pump", **_where(server.port, "nibe_s")}
+        )
+        assert result["step_id"] == "confirm"
+        defaults = {
+            str(k): k.default() for k in result["data_schema"].schema if callable(k.default)
+        }
+        assert (defaults["rated_power_kw"], defaults["cop_curve"]) == (6.0, "brine_water")
+        changed = {k: v for k, v in NIBE_HOUSE.items() if k != "tank_volume_l"}
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], changed | {"rated_power_kw": 4.5}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        pump = _planned_pump(site_entry)
+        assert pump.max_power_w == 4500.0
+        assert pump.tank is None
+        assert await hass.config_entries.async_unload(site_entry.entry_id)
+
+
+async def test_a_modbus_heat_pump_added_before_it_had_settings_plans_as_before(
+    hass: HomeAssistant,
+) -> None:
+    image = profile_image("nibe_s", NIBE)
+    async with ModbusTestServer({1: image}) as server:
+        entry = await setup_site(
+            hass,
+            [("modbus", "Heat pump", {**_where(server.port, "nibe_s"), "roles": ["heat_pump"]})],
+        )
+        (pump,) = entry.runtime_data.devices.heat_pumps
+        assert pump.max_power_w == 3000.0
+        assert pump.thermal.setpoint_c == 21.0  # the room it does not report, as before
+        assert pump.cop_curve is AIR_WATER_COP
+        assert pump.tank is None
+        assert await hass.config_entries.async_unload(entry.entry_id)
