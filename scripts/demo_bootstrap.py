@@ -356,10 +356,14 @@ def energy_prefs(entities: list[dict[str, Any]]) -> dict[str, Any]:
     return {"energy_sources": sources, "device_consumption": devices}
 
 
-async def energy_dashboard(session: aiohttp.ClientSession, token: str) -> None:
+async def energy_dashboard(
+    session: aiohttp.ClientSession, token: str, saved: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Set the Energy dashboard to GridNode's counters: grid, solar, battery, car and heat pump.
 
     The counters appear once the devices have answered: wait for solar and battery (30 s at most).
+    With ``saved`` (what an earlier call saved) it saves again only if more counters are there now:
+    the car's appears once the site has set up its wallbox. Returns what is saved.
     """
     async with session.ws_connect(f"{BASE}/api/websocket") as ws:
         await ws.receive_json()
@@ -375,12 +379,19 @@ async def energy_dashboard(session: aiohttp.ClientSession, token: str) -> None:
                 break
             ask += 1
             await asyncio.sleep(2)
+        if saved is not None and prefs == saved:
+            return saved
         await ws.send_json({"id": ask + 1, "type": "energy/save_prefs", **prefs})
         answer = await ws.receive_json()
         if not answer.get("success"):
             print(f"demo: the Energy dashboard was not configured: {answer}", file=sys.stderr)
-        else:
-            print(f"demo: Energy dashboard: {', '.join(sorted(kinds))}")
+            return saved or {}
+        devices = ", ".join(device["stat_consumption"] for device in prefs["device_consumption"])
+        print(
+            f"demo: Energy dashboard: {', '.join(sorted(kinds))}"
+            + (f"; devices: {devices}" if devices else "")
+        )
+        return prefs
 
 
 async def gridnode_entry(
@@ -400,7 +411,9 @@ async def wallbox_state(session: aiohttp.ClientSession, headers: dict[str, str])
     while True:
         async with session.get(f"{BASE}/api/states", headers=headers) as resp:
             states = await resp.json()
-        wallbox = [s for s in states if s["entity_id"].startswith("sensor.wallbox_")]
+        # the charger's state: "unavailable" until the charge point is connected and has said
+        # how it is (other wallbox sensors, such as the planned action, do not need it)
+        wallbox = [s for s in states if s["entity_id"] == "sensor.wallbox_charger_state"]
         if any(s["state"] not in ("unavailable", "unknown") for s in wallbox):
             return "connected"
         if time.monotonic() > deadline:
@@ -428,7 +441,9 @@ async def main(check: bool) -> int:
                 return 1
             await configure_site(session, headers, result["result"]["entry_id"])
             await asyncio.sleep(5)  # let the reloaded site find its devices
-            await energy_dashboard(session, token)
+            energy = await energy_dashboard(session, token)
+        else:
+            energy = None  # set up before: the user's Energy dashboard stays as it is
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             entry = await gridnode_entry(session, headers)
@@ -455,7 +470,11 @@ async def main(check: bool) -> int:
             entry = (await resp.json())[0]
         ids = {s["entity_id"] for s in states}
         print(f"demo: GridNode is loaded; {len(ids)} entities in Home Assistant")
-        print(f"demo: wallbox: {await wallbox_state(session, headers)}")
+        wallbox = await wallbox_state(session, headers)
+        print(f"demo: wallbox: {wallbox}")
+        if energy is not None and wallbox == "connected":
+            # the site has its last set-up now: add the car's (and any late device's) counter
+            await energy_dashboard(session, token, energy)
         print(
             f"demo: plan: {next((s['state'] for s in states if s['entity_id'] == 'sensor.gridnode_demo_plan'), 'missing')}"
         )

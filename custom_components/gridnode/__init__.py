@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import logging
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
@@ -25,6 +26,8 @@ from .migration import async_assign_device_ids, async_migrate
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
+
+_LOGGER = logging.getLogger(__name__)
 
 PLATFORMS: tuple[Platform, ...] = (
     Platform.BINARY_SENSOR,
@@ -67,6 +70,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
     site = SiteSettings.from_entry(entry)
     # a device stored twice keeps its repair issue until the copy is removed, then it goes
     async_assign_device_ids(hass, entry)
+    # Changes saved while the site starts (a device added right after another) reach no update
+    # listener yet: compare at the end and reload for them.
+    built_from = _setup_inputs(entry)
     devices = await async_setup_devices(hass, entry)
     # Everything the site holds, built once and complete before any of it runs.
     arbiter: DeviceArbiter[BatteryCommand] = DeviceArbiter()
@@ -110,7 +116,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _hand_back_on_stop))
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
+    if _setup_inputs(entry) != built_from:
+        _LOGGER.info("GridNode site %s changed while it started: reloading it", entry.title)
+        hass.config_entries.async_schedule_reload(entry.entry_id)
     return True
+
+
+def _setup_inputs(entry: GridNodeConfigEntry) -> tuple[object, ...]:
+    """What the site is built from: its name, settings, options and device subentries."""
+    return (
+        entry.title,
+        dict(entry.data),
+        dict(entry.options),
+        {
+            subentry_id: (sub.subentry_type, sub.title, dict(sub.data))
+            for subentry_id, sub in entry.subentries.items()
+        },
+    )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from unittest.mock import patch
 
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -117,4 +118,69 @@ async def test_ocpp_charger_is_shown_and_controlled_within_its_circuit(hass: Hom
     await wait_for(lambda: not charger.available)
     await hass.async_block_till_done()
     assert hass.states.get(state).state == STATE_UNAVAILABLE
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_charger_added_while_the_site_starts_is_served_once_it_has_started(
+    hass: HomeAssistant,
+) -> None:
+    """A charger saved while the site's first plan runs gets its central system (the demo's case).
+
+    Home Assistant calls no update listener before set-up has finished, so the change would
+    otherwise wait for the next restart: no OCPP server, the charge point refused for good.
+    """
+    from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+    from ocpp.v16 import call
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    from custom_components.gridnode.const import DOMAIN
+    from custom_components.gridnode.plan_coordinator import PlanCoordinator
+    from tests.integration.conftest import SITE_DATA, SITE_OPTIONS
+
+    port = free_port()
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Home", unique_id=DOMAIN, data=SITE_DATA, options=SITE_OPTIONS
+    )
+    entry.add_to_hass(hass)
+    wallbox = ConfigSubentry(
+        data={
+            "protocol": "ocpp",
+            "charge_point_id": "CP-DEMO-1",
+            "password": "a-long-enough-password",
+            "ocpp_host": "127.0.0.1",
+            "ocpp_port": port,
+            "max_current_a": 32,
+            "phases": 1,
+        },
+        subentry_type="charger",
+        title="Wallbox",
+        unique_id=None,
+    )
+    first_refresh = PlanCoordinator.async_config_entry_first_refresh
+
+    async def refresh_while_the_user_adds_a_charger(coordinator: PlanCoordinator) -> None:
+        if not entry.subentries:
+            hass.config_entries.async_add_subentry(entry, wallbox)
+        await first_refresh(coordinator)
+
+    with patch.object(
+        PlanCoordinator, "async_config_entry_first_refresh", refresh_while_the_user_adds_a_charger
+    ):
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert [c.name for c in entry.runtime_data.devices.chargers] == ["Wallbox"]
+
+    url = f"ws://CP-DEMO-1:a-long-enough-password@127.0.0.1:{port}/CP-DEMO-1"
+    connection = await connect(url, subprotocols=["ocpp1.6"])  # type: ignore[list-item]
+    cp = FakeCharger16("CP-DEMO-1", connection)
+    task = asyncio.create_task(cp.start())
+    await cp.call(call.BootNotification(charge_point_model="Demo", charge_point_vendor="ACME"))
+    await cp.call(call.StatusNotification(connector_id=1, error_code="NoError", status="Available"))
+    charger = entry.runtime_data.devices.chargers[0]
+    await wait_for(lambda: charger.available)
+    await hass.async_block_till_done()
+    assert hass.states.get(_entity(hass, "sensor", "charger_state")).state == "available"
+    await connection.close()
+    task.cancel()
     assert await hass.config_entries.async_unload(entry.entry_id)
