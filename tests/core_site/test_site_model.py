@@ -196,6 +196,18 @@ def test_unknown_room_and_tank_temperatures_are_planned_and_said() -> None:
     )
     assert known.indoor_temp_c == 19.0
     assert not fresh
+    # a reading no room or tank can have (a garbled sensor, a hostile states file) is not believed
+    wild: dict[str, InputError] = {}
+    heat_pump_goal(
+        _with(pump, room_c=1e9, tank_c=-273.0),
+        horizon=HORIZON,
+        outdoor_c=[5.0] * 8,
+        weather=[],
+        latitude=52,
+        longitude=5,
+        problems=wild,
+    )
+    assert set(wild) == {ROOM_TEMPERATURE, TANK_TEMPERATURE}
 
 
 def _with(pump: HeatPumpReading, **kw: object) -> HeatPumpReading:

@@ -572,11 +572,16 @@ class HeatPumpReading:
     id: str = "heat_pump"
 
 
+#: what a room or a hot-water tank can physically be (degC); a reading outside is not believed
+TEMPERATURE_RANGE_C = (-50.0, 100.0)
+
+
 def temperature(value: Any) -> float | None:
-    """A temperature reading as a finite number, else None."""
+    """A room or tank temperature reading as a physically possible number, else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    low, high = TEMPERATURE_RANGE_C
+    return float(value) if math.isfinite(value) and low <= value <= high else None
 
 
 def heat_pump_goal(
