@@ -118,8 +118,11 @@ async def test_ten_jobs_run_only_while_the_surplus_lasts_and_none_is_killed(
     # Nothing was killed, cancelled, failed or run twice; every job ran its whole command once.
     for job_id, job in jobs.items():
         assert _state(job) == "COMPLETED", job_id
-        assert job["exit_code"] == 0 and job["restart_cnt"] == 0, job_id
+        assert job["exit_code"] == 0, job_id
+        assert job["restart_cnt"] == 0, job_id
         assert job["admin_comment"] == "", job_id
         lines = (slurm_cluster.out / f"{job_id}.out").read_text().split()
-        assert len(lines) == 2 and float(lines[1]) - float(lines[0]) >= JOB_SECONDS
-    assert budget.tokens and set(budget.tokens) == {f"Bearer {TOKEN}"}
+        assert len(lines) == 2, job_id
+        assert float(lines[1]) - float(lines[0]) >= JOB_SECONDS, job_id
+    assert budget.tokens
+    assert set(budget.tokens) == {f"Bearer {TOKEN}"}

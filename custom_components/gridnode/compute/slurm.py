@@ -566,8 +566,8 @@ def run_once(
     level = logging.INFO if decision.changes else logging.DEBUG
     LOG.log(
         level,
-        "Budget %s W%s; running %.0f W; released %s; held %s; resumed %s; %s %s",
-        "none" if budget is None else f"{budget.power_w:.0f}",
+        "Budget %s%s; running %.0f W; released %s; held %s; resumed %s; %s %s",
+        "none" if budget is None else f"{budget.power_w:.0f} W",
         f" until {budget.until.isoformat()}" if budget and budget.until else "",
         decision.running_w,
         _ids(decision.release),
