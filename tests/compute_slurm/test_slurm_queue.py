@@ -1,7 +1,7 @@
 """The Slurm adapter against a real slurmctld and slurmd on 127.0.0.1, following a real HTTP budget.
 
 Done when: a queue of 10 jobs runs only while the simulated surplus lasts and resumes when it
-returns, and nothing is killed. The jobs sleep 2 s instead of a minute (the adapter and Slurm do the
+returns, and nothing is killed. The jobs sleep 1 s instead of a minute (the adapter and Slurm do the
 same with either; only the wait is shorter), at 500 W each; a surplus of 1500 W runs three at a time.
 """
 
@@ -19,7 +19,7 @@ from custom_components.gridnode.compute import slurm as adapter
 
 from .conftest import TOKEN, BudgetServer, SlurmCluster
 
-JOB_SECONDS = 2
+JOB_SECONDS = 1
 WATTS = 500
 
 
@@ -77,27 +77,32 @@ async def test_ten_jobs_run_only_while_the_surplus_lasts_and_none_is_killed(
     runner.start()
     most = 0
     try:
-        # Surplus: jobs start, never more than three side by side.
+        # Surplus: jobs start, never more than three side by side, until a second wave has begun.
         def watch(jobs: dict[int, dict[str, Any]]) -> bool:
             nonlocal most
             most = max(most, _count(jobs, "RUNNING", "COMPLETING"))
-            return _count(jobs, "COMPLETED") >= 3 and _count(jobs, "RUNNING") > 0
+            return sum(bool(j["start_time"]) for j in jobs.values()) >= 4
 
         await _until(slurm_cluster, ids, watch, 15)
 
-        # The surplus ends: what runs finishes, nothing new starts, the rest waits held.
+        # The surplus ends. Once the adapter has polled twice more, the jobs it released are all
+        # it will ever have released: they finish, nothing else starts, the rest waits held.
         budget.power_w = 0
-        await asyncio.sleep(0.6)  # the adapter has polled since
-        started_before = {i for i, j in slurm_cluster.jobs(ids).items() if j["start_time"]}
-        jobs = await _until(
-            slurm_cluster, ids, lambda jobs: _count(jobs, "RUNNING", "COMPLETING") == 0, 10
+        seen = budget.requests
+        while budget.requests < seen + 2:
+            await asyncio.sleep(0.05)
+        released = {i for i, j in slurm_cluster.jobs(ids).items() if j["priority"] > 0}
+        await _until(
+            slurm_cluster,
+            ids,
+            lambda jobs: all(_state(jobs[i]) == "COMPLETED" for i in released),
+            10,
         )
-        await asyncio.sleep(1.0)  # and stays so
+        await asyncio.sleep(0.6)  # three more polls, and it stays so
         jobs = slurm_cluster.jobs(ids)
-        done_in_surplus = {i for i, j in jobs.items() if _state(j) == "COMPLETED"}
-        assert {i for i, j in jobs.items() if j["start_time"]} == started_before
-        assert 3 <= len(done_in_surplus) < 10
-        waiting = {i: j for i, j in jobs.items() if i not in done_in_surplus}
+        assert {i for i, j in jobs.items() if j["start_time"]} == released
+        assert 4 <= len(released) < 10
+        waiting = {i: j for i, j in jobs.items() if i not in released}
         assert all(_state(j) == "PENDING" for j in waiting.values())
         assert all(j["state_reason"].startswith("JobHeld") for j in waiting.values())
         assert all(j["admin_comment"] == "gridnode:held" for j in waiting.values())
@@ -112,7 +117,8 @@ async def test_ten_jobs_run_only_while_the_surplus_lasts_and_none_is_killed(
         jobs = await _until(slurm_cluster, ids, all_done, 20)
     finally:
         stop.set()
-        runner.join(5)
+        await asyncio.to_thread(runner.join, 5)
+    assert not runner.is_alive()
 
     assert most <= 3
     # Nothing was killed, cancelled, failed or run twice; every job ran its whole command once.

@@ -709,7 +709,7 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
     slurm = Slurm(dry_run=args.dry_run, timeout=max(config.timeout, 30.0))
     if args.once:
         return 0 if run_once(config, slurm) is not None else 1
-    if stop is None:
+    if stop is None:  # pragma: no cover (the tests send these signals to the command itself)
         stop = threading.Event()
 
         def _stop(signum: int, frame: FrameType | None) -> None:
