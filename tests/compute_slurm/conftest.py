@@ -206,7 +206,7 @@ class BudgetServer:
     """GridNode's compute budget endpoint: the contract JSON, behind a bearer token."""
 
     power_w: float = 0.0
-    broken: str | None = None  # "500", "json", "shape", "stale", "redirect", "huge"
+    broken: str | None = None  # "500", "json", "shape", "stale", "404", "redirect", "huge"
     url: str = ""
     requests: int = 0
     tokens: list[str] = field(default_factory=list)
@@ -246,6 +246,10 @@ class BudgetServer:
         self.tokens.append(auth)
         if auth != f"Bearer {TOKEN}":
             return web.Response(status=401, text="401: Unauthorized")
+        if self.broken == "404":
+            return web.json_response(
+                {"error": "no_compute", "message": "the site has no compute configured"}, status=404
+            )
         if self.broken == "redirect":
             raise web.HTTPFound("http://127.0.0.1:9/elsewhere")
         if self.broken == "huge":

@@ -117,8 +117,10 @@ def _moment(value: object, what: str) -> datetime:
 def parse_budget(data: object, now: datetime, max_age: timedelta) -> Budget:
     """The budget for ``now`` in the endpoint's JSON (version 1), checked and bounded.
 
-    The ``now`` block holds until its ``until``; past that the slot that covers ``now`` does. A
-    budget generated longer than ``max_age`` ago, or whose every part has run out, is refused.
+    The slot that covers ``now`` gives the power (GridNode generates the answer when asked, so it
+    is the ``now`` block's slot unless the answer was read late); without one, the ``now`` block
+    does until its ``until`` (the end of the budget's run). A budget generated longer than
+    ``max_age`` ago (or ahead of this clock), or whose every part has run out, is refused.
     """
     if not isinstance(data, Mapping):
         raise BudgetError("the answer is not a JSON object")
@@ -129,7 +131,10 @@ def parse_budget(data: object, now: datetime, max_age: timedelta) -> Budget:
     if generated < now - max_age:
         raise BudgetError(f"the budget was generated at {generated.isoformat()}, too long ago")
     if generated > now + FUTURE_SKEW:
-        raise BudgetError(f"the budget was generated at {generated.isoformat()}, in the future")
+        raise BudgetError(
+            f"the budget was generated at {generated.isoformat()}, in the future: "
+            "check that this machine's clock and Home Assistant's agree"
+        )
     current = data.get("now")
     if not isinstance(current, Mapping):
         raise BudgetError("now is missing")
@@ -155,11 +160,12 @@ def parse_budget(data: object, now: datetime, max_age: timedelta) -> Budget:
             slot.get("carbon_g_per_kwh"), f"slots[{index}].carbon_g_per_kwh"
         )
         if covering is None and start <= now < end:
-            covering = Budget(slot_w, end, slot_price, slot_carbon, generated)
-    if until is None or now < until:
-        return Budget(power_w, until, price, carbon, generated)
+            lasts = until if until is not None and now < until and slot_w > 0 else None
+            covering = Budget(slot_w, lasts, slot_price, slot_carbon, generated)
     if covering is not None:
         return covering
+    if until is None or now < until:
+        return Budget(power_w, until, price, carbon, generated)
     raise BudgetError(f"the budget ran out at {until.isoformat()} and no slot covers now")
 
 
@@ -178,6 +184,17 @@ def budget_url(url: str) -> str:
     if parts.path in ("", "/"):
         parts = parts._replace(path=ENDPOINT)
     return urllib.parse.urlunsplit(parts)
+
+
+def _why(err: urllib.error.HTTPError) -> str:
+    """What an error answer says: GridNode's ``{"error", "message"}``, or a refused token."""
+    if err.code in (401, 403):
+        return " (the token was refused)"
+    try:
+        message = json.loads(err.read(4096)).get("message")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return ""
+    return f" ({message[:200]})" if isinstance(message, str) and message.isprintable() else ""
 
 
 def fetch_budget(
@@ -202,8 +219,7 @@ def fetch_budget(
         with opener.open(request, timeout=timeout) as response:
             body = response.read(MAX_BODY_BYTES + 1)
     except urllib.error.HTTPError as err:
-        refused = " (the token was refused)" if err.code in (401, 403) else ""
-        raise BudgetError(f"Home Assistant answered HTTP {err.code}{refused}") from None
+        raise BudgetError(f"Home Assistant answered HTTP {err.code}{_why(err)}") from None
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise BudgetError(f"Home Assistant cannot be reached: {reason}") from None
