@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from datetime import UTC, datetime, timedelta
 import logging
 from pathlib import Path
+import sys
 import threading
 from typing import Any
 
@@ -117,7 +119,7 @@ JSON = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4)
     | st.dictionaries(st.text(max_size=12), inner, max_size=5),
-    max_leaves=20,
+    max_leaves=10,
 )
 
 
@@ -125,7 +127,8 @@ JSON = st.recursive(
 @given(
     now=st.one_of(JSON, st.fixed_dictionaries({"power_w": JSON, "until": JSON, "price": JSON})),
     slots=st.one_of(
-        JSON, st.lists(st.dictionaries(st.sampled_from(["start", "end", "power_w"]), JSON))
+        JSON,
+        st.lists(st.dictionaries(st.sampled_from(["start", "end", "power_w"]), JSON), max_size=3),
     ),
 )
 def test_no_budget_document_crashes_the_adapter(now: object, slots: object) -> None:
@@ -418,3 +421,16 @@ def test_the_service_carries_on_whatever_one_round_meets(
     assert slurm.rounds == 2
     assert caplog.text.count("Sizing the partition failed") == 2
     assert "something nobody expected" in caplog.text
+
+
+def test_the_adapter_needs_nothing_but_the_standard_library() -> None:
+    """So the file runs on a head node without Home Assistant or the rest of GridNode."""
+    tree = ast.parse(Path(adapter.__file__).read_text(encoding="utf-8"))
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported
+    assert {name.split(".")[0] for name in imported} - sys.stdlib_module_names == set()
