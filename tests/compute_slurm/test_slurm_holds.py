@@ -50,7 +50,8 @@ async def test_jobs_arriving_unheld_are_held_without_power_and_a_users_hold_is_k
     # Jobs that cannot start for an hour yet: what the adapter does to them is all that changes.
     later = slurm_cluster.submit("plain", "true", "--begin=now+3600")
     users = slurm_cluster.submit("plain", "true", "--begin=now+3600", "--hold")
-    ids = {later, users}
+    array = slurm_cluster.submit("plain", "true", "--begin=now+3600", "--array=1-4%2")
+    ids = {later, users, array}
     slurm = adapter.Slurm(env=slurm_cluster.env)
 
     # A refused token, a server error, a page that is not JSON, nonsense and an old budget:
@@ -72,6 +73,8 @@ async def test_jobs_arriving_unheld_are_held_without_power_and_a_users_hold_is_k
     jobs = slurm_cluster.jobs(ids)
     assert jobs[later]["state_reason"] == "JobHeldAdmin"
     assert jobs[later]["admin_comment"] == "gridnode:held"
+    assert jobs[array]["state_reason"] == "JobHeldAdmin"  # the array's waiting tasks
+    assert jobs[array]["admin_comment"] == "gridnode:held"
     assert jobs[users]["state_reason"] == "JobHeldUser"
     assert jobs[users]["admin_comment"] == ""
 
@@ -80,7 +83,8 @@ async def test_jobs_arriving_unheld_are_held_without_power_and_a_users_hold_is_k
     dry = adapter.Slurm(env=slurm_cluster.env, dry_run=True)
     decision = await asyncio.to_thread(adapter.run_once, _config(budget, "plain"), dry)
     assert decision is not None
-    assert [j.job_id for j in decision.release] == [later]
+    assert [j.target for j in decision.release] == [str(later), f"{array}_[1-4]"]
+    assert decision.release[1].tasks == 2  # four tasks, two at a time: 1000 W
     assert slurm_cluster.jobs(ids)[later]["state_reason"] == "JobHeldAdmin"
 
     # Power: GridNode's hold is released (the job waits for its begin time again); the user's stays.
@@ -92,8 +96,10 @@ async def test_jobs_arriving_unheld_are_held_without_power_and_a_users_hold_is_k
     assert not jobs[later]["state_reason"].startswith("JobHeld")
     assert jobs[later]["priority"] > 0
     assert jobs[later]["admin_comment"] == ""
+    assert not jobs[array]["state_reason"].startswith("JobHeld")
+    assert jobs[array]["admin_comment"] == ""
     assert jobs[users]["state_reason"] == "JobHeldUser"
-    slurm_cluster.run("scancel", str(later), str(users))
+    slurm_cluster.run("scancel", *map(str, ids))
 
 
 async def test_running_jobs_run_on_unless_the_user_asks_to_suspend_or_requeue_them(

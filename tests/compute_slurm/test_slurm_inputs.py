@@ -49,16 +49,19 @@ def test_the_budget_for_now_comes_from_now_until_it_runs_out_then_from_its_slot(
     assert budget.power_w == 2400
     assert budget.until == datetime(2026, 6, 1, 12, 15, tzinfo=UTC)
     assert budget.carbon_g_per_kwh == 30
+    assert budget.peak_w == 2400
     later = adapter.parse_budget(_doc(), NOW + timedelta(minutes=12), HOUR)
     assert later.power_w == 900
     assert later.price is None
+    assert later.peak_w == 900  # the slot of 2400 W is over
     # the slot that covers the moment wins over a ``now`` block read late
     assert (
         adapter.parse_budget(_doc(now={"power_w": 5000, "until": None}), NOW, HOUR).power_w == 2400
     )
     assert later.until is None  # the test document's budget run is not longer than the slot
-    open_ended = _doc(now={"power_w": 0, "until": None})
-    assert adapter.parse_budget(open_ended, NOW + 2 * HOUR, 3 * HOUR).power_w == 0
+    open_ended = _doc(now={"power_w": 700, "until": None})
+    assert adapter.parse_budget(open_ended, NOW + 2 * HOUR, 3 * HOUR).power_w == 700
+    assert adapter.parse_budget(open_ended, NOW + 2 * HOUR, 3 * HOUR).peak_w == 700
     with pytest.raises(adapter.BudgetError, match="ran out"):
         adapter.parse_budget(_doc(), NOW + timedelta(minutes=30), HOUR)
 
@@ -208,11 +211,26 @@ def test_squeue_json_of_newer_slurm_is_read_and_other_partitions_left_alone() ->
             _squeue_job(5, job_state=None),
             _squeue_job(6) | {"job_id": None},
             _squeue_job(7, job_state=["REQUEUE_HOLD"], priority={"set": False}, node_count="x"),
+            _squeue_job(
+                8,
+                array_job_id={"set": True, "number": 8},
+                array_task_string="0-15:4,20",
+                array_max_tasks={"set": True, "number": 0},
+            ),
+            _squeue_job(9, array_job_id=9, array_task_string="3-8%2", array_max_tasks=2),
+            _squeue_job(10, array_job_id=10, array_task_string="7", array_max_tasks=0),
+            _squeue_job(11, array_job_id=11, array_task_string="x-y", array_max_tasks=0),
+            _squeue_job(12, array_job_id=12, array_task_string="", job_state="RUNNING"),
             "not a job",
         ]
     }
     jobs = {j.job_id: j for j in adapter.parse_jobs(data, "gridnode")}
-    assert sorted(jobs) == [1, 2, 3, 7]
+    assert sorted(jobs) == [1, 2, 3, 7, 8, 9, 10, 11, 12]
+    assert (jobs[8].tasks, jobs[8].target) == (5, "8_[0-15:4,20]")
+    assert (jobs[9].tasks, jobs[9].target) == (2, "9_[3-8]")
+    assert (jobs[10].tasks, jobs[10].target) == (1, "10_7")
+    assert (jobs[11].tasks, jobs[11].target) == (1, "11")  # a task list it cannot read: one job
+    assert (jobs[12].tasks, jobs[12].target) == (1, "12")
     assert jobs[2].state == "RUNNING"
     assert jobs[2].nodes == 4
     assert jobs[3].held_by_gridnode
@@ -261,6 +279,16 @@ def test_the_queue_is_sized_to_the_budget_oldest_first_without_starving_a_large_
     decision = adapter.decide(jobs, None, power, "suspend")
     assert _ids(decision.hold) == [4]
     assert decision.release == decision.shed == ()
+
+
+def test_a_job_larger_than_any_budget_ahead_does_not_hold_up_the_queue() -> None:
+    power = adapter.JobPower(per_job_w=500)
+    jobs = [_job(1, tasks=10, array="1-10"), _job(2), _job(3, tasks=3, array="1-3")]
+    decision = adapter.decide(jobs, 1000, power, peak_w=3000)
+    assert _ids(decision.hold) == [1, 3]  # job 1 (5 kW) never fits; job 3 fits at the peak
+    assert _ids(adapter.decide(jobs, 1000, power).hold) == [1, 2, 3]  # no peak known: in order
+    for bad in ("", "3-1", "1-5:0", "-2", "1,,2"):
+        assert adapter._array_size(bad) is None, bad
 
 
 def test_a_shortfall_sheds_the_newest_running_jobs_only_when_asked() -> None:

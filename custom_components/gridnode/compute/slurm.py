@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 import json
 import logging
@@ -38,7 +38,7 @@ import subprocess
 import sys
 import threading
 from types import FrameType
-from typing import Literal
+from typing import Any, Literal
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -85,6 +85,7 @@ class Budget:
     price: float | None
     carbon_g_per_kwh: float | None
     generated: datetime
+    peak_w: float = 0.0  # the most power now or any slot ahead offers
 
 
 def _number(value: object, what: str, *, low: float, high: float) -> float:
@@ -147,6 +148,7 @@ def parse_budget(data: object, now: datetime, max_age: timedelta) -> Budget:
     if not isinstance(slots, list) or len(slots) > MAX_SLOTS:
         raise BudgetError(f"slots is not a list of at most {MAX_SLOTS}")
     covering: Budget | None = None
+    peak_w = 0.0
     for index, slot in enumerate(slots):
         if not isinstance(slot, Mapping):
             raise BudgetError(f"slot {index} is not an object")
@@ -159,13 +161,15 @@ def parse_budget(data: object, now: datetime, max_age: timedelta) -> Budget:
         slot_carbon = _optional_number(
             slot.get("carbon_g_per_kwh"), f"slots[{index}].carbon_g_per_kwh"
         )
+        if end > now:
+            peak_w = max(peak_w, slot_w)
         if covering is None and start <= now < end:
             lasts = until if until is not None and now < until and slot_w > 0 else None
             covering = Budget(slot_w, lasts, slot_price, slot_carbon, generated)
     if covering is not None:
-        return covering
+        return replace(covering, peak_w=peak_w)
     if until is None or now < until:
-        return Budget(power_w, until, price, carbon, generated)
+        return Budget(power_w, until, price, carbon, generated, max(peak_w, power_w))
     raise BudgetError(f"the budget ran out at {until.isoformat()} and no slot covers now")
 
 
@@ -247,6 +251,19 @@ class Job:
     start_time: int
     nodes: int
     requeue: bool
+    tasks: int = 1
+    array: str = ""
+
+    @property
+    def target(self) -> str:
+        """What ``scontrol`` calls the job: its id, or a pending array's waiting tasks."""
+        if not self.array:
+            return str(self.job_id)
+        return (
+            f"{self.job_id}_{self.array}"
+            if self.array.isdigit()
+            else f"{self.job_id}_[{self.array}]"
+        )
 
     @property
     def held_by_gridnode(self) -> bool:
@@ -293,6 +310,43 @@ def _state(value: object) -> str | None:
     return None
 
 
+def _array_size(spec: str) -> int | None:
+    """How many tasks an array's task string (``1-8``, ``0,4,8``, ``0-15:4``) names."""
+    count = 0
+    for part in spec.split(","):
+        bounds, _, step_text = part.partition(":")
+        first, _, last = bounds.partition("-")
+        try:
+            low = int(first)
+            high = int(last) if last else low
+            step = int(step_text) if step_text else 1
+        except ValueError:
+            return None
+        if low < 0 or high < low or step < 1:
+            return None
+        count += (high - low) // step + 1
+    return count
+
+
+def _array(entry: Mapping[str, object], state: str) -> dict[str, Any]:
+    """For a pending job array's waiting tasks: how many can run at once, and their task list.
+
+    ``squeue --json`` shows them as one record (``array_task_string`` "3-8%2": tasks 3 to 8, two
+    at a time); they start together when released, so they count as that many jobs.
+    """
+    tasks = entry.get("array_task_string")
+    array_id = _int(entry.get("array_job_id"))
+    if state != "PENDING" or not isinstance(tasks, str) or not tasks or array_id is None:
+        return {}
+    spec, _, limit_text = tasks.partition("%")
+    size = _array_size(spec)
+    if size is None:
+        LOG.debug("Cannot read the task list %r of array %d", tasks, array_id)
+        return {}
+    limit = _int(entry.get("array_max_tasks")) or (int(limit_text) if limit_text.isdigit() else 0)
+    return {"tasks": max(1, min(size, limit) if limit > 0 else size), "array": spec}
+
+
 def parse_jobs(data: object, partition: str) -> list[Job]:
     """The jobs of ``partition`` in ``squeue --json``'s answer; entries it cannot read are skipped."""
     if not isinstance(data, Mapping) or not isinstance(data.get("jobs"), list):
@@ -322,6 +376,7 @@ def parse_jobs(data: object, partition: str) -> list[Job]:
                 start_time=_int(entry.get("start_time")) or 0,
                 nodes=max(1, _int(entry.get("node_count")) or 1),
                 requeue=entry.get("requeue") is True,
+                **_array(entry, state),
             )
         )
     return jobs
@@ -339,7 +394,7 @@ class JobPower:
 
     def of(self, job: Job) -> float:
         """The power ``job`` draws while it runs, in W."""
-        return self.per_job_w + self.per_node_w * job.nodes
+        return (self.per_job_w + self.per_node_w * job.nodes) * job.tasks
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,13 +415,19 @@ class Decision:
 
 
 def decide(
-    jobs: Iterable[Job], budget_w: float | None, power: JobPower, on_shortfall: Shortfall = "off"
+    jobs: Iterable[Job],
+    budget_w: float | None,
+    power: JobPower,
+    on_shortfall: Shortfall = "off",
+    peak_w: float | None = None,
 ) -> Decision:
     """Size the partition to ``budget_w`` (None: no budget, hold everything queued).
 
     The jobs that may run are taken oldest first (the jobs GridNode suspended before any queued
     one) while their power fits beside the running jobs; the first that does not fit, and every job
-    after it, waits, so a large job is not starved by smaller ones behind it. Running jobs are shed
+    after it, waits, so a large job is not starved by smaller ones behind it. Only a job needing
+    more than ``peak_w`` (the most the budget offers now or in any slot ahead) does not hold up
+    the jobs behind it: it would wait for ever. Running jobs are shed
     (newest first) only when ``on_shortfall`` asks for it and a valid budget is below what they
     draw.
     """
@@ -395,17 +456,21 @@ def decide(
     release: list[Job] = []
     resume: list[Job] = []
     hold: list[Job] = []
-    fits = not shed
+    blocked = bool(shed)
     for job in [*suspended, *waiting]:
         need = power.of(job)
-        fits = fits and need <= headroom + EPSILON_W
-        if fits:
+        if not blocked and need <= headroom + EPSILON_W:
             headroom -= need
             if job.state == "SUSPENDED":
                 resume.append(job)
             elif job.held:
                 release.append(job)
-        elif job.state == "PENDING" and not job.held:
+            continue
+        if peak_w is None or need <= peak_w + EPSILON_W:
+            blocked = True  # it runs when the power comes; the jobs behind it wait for it
+        else:
+            LOG.debug("Job %s needs %.0f W, more than the budget ever offers", job.target, need)
+        if job.state == "PENDING" and not job.held:
             hold.append(job)
     return Decision(budget_w, running_w, tuple(release), tuple(hold), tuple(resume), tuple(shed))
 
@@ -462,18 +527,18 @@ class Slurm:
 
     def _change(self, action: str, job: Job, *commands: Sequence[str]) -> bool:
         if self.dry_run:
-            LOG.info("Dry run: would %s job %d", action, job.job_id)
+            LOG.info("Dry run: would %s job %s", action, job.target)
             return True
         try:
             for command in commands:
                 self._run(*command)
         except SlurmError as err:
-            LOG.warning("Could not %s job %d: %s", action, job.job_id, err)
+            LOG.warning("Could not %s job %s: %s", action, job.target, err)
             return False
         return True
 
     def _comment(self, job: Job, comment: str) -> tuple[str, ...]:
-        return ("scontrol", "update", f"JobId={job.job_id}", f"AdminComment={comment}")
+        return ("scontrol", "update", f"JobId={job.target}", f"AdminComment={comment}")
 
     def hold(self, job: Job) -> bool:
         """Hold a queued job, marked as GridNode's (the mark first: a hold is never lost)."""
@@ -481,7 +546,7 @@ class Slurm:
             "hold",
             job,
             self._comment(job, _with_mark(job.admin_comment, HELD_MARK)),
-            ("scontrol", "hold", str(job.job_id)),
+            ("scontrol", "hold", job.target),
         )
 
     def release(self, job: Job) -> bool:
@@ -489,7 +554,7 @@ class Slurm:
         return self._change(
             "release",
             job,
-            ("scontrol", "release", str(job.job_id)),
+            ("scontrol", "release", job.target),
             self._comment(job, _without_mark(job.admin_comment, HELD_MARK)),
         )
 
@@ -499,7 +564,7 @@ class Slurm:
             "suspend",
             job,
             self._comment(job, _with_mark(job.admin_comment, SUSPENDED_MARK)),
-            ("scontrol", "suspend", str(job.job_id)),
+            ("scontrol", "suspend", job.target),
         )
 
     def resume(self, job: Job) -> bool:
@@ -507,7 +572,7 @@ class Slurm:
         return self._change(
             "resume",
             job,
-            ("scontrol", "resume", str(job.job_id)),
+            ("scontrol", "resume", job.target),
             self._comment(job, _without_mark(job.admin_comment, SUSPENDED_MARK)),
         )
 
@@ -517,7 +582,7 @@ class Slurm:
             "requeue",
             job,
             self._comment(job, _with_mark(job.admin_comment, HELD_MARK)),
-            ("scontrol", "requeuehold", str(job.job_id)),
+            ("scontrol", "requeuehold", job.target),
         )
 
 
@@ -540,7 +605,7 @@ class Config:
 
 
 def _ids(jobs: Sequence[Job]) -> str:
-    return ", ".join(str(j.job_id) for j in jobs) or "none"
+    return ", ".join(j.target for j in jobs) or "none"
 
 
 def run_once(
@@ -566,7 +631,11 @@ def run_once(
         LOG.error("Cannot read the queue of partition %s: %s", config.partition, err)
         return None
     decision = decide(
-        jobs, None if budget is None else budget.power_w, config.power, config.on_shortfall
+        jobs,
+        None if budget is None else budget.power_w,
+        config.power,
+        config.on_shortfall,
+        None if budget is None else budget.peak_w,
     )
     for job in decision.shed:
         if config.on_shortfall == "requeue":
