@@ -35,7 +35,7 @@ SBIN = ("/usr/sbin", "/usr/bin")
 
 SUBMIT_LUA = """
 function slurm_job_submit(job_desc, part_list, submit_uid)
-  if job_desc.partition == "gridnode" then
+  if job_desc.partition == "gridnode" and job_desc.priority ~= 0 then
     job_desc.priority = 0
     job_desc.admin_comment = "gridnode:held"
   end

@@ -67,6 +67,10 @@ async def test_ten_jobs_run_only_while_the_surplus_lasts_and_none_is_killed(
     # Submitted into a held queue (the partition's job_submit.lua): nothing starts by itself.
     jobs = slurm_cluster.jobs(ids)
     assert _count(jobs, "PENDING") == 10
+    assert {j["admin_comment"] for j in jobs.values()} == {"gridnode:held"}
+    # A job its user submitted held is the user's to release, not GridNode's.
+    users = slurm_cluster.submit("gridnode", "true", "--hold")
+    assert slurm_cluster.jobs({users})[users]["admin_comment"] == ""
 
     stop = threading.Event()
     argv = [
@@ -132,3 +136,7 @@ async def test_ten_jobs_run_only_while_the_surplus_lasts_and_none_is_killed(
         assert float(lines[1]) - float(lines[0]) >= JOB_SECONDS, job_id
     assert budget.tokens
     assert set(budget.tokens) == {f"Bearer {TOKEN}"}
+    kept = slurm_cluster.jobs({users})[users]
+    assert _state(kept) == "PENDING"
+    assert kept["state_reason"] == "JobHeldUser"
+    slurm_cluster.run("scancel", str(users))
