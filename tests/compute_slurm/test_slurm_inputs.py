@@ -122,11 +122,11 @@ JSON = st.recursive(
     st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4)
     | st.dictionaries(st.text(max_size=12), inner, max_size=5),
-    max_leaves=10,
+    max_leaves=6,
 )
 
 
-@settings(max_examples=20)
+@settings(max_examples=10)
 @given(
     now=st.one_of(JSON, st.fixed_dictionaries({"power_w": JSON, "until": JSON, "price": JSON})),
     slots=st.one_of(
