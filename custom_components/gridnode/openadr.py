@@ -15,6 +15,7 @@ Every answer is bounded (``MAX_BODY_BYTES``, ``MAX_PAGES``) and times out after
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,8 @@ import json
 import logging
 import math
 import time
-from typing import Any, Final
+from typing import Any, Final, cast
+from urllib.parse import quote_plus
 
 import aiohttp
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
@@ -47,6 +49,7 @@ from .core.openadr import (
     parse_programs,
 )
 from .core.signals import SignalBoard
+from .devices.entity import VIA_DEVICE_ID
 from .runtime import GridNodeConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -101,6 +104,12 @@ def valid_url(text: object) -> URL | None:
     if url.scheme not in ("http", "https") or not url.host or url.user or url.query_string:
         return None
     return url.with_fragment(None).with_path(url.path.rstrip("/"))
+
+
+def _basic_auth(settings: VtnSettings) -> str:
+    """HTTP Basic credentials as RFC 6749 section 2.3.1 says: each part form-encoded first."""
+    pair = f"{quote_plus(settings.client_id)}:{quote_plus(settings.client_secret)}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
 
 def _refuse_constant(name: str) -> float:
@@ -199,7 +208,7 @@ class VtnClient:
             "POST",
             self._settings.token_url,
             data={"grant_type": "client_credentials"},
-            auth=aiohttp.BasicAuth(self._settings.client_id, self._settings.client_secret),
+            headers={"Authorization": _basic_auth(self._settings)},
         )
         if status in (400, 401, 403):
             raise VtnAuthError(f"the token endpoint refused the credentials ({status})")
@@ -430,13 +439,22 @@ class _VenEntity(SensorEntity):
         self._ven = ven
         self._attr_translation_key = key
         self._attr_unique_id = f"{ven.subentry_id}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, ven.subentry_id)},
-            name=ven.title,
-            manufacturer="OpenADR 3",
-            model="VTN",
-            entry_type=DeviceEntryType.SERVICE,
-            via_device=(DOMAIN, ven.entry.entry_id),
+        entry = ven.entry
+        parent: dict[str, Any] = (
+            {"via_device_id": entry.runtime_data.site_device_id}
+            if VIA_DEVICE_ID
+            else {"via_device": (DOMAIN, entry.entry_id)}
+        )
+        self._attr_device_info = cast(
+            "DeviceInfo",
+            {
+                "identifiers": {(DOMAIN, f"{entry.entry_id}_{ven.subentry_id}")},
+                "name": ven.title,
+                "manufacturer": "OpenADR 3",
+                "model": "VTN",
+                "entry_type": DeviceEntryType.SERVICE,
+                **parent,
+            },
         )
 
     async def async_added_to_hass(self) -> None:
