@@ -402,10 +402,13 @@ class OpenAdrVen:
     def diagnostics(self) -> dict[str, Any]:
         """What the VEN knows, for the diagnostics download (no credentials)."""
         read = self.read
+        error = self.last_error
+        for part in (str(self.settings.url), str(self.settings.token_url), self.settings.url.host):
+            if error and part:
+                error = error.replace(part, "**REDACTED**")
         return {
-            "vtn_host": self.settings.url.host,
             "status": self.status,
-            "last_error": self.last_error,
+            "last_error": error,
             "last_poll": self.last_poll.isoformat() if self.last_poll else None,
             "last_success": self.last_success.isoformat() if self.last_success else None,
             "poll_seconds": self.settings.poll.total_seconds(),

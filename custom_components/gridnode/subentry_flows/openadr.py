@@ -109,23 +109,15 @@ class OpenAdrSubentryFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Which of the VTN's programs the plan follows (none chosen: every one)."""
-        known = {p.id for p in self._programs}
-        if user_input is not None:
-            chosen = user_input.get(CONF_PROGRAMS) or []
-            if not isinstance(chosen, list) or any(p not in known for p in chosen):
-                return self._programs_form({CONF_PROGRAMS: "unknown_program"})
-            data = self._data | {CONF_PROGRAMS: list(chosen)}
+        if user_input is not None:  # the selector took only programs the VTN listed
+            data = self._data | {CONF_PROGRAMS: list(user_input.get(CONF_PROGRAMS) or [])}
             data[CONF_POLL_SECONDS] = int(data[CONF_POLL_SECONDS])
-            url = valid_url(data[CONF_VTN_URL])
-            title = f"OpenADR {url.host if url else ''}".strip()
+            title = "OpenADR VTN"  # not its host: titles show in diagnostics, unredacted
             if self.source == "reconfigure":
                 return self.async_update_and_abort(
                     self._get_entry(), self._get_reconfigure_subentry(), data=data, title=title
                 )
             return self.async_create_entry(title=title, data=data)
-        return self._programs_form({})
-
-    def _programs_form(self, errors: dict[str, str]) -> SubentryFlowResult:
         current: list[str] = []
         if self.source == "reconfigure":
             saved = self._get_reconfigure_subentry().data.get(CONF_PROGRAMS) or []
@@ -147,7 +139,6 @@ class OpenAdrSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="programs",
             data_schema=schema,
-            errors=errors,
             description_placeholders={"count": str(len(self._programs))},
         )
 

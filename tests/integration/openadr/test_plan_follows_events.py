@@ -66,7 +66,7 @@ async def _site(hass: HomeAssistant, url: str, cheap_hour: datetime) -> MockConf
             ConfigSubentryData(
                 data=vtn_data(url),
                 subentry_type=SUBENTRY_OPENADR,
-                title="OpenADR 127.0.0.1",
+                title="OpenADR VTN",
                 unique_id=None,
             )
         ],
@@ -181,7 +181,7 @@ async def test_refused_credentials_raise_a_repair_that_goes_when_they_work(
     assert _state(hass, entry, "openadr_status").state == "auth_failed"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"openadr_auth_failed_{sub_id}")
     assert issue is not None
-    assert issue.translation_placeholders == {"name": "OpenADR 127.0.0.1", "url": vtn_server.url}
+    assert issue.translation_placeholders == {"name": "OpenADR VTN", "url": vtn_server.url}
 
     vtn.secret = CLIENT_SECRET
     await _poll_and_replan(hass, freezer)
