@@ -256,10 +256,7 @@ class VtnClient:
 
     async def programs(self) -> tuple[Program, ...]:
         """The programs the VTN shows this client."""
-        try:
-            return parse_programs(await self._get_list("programs"))
-        except OpenAdrFormatError as err:  # pragma: no cover - _get_list gives a list
-            raise VtnAnswerError(str(err)) from err
+        return parse_programs(await self._get_list("programs"))
 
     async def events(self) -> list[Any]:
         """The events the VTN shows this client, as JSON (``parse_events`` reads them)."""

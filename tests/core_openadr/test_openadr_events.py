@@ -111,6 +111,25 @@ def test_a_price_in_another_currency_or_unit_is_refused(descriptor: dict[str, An
     assert "unit or currency" in read.rejected[0]
 
 
+def test_descriptors_that_say_nothing_usable_change_nothing() -> None:
+    descriptors = ["KW", {"units": "W"}, {"payloadType": "GHG", "units": "G_PER_KWH"}]
+    event = _event([_payload("IMPORT_CAPACITY_LIMIT", 2)], payloadDescriptors=descriptors)
+    assert _read(event).signals[0].import_limit_w == 2000
+
+
+def test_an_interval_may_give_only_its_start() -> None:
+    interval = _payload("PRICE", 0.2) | {"intervalPeriod": {"start": "2026-12-03T16:00:00Z"}}
+    (signal,) = _read(_event([interval])).signals
+    assert signal.start == NOW + timedelta(hours=4)
+    assert signal.end - signal.start == timedelta(hours=1)  # the event's duration
+
+
+def test_reasons_are_kept_for_the_first_few_but_all_are_counted() -> None:
+    read = _read(_event([_payload("PRICE", "x")] * 30))
+    assert read.rejected_count == 30
+    assert len(read.rejected) == MAX_REJECTED
+
+
 def test_a_limit_in_an_unknown_unit_is_refused() -> None:
     descriptors = [{"payloadType": "EXPORT_CAPACITY_LIMIT", "units": "PERCENT"}]
     read = _read(_event([_payload("EXPORT_CAPACITY_LIMIT", 50)], payloadDescriptors=descriptors))

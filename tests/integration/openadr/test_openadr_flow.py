@@ -137,3 +137,28 @@ async def test_diagnostics_show_the_events_but_never_the_credentials(
     assert openadr["programs_followed"] == ["Dynamic price"]
     assert [e["event"] for e in openadr["events"]] == ["limit e7"]
     assert openadr["signals"] == 1
+
+
+async def test_a_vtn_down_at_start_delays_nothing_and_leaves_no_host_in_diagnostics(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    down = "http://127.0.0.1:9/openadr3/3.0.1"  # the discard port: nothing listens
+    data = _form(down) | {CONF_PROGRAMS: [], CONF_POLL_SECONDS: 60}
+    entry = await setup_site(hass, [(SUBENTRY_OPENADR, "OpenADR VTN", data)])
+    await hass.async_block_till_done(wait_background_tasks=True)
+    ven = entry.runtime_data.openadr
+    assert ven is not None
+    assert ven.status == "unreachable"
+    assert "127.0.0.1" in (ven.last_error or "")
+    assert entry.runtime_data.plan.data.plan.ok  # the plan is made without the VTN
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert "127.0.0.1" not in repr(diagnostics)
+    assert diagnostics["openadr"]["last_error"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_unusable_vtn_setting_leaves_the_site_without_a_ven(hass: HomeAssistant) -> None:
+    data = _form("vtn.example.net") | {CONF_PROGRAMS: []}
+    entry = await setup_site(hass, [(SUBENTRY_OPENADR, "OpenADR VTN", data)])
+    assert entry.runtime_data.openadr is None
+    assert entry.runtime_data.plan.data.plan.ok

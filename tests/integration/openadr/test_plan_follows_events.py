@@ -132,8 +132,10 @@ async def test_an_import_limit_event_changes_the_plan_and_goes_when_removed(
     assert before > 3000  # the job runs in the cheap hour
 
     vtn.events.append(limit_event("e1", "p1", hour, timedelta(hours=1), LIMIT_W / 1000))
+    vtn.events.append({"id": "broken", "programID": "p1", "intervals": "soon"})
     await _poll_and_replan(hass, freezer)
     assert _peak_import_w(entry, hour, hour + timedelta(hours=1)) <= LIMIT_W + 1
+    assert _state(hass, entry, "openadr_status").attributes["rejected"] == 1
     limits = entry.runtime_data.plan.data.problem.grid.import_limit_by_slot_w
     assert min(limits) == LIMIT_W
     sensor = _state(hass, entry, "openadr_import_limit")
@@ -187,3 +189,13 @@ async def test_refused_credentials_raise_a_repair_that_goes_when_they_work(
     await _poll_and_replan(hass, freezer)
     assert _state(hass, entry, "openadr_status").state == "connected"
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"openadr_auth_failed_{sub_id}") is None
+
+    vtn.secret = "changed again"
+    vtn.tokens.clear()  # and the token it gave is revoked
+    await _poll_and_replan(hass, freezer)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"openadr_auth_failed_{sub_id}") is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)  # the issue goes with the site
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"openadr_auth_failed_{sub_id}") is None
+    requests = len(vtn.requests)
+    await _later(hass, freezer, POLL_S * 3)
+    assert len(vtn.requests) == requests  # and polling stopped

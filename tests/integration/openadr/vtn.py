@@ -100,6 +100,9 @@ class Vtn:
         self.tokens: set[str] = set()
         self.requests: list[str] = []
         self.raw_events: bytes | None = None  # served instead of the events when set
+        self.stream_events = False  # raw_events sent chunked, without a Content-Length
+        self.events_status = 200  # another status: the events endpoint fails with it
+        self.token_reply: bytes | None = None  # served by the token endpoint when set
 
     def reset(self) -> None:
         """Back to no programs, no events, the right secret, no tokens."""
@@ -108,10 +111,15 @@ class Vtn:
             self.tokens.clear()
             self.requests.clear()
             self.raw_events = None
+            self.stream_events = False
+            self.events_status = 200
+            self.token_reply = None
 
     async def token(self, request: web.Request) -> web.Response:
         self.requests.append("token")
         form = await request.post()
+        if self.token_reply is not None:
+            return web.Response(body=self.token_reply, content_type="application/json")
         if form.get("grant_type") != "client_credentials":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
         if _basic_credentials(request.headers.get("Authorization", "")) != (CLIENT_ID, self.secret):
@@ -140,10 +148,20 @@ class Vtn:
         with self.lock:
             return self._page(request, list(self.programs))
 
-    async def get_events(self, request: web.Request) -> web.Response:
+    async def get_events(self, request: web.Request) -> web.StreamResponse:
         self.requests.append("events")
         if not self._authorised(request):
             return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
+        if self.events_status != 200:
+            return web.json_response({"status": self.events_status}, status=self.events_status)
+        if self.raw_events is not None and self.stream_events:
+            response = web.StreamResponse()
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            for i in range(0, len(self.raw_events), 256 * 1024):
+                await response.write(self.raw_events[i : i + 256 * 1024])
+            await response.write_eof()
+            return response
         with self.lock:
             if self.raw_events is not None:
                 return web.Response(body=self.raw_events, content_type="application/json")
@@ -177,7 +195,7 @@ class VtnServer:
         app.router.add_post(f"{BASE_PATH}/auth/token", self.vtn.token)
         app.router.add_get(f"{BASE_PATH}/programs", self.vtn.get_programs)
         app.router.add_get(f"{BASE_PATH}/events", self.vtn.get_events)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
