@@ -41,6 +41,7 @@ from yarl import URL
 from .const import DOMAIN
 from .core.openadr import (
     SOURCE_PREFIX,
+    EventInfo,
     EventsRead,
     OpenAdrFormatError,
     Program,
@@ -48,7 +49,7 @@ from .core.openadr import (
     parse_events,
     parse_programs,
 )
-from .core.signals import SignalBoard
+from .core.signals import GridSignal, SignalBoard
 from .devices.entity import VIA_DEVICE_ID
 from .runtime import GridNodeConfigEntry
 
@@ -369,6 +370,11 @@ class OpenAdrVen:
         ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
         self.programs, self.read = programs, read
         self.status, self.last_error, self.last_success = VenStatus.CONNECTED, None, now
+        try:
+            self.board.set(SOURCE_PREFIX, read.signals)
+        except ValueError as err:  # the board is full with other sources' signals
+            self.last_error = f"the plan holds too many signals; the last events stay: {err}"
+            _LOGGER.warning("OpenADR VTN %s: %s", self.title, self.last_error)
         if read.rejected_count:
             _LOGGER.warning(
                 "OpenADR VTN %s: %d event parts refused, first: %s",
@@ -376,7 +382,6 @@ class OpenAdrVen:
                 read.rejected_count,
                 "; ".join(read.rejected[:3]),
             )
-        self.board.set(SOURCE_PREFIX, read.signals)
         self._notify()
 
     def _failed(self, status: str, error: str) -> None:
@@ -391,7 +396,7 @@ class OpenAdrVen:
         for listener in list(self._listeners):
             listener()
 
-    def signals(self) -> tuple[Any, ...]:
+    def signals(self) -> tuple[GridSignal, ...]:
         """The signals the plan holds from this VTN now (the last good poll's, unexpired)."""
         now = dt_util.utcnow()
         return tuple(s for s in self.board.of(SOURCE_PREFIX) if s.active(now))
@@ -417,7 +422,7 @@ class OpenAdrVen:
         }
 
 
-def _event_attrs(event: Any) -> dict[str, Any]:
+def _event_attrs(event: EventInfo) -> dict[str, Any]:
     return {
         "program": event.program,
         "event": event.name,

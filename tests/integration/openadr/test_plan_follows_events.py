@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.gridnode.const import DOMAIN
+from custom_components.gridnode.core.signals import MAX_SIGNALS as MAX_BOARD_SIGNALS, GridSignal
 from custom_components.gridnode.openadr import (
     CONF_POLL_SECONDS,
     CONF_PROGRAMS,
@@ -199,3 +200,24 @@ async def test_refused_credentials_raise_a_repair_that_goes_when_they_work(
     requests = len(vtn.requests)
     await _later(hass, freezer, POLL_S * 3)
     assert len(vtn.requests) == requests  # and polling stopped
+
+
+async def test_a_board_full_of_other_signals_keeps_the_last_events_without_a_crash(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, vtn: Vtn, vtn_server: VtnServer
+) -> None:
+    hour = dt_util.utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    vtn.programs.append(program("p1", "Congestion"))
+    vtn.events.append(limit_event("e1", "p1", hour, timedelta(hours=1), LIMIT_W / 1000))
+    entry = await _site(hass, vtn_server.url, hour)
+    board = entry.runtime_data.plan.signals
+    far = dt_util.utcnow() + timedelta(days=30)
+    others = [
+        GridSignal(source="mesh:test", start=far, end=far + timedelta(minutes=5), import_price=0.1)
+    ] * (MAX_BOARD_SIGNALS - 1)
+    board.set("mesh:", others)
+    vtn.events.append(limit_event("e2", "p1", hour, timedelta(hours=2), 3.0))
+    await _poll_and_replan(hass, freezer)
+    status = _state(hass, entry, "openadr_status")
+    assert status.state == "connected"
+    assert "too many signals" in status.attributes["last_error"]
+    assert [s.source for s in board.of("openadr:")] == ["openadr:p1/e1"]  # the last poll's
