@@ -16,7 +16,7 @@ Every answer is bounded (``MAX_BODY_BYTES``, ``MAX_PAGES``) and times out after
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import json
@@ -129,7 +129,7 @@ class VtnSettings:
     programs: tuple[str, ...]  # ids or names followed; empty: every program the VTN shows
 
     @classmethod
-    def from_data(cls, data: dict[str, Any] | Any) -> VtnSettings:
+    def from_data(cls, data: Mapping[str, Any]) -> VtnSettings:
         """Read the settings; raises ``ValueError`` when the URL is unusable."""
         url = valid_url(data.get(CONF_VTN_URL))
         if url is None:
