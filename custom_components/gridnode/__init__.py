@@ -23,6 +23,7 @@ from .frontend import async_register_card
 from .goal_store import GoalStore
 from .island import IslandWatch, async_remove_island_store
 from .migration import async_assign_device_ids, async_migrate
+from .openadr import build_ven
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
@@ -79,6 +80,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
     coordinator = PlanCoordinator(hass, entry, site)
     dispatcher = Dispatcher(hass, entry, coordinator, arbiter)
     island = IslandWatch(hass, entry, arbiter)
+    ven = build_ven(hass, entry, coordinator.signals, site.currency)
     entry.runtime_data = GridNodeData(
         site=site,
         site_device_id=site_device.id,
@@ -87,6 +89,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
         dispatcher=dispatcher,
         island=island,
         arbiter=arbiter,
+        openadr=ven,
     )
     started: list[IslandWatch | Dispatcher] = []
     try:
@@ -104,6 +107,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
             await part.async_stop()
         await async_unload_devices(hass, entry, devices)
         raise
+    if ven is not None:  # its first poll runs in the background: a VTN down delays nothing
+        ven.start()
+        entry.async_on_unload(ven.stop)
     entry.async_on_unload(devices.add_listener(_replan_on_device_change(coordinator)))
     entry.async_on_unload(coordinator.async_track_inputs())
     entry.async_on_unload(coordinator.month_peak.start())

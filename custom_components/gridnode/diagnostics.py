@@ -57,6 +57,11 @@ TO_REDACT = {
     "chargeBoxSerialNumber",
     "api_key",
     "token",
+    "client_id",
+    "client_secret",
+    "vtn_url",
+    "token_url",
+    "vtn_host",
 }
 _MIN_SECRET_LENGTH = 3  # shorter values ("1", "on") would redact half the output
 
@@ -91,6 +96,7 @@ async def async_get_config_entry_diagnostics(
         # who drives each device now (the plan, a user's override until its end, the island)
         "drivers": data.drivers(dt_util.utcnow()),
         "island": data.island.guard.to_dict(),
+        "openadr": data.openadr.diagnostics() if data.openadr is not None else None,
         "devices": [
             async_redact_data(
                 {

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .dispatcher import Dispatcher
     from .drivers.model import BatteryCommand
     from .island import IslandWatch
+    from .openadr import OpenAdrVen
     from .plan_coordinator import PlanCoordinator
 
 
@@ -82,6 +83,7 @@ class GridNodeData:
     arbiter: DeviceArbiter[BatteryCommand]
     mode: SiteMode = SiteMode.AUTO
     reserve: float = DEFAULT_RESERVE_SOC
+    openadr: OpenAdrVen | None = None  # the grid operator's VTN, when the site follows one
 
     def set_reserve(self, value: float) -> None:
         """Set the backup reserve (%), bounded to 0..100; the plan follows soon."""

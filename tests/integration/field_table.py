@@ -98,6 +98,20 @@ SAME_HEAT_PUMP = (
     "the same setting as a heat pump built from entities (see its row), read by the same code "
     "(devices/heat_pump_settings): {}"
 )
+OPENADR = (
+    "tests/integration/openadr/test_plan_follows_events.py::"
+    "test_an_import_limit_event_changes_the_plan_and_goes_when_removed"
+)  # a VTN on the loopback publishes an event
+OPENADR_AUTH = (
+    "tests/integration/openadr/test_plan_follows_events.py::"
+    "test_refused_credentials_raise_a_repair_that_goes_when_they_work"
+)
+OPENADR_PROGRAMS = (
+    "tests/integration/openadr/test_openadr_flow.py::"
+    "test_a_vtn_is_added_after_a_real_request_and_follows_the_chosen_programs"
+)
+VTN_A = "https://vtn-a.example.net/openadr3/3.0.1"
+VTN_B = "https://vtn-b.example.net/openadr3/3.0.1"
 ROOM = "sensor.room"
 TANK = "sensor.tank"
 
@@ -517,6 +531,13 @@ ROWS += (
     _p("pv_array", "pv_kwp", 2.0, 3.0, "pv_w"),
     _p("pv_array", "pv_tilt", 30, 50, "pv_w"),
     _p("pv_array", "pv_azimuth", 90, 270, "pv_w"),
+    # the VTN's events set prices and limits for their windows (docs/openadr.md)
+    _p("openadr", "vtn_url", VTN_A, VTN_B, "grid", shown_by=OPENADR),
+    _p("openadr", "client_id", "ven-a", "ven-b", "grid", shown_by=OPENADR_AUTH),
+    _p("openadr", "client_secret", "secret-a", "secret-b", "grid", shown_by=OPENADR_AUTH),
+    _p("openadr", "token_url", ABSENT, VTN_A + "/token", "grid", shown_by=OPENADR),
+    _p("openadr", "poll_seconds", 300, 60, "grid", shown_by=OPENADR),
+    _p("openadr", "programs", [], ["p1"], "grid", shown_by=OPENADR_PROGRAMS),
     # --- Modbus device -----------------------------------------------------------------------
     _r("modbus", "name", "Inverter", "Wallbox", DISPLAY),
     # A serial port that is not there is retried for ever, and time is frozen here.
