@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .dispatcher import Dispatcher
     from .drivers.model import BatteryCommand
     from .island import IslandWatch
+    from .mesh import MeshLink
     from .plan_coordinator import PlanCoordinator
 
 
@@ -80,6 +81,7 @@ class GridNodeData:
     dispatcher: Dispatcher
     island: IslandWatch
     arbiter: DeviceArbiter[BatteryCommand]
+    mesh: MeshLink | None = None  # the site's group, when it shares its plan (mesh.py)
     mode: SiteMode = SiteMode.AUTO
     reserve: float = DEFAULT_RESERVE_SOC
 
