@@ -216,9 +216,7 @@ class MeshLink:
         ir.async_delete_issue(self.hass, DOMAIN, issue_id(self.entry.entry_id))
 
     def _mqtt_configured(self) -> bool:
-        return any(
-            not e.disabled_by for e in self.hass.config_entries.async_entries(MQTT_DOMAIN)
-        )
+        return any(not e.disabled_by for e in self.hass.config_entries.async_entries(MQTT_DOMAIN))
 
     async def _async_join(self) -> None:
         """Subscribe to the group and publish the plan, or raise the repair issue without MQTT."""
@@ -246,7 +244,7 @@ class MeshLink:
         self._notify()
 
     async def _async_subscribe(self) -> bool:
-        from homeassistant.components import mqtt  # noqa: PLC0415 - only once a site opts in
+        from homeassistant.components import mqtt  # only once a site opts in
 
         if not await mqtt.async_wait_for_mqtt_client(self.hass):
             return False
@@ -360,7 +358,7 @@ class MeshLink:
         )
 
     async def _async_publish(self, payload: bytes) -> None:
-        from homeassistant.components import mqtt  # noqa: PLC0415 - loaded by now
+        from homeassistant.components import mqtt  # loaded by now
 
         try:
             await mqtt.async_publish(self.hass, self.topic, payload, QOS, True, None)
@@ -409,8 +407,8 @@ class MeshLink:
             return
         step = timedelta(minutes=plan.slot_minutes)
         self.prices = {plan.start + step * i: p for i, p in enumerate(new) if p > 0}
-        self._round_asked = True
-        self._set_signals()
+        # the board asks for the replan that is this round (when the signals changed)
+        self._round_asked = self._set_signals()
 
     @callback
     def _clear(self) -> None:
@@ -420,13 +418,14 @@ class MeshLink:
             self._set_signals()
 
     @callback
-    def _set_signals(self) -> None:
+    def _set_signals(self) -> bool:
+        """Give the plan the group's price per slot; True when that changed (a replan follows)."""
         step = timedelta(minutes=self.slot_minutes)
         signals = [
             GridSignal(source=self.source, start=start, end=start + step, import_price_add=price)
             for start, price in sorted(self.prices.items())
         ]
-        self.entry.runtime_data.plan.signals.set(SIGNAL_PREFIX, signals)
+        return self.entry.runtime_data.plan.signals.set(SIGNAL_PREFIX, signals)
 
     @callback
     def _schedule_expiry(self, now: datetime) -> None:

@@ -18,7 +18,7 @@ CONF_MESH_ENABLED: Final = "mesh_enabled"
 CONF_MESH_GROUP: Final = "mesh_group"
 CONF_MESH_SITE_ID: Final = "mesh_site_id"
 CONF_MESH_FEEDER_LIMIT_KW: Final = "mesh_feeder_limit_kw"
-CONF_MESH_SECRET: Final = "mesh_secret"
+CONF_MESH_SECRET: Final = "mesh_secret"  # noqa: S105 - the option key, not a secret
 CONF_MESH_TOPIC_ROOT: Final = "mesh_topic_root"
 
 DEFAULT_TOPIC_ROOT: Final = "gridnode/mesh"

@@ -1,0 +1,167 @@
+"""Two sites share their plans over a real Mosquitto: Home Assistant with GridNode, and a neighbour.
+
+The neighbour is plain Python (paho-mqtt and ``core/mesh``); GridNode reaches the broker only
+through Home Assistant's own MQTT integration, set up with a config entry like a user's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+import json
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.gridnode.core.mesh import decode, planned_exchange
+from custom_components.gridnode.core.slots import floor_slot
+from custom_components.gridnode.mesh import MeshLink
+
+from .conftest import CHEAP, GROUP, Peer, setup_mesh_site
+
+NEIGHBOUR_W = 8000.0  # the neighbour's planned import in the cheap slots
+SLOTS = 26
+
+
+async def wait_for(hass: HomeAssistant, condition: Callable[[], Any], timeout: float = 5.0) -> None:
+    """Let Home Assistant run until ``condition()`` holds (real time: a real broker is involved)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+        await hass.async_block_till_done()
+
+
+def state(hass: HomeAssistant, key: str) -> Any:
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", "gridnode", f"{key}")
+    assert entity_id is not None, key
+    found = hass.states.get(entity_id)
+    assert found is not None
+    return found
+
+
+def sensor(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> Any:
+    return state(hass, f"{entry.entry_id}_{key}")
+
+
+def cheap_import_w(entry: MockConfigEntry) -> float:
+    """What the site plans to import in the cheap slots, in all (W, summed over the slots)."""
+    plan = entry.runtime_data.plan.data.plan
+    return sum(float(plan.grid_import_w[i]) for i in CHEAP)
+
+
+def neighbour_plan(peer: Peer, **kwargs: Any) -> bytes:
+    grid = [NEIGHBOUR_W if i in CHEAP else 0.0 for i in range(SLOTS)]
+    return peer.signed(peer.message(floor_slot(dt_util.utcnow(), 30), grid, **kwargs))
+
+
+async def test_sites_exchange_plans_and_keep_the_feeder_under_its_limit(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry, peer: Peer
+) -> None:
+    start = floor_slot(dt_util.utcnow(), 30)
+    # three messages a neighbour's broker account could send without the group's secret
+    forged = json.loads(peer.signed(peer.message(start, [20000.0] * SLOTS, site_id="mallory")))
+    del forged["sig"]
+    wrong = peer.signed(peer.message(start, [20000.0] * SLOTS, site_id="eve"), "not the secret!!")
+    for site_id, payload in (
+        ("mallory", json.dumps(forged).encode()),
+        ("eve", wrong),
+        ("junk", b"{not json"),
+    ):
+        await hass.async_add_executor_job(peer.publish, site_id, payload)
+
+    entry = await setup_mesh_site(hass)
+    mesh: MeshLink = entry.runtime_data.mesh
+    coordinator = entry.runtime_data.plan
+    await wait_for(hass, lambda: sum(mesh.rejected.values()) == 3)
+    # none of them is a peer, none priced anything: the site plans as it would alone
+    assert mesh.rejected == {"unsigned": 1, "bad_signature": 1, "malformed": 1}
+    assert sensor(hass, entry, "mesh_rejected").state == "3"
+    assert sensor(hass, entry, "mesh_rejected").attributes["by_reason"]["bad_signature"] == 1
+    assert mesh.peers() == []
+    assert coordinator.signals.of("mesh:") == ()
+    assert sensor(hass, entry, "mesh_state").state == "connected"
+    alone_w = cheap_import_w(entry)
+    assert alone_w > 10000  # the battery charges in the cheap slots
+
+    # our plan is on the broker, retained and signed: the neighbour reads it
+    raw = await hass.async_add_executor_job(peer.retained, "home")
+    assert raw is not None
+    ours = decode(raw, group=GROUP, key=peer.key(), now=dt_util.utcnow())
+    assert ours.site_id == "home"
+    assert list(ours.grid_w) == list(planned_exchange(coordinator.data.plan))
+
+    # the neighbour plans 8 kW in the same cheap slots: 13 kW on a 10 kW feeder
+    await hass.async_add_executor_job(peer.publish, "neighbour", neighbour_plan(peer))
+    await wait_for(hass, lambda: bool(coordinator.signals.of("mesh:")))
+    assert [p.site_id for p in mesh.peers()] == ["neighbour"]
+    assert sensor(hass, entry, "mesh_peers").state == "1"
+    peak = float(sensor(hass, entry, "mesh_group_peak").state)
+    assert peak > 10
+    forecast = sensor(hass, entry, "mesh_congestion_price").attributes["forecast"]
+    priced = {item["start"] for item in forecast}
+    assert {(ours.start + timedelta(minutes=30 * i)).isoformat() for i in CHEAP} <= priced
+    assert all(signal.source == f"mesh:{GROUP}" for signal in coordinator.signals.of("mesh:"))
+
+    # the replan the price asks for moves the battery's charge out of the congested slots
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert coordinator.data.plan.ok
+    assert cheap_import_w(entry) < alone_w / 2
+    assert mesh.round == 1
+    raw = await hass.async_add_executor_job(peer.retained, "home")
+    assert raw is not None
+    republished = decode(raw, group=GROUP, key=peer.key(), now=dt_util.utcnow())
+    assert republished.round == 1
+    assert max(republished.congestion_price) > 0
+
+
+async def test_broker_outage_plans_alone_after_expiry_and_rejoins(
+    hass: HomeAssistant, mqtt_entry: MockConfigEntry, peer: Peer
+) -> None:
+    entry = await setup_mesh_site(hass)
+    mesh: MeshLink = entry.runtime_data.mesh
+    coordinator = entry.runtime_data.plan
+    await wait_for(hass, lambda: mesh.connected and mesh.published > 0)
+    payload = neighbour_plan(peer, lifetime=timedelta(seconds=3))
+    await hass.async_add_executor_job(peer.publish, "neighbour", payload)
+    await wait_for(hass, lambda: bool(coordinator.signals.of("mesh:")))
+
+    # the broker goes: the last valid signals stay in force while they are valid
+    await hass.async_add_executor_job(peer.broker.stop)
+    await wait_for(hass, lambda: not mesh.connected)
+    assert sensor(hass, entry, "mesh_state").state == "degraded"
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert coordinator.data.plan.ok
+    assert coordinator.signals.of("mesh:")
+
+    # then they expire: the site plans alone, from nothing the group said
+    await wait_for(hass, lambda: not coordinator.signals.of("mesh:"), timeout=5)
+    assert sensor(hass, entry, "mesh_state").state == "alone"
+    assert sensor(hass, entry, "mesh_peers").state == "0"
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert coordinator.data.plan.ok
+
+    # the broker returns: the site is back without a restart, its plan on the broker again
+    await hass.async_add_executor_job(peer.broker.start)
+    await wait_for(hass, lambda: mesh.connected, timeout=10)
+    raw: bytes | None = None
+
+    async def _retained() -> bytes | None:
+        return await hass.async_add_executor_job(peer.retained, "home")
+
+    for _ in range(20):
+        if (raw := await _retained()) is not None:
+            break
+    assert raw is not None
+    assert decode(raw, group=GROUP, key=peer.key(), now=dt_util.utcnow()).site_id == "home"
+    # and the subscription survived: the neighbour's next plan counts again
+    await hass.async_add_executor_job(peer.publish, "neighbour", neighbour_plan(peer))
+    await wait_for(hass, lambda: len(mesh.peers()) == 1)
+    assert sensor(hass, entry, "mesh_state").state == "connected"
