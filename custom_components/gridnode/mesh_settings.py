@@ -38,6 +38,8 @@ _ROOT_LEVEL = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 def default_site_id(title: str) -> str:
     """A site id from the site's name: slugified, cut to a topic level's length."""
+    if not any(c.isalnum() for c in title):
+        return "site"  # (slugify would make it "unknown")
     slug = slugify(title).strip("_-")[:MAX_ID_LENGTH].strip("_-")
     return slug if _ID.match(slug) else "site"
 

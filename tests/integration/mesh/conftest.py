@@ -23,8 +23,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-import pytest_socket  # type: ignore[import-untyped,unused-ignore]
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import pytest_socket  # type: ignore[import-untyped,unused-ignore]
 
 from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.core.mesh import (
@@ -51,17 +51,18 @@ CHEAP = range(2, 6)  # the slots (from the current one) where electricity is che
 MEDIUM = range(6, 12)
 
 
+def _which_mosquitto() -> str | None:
+    # Debian installs it in /usr/sbin, which a user's PATH may lack
+    return shutil.which("mosquitto", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+
+
 def _mosquitto() -> str | None:
-    found = shutil.which("mosquitto") or (
-        "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
-    )
-    if found is None:
-        installer = REPO / "scripts" / "install-mosquitto"
-        if installer.exists():
-            subprocess.run([str(installer)], check=False, capture_output=True, timeout=600)
-            found = shutil.which("mosquitto") or (
-                "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
-            )
+    """The broker's binary, installed by ``scripts/install-mosquitto`` when it is missing."""
+    found = _which_mosquitto()
+    installer = REPO / "scripts" / "install-mosquitto"
+    if found is None and installer.exists():
+        subprocess.run([str(installer)], check=False, capture_output=True, timeout=600)
+        found = _which_mosquitto()
     return found
 
 
@@ -159,7 +160,9 @@ async def mqtt_entry(
     await hass.async_block_till_done()
 
 
-def octopus_rates(start: datetime, prices: dict[int, float], default: float) -> list[dict[str, Any]]:
+def octopus_rates(
+    start: datetime, prices: dict[int, float], default: float
+) -> list[dict[str, Any]]:
     """Three days of half-hour rates in the Octopus Energy integration's shape."""
     current = int((dt_util.utcnow() - start).total_seconds() // 1800)
     out = []

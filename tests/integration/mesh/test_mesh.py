@@ -74,7 +74,8 @@ async def test_sites_exchange_plans_and_keep_the_feeder_under_its_limit(
     ):
         await hass.async_add_executor_job(peer.publish, site_id, payload)
 
-    entry = await setup_mesh_site(hass)
+    hass.states.async_set("binary_sensor.grid", "on")  # a relay on the grid side
+    entry = await setup_mesh_site(hass, grid_sensor="binary_sensor.grid")
     mesh: MeshLink = entry.runtime_data.mesh
     coordinator = entry.runtime_data.plan
     await wait_for(hass, lambda: sum(mesh.rejected.values()) == 3)
@@ -89,6 +90,7 @@ async def test_sites_exchange_plans_and_keep_the_feeder_under_its_limit(
     assert alone_w > 10000  # the battery charges in the cheap slots
 
     # our plan is on the broker, retained and signed: the neighbour reads it
+    await wait_for(hass, lambda: mesh.published > 0)
     raw = await hass.async_add_executor_job(peer.retained, "home")
     assert raw is not None
     ours = decode(raw, group=GROUP, key=peer.key(), now=dt_util.utcnow())
@@ -108,16 +110,36 @@ async def test_sites_exchange_plans_and_keep_the_feeder_under_its_limit(
     assert all(signal.source == f"mesh:{GROUP}" for signal in coordinator.signals.of("mesh:"))
 
     # the replan the price asks for moves the battery's charge out of the congested slots
+    published = mesh.published
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert coordinator.data.plan.ok
     assert cheap_import_w(entry) < alone_w / 2
     assert mesh.round == 1
+    await wait_for(hass, lambda: mesh.published > published)
     raw = await hass.async_add_executor_job(peer.retained, "home")
     assert raw is not None
     republished = decode(raw, group=GROUP, key=peer.key(), now=dt_util.utcnow())
     assert republished.round == 1
     assert max(republished.congestion_price) > 0
+
+    # the grid fails here: the site says it is islanded and leaves the group's aggregate
+    hass.states.async_set("binary_sensor.grid", "off")
+    await wait_for(hass, lambda: mesh.islanded)
+    assert sensor(hass, entry, "mesh_state").state == "islanded"
+    assert coordinator.signals.of("mesh:") == ()
+
+    async def _islanded_on_broker() -> bool:
+        raw = await hass.async_add_executor_job(peer.retained, "home")
+        return (
+            raw is not None
+            and decode(raw, group=GROUP, key=peer.key(), now=dt_util.utcnow()).islanded
+        )
+
+    for _ in range(20):
+        if await _islanded_on_broker():
+            break
+    assert await _islanded_on_broker()
 
 
 async def test_broker_outage_plans_alone_after_expiry_and_rejoins(
