@@ -31,16 +31,19 @@ from custom_components.gridnode.core.mesh import (
     message_from_plan,
     plan_topic,
     planned_exchange,
+    price_signals,
     prices_at,
     resample,
     site_of_topic,
 )
+from custom_components.gridnode.core.signals import GridSignal
 from custom_components.gridnode.core.site import (
     BatteryState,
     EvGoal,
     SiteForecast,
     SiteLimits,
     SiteModel,
+    site_problem,
 )
 from custom_components.gridnode.core.slots import Horizon
 from custom_components.gridnode.optimiser import CostBreakdown, Plan
@@ -441,6 +444,26 @@ def test_diminishing_steps_bring_a_price_responsive_group_to_its_feeder_limit() 
 def test_prices_are_read_by_slot_start() -> None:
     book = {NOW: 0.1, NOW + timedelta(minutes=60): 0.3}
     assert prices_at(book, NOW, 30, 3) == [0.1, 0.0, 0.3]
+
+
+def test_the_price_enters_the_plan_as_grid_signals() -> None:
+    signals = price_signals("street", NOW, 30, [0.0, 0.05, math.nan, 0.2])
+    assert signals == (
+        GridSignal(
+            source="mesh:street",
+            start=NOW + timedelta(minutes=30),
+            end=NOW + timedelta(minutes=60),
+            import_price_add=0.05,
+        ),
+        GridSignal(
+            source="mesh:street",
+            start=NOW + timedelta(minutes=90),
+            end=NOW + timedelta(minutes=120),
+            import_price_add=0.2,
+        ),
+    )
+    site = replace(site_of(), signals=price_signals("street", NOW, 30, [0.0, 0.1]))
+    assert site_problem(site).grid.import_price == pytest.approx((0.3, 0.4, 0.3))
 
 
 # --- from a plan ----------------------------------------------------------------------------

@@ -33,6 +33,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, Final
 
+from .signals import GridSignal
+
 if TYPE_CHECKING:
     from custom_components.gridnode.optimiser import Plan
 
@@ -568,6 +570,35 @@ def prices_at(
     """The prices held by slot start in ``book`` for ``n`` slots from ``start`` (0 when absent)."""
     step = timedelta(minutes=slot_minutes)
     return [book.get(start + step * i, 0.0) for i in range(n)]
+
+
+def signal_source(group: str) -> str:
+    """The grid-signal source of ``group``'s congestion price: ``mesh:<group>``."""
+    return f"mesh:{_check_id('group', group)}"
+
+
+def price_signals(
+    group: str, start: datetime, slot_minutes: int, prices: Sequence[float]
+) -> tuple[GridSignal, ...]:
+    """The congestion price as grid signals: one per slot with a price above 0.
+
+    Each is ``GridSignal(source="mesh:<group>", start, end, import_price_add=price)`` for its
+    slot; ``SiteModel.signals`` carries them into the plan, where they add to the import price.
+    A signal ends with its slot; the caller withdraws them all (``SignalBoard.set`` with none)
+    when the messages the price came from expire, so no plan rests on an expired message.
+    """
+    source = signal_source(group)
+    step = timedelta(minutes=slot_minutes)
+    return tuple(
+        GridSignal(
+            source=source,
+            start=start + step * i,
+            end=start + step * (i + 1),
+            import_price_add=min(MAX_PRICE, float(price)),
+        )
+        for i, price in enumerate(prices)
+        if math.isfinite(price) and price > 0
+    )
 
 
 # --- from a plan to a message ----------------------------------------------------------------
