@@ -420,6 +420,11 @@ ROOM_TEMPERATURE = "room_temperature"
 TANK_TEMPERATURE = "hot_water_temperature"
 
 
+def reading_problem(kind: str, device_id: str) -> str:
+    """The problem key of one device's reading (each heat pump's room is its own problem)."""
+    return f"{kind}:{device_id}"
+
+
 def battery_state(
     *,
     available: bool,
@@ -619,7 +624,7 @@ def heat_pump_goal(
     indoor = temperature(pump.room_c)
     if indoor is None:
         indoor = thermal.setpoint_c
-        problems[ROOM_TEMPERATURE] = InputError(
+        problems[reading_problem(ROOM_TEMPERATURE, pump.id)] = InputError(
             InputErrorReason.MISSING,
             ROOM_TEMPERATURE,
             f"{pump.name}: the room temperature is unknown; planned at {indoor:.1f} °C",
@@ -637,7 +642,7 @@ def heat_pump_goal(
         water = temperature(pump.tank_c)
         if water is None:
             water = tank.min_c
-            problems[TANK_TEMPERATURE] = InputError(
+            problems[reading_problem(TANK_TEMPERATURE, pump.id)] = InputError(
                 InputErrorReason.MISSING,
                 TANK_TEMPERATURE,
                 f"{pump.name}: the hot-water temperature is unknown; planned at {water:.0f} °C",
