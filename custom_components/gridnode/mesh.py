@@ -277,12 +277,12 @@ class MeshLink:
     def _received(self, message: ReceiveMessage) -> None:
         """Decode a group message; a valid one updates the view, any other is counted."""
         now = dt_util.utcnow()
-        payload = message.payload
-        if isinstance(payload, str):
-            payload = payload.encode()
+        # bytes, as subscribed (no encoding); text only if the integration ever decoded it
+        raw = message.payload
+        payload = raw.encode() if isinstance(raw, str) else bytes(raw)
         assert self._key is not None  # subscribed only once the key exists
         try:
-            msg = decode(bytes(payload), group=self.settings.group, key=self._key, now=now)
+            msg = decode(payload, group=self.settings.group, key=self._key, now=now)
         except MeshRejected as err:
             if not payload:  # a retained message cleared: nothing was said
                 return

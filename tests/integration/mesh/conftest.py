@@ -143,6 +143,14 @@ async def mqtt_entry(
 
     (``mock_hass_config``: an empty configuration.yaml, which MQTT reads on setup.)
     """
+    entry = await start_mqtt(hass, broker)
+    yield entry
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def start_mqtt(hass: HomeAssistant, broker: Broker) -> MockConfigEntry:
+    """Set up Home Assistant's MQTT integration as a user does, pointing to ``broker``."""
     if broker.process is None:
         broker.start()
     entry = MockConfigEntry(
@@ -155,9 +163,7 @@ async def mqtt_entry(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    yield entry
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    return entry
 
 
 def octopus_rates(

@@ -9,19 +9,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+import itertools
 import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.core.mesh import decode, planned_exchange
 from custom_components.gridnode.core.slots import floor_slot
-from custom_components.gridnode.mesh import MeshLink
+from custom_components.gridnode.mesh import MAX_ROUNDS, MeshLink, issue_id
 
-from .conftest import CHEAP, GROUP, Peer, setup_mesh_site
+from .conftest import CHEAP, GROUP, Broker, Peer, setup_mesh_site, start_mqtt
 
 NEIGHBOUR_W = 8000.0  # the neighbour's planned import in the cheap slots
 SLOTS = 26
@@ -108,6 +110,7 @@ async def test_sites_exchange_plans_and_keep_the_feeder_under_its_limit(
     priced = {item["start"] for item in forecast}
     assert {(ours.start + timedelta(minutes=30 * i)).isoformat() for i in CHEAP} <= priced
     assert all(signal.source == f"mesh:{GROUP}" for signal in coordinator.signals.of("mesh:"))
+    assert mesh.price_at(ours.start + timedelta(minutes=30 * CHEAP[-1])) > 0
 
     # the replan the price asks for moves the battery's charge out of the congested slots
     published = mesh.published
@@ -122,6 +125,16 @@ async def test_sites_exchange_plans_and_keep_the_feeder_under_its_limit(
     republished = decode(raw, group=GROUP, key=peer.key(), now=dt_util.utcnow())
     assert republished.round == 1
     assert max(republished.congestion_price) > 0
+
+    # a round follows a round (or starts again at 0 with a replan of the site's own); never more
+    # than three rounds after one of its own replans
+    rounds = [mesh.round]
+    for _ in range(6):
+        await coordinator.async_refresh()
+        rounds.append(mesh.round)
+    assert max(rounds) <= MAX_ROUNDS
+    assert all(b in (0, a + 1) for a, b in itertools.pairwise(rounds)), rounds
+    assert coordinator.data.plan.ok
 
     # the grid fails here: the site says it is islanded and leaves the group's aggregate
     hass.states.async_set("binary_sensor.grid", "off")
@@ -187,3 +200,22 @@ async def test_broker_outage_plans_alone_after_expiry_and_rejoins(
     await hass.async_add_executor_job(peer.publish, "neighbour", neighbour_plan(peer))
     await wait_for(hass, lambda: len(mesh.peers()) == 1)
     assert sensor(hass, entry, "mesh_state").state == "connected"
+
+
+async def test_a_site_joins_once_mqtt_is_set_up_without_a_restart(
+    hass: HomeAssistant, broker: Broker, socket_enabled: None, mock_hass_config: None
+) -> None:
+    entry = await setup_mesh_site(hass)
+    mesh: MeshLink = entry.runtime_data.mesh
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, issue_id(entry.entry_id)) is not None
+    assert sensor(hass, entry, "mesh_state").state == "alone"
+
+    mqtt = await start_mqtt(hass, broker)
+    await entry.runtime_data.plan.async_refresh()  # the next plan finds MQTT there
+    await wait_for(hass, lambda: mesh.connected and mesh.published > 0)
+    assert issues.async_get_issue(DOMAIN, issue_id(entry.entry_id)) is None
+    assert sensor(hass, entry, "mesh_state").state == "connected"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_unload(mqtt.entry_id)
