@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+import logging
 import math
 import re
 from typing import Any, Final
 
 from homeassistant.util import slugify
+
+_LOGGER = logging.getLogger(__name__)
 
 CONF_MESH_ENABLED: Final = "mesh_enabled"
 CONF_MESH_GROUP: Final = "mesh_group"
@@ -118,7 +121,10 @@ class MeshSettings:
                 CONF_MESH_FEEDER_LIMIT_KW, DEFAULT_FEEDER_LIMIT_KW
             ),
         }
-        if values[CONF_MESH_ENABLED] is not True or mesh_errors(values):
+        if values[CONF_MESH_ENABLED] is not True:
+            return None
+        if errors := mesh_errors(values):
+            _LOGGER.warning("The mesh is off: stored options %s are not usable", sorted(errors))
             return None
         return cls(
             group=str(values[CONF_MESH_GROUP]),

@@ -162,7 +162,7 @@ async def test_broker_outage_plans_alone_after_expiry_and_rejoins(
     mesh: MeshLink = entry.runtime_data.mesh
     coordinator = entry.runtime_data.plan
     await wait_for(hass, lambda: mesh.connected and mesh.published > 0)
-    payload = neighbour_plan(peer, lifetime=timedelta(seconds=3))
+    payload = neighbour_plan(peer, lifetime=timedelta(seconds=4))
     await hass.async_add_executor_job(peer.publish, "neighbour", payload)
     await wait_for(hass, lambda: bool(coordinator.signals.of("mesh:")))
 
@@ -176,7 +176,7 @@ async def test_broker_outage_plans_alone_after_expiry_and_rejoins(
     assert coordinator.signals.of("mesh:")
 
     # then they expire: the site plans alone, from nothing the group said
-    await wait_for(hass, lambda: not coordinator.signals.of("mesh:"), timeout=5)
+    await wait_for(hass, lambda: not coordinator.signals.of("mesh:"), timeout=8)
     assert sensor(hass, entry, "mesh_state").state == "alone"
     assert sensor(hass, entry, "mesh_peers").state == "0"
     await coordinator.async_refresh()
