@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 import itertools
 import json
 from typing import Any
@@ -21,9 +21,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.core.mesh import decode, planned_exchange
 from custom_components.gridnode.core.slots import floor_slot
+from custom_components.gridnode.diagnostics import async_get_config_entry_diagnostics
 from custom_components.gridnode.mesh import MAX_ROUNDS, MeshLink, issue_id
 
-from .conftest import CHEAP, GROUP, Broker, Peer, setup_mesh_site, start_mqtt
+from .conftest import CHEAP, GROUP, SECRET, Broker, Peer, setup_mesh_site, start_mqtt
 
 NEIGHBOUR_W = 8000.0  # the neighbour's planned import in the cheap slots
 SLOTS = 26
@@ -56,9 +57,11 @@ def cheap_import_w(entry: MockConfigEntry) -> float:
     return sum(float(plan.grid_import_w[i]) for i in CHEAP)
 
 
-def neighbour_plan(peer: Peer, **kwargs: Any) -> bytes:
+def neighbour_plan(peer: Peer, entry: MockConfigEntry, **kwargs: Any) -> bytes:
+    """The neighbour's plan: 8 kW in the cheap slots, on the same slots as the site's plan."""
     grid = [NEIGHBOUR_W if i in CHEAP else 0.0 for i in range(SLOTS)]
-    return peer.signed(peer.message(floor_slot(dt_util.utcnow(), 30), grid, **kwargs))
+    start = entry.runtime_data.plan.data.plan.start
+    return peer.signed(peer.message(start, grid, **kwargs))
 
 
 async def test_sites_exchange_plans_and_keep_the_feeder_under_its_limit(
@@ -88,6 +91,17 @@ async def test_sites_exchange_plans_and_keep_the_feeder_under_its_limit(
     assert mesh.peers() == []
     assert coordinator.signals.of("mesh:") == ()
     assert sensor(hass, entry, "mesh_state").state == "connected"
+    # diagnostics: the counters and the last messages, without payloads, signatures or secret
+    diagnostics = (await async_get_config_entry_diagnostics(hass, entry))["mesh"]
+    assert diagnostics["counters"]["unsigned"] == 1
+    assert {m["outcome"] for m in diagnostics["last_messages"]} == {
+        "unsigned",
+        "bad_signature",
+        "malformed",
+    }
+    text = json.dumps(diagnostics)
+    assert SECRET not in text
+    assert '"sig"' not in text
     alone_w = cheap_import_w(entry)
     assert alone_w > 10000  # the battery charges in the cheap slots
 
@@ -100,17 +114,24 @@ async def test_sites_exchange_plans_and_keep_the_feeder_under_its_limit(
     assert list(ours.grid_w) == list(planned_exchange(coordinator.data.plan))
 
     # the neighbour plans 8 kW in the same cheap slots: 13 kW on a 10 kW feeder
-    await hass.async_add_executor_job(peer.publish, "neighbour", neighbour_plan(peer))
+    await hass.async_add_executor_job(peer.publish, "neighbour", neighbour_plan(peer, entry))
     await wait_for(hass, lambda: bool(coordinator.signals.of("mesh:")))
     assert [p.site_id for p in mesh.peers()] == ["neighbour"]
     assert sensor(hass, entry, "mesh_peers").state == "1"
     peak = float(sensor(hass, entry, "mesh_group_peak").state)
     assert peak > 10
+    # priced: exactly the slots where the group's planned total is over the feeder limit
     forecast = sensor(hass, entry, "mesh_congestion_price").attributes["forecast"]
     priced = {item["start"] for item in forecast}
-    assert {(ours.start + timedelta(minutes=30 * i)).isoformat() for i in CHEAP} <= priced
+    over = {
+        (mesh.aggregate_start + timedelta(minutes=30 * i)).isoformat()
+        for i, total_w in enumerate(mesh.aggregate_w)
+        if total_w > 10_000
+    }
+    assert over
+    assert priced == over
     assert all(signal.source == f"mesh:{GROUP}" for signal in coordinator.signals.of("mesh:"))
-    assert mesh.price_at(ours.start + timedelta(minutes=30 * CHEAP[-1])) > 0
+    assert mesh.price_at(datetime.fromisoformat(min(over))) > 0
 
     # the replan the price asks for moves the battery's charge out of the congested slots
     published = mesh.published
@@ -162,7 +183,7 @@ async def test_broker_outage_plans_alone_after_expiry_and_rejoins(
     mesh: MeshLink = entry.runtime_data.mesh
     coordinator = entry.runtime_data.plan
     await wait_for(hass, lambda: mesh.connected and mesh.published > 0)
-    payload = neighbour_plan(peer, lifetime=timedelta(seconds=4))
+    payload = neighbour_plan(peer, entry, lifetime=timedelta(seconds=4))
     await hass.async_add_executor_job(peer.publish, "neighbour", payload)
     await wait_for(hass, lambda: bool(coordinator.signals.of("mesh:")))
 
@@ -197,7 +218,7 @@ async def test_broker_outage_plans_alone_after_expiry_and_rejoins(
     assert raw is not None
     assert decode(raw, group=GROUP, key=peer.key(), now=dt_util.utcnow()).site_id == "home"
     # and the subscription survived: the neighbour's next plan counts again
-    await hass.async_add_executor_job(peer.publish, "neighbour", neighbour_plan(peer))
+    await hass.async_add_executor_job(peer.publish, "neighbour", neighbour_plan(peer, entry))
     await wait_for(hass, lambda: len(mesh.peers()) == 1)
     assert sensor(hass, entry, "mesh_state").state == "connected"
 
