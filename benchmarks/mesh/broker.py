@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from typing import Self
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -53,7 +54,7 @@ class Broker:
         """Start the broker and wait until it accepts connections."""
         if self.running:
             return
-        self._proc = subprocess.Popen(  # noqa: S603 - a fixed binary and our own config file
+        self._proc = subprocess.Popen(
             [self.binary, "-c", str(self.config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -88,7 +89,7 @@ class Broker:
         self.stop()
         self._dir.cleanup()
 
-    def __enter__(self) -> Broker:
+    def __enter__(self) -> Self:
         """Start on entry."""
         self.start()
         return self

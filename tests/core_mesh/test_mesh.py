@@ -380,6 +380,16 @@ def test_the_price_rises_where_the_feeder_is_over_and_falls_to_zero_where_not() 
         max_price=0.3,
     )
     assert prices == (0.2, 0.08, 0.0, 0.3)
+    # relaxed, a price falls more slowly than it rises
+    relaxed = congestion_price(
+        [150_000.0, 90_000.0],
+        100_000.0,
+        [0.10, 0.10],
+        step_per_kw=0.002,
+        max_price=0.3,
+        relax=0.25,
+    )
+    assert relaxed == (0.2, 0.095)
     # a shorter previous price is padded with 0; a non-finite one is taken as 0
     assert congestion_price(
         [120_000.0] * 2, 100_000.0, [math.nan], step_per_kw=0.001, max_price=1
@@ -396,6 +406,7 @@ def test_the_price_rises_where_the_feeder_is_over_and_falls_to_zero_where_not() 
         {"feeder_limit_w": math.inf},
         {"step_per_kw": -1.0},
         {"max_price": math.nan},
+        {"relax": 1.5},
     ],
 )
 def test_the_price_refuses_meaningless_settings(kwargs: dict[str, float]) -> None:

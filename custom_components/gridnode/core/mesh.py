@@ -526,6 +526,7 @@ def congestion_price(
     *,
     step_per_kw: float,
     max_price: float,
+    relax: float = 1.0,
 ) -> tuple[float, ...]:
     """The next congestion price per slot: projected subgradient ascent on the feeder's dual.
 
@@ -544,7 +545,13 @@ def congestion_price(
     around them whose width grows with the step. Sites plan linear programs, whose response to
     a price jumps, so a few rounds per replan settle near the limit rather than on it; the
     price is carried from replan to replan (``previous``, aligned to the same slots by the
-    caller), which continues the ascent across replans. Deterministic: the same inputs give
+    caller), which continues the ascent across replans.
+
+    ``relax`` (0..1) scales the step where the feeder is under its limit: 1 is the plain
+    subgradient; below 1 a price falls more slowly than it rose. Sites on one tariff move
+    together: the plain method empties a congested slot in one round, drops its price at once
+    and sends the herd back (an oscillation); a slower fall keeps the price on the slots the
+    herd left while it spreads (docs/mesh.md shows the figures). Deterministic: the same inputs give
     the same bits (results rounded to 1e-6), so sites agree without a leader. ``previous``
     shorter than ``aggregate_w`` is padded with 0.
     """
@@ -554,12 +561,15 @@ def congestion_price(
         raise ValueError("the step is a non-negative number per kW")
     if not (math.isfinite(max_price) and max_price >= 0):
         raise ValueError("the highest price is a non-negative number")
+    if not (math.isfinite(relax) and 0 <= relax <= 1):
+        raise ValueError("relax is a share, 0..1")
     prices: list[float] = []
     for i, flow in enumerate(aggregate_w):
         before = float(previous[i]) if i < len(previous) else 0.0
         if not math.isfinite(before):
             before = 0.0
-        step = step_per_kw * (float(flow) - feeder_limit_w) / 1000.0 if math.isfinite(flow) else 0.0
+        over = float(flow) - feeder_limit_w if math.isfinite(flow) else 0.0
+        step = step_per_kw * over / 1000.0 * (1.0 if over > 0 else relax)
         prices.append(round(min(max_price, max(0.0, before + step)), 6))
     return tuple(prices)
 
