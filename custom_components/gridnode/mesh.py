@@ -68,10 +68,15 @@ MQTT_DOMAIN: Final = "mqtt"
 SIGNAL_PREFIX: Final = "mesh:"
 MAX_ROUNDS = 3
 """Replans the group's price may ask for after each of the site's own replans."""
-STEP_PER_KW = 0.05
-"""The price step per kW the group is over (or under) its feeder limit, per kWh."""
-MAX_CONGESTION_PRICE = 2.0
-"""The highest congestion price per kWh the mesh adds."""
+RELATIVE_STEP = 0.5
+"""The price step (per kWh) for an overload as large as the feeder limit itself: the step per kW
+over the limit is this divided by the limit in kW (0.05 per kW on a 10 kW feeder, 0.0025 on a
+200 kW one), halved in round 1, a third in round 2 (a shrinking step settles)."""
+RELAX = 0.1
+"""Below the limit a price falls at this share of the rate it rises (damps the herd of sites on
+one tariff moving back and forth, see ``core.mesh.congestion_price``)."""
+MAX_CONGESTION_PRICE = 0.5
+"""The highest congestion price per kWh (in the site's currency) the mesh adds."""
 PRICE_EPSILON = 0.001
 """A price change smaller than this (per kWh, in every slot) asks for no replan."""
 MIN_LIFETIME = timedelta(minutes=15)
@@ -94,6 +99,11 @@ class MeshState(StrEnum):
 def issue_id(entry_id: str) -> str:
     """The repair issue raised while the mesh is on but MQTT is not set up."""
     return f"mesh_without_mqtt_{entry_id}"
+
+
+def step_per_kw(feeder_limit_w: float, round_: int) -> float:
+    """The price step per kW over the limit in ``round_`` (see ``RELATIVE_STEP``)."""
+    return RELATIVE_STEP / (feeder_limit_w / 1000) / (1 + max(0, round_))
 
 
 def message_lifetime(plan_interval_min: int) -> timedelta:
@@ -398,8 +408,9 @@ class MeshLink:
             self.aggregate_w,
             self.settings.feeder_limit_w,
             previous,
-            step_per_kw=STEP_PER_KW,
+            step_per_kw=step_per_kw(self.settings.feeder_limit_w, self.round),
             max_price=MAX_CONGESTION_PRICE,
+            relax=RELAX,
         )
         if max((abs(a - b) for a, b in zip(new, previous, strict=True)), default=0.0) <= (
             PRICE_EPSILON
