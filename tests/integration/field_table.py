@@ -85,6 +85,10 @@ FORECAST_SOLAR = (
     "tests/integration/test_pv_arrays.py::"
     "test_an_exhausted_forecast_solar_quota_estimates_what_it_no_longer_covers_and_says_so"
 )  # needs the Forecast.Solar integration loaded
+MESH = (
+    "tests/integration/mesh/test_mesh.py::"
+    "test_sites_exchange_plans_and_keep_the_feeder_under_its_limit"
+)  # needs a broker and a peer: the group's congestion price is added to the import price
 LOAD_HISTORY = "tests/recorder/test_load_history.py::test_base_load_follows_the_house_history"  # needs the recorder's statistics
 SERIAL_LINK = (
     "tests/integration/devices/test_modbus_profile_handles.py::"
@@ -282,6 +286,13 @@ ROWS: tuple[Row, ...] = (
     ),
     _r("options", "restore_stable_s", 120, 300, ISLANDING),
     _r("options", "restore_stagger_s", 10, 30, ISLANDING),
+    # --- options: the mesh (its congestion price needs MQTT and a peer on the broker) ---------
+    _p("options", "mesh_enabled", False, True, "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_group", "street", "lane", "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_site_id", "home", "flat_2", "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_feeder_limit_kw", 100.0, 10.0, "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_secret", ABSENT, "a" * 16, "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_topic_root", ABSENT, "town/grid", "grid.import_price", shown_by=MESH),
 )
 
 ROWS += (

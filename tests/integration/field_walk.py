@@ -77,7 +77,7 @@ async def walk_fields(hass: HomeAssistant) -> Walk:
     )
     entry.add_to_hass(hass)
     options = hass.config_entries.options
-    for page in ("planning", "forecasts", "islanding"):
+    for page in ("planning", "forecasts", "islanding", "mesh"):
         result = await options.async_init(entry.entry_id)
         result = await options.async_configure(result["flow_id"], {"next_step_id": page})
         walk.add(GridNodeOptionsFlow, "options", result)
