@@ -169,6 +169,7 @@ class Peer:
         self.book: dict[datetime, float] = {}
         self.book_expires: datetime | None = None
         self.shares: dict[datetime, float] = {}  # import kept to while cut off (by slot)
+        self.shares_made: datetime | None = None
         self.topic = plan_topic(DEFAULT_ROOT, GROUP, site_id)
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -207,13 +208,21 @@ class Peer:
             return [0.0] * n
         return prices_at(self.book, start, 30, n)
 
-    def signals(self, start: datetime, n: int, now: datetime) -> tuple[GridSignal, ...]:
-        """The mesh's signals for this plan: the price, and the shares while cut off."""
+    def signals(self, site: Site, start: datetime, n: int, now: datetime) -> tuple[GridSignal, ...]:
+        """The mesh's signals for this plan: the price, and the shares while cut off.
+
+        A car plugged in since the shares were made is a load the group never knew of: its
+        charger's power is added to the share (as it would be with no mesh at all).
+        """
         prices = self.prices(start, n, now)
         out = price_signals(GROUP, start, 30, prices)
-        if not self.connected and self.shares:
+        if not self.connected and self.shares and self.shares_made is not None:
             step = timedelta(minutes=30)
-            held = [self.shares.get(start + step * i, math.inf) for i in range(n)]
+            session = site.session_at(int(now.timestamp()))
+            extra = 0.0
+            if session is not None and session.plug_in_s > self.shares_made.timestamp():
+                extra = site.charger_w
+            held = [self.shares.get(start + step * i, math.inf) + extra for i in range(n)]
             out += limit_signals(GROUP, start, 30, held)
         return out
 
@@ -339,7 +348,7 @@ def _replan(
         for site in sites:
             if site.id not in active or not _my_turn(site.id, now, r, settings.rounds):
                 continue
-            model = site.model(street, slot, peers[site.id].signals(now, n, now))
+            model = site.model(street, slot, peers[site.id].signals(site, now, n, now))
             plan = _plan(model)
             result.plans += 1
             plans[site.id] = plan
@@ -418,6 +427,7 @@ def _replan(
                 aggregate_seen, own[site_id], settings.feeder_limit_w, members, busy=settings.busy
             )
             peer.shares = {now + timedelta(minutes=30 * i): w for i, w in enumerate(shares)}
+            peer.shares_made = now
             if within:  # the group's plans keep to the feeder limit: this round was the last
                 settled.add(site_id)
             prices[site_id] = list(new)
