@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION: Final = 1
 DEFAULT_ROOT: Final = "gridnode/mesh"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
-"""A message larger than this is refused before it is parsed (a week at 30 min is ~15 kB)."""
+"""A message larger than this is refused before it is parsed (a week at 30 min is ~11 kB)."""
 MIN_KEY_BYTES: Final = 16
 MAX_SITE_W: Final = 1_000_000.0
 """No site plans to exchange more than 1 MW with the grid (a house is ~10-50 kW)."""
