@@ -73,7 +73,11 @@ def summary(sites: int, alone: RunResult, mesh: RunResult) -> dict[str, float]:
     """The figures the summary line prints, and a few more for docs/mesh.md."""
     total_alone = sum(alone.site_cost.values())
     total_mesh = sum(mesh.site_cost.values())
-    changes = [(mesh.site_cost[k] - v) / max(abs(v), 1.0) * 100 for k, v in alone.site_cost.items()]
+    # a site's change against what its imports cost alone (its net bill can be near 0 with PV)
+    changes = [
+        (mesh.site_cost[k] - v) / max(alone.site_bought[k], 0.01) * 100
+        for k, v in alone.site_cost.items()
+    ]
     return {
         "sites": sites,
         "feeder_peak_kw_alone": float(alone.feeder_w.max()) / 1000,

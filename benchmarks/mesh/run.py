@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import hashlib
+import math
 import queue
 import time
 from typing import Any
@@ -34,11 +35,14 @@ from custom_components.gridnode.core.mesh import (
     derive_key,
     encode,
     group_filter,
+    limit_signals,
     message_from_plan,
     plan_topic,
     price_signals,
     prices_at,
+    share_limits,
 )
+from custom_components.gridnode.core.signals import GridSignal
 from custom_components.gridnode.core.site import SiteModel, site_problem
 from custom_components.gridnode.optimiser import Plan, solve
 
@@ -62,6 +66,9 @@ class MeshSettings:
     settle: float = 0.01  # the last round: the aggregate within the limit plus this share
     wait_s: float = 5.0  # at most this long for the peers' messages of a round
     outage: tuple[int, int] | None = None  # broker down from slot .. to slot
+    busy: float = (
+        0.7  # cut off, a site keeps to its share where the group planned this share of the limit
+    )
     lifetime_hours: float = 24.0  # a message (and the price it gave) is valid this long
 
 
@@ -71,6 +78,7 @@ class RunResult:
 
     feeder_w: FloatArray  # the street's net import per simulated slot
     site_cost: dict[str, float]  # energy bill less the stored energy's value at the end
+    site_bought: dict[str, float] = field(default_factory=dict)  # what its imports cost
     rounds: list[int] = field(default_factory=list)  # per replan
     messages: list[int] = field(default_factory=list)  # published per replan
     failed_plans: int = 0
@@ -101,6 +109,7 @@ def _carry_out(site: Site, street: Street, plan: Plan, slot: int, count: int) ->
         grid.append(exchange)
         price = street.import_price[t] if exchange > 0 else street.export_price[t]
         site.bill += exchange / 1000 * hours * price
+        site.bought += max(0.0, exchange) / 1000 * hours * price
         if site.battery is not None:
             eff = site.battery.efficiency
             stored = (plan.battery_charge_w[j] * eff - plan.battery_discharge_w[j] / eff) * hours
@@ -114,10 +123,15 @@ def _carry_out(site: Site, street: Street, plan: Plan, slot: int, count: int) ->
 
 
 def _final_cost(site: Site, street: Street) -> float:
-    """The bill less the value of what the battery holds at the end (mean import price)."""
+    """The bill less the value of what the battery holds at the end and of what the car took.
+
+    Both at the week's mean import price: a plan that leaves the battery emptier or the car
+    less charged is not cheaper for it.
+    """
     stored = site.soc_wh * (site.battery.efficiency if site.battery else 1.0) / 1000
+    car = sum(site.ev_delivered_wh.values()) / 1000
     mean = float(np.mean(street.import_price[: street.steps]))
-    return site.bill - stored * mean
+    return site.bill - (stored + car) * mean
 
 
 def _plan(model: SiteModel) -> Plan:
@@ -139,6 +153,7 @@ def run_alone(street: Street, sites: list[Site], replan_slots: int) -> RunResult
         result.rounds.append(1)
         result.messages.append(0)
     result.site_cost = {s.id: _final_cost(s, street) for s in sites}
+    result.site_bought = {s.id: s.bought for s in sites}
     result.ev_kwh = sum(sum(s.ev_delivered_wh.values()) for s in sites) / 1000
     result.seconds = time.perf_counter() - began
     return result
@@ -153,6 +168,8 @@ class Peer:
         self.view = MeshView(own_site_id=site_id)
         self.book: dict[datetime, float] = {}
         self.book_expires: datetime | None = None
+        self.shares: dict[datetime, float] = {}  # import kept to while cut off (by slot)
+        self.shares_made: datetime | None = None
         self.topic = plan_topic(DEFAULT_ROOT, GROUP, site_id)
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -187,8 +204,27 @@ class Peer:
         """The congestion price held for the horizon, or nothing once its messages expired."""
         if self.book_expires is None or self.book_expires <= now:
             self.book.clear()
+            self.shares.clear()
             return [0.0] * n
         return prices_at(self.book, start, 30, n)
+
+    def signals(self, site: Site, start: datetime, n: int, now: datetime) -> tuple[GridSignal, ...]:
+        """The mesh's signals for this plan: the price, and the shares while cut off.
+
+        A car plugged in since the shares were made is a load the group never knew of: its
+        charger's power is added to the share (as it would be with no mesh at all).
+        """
+        prices = self.prices(start, n, now)
+        out = price_signals(GROUP, start, 30, prices)
+        if not self.connected and self.shares and self.shares_made is not None:
+            step = timedelta(minutes=30)
+            session = site.session_at(int(now.timestamp()))
+            extra = 0.0
+            if session is not None and session.plug_in_s > self.shares_made.timestamp():
+                extra = site.charger_w
+            held = [self.shares.get(start + step * i, math.inf) + extra for i in range(n)]
+            out += limit_signals(GROUP, start, 30, held)
+        return out
 
     def close(self) -> None:
         """Disconnect."""
@@ -264,6 +300,7 @@ def run_mesh(
                 for reason, count in peer.view.counters.items():
                     result.rejected[reason] = result.rejected.get(reason, 0) + count
     result.site_cost = {s.id: _final_cost(s, street) for s in sites}
+    result.site_bought = {s.id: s.bought for s in sites}
     result.ev_kwh = sum(sum(s.ev_delivered_wh.values()) for s in sites) / 1000
     result.seconds = time.perf_counter() - began
     return result
@@ -311,7 +348,7 @@ def _replan(
         for site in sites:
             if site.id not in active or not _my_turn(site.id, now, r, settings.rounds):
                 continue
-            model = site.model(street, slot, price_signals(GROUP, now, 30, prices[site.id]))
+            model = site.model(street, slot, peers[site.id].signals(site, now, n, now))
             plan = _plan(model)
             result.plans += 1
             plans[site.id] = plan
@@ -359,7 +396,7 @@ def _replan(
         # each site's next price from the group's aggregate: the same messages give the same
         # price, so the benchmark computes it once per distinct set of messages and checks that
         # every site holding that set is handed the same result
-        views: dict[Any, tuple[tuple[float, ...], bool]] = {}
+        views: dict[Any, tuple[tuple[float, ...], bool, tuple[float, ...], int]] = {}
         settled: set[str] = set()
         for site_id in sorted(active):
             peer = peers[site_id]
@@ -382,9 +419,15 @@ def _replan(
                     max_price=settings.max_price,
                     relax=settings.relax,
                 )
-                seen = (new, max(aggregate) <= settings.feeder_limit_w * (1 + settings.settle))
+                within = max(aggregate) <= settings.feeder_limit_w * (1 + settings.settle)
+                seen = (new, within, tuple(aggregate), len(held) + 1)
                 views[fingerprint] = seen
-            new, within = seen
+            new, within, aggregate_seen, members = seen
+            shares = share_limits(
+                aggregate_seen, own[site_id], settings.feeder_limit_w, members, busy=settings.busy
+            )
+            peer.shares = {now + timedelta(minutes=30 * i): w for i, w in enumerate(shares)}
+            peer.shares_made = now
             if within:  # the group's plans keep to the feeder limit: this round was the last
                 settled.add(site_id)
             prices[site_id] = list(new)

@@ -85,6 +85,7 @@ class Site:
     charger_w: float
     soc_wh: float = 0.0
     bill: float = 0.0  # what the site paid for energy so far (import less export)
+    bought: float = 0.0  # what its imports cost so far
     ev_delivered_wh: dict[int, float] = field(default_factory=dict)  # by session plug-in time
 
     def session_at(self, t_s: int) -> EvSession | None:

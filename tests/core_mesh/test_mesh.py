@@ -28,12 +28,14 @@ from custom_components.gridnode.core.mesh import (
     flexibility,
     group_filter,
     key_id,
+    limit_signals,
     message_from_plan,
     plan_topic,
     planned_exchange,
     price_signals,
     prices_at,
     resample,
+    share_limits,
     site_of_topic,
 )
 from custom_components.gridnode.core.signals import GridSignal
@@ -444,12 +446,29 @@ def test_diminishing_steps_bring_a_price_responsive_group_to_its_feeder_limit() 
     def group_import(price: float) -> float:
         return float(np.maximum(0.0, wants - 40_000.0 * price).sum())
 
-    price = (0.0,)
+    price: tuple[float, ...] = (0.0,)
     for k in range(200):
         price = congestion_price(
             [group_import(price[0])], limit, price, step_per_kw=0.0005 / (1 + k) ** 0.6, max_price=1
         )
     assert group_import(price[0]) == pytest.approx(limit, rel=0.01)
+
+
+def test_alone_each_site_keeps_to_its_plan_and_a_share_of_what_the_feeder_had_left() -> None:
+    # 4 sites, limit 100 kW: 60 kW planned (10 kW spare each), then 120 kW (none), then exports
+    limits = share_limits([60_000.0, 120_000.0, -8_000.0], [5_000.0, 7_000.0, -2_000.0], 100_000, 4)
+    assert limits == (15_000.0, 7_000.0, 27_000.0)
+    assert share_limits([50_000.0, 50_000.0], [1_000.0], 100_000, 0) == (51_000.0, 50_000.0)
+    # only where the group was busy
+    assert share_limits([60_000.0, 90_000.0], [5_000.0, 0.0], 100_000, 4, busy=0.7) == (
+        math.inf,
+        2_500.0,
+    )
+    signals = limit_signals("street", NOW, 30, [*limits, math.inf])
+    assert [s.import_limit_w for s in signals] == [15_000.0, 7_000.0, 27_000.0]
+    assert signals[1].start == NOW + timedelta(minutes=30)
+    site = replace(site_of(), signals=signals)
+    assert site_problem(site).grid.import_limit_by_slot_w[:2] == (15_000.0, 7_000.0)
 
 
 def test_prices_are_read_by_slot_start() -> None:

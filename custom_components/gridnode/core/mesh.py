@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION: Final = 1
 DEFAULT_ROOT: Final = "gridnode/mesh"
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
-"""A message larger than this is refused before it is parsed (a week at 30 min is ~15 kB)."""
+"""A message larger than this is refused before it is parsed (a week at 30 min is ~11 kB)."""
 MIN_KEY_BYTES: Final = 16
 MAX_SITE_W: Final = 1_000_000.0
 """No site plans to exchange more than 1 MW with the grid (a house is ~10-50 kW)."""
@@ -574,6 +574,33 @@ def congestion_price(
     return tuple(prices)
 
 
+def share_limits(
+    aggregate_w: Sequence[float],
+    own_grid_w: Sequence[float],
+    feeder_limit_w: float,
+    sites: int,
+    *,
+    busy: float = 0.0,
+) -> tuple[float, ...]:
+    """Per slot, the import a site keeps to while it cannot reach its group (W).
+
+    Its own last planned import plus an equal share of what the feeder had left in that slot
+    (nothing where the group was at or over the limit). If every site of the group keeps to
+    its share, the group keeps to the limit however each replans alone: without this, sites
+    replanning alone with the last price all move to the same slot the price did not cover.
+    These are hard import limits in the plan: they hold only as long as the messages they came
+    from, and a site whose own forecast has changed may not be able to keep them. Slots where
+    the group planned less than ``busy`` times the limit get no share (``inf``): a car that
+    arrives while the site is cut off can charge there.
+    """
+    spare = [max(0.0, feeder_limit_w - float(a)) / max(1, sites) for a in aggregate_w]
+    own = list(own_grid_w) + [0.0] * max(0, len(spare) - len(own_grid_w))
+    return tuple(
+        round(max(0.0, float(o)) + s, 1) if busy <= 0 or a >= busy * feeder_limit_w else math.inf
+        for o, s, a in zip(own, spare, aggregate_w, strict=False)
+    )
+
+
 def prices_at(
     book: Mapping[datetime, float], start: datetime, slot_minutes: int, n: int
 ) -> list[float]:
@@ -608,6 +635,24 @@ def price_signals(
         )
         for i, price in enumerate(prices)
         if math.isfinite(price) and price > 0
+    )
+
+
+def limit_signals(
+    group: str, start: datetime, slot_minutes: int, limits: Sequence[float]
+) -> tuple[GridSignal, ...]:
+    """Per-slot import limits (:func:`share_limits`) as ``mesh:<group>`` grid signals."""
+    source = signal_source(group)
+    step = timedelta(minutes=slot_minutes)
+    return tuple(
+        GridSignal(
+            source=source,
+            start=start + step * i,
+            end=start + step * (i + 1),
+            import_limit_w=min(MAX_FLEX_W, max(0.0, float(limit))),
+        )
+        for i, limit in enumerate(limits)
+        if math.isfinite(limit)
     )
 
 
