@@ -18,6 +18,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .capacity_peak import MonthPeakTracker, next_month_start
+from .compute_config import compute_loads, measured_compute_w
 from .const import (
     CONF_CARBON_ENTITY,
     CONF_EXPORT_PRICE_ENTITIES,
@@ -398,6 +399,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             heat_pumps=heat_pumps,
             jobs=jobs,
             reserve_schedule=self._reserve_schedule(horizon, self.storm.reserve_pct),
+            compute=compute_loads(self.config_entry),
         )
         return inputs, model, ev_names, job_names
 
@@ -434,6 +436,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             return None
         handles: list[DeviceHandle] = [*devices.chargers, *devices.heat_pumps, *devices.loads]
         controlled = sum(read_device(h, partial(_controlled_w, h), 0.0) for h in handles)
+        # flexible compute is planned too: its measured draw is not the household's
+        controlled += measured_compute_w(self.hass, self.config_entry)
         return max(0.0, float(total - controlled))
 
     def _count_delivered(self, now: datetime) -> None:

@@ -92,8 +92,8 @@ def _limit(
         return
     b = ctx.builder
     rows = b.rows(where.size, -INF, np.maximum(0.0, ctx.pv[where] - ctx.base[where]))
-    for cols, member in zip(columns, members, strict=True):
-        mine = member[where]
+    for k, cols in enumerate(columns):
+        mine = members[k, where]
         b.add(rows[mine], cols[where[mine]], 1.0)
     for cols, coef in terms:
         b.add(rows, cols[where], coef)

@@ -1,9 +1,11 @@
-"""Config subentry flows: add a Modbus device, a charger, a heat pump, a load or an entity device."""
+"""Config subentry flows: a Modbus device, a charger, a heat pump, a load, an entity device, a PV
+array or flexible compute."""
 
 from __future__ import annotations
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
+from custom_components.gridnode.compute_config import SUBENTRY_COMPUTE
 from custom_components.gridnode.const import SUBENTRY_PV_ARRAY
 from custom_components.gridnode.devices.const import (
     SUBENTRY_CHARGER,
@@ -13,6 +15,7 @@ from custom_components.gridnode.devices.const import (
     SUBENTRY_MODBUS,
 )
 
+from .compute import ComputeSubentryFlow
 from .flows import (
     ChargerSubentryFlow,
     EntityDeviceSubentryFlow,
@@ -29,6 +32,7 @@ SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
     SUBENTRY_LOAD: LoadSubentryFlow,
     SUBENTRY_ENTITY_DEVICE: EntityDeviceSubentryFlow,
     SUBENTRY_PV_ARRAY: PvArraySubentryFlow,
+    SUBENTRY_COMPUTE: ComputeSubentryFlow,
 }
 
 __all__ = ["SUBENTRY_FLOWS"]
