@@ -1,5 +1,4 @@
-"""Config subentry flows: a Modbus device, a charger, a heat pump, a load, an entity device, a PV
-array or flexible compute."""
+"""Config subentry flows: devices, a PV array, flexible compute."""
 
 from __future__ import annotations
 

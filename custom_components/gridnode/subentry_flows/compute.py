@@ -74,9 +74,9 @@ class ComputeSubentryFlow(ConfigSubentryFlow):
         schema = vol.Schema(
             {
                 vol.Required(CONF_NAME, default=values.get(CONF_NAME, "")): selector.TextSelector(),
-                vol.Required(
-                    CONF_MAX_POWER_KW, default=values.get(CONF_MAX_POWER_KW, 1.0)
-                ): _box(*MAX_POWER_KW_RANGE, 0.01, UnitOfPower.KILO_WATT),
+                vol.Required(CONF_MAX_POWER_KW, default=values.get(CONF_MAX_POWER_KW, 1.0)): _box(
+                    *MAX_POWER_KW_RANGE, 0.01, UnitOfPower.KILO_WATT
+                ),
                 vol.Required(
                     CONF_VALUE_PER_KWH,
                     default=values.get(CONF_VALUE_PER_KWH, DEFAULT_VALUE_PER_KWH),
