@@ -76,6 +76,7 @@ async def test_a_hold_script_replaces_switching_off(
     hass: HomeAssistant, use_blueprint: UseBlueprint
 ) -> None:
     hold = async_mock_service(hass, "script", "hold_queue")
+    turn_on = async_mock_service(hass, "switch", "turn_on")
     turn_off = async_mock_service(hass, "switch", "turn_off")
     await _setup(
         hass,
@@ -83,7 +84,11 @@ async def test_a_hold_script_replaces_switching_off(
         min_run_minutes=0,
         stop_actions=[{"action": "script.hold_queue"}],
     )
+    await _budget(hass, "2.0")
+    assert len(turn_on) == 1
     hass.states.async_set(JOB, "on")
+    await hass.async_block_till_done()
+    assert hold == []
     await _budget(hass, "0.2")
     assert len(hold) == 1
     assert turn_off == []
