@@ -308,7 +308,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         if inputs.import_prices is not None and inputs.export_prices is not None:
             # The unplanned house runs the same cars, heat and jobs, just without the plan.
             flexible = [0.0] * horizon.count
-            for series in [*plan.ev_power_w.values(), *plan.load_power_w.values()]:
+            loads = [*plan.load_power_w.values(), *plan.optional_load_w.values()]
+            for series in [*plan.ev_power_w.values(), *loads]:
                 flexible = [a + float(b) for a, b in zip(flexible, series, strict=False)]
             for i, hp in enumerate(heat_pump_w(plan)[: horizon.count]):
                 flexible[i] += float(hp)

@@ -144,3 +144,16 @@ def test_a_partly_grid_fed_slot_weighs_price_and_carbon() -> None:
     assert first.price == pytest.approx((0.05 + 0.30) / 2)
     assert first.carbon_g_per_kwh == pytest.approx(150.0)
     assert compute_budget(plan, problem, START, ids={"other"}).power_w == 0
+
+
+def test_without_prices_the_budget_has_no_price_and_runs_have_no_cost(planned: Planned) -> None:
+    """A plan read without its problem (no prices to plan with) still shows its power."""
+    plan, _ = planned
+    budget = compute_budget(plan, None, START)
+    assert budget.power_w == 2000
+    assert budget.now is not None
+    assert budget.now.price is None
+    assert budget.now.carbon_g_per_kwh is None
+    (run, _) = compute_runs(budget)
+    assert run.cost is None
+    assert run.carbon_kg is None

@@ -311,3 +311,16 @@ async def test_the_measured_compute_draw_is_not_the_households(hass: HomeAssista
     hass.states.async_set("sensor.d", "lots", {"unit_of_measurement": "W"})
     hass.states.async_set("sensor.e", "-300", {"unit_of_measurement": "W"})
     assert measured_compute_w(hass, site) == pytest.approx(2000.0)
+
+
+async def test_the_endpoint_is_served_once_and_only_by_a_running_http_server(
+    hass: HomeAssistant,
+) -> None:
+    from custom_components.gridnode.compute_api import async_register_compute_api
+
+    assert async_register_compute_api(hass) is False  # no HTTP server: nothing to serve from
+    assert await async_setup_component(hass, "http", {})
+    assert async_register_compute_api(hass) is True
+    assert async_register_compute_api(hass) is True  # a second call registers nothing twice
+    routes = [r for r in hass.http.app.router.resources() if "compute_budget" in r.canonical]
+    assert len(routes) == 2  # the site's and the named site's
