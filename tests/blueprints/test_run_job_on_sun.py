@@ -73,22 +73,24 @@ async def test_a_budget_in_watts_counts_and_unavailable_changes_nothing(
 
 
 async def test_a_hold_script_replaces_switching_off(
-    hass: HomeAssistant, use_blueprint: UseBlueprint
+    hass: HomeAssistant, use_blueprint: UseBlueprint, freezer: FrozenDateTimeFactory
 ) -> None:
+    """A job already running when the budget drops is held by the given actions instead."""
     hold = async_mock_service(hass, "script", "hold_queue")
-    turn_on = async_mock_service(hass, "switch", "turn_on")
     turn_off = async_mock_service(hass, "switch", "turn_off")
-    await _setup(
-        hass,
-        use_blueprint,
-        min_run_minutes=0,
-        stop_actions=[{"action": "script.hold_queue"}],
-    )
-    await _budget(hass, "2.0")
-    assert len(turn_on) == 1
+    hass.states.async_set(BUDGET, "2.0", KW)
     hass.states.async_set(JOB, "on")
-    await hass.async_block_till_done()
-    assert hold == []
+    await use_blueprint(
+        BLUEPRINT,
+        {
+            "budget": BUDGET,
+            "job": JOB,
+            "power_kw": 1.5,
+            "min_run_minutes": 0,
+            "stop_actions": [{"action": "script.hold_queue"}],
+        },
+    )
+    freezer.tick(timedelta(minutes=1))
     await _budget(hass, "0.2")
     assert len(hold) == 1
     assert turn_off == []
