@@ -226,7 +226,7 @@ async def test_the_endpoint_speaks_keda_s_metrics_api_contract_to_token_holders_
     assert (await client.post(URL, json={"power_kw": 9})).status == 405
     # bad or unknown names are refused, not looked up
     assert (await client.get(f"{URL}/{'x' * 65}")).status == 400
-    assert (await client.get(URL, params={"load": "../etc"})).status == 400
+    assert (await client.get(URL, params={"load": "x" * 65})).status == 400
     missing = await client.get(f"{URL}/0123456789ABCDEFGHJKMNPQRS")
     assert (missing.status, (await missing.json())["error"]) == (404, "not_loaded")
     unknown = await client.get(URL, params={"load": "01NOTACOMPUTELOAD"})
@@ -328,3 +328,26 @@ async def test_the_endpoint_is_served_once_and_only_by_a_running_http_server(
     assert async_register_compute_api(hass) is True  # a second call registers nothing twice
     routes = [r for r in hass.http.app.router.resources() if "compute_budget" in r.canonical]
     assert len(routes) == 2  # the site's and the named site's
+
+
+def test_calendar_runs_carry_carbon_and_a_fallback_plan_has_none() -> None:
+    from types import SimpleNamespace
+
+    from custom_components.gridnode.calendar import compute_events
+    from custom_components.gridnode.optimiser import Problem, fallback_plan, solve
+
+    problem = Problem.from_dict(
+        {
+            "start": "2026-06-01T10:00:00Z",
+            "slot_minutes": 60,
+            "base_load_w": [0, 0],
+            "grid": {"import_price": [0.1, 0.5], "carbon_intensity": [200, 200]},
+            "optional_loads": [{"id": "gpu", "max_power_w": 1000, "value_per_kwh": 0.2}],
+        }
+    )
+    snapshot: Any = SimpleNamespace(plan=solve(problem), problem=problem)
+    (event,) = compute_events(snapshot, {"gpu": "GPU"}, "EUR")
+    assert event.summary == "Compute GPU"
+    assert event.description == "Planned compute: 1.0 kWh, expected cost 0.10 EUR, 0.20 kg CO2"
+    snapshot.plan = fallback_plan(problem, "no prices")
+    assert compute_events(snapshot, {"gpu": "GPU"}, "EUR") == []
