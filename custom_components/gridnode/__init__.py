@@ -12,6 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .capacity_peak import async_remove_month_peak_store
 from .command_repairs import track_command_repairs
+from .compute_api import async_register_compute_api
 from .const import DOMAIN
 from .core.arbiter import DeviceArbiter
 from .devices import async_setup_devices, async_unload_devices
@@ -49,6 +50,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register GridNode's actions and its plan card (no manual resource step needed)."""
     async_setup_services(hass)
     await async_register_card(hass)
+    async_register_compute_api(hass)
     # Device profiles and SunSpec model definitions are data files: read them once, off the loop.
     await hass.async_add_executor_job(_preload_device_data)
     return True

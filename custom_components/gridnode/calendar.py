@@ -10,6 +10,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .compute_config import compute_names
+from .core.compute import compute_budget, compute_runs
 from .core.planning import DEADBAND_W
 from .plan_coordinator import PlanSnapshot
 from .plan_entities import PlanEntity
@@ -83,6 +85,33 @@ def _battery_events(snapshot: PlanSnapshot) -> list[CalendarEvent]:
     return events
 
 
+def compute_events(
+    snapshot: PlanSnapshot, names: dict[str, str], currency: str
+) -> list[CalendarEvent]:
+    """Each compute load's planned runs, with the energy, cost and carbon the plan expects."""
+    plan = snapshot.plan
+    if not plan.ok:
+        return []
+    events: list[CalendarEvent] = []
+    for load_id, name in names.items():
+        budget = compute_budget(plan, snapshot.problem, plan.start, ids={load_id})
+        for run in compute_runs(budget):
+            parts = [f"Planned compute: {run.energy_kwh:.1f} kWh"]
+            if run.cost is not None:
+                parts.append(f"expected cost {run.cost:.2f} {currency}")
+            if run.carbon_kg is not None:
+                parts.append(f"{run.carbon_kg:.2f} kg CO2")
+            events.append(
+                CalendarEvent(
+                    start=run.start,
+                    end=run.end,
+                    summary=f"Compute {name}",
+                    description=", ".join(parts),
+                )
+            )
+    return events
+
+
 class PlanCalendar(PlanEntity, CalendarEntity):
     """What GridNode plans to run, as events automations and the UI can see."""
 
@@ -92,11 +121,21 @@ class PlanCalendar(PlanEntity, CalendarEntity):
         """Create the calendar of the site's plan."""
         super().__init__(entry, entry.runtime_data.plan, "plan_calendar")
 
+    def _events(self) -> list[CalendarEvent]:
+        """The plan's runs and the compute's, earliest first."""
+        snapshot = self.coordinator.data
+        compute = compute_events(
+            snapshot, compute_names(self._entry), self._entry.runtime_data.site.currency
+        )
+        if not compute:
+            return plan_events(snapshot)
+        return sorted([*plan_events(snapshot), *compute], key=lambda e: e.start_datetime_local)
+
     @property
     def event(self) -> CalendarEvent | None:
         """The run in progress, else the next one."""
         now = dt_util.utcnow()
-        for event in plan_events(self.coordinator.data):
+        for event in self._events():
             if event.end > now:
                 return event
         return None
@@ -106,9 +145,7 @@ class PlanCalendar(PlanEntity, CalendarEntity):
     ) -> list[CalendarEvent]:
         """The planned runs between two instants."""
         return [
-            event
-            for event in plan_events(self.coordinator.data)
-            if event.end > start_date and event.start < end_date
+            event for event in self._events() if event.end > start_date and event.start < end_date
         ]
 
 

@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 
+from .compute_config import compute_power_entities
 from .const import DOMAIN
 from .core.input_errors import InputErrorReason
 from .core.load_forecast import (
@@ -133,4 +134,8 @@ async def async_load_history(
         for sensor in _controlled_power_sensors(hass, entry_id, devices)
     ]
     controlled += await _async_switched_loads(hass, devices, now)
+    entry = hass.config_entries.async_get_entry(entry_id)
+    for sensor in compute_power_entities(entry) if entry is not None else []:
+        # flexible compute is planned as a load of its own: its history is not the house's
+        controlled.append(await _async_statistics(hass, sensor, StatisticKind.MEAN, now))
     return subtract_controlled(total, *controlled)

@@ -18,6 +18,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .capacity_peak import MonthPeakTracker, next_month_start
+from .compute_config import compute_loads, measured_compute_w
 from .const import (
     CONF_CARBON_ENTITY,
     CONF_EXPORT_PRICE_ENTITIES,
@@ -310,7 +311,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         if inputs.import_prices is not None and inputs.export_prices is not None:
             # The unplanned house runs the same cars, heat and jobs, just without the plan.
             flexible = [0.0] * horizon.count
-            for series in [*plan.ev_power_w.values(), *plan.load_power_w.values()]:
+            loads = [*plan.load_power_w.values(), *plan.optional_load_w.values()]
+            for series in [*plan.ev_power_w.values(), *loads]:
                 flexible = [a + float(b) for a, b in zip(flexible, series, strict=False)]
             for i, hp in enumerate(heat_pump_w(plan)[: horizon.count]):
                 flexible[i] += float(hp)
@@ -402,6 +404,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             jobs=jobs,
             reserve_schedule=self._reserve_schedule(horizon, self.storm.reserve_pct),
             signals=self.signals.active(now),
+            compute=compute_loads(self.config_entry),
         )
         return inputs, model, ev_names, job_names
 
@@ -438,6 +441,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             return None
         handles: list[DeviceHandle] = [*devices.chargers, *devices.heat_pumps, *devices.loads]
         controlled = sum(read_device(h, partial(_controlled_w, h), 0.0) for h in handles)
+        # flexible compute is planned too: its measured draw is not the household's
+        controlled += measured_compute_w(self.hass, self.config_entry)
         return max(0.0, float(total - controlled))
 
     def _count_delivered(self, now: datetime) -> None:

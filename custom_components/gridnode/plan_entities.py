@@ -52,6 +52,7 @@ def plan_slots(
         ev = sum(float(v[i]) for v in plan.ev_power_w.values())
         jobs = [job_id for job_id, power in plan.load_power_w.items() if float(power[i]) > 0]
         load = float(inputs.base_load_w[i]) + sum(float(v[i]) for v in plan.load_power_w.values())
+        load += sum(float(v[i]) for v in plan.optional_load_w.values())  # flexible compute
         slots.append(
             {
                 "start": start.isoformat(),

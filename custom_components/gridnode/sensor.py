@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .compute_sensor import compute_sensors
 from .devices.integrated_energy import build_integrated_energy
 from .devices.platforms import add_device_entities, build_sensors
 from .island_entities import island_sensors
@@ -25,6 +26,7 @@ async def async_setup_entry(
     """Add the plan's entities and every device's sensor entities."""
     async_add_entities([*plan_sensors(entry), *metered_sensors(entry), *island_sensors(entry)])
     async_add_entities(mesh_sensors(entry))
+    async_add_entities(compute_sensors(entry))
     add_device_entities(entry, async_add_entities, build_sensors)
     add_device_entities(entry, async_add_entities, build_integrated_energy)
     for subentry_id, entity in [*plan_action_sensors(entry), *openadr_sensors(entry)]:

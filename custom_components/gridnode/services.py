@@ -28,7 +28,9 @@ from homeassistant.helpers import (
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
+from .compute_config import compute_loads, snapshot_budget
 from .const import DOMAIN, MAX_GRID_LIMIT_KW
+from .core.compute import budget_json
 from .core.planning import JobGoal
 from .core.slots import parse_utc
 from .devices.const import MAX_EV_CAPACITY_KWH, MAX_EV_PRICE, MIN_EV_CAPACITY_KWH, MIN_EV_PRICE
@@ -321,6 +323,12 @@ async def _get_plan(call: ServiceCall) -> ServiceResponse:
     plan["expires_at"] = snapshot.expires.isoformat()
     plan["healthy"] = snapshot.healthy
     plan["fallback_inputs"] = sorted(snapshot.inputs.problems)
+    # --- flexible compute: the budget, as the HTTP endpoint serves it (None: none configured)
+    plan["compute"] = (
+        budget_json(snapshot_budget(snapshot, dt_util.utcnow()), entry.title)
+        if compute_loads(entry)
+        else None
+    )
     return plan
 
 

@@ -15,17 +15,19 @@ from .conftest import BLUEPRINT_FILES, BLUEPRINTS
 GRIDNODE_INPUTS = {
     "appliance_cheapest_window.yaml": {"cheap_window_start"},
     "compute_when_cheap_or_clean.yaml": {"cheap_now", "clean_now"},
+    "run_job_on_sun.yaml": {"budget"},
     "shed_load_low_runtime.yaml": {"runtime", "grid"},
 }
 
 
-def test_the_five_promised_blueprints_are_shipped() -> None:
-    """Issue 8's five automations are all there."""
+def test_the_promised_blueprints_are_shipped() -> None:
+    """Issue 8's five automations and issue 22's "run my job on sun" are all there."""
     assert BLUEPRINT_FILES == [
         "appliance_cheapest_window.yaml",
         "compute_when_cheap_or_clean.yaml",
         "ev_ready_by_departure.yaml",
         "notify_grid_lost.yaml",
+        "run_job_on_sun.yaml",
         "shed_load_low_runtime.yaml",
     ]
 

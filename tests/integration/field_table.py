@@ -549,6 +549,13 @@ ROWS += (
     _p("openadr", "token_url", ABSENT, VTN_A + "/token", "grid", shown_by=OPENADR),
     _p("openadr", "poll_seconds", 300, 60, "grid", shown_by=OPENADR),
     _p("openadr", "programs", [], ["p1"], "grid", shown_by=OPENADR_PROGRAMS),
+    # --- Flexible compute --------------------------------------------------------------------
+    _r("compute", "name", "GPU", "Render box", DISPLAY),
+    _p("compute", "max_power_kw", 2.0, 3.0, "optional_loads[0].max_power_w"),
+    _p("compute", "value_per_kwh", 0.2, 0.25, "optional_loads[0].value_per_kwh"),
+    _p("compute", "carbon_cap_g_per_kwh", ABSENT, 250, "optional_loads[0].carbon_cap_g_per_kwh"),
+    _p("compute", "battery_may_feed", False, True, "optional_loads[0].battery_may_feed"),
+    _p("compute", "power_entity", ABSENT, "sensor.compute_w", "base_load_w"),
     # --- Modbus device -----------------------------------------------------------------------
     _r("modbus", "name", "Inverter", "Wallbox", DISPLAY),
     # A serial port that is not there is retried for ever, and time is frozen here.
@@ -700,6 +707,11 @@ PATH_WORDS: dict[str, str] = {
     "loads[0].earliest_slot": "when the load may start",
     "loads[0].deadline_slot": "when the load must be done",
     "loads[0].interruptible": "whether the load may pause",
+    "optional_loads[0].max_power_w": "the compute's most power",
+    "optional_loads[0].value_per_kwh": "what a kWh is worth to the compute",
+    "optional_loads[0].carbon_cap_g_per_kwh": "the grid carbon above which grid power does not "
+    "feed the compute",
+    "optional_loads[0].battery_may_feed": "whether the battery may feed the compute",
 }
 
 

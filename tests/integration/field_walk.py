@@ -104,6 +104,7 @@ async def walk_fields(hass: HomeAssistant) -> Walk:
     await open_sub("load", "load", None)
     await open_sub("pv_array", "pv_array", None)
     await open_sub("openadr", "openadr", None)
+    await open_sub("compute", "compute", None)
     for protocol in ("ocpp", "goe"):
         await open_sub("charger", "charger", {"name": "Charger", "protocol": protocol})
     for kind in ("sg_ready", "climate"):

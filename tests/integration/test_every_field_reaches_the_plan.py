@@ -143,6 +143,11 @@ BASE_SUBENTRIES: dict[str, tuple[str, str, dict[str, Any]]] = {
         "Garage",
         {"pv_source": "estimate", "pv_kwp": 2.0, "pv_tilt": 30, "pv_azimuth": 90},
     ),
+    "compute": (
+        "compute",
+        "GPU",
+        {"max_power_kw": 2.0, "value_per_kwh": 0.2, "battery_may_feed": False},
+    ),
 }
 # Devices that need a connection: in the house only for their own rows.
 LINKED_SUBENTRIES: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -271,6 +276,7 @@ async def _house_entities(hass: HomeAssistant) -> None:
         ("sensor.grid_w_b", "2400", watts),
         ("sensor.hp_w", "900", watts),
         ("sensor.house_w", "700", watts),
+        ("sensor.compute_w", "300", watts),
         ("sensor.room", "19.5", celsius),
         ("sensor.room_b", "21.0", celsius),
         ("sensor.tank", "45", celsius),
@@ -358,6 +364,7 @@ def _devices_for(row: Row) -> set[str]:
             "heat_pump": {"heat_pump"},
             "evs": {"entity_device/charger"},
             "loads": {"load"},
+            "optional_loads": {"compute"},
         }.get(path.split(".")[0].split("[")[0], set())
     return devices
 

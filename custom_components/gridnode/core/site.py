@@ -30,6 +30,7 @@ from custom_components.gridnode.optimiser import (
     EVSpec,
     GridSpec,
     HeatPumpSpec,
+    OptionalLoadSpec,
     Problem,
     TankSpec,
 )
@@ -149,6 +150,22 @@ class JobGoal:
     earliest: datetime | None
     deadline: datetime | None
     interruptible: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ComputeLoad:
+    """Flexible compute the user lets GridNode plan: it runs where power is worth less than it.
+
+    ``value_per_kwh`` is the most the user would pay for a kWh to compute with;
+    ``carbon_cap_g_per_kwh`` keeps grid power above that intensity out of it (see
+    ``optimiser.optional``); ``battery_may_feed`` lets the batteries feed it.
+    """
+
+    id: str
+    max_power_w: float
+    value_per_kwh: float
+    carbon_cap_g_per_kwh: float | None = None
+    battery_may_feed: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -279,6 +296,7 @@ class SiteModel:
     change prices and limits for a window (``core/signals.py``).
     A site with several batteries or heat pumps lists them in ``batteries`` / ``heat_pumps``
     (each with its own id); ``battery`` / ``heat_pump`` is the one of a site with one.
+    ``compute`` is the flexible compute the plan may hand power to (an optional load each).
     """
 
     forecast: SiteForecast
@@ -292,6 +310,7 @@ class SiteModel:
     batteries: Sequence[BatteryState] = ()
     heat_pumps: Sequence[HeatPumpGoal] = ()
     signals: Sequence[GridSignal] = ()
+    compute: Sequence[ComputeLoad] = ()
 
     @property
     def horizon(self) -> Horizon:
@@ -406,6 +425,16 @@ def site_problem(site: SiteModel) -> Problem:
         evs=ev_specs,
         heat_pumps=hp_specs,
         loads=load_specs,
+        optional_loads=tuple(
+            OptionalLoadSpec(
+                id=c.id,
+                max_power_w=max(0.0, c.max_power_w),
+                value_per_kwh=c.value_per_kwh,
+                carbon_cap_g_per_kwh=c.carbon_cap_g_per_kwh,
+                battery_may_feed=c.battery_may_feed,
+            )
+            for c in site.compute
+        ),
     )
 
 

@@ -116,6 +116,7 @@ def extract(
         indoor_temp_c=next(iter(pumps.temp.values()), np.zeros(0)),
         tank_energy_wh=pumps.total(pumps.tank),
         load_power_w=loads,
+        optional_load_w={k: x[i.power] for k, i in form.optional_loads.items()},
         violations=tuple(notes.items),
         battery_charge_w_by_id=bats.by_id[0],
         battery_discharge_w_by_id=bats.by_id[1],

@@ -72,6 +72,7 @@ def fallback_plan(problem: Problem, reason: str, solve_time_ms: float = 0.0) -> 
         ev_v2h_w={ev.id: np.zeros(n) for ev in problem.evs},
         ev_soc_pct={ev.id: np.full(n, ev.soc_pct) for ev in problem.evs},
         load_power_w={load.id: np.zeros(n) for load in problem.loads},
+        optional_load_w={load.id: np.zeros(n) for load in problem.optional_loads},
         battery_charge_w_by_id=charges,
         battery_discharge_w_by_id=discharges,
         battery_soc_pct_by_id=socs,

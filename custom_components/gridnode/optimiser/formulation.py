@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from .devices import EVIndex, HeatPumpIndex, LoadIndex, add_evs, add_heat_pumps, add_loads
 from .model import INF, INTEGER, FloatArray, IntArray, ModelBuilder
+from .optional import OptionalLoadIndex, add_optional_loads
 from .problem import BatterySpec, Problem, default_penalty
 
 type BoolArray = npt.NDArray[np.bool_]
@@ -54,6 +55,7 @@ class Formulation:
     evs: dict[str, EVIndex] = field(default_factory=dict)
     heat_pumps: dict[str, HeatPumpIndex] = field(default_factory=dict)
     loads: dict[str, LoadIndex] = field(default_factory=dict)
+    optional_loads: dict[str, OptionalLoadIndex] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     penalised: list[IntArray] = field(default_factory=list)
     switches: list[tuple[IntArray, IntArray, IntArray]] = field(default_factory=list)
@@ -103,6 +105,7 @@ def flow_limits(
     for hp in problem.heat_pumps:
         sink += hp.max_power_w
     sink += sum(load.power_w for load in problem.loads)
+    sink += sum(load.max_power_w for load in problem.optional_loads)
     grid = problem.grid
     sink = np.minimum(sink, grid.import_limits(len(sink)))
     source = np.minimum(source, grid.export_limits(len(source)))
@@ -224,6 +227,7 @@ def formulate(problem: Problem) -> Formulation:
     form.evs = add_evs(ctx)
     form.heat_pumps = add_heat_pumps(ctx)
     form.loads = add_loads(ctx, form.notes)
+    form.optional_loads = add_optional_loads(ctx, form)
     return form
 
 

@@ -63,6 +63,7 @@ class Plan:
     battery they are that battery's. ``heat_pump_power_w``, ``hot_water_power_w`` and
     ``tank_energy_wh`` sum every heat pump's; ``indoor_temp_c`` is the first heat pump's. The
     ``*_by_id`` dicts hold each device's own series under its id (one entry for a single device).
+    ``optional_load_w`` holds each optional load's (flexible compute's) planned power by id.
     """
 
     status: str
@@ -87,6 +88,7 @@ class Plan:
     indoor_temp_c: Array = field(default_factory=lambda: np.zeros(0))
     tank_energy_wh: Array = field(default_factory=lambda: np.zeros(0))
     load_power_w: dict[str, Array] = field(default_factory=dict)
+    optional_load_w: dict[str, Array] = field(default_factory=dict)
     violations: tuple[Violation, ...] = ()
     battery_charge_w_by_id: dict[str, Array] = field(default_factory=dict)
     battery_discharge_w_by_id: dict[str, Array] = field(default_factory=dict)
@@ -136,6 +138,7 @@ class Plan:
             "indoor_temp_c": _list(self.indoor_temp_c, 3),
             "tank_energy_wh": _list(self.tank_energy_wh),
             "load_power_w": {k: _list(v) for k, v in self.load_power_w.items()},
+            "optional_load_w": _lists(self.optional_load_w),
             "battery_charge_w_by_id": _lists(self.battery_charge_w_by_id),
             "battery_discharge_w_by_id": _lists(self.battery_discharge_w_by_id),
             "battery_soc_pct_by_id": _lists(self.battery_soc_pct_by_id, 2),

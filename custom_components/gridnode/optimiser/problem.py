@@ -204,6 +204,25 @@ class DeferrableLoadSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class OptionalLoadSpec:
+    """A load that may run up to ``max_power_w`` in any slot, worth ``value_per_kwh`` when it does.
+
+    Flexible compute: it has no goal and no deadline; the plan runs it where power costs less
+    than its value (PV that would be exported at a lower price or curtailed, grid power cheaper
+    than the value). ``carbon_cap_g_per_kwh``: in a slot whose grid carbon intensity is above
+    the cap (every slot when the grid's carbon is unknown), grid imports are counted as feeding
+    the house's other loads first and never this load. ``battery_may_feed`` False: the
+    batteries' discharge is counted as feeding the other loads and export first, never this one.
+    """
+
+    id: str
+    max_power_w: float
+    value_per_kwh: float
+    carbon_cap_g_per_kwh: float | None = None
+    battery_may_feed: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Penalties:
     """Prices of breaking soft constraints; ``None`` means 20 x the largest |price|, at least 1."""
 
@@ -230,6 +249,7 @@ class Problem:
     penalties: Penalties = field(default_factory=Penalties)
     batteries: tuple[BatterySpec, ...] = ()
     heat_pumps: tuple[HeatPumpSpec, ...] = ()
+    optional_loads: tuple[OptionalLoadSpec, ...] = ()
 
     def __post_init__(self) -> None:
         """Join ``battery``/``batteries`` (and the heat pumps); refuse series of the wrong length.
@@ -239,6 +259,7 @@ class Problem:
         """
         self._join("battery", "batteries")
         self._join("heat_pump", "heat_pumps")
+        _unique_ids("optional_loads", [load.id for load in self.optional_loads])
         n = len(self.base_load_w)
         named: list[tuple[str, tuple[float, ...] | None]] = [
             ("pv_w", self.pv_w),
@@ -345,7 +366,7 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
     check_keys(
         data,
         {"start", "slot_minutes", "slots", "base_load_w", "pv_w", "grid", "battery", "evs"}
-        | {"heat_pump", "loads", "penalties", "batteries", "heat_pumps"},
+        | {"heat_pump", "loads", "penalties", "batteries", "heat_pumps", "optional_loads"},
         "",
     )
     start = _parse_start(data)
@@ -363,7 +384,9 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
     loads = data.get("loads", [])
     batteries = data.get("batteries", [])
     heat_pumps = data.get("heat_pumps", [])
+    optional = data.get("optional_loads", [])
     lists = {"evs": evs, "loads": loads, "batteries": batteries, "heat_pumps": heat_pumps}
+    lists["optional_loads"] = optional
     for key, value in lists.items():
         if not isinstance(value, list):
             raise ValueError(f"{key}: expected a list")
@@ -384,6 +407,10 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
         _parse_heat_pump(_item(v, f"heat_pumps[{i}]."), f"heat_pumps[{i}].", slots, True)
         for i, v in enumerate(heat_pumps)
     )
+    optional_specs = tuple(
+        _parse_optional_load(_item(v, f"optional_loads[{i}]."), f"optional_loads[{i}].")
+        for i, v in enumerate(optional)
+    )
     if battery is not None and battery_specs:
         raise ValueError("battery: give either battery or batteries, not both")
     if heat_pump is not None and hp_specs:
@@ -392,6 +419,7 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
     _unique_ids("heat_pumps", [d.id for d in hp_specs])
     _unique_ids("evs", [e.id for e in ev_specs])
     _unique_ids("loads", [ld.id for ld in load_specs])
+    _unique_ids("optional_loads", [ld.id for ld in optional_specs])
     return Problem(
         start=start,
         slot_minutes=slot_minutes,
@@ -405,6 +433,7 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
         penalties=Penalties() if penalties is None else _parse_penalties(penalties),
         batteries=battery_specs,
         heat_pumps=hp_specs,
+        optional_loads=optional_specs,
     )
 
 
@@ -674,6 +703,21 @@ def _parse_load(data: Mapping[str, Any], path: str, slots: int) -> DeferrableLoa
         earliest_slot=earliest,
         deadline_slot=None if data.get("deadline_slot") is None else deadline,
         interruptible=flag(data, "interruptible", path, True),
+    )
+
+
+def _parse_optional_load(data: Mapping[str, Any], path: str) -> OptionalLoadSpec:
+    check_keys(
+        data,
+        {"id", "max_power_w", "value_per_kwh", "carbon_cap_g_per_kwh", "battery_may_feed"},
+        path,
+    )
+    return OptionalLoadSpec(
+        id=text(data, "id", path),
+        max_power_w=number(data, "max_power_w", path, minimum=0.0),
+        value_per_kwh=number(data, "value_per_kwh", path),
+        carbon_cap_g_per_kwh=_optional(data, "carbon_cap_g_per_kwh", path),
+        battery_may_feed=flag(data, "battery_may_feed", path, True),
     )
 
 

@@ -1,9 +1,10 @@
-"""Config subentry flows: devices, PV arrays and the grid operator's OpenADR VTN."""
+"""Config subentry flows: devices, PV arrays, flexible compute and the grid operator's OpenADR VTN."""
 
 from __future__ import annotations
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
+from custom_components.gridnode.compute_config import SUBENTRY_COMPUTE
 from custom_components.gridnode.const import SUBENTRY_PV_ARRAY
 from custom_components.gridnode.devices.const import (
     SUBENTRY_CHARGER,
@@ -14,6 +15,7 @@ from custom_components.gridnode.devices.const import (
 )
 from custom_components.gridnode.openadr import SUBENTRY_OPENADR
 
+from .compute import ComputeSubentryFlow
 from .flows import (
     ChargerSubentryFlow,
     EntityDeviceSubentryFlow,
@@ -32,6 +34,7 @@ SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
     SUBENTRY_ENTITY_DEVICE: EntityDeviceSubentryFlow,
     SUBENTRY_PV_ARRAY: PvArraySubentryFlow,
     SUBENTRY_OPENADR: OpenAdrSubentryFlow,
+    SUBENTRY_COMPUTE: ComputeSubentryFlow,
 }
 
 __all__ = ["SUBENTRY_FLOWS"]
