@@ -26,6 +26,7 @@ from .migration import async_assign_device_ids, async_migrate
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
+from .websocket import async_setup_websocket
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register GridNode's actions and its plan card (no manual resource step needed)."""
     async_setup_services(hass)
+    async_setup_websocket(hass)  # the plan card fetches the plan through it
     await async_register_card(hass)
     # Device profiles and SunSpec model definitions are data files: read them once, off the loop.
     await hass.async_add_executor_job(_preload_device_data)
