@@ -6,13 +6,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 import json
+from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+import yaml
 
 from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.plan_entities import plan_slots, plan_version
@@ -212,3 +216,34 @@ async def test_the_version_changes_with_the_plan_the_slot_and_the_grid(
     assert plan_version(newer, now, False) != version
     # before the plan starts, it is its first slot
     assert plan_version(snapshot, start - step, False) == plan_version(snapshot, start, False)
+
+
+def _readme_yaml(first_line: str) -> Any:
+    """The README's YAML example that starts with ``first_line``, parsed."""
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL):
+        if block.startswith(first_line):
+            return yaml.safe_load(block)
+    raise AssertionError(f"no YAML example starting with {first_line!r} in the README")
+
+
+async def test_the_readmes_template_for_the_slots_works(
+    hass: HomeAssistant,
+    site: MockConfigEntry,  # noqa: F811
+) -> None:
+    """Upgrading users copy the README's template sensor: it fetches the plan on a new version
+    and shows the cheapest slot ahead."""
+    config = _readme_yaml("template:\n")
+    config["template"][0]["trigger"][0]["entity_id"] = PLAN
+    assert await async_setup_component(hass, "template", config)
+    await hass.async_block_till_done()
+    await site.runtime_data.plan.async_refresh()  # a new plan: a new plan_version
+    await hass.async_block_till_done()
+    state = hass.states.get("sensor.cheapest_slot_ahead")
+    assert state is not None
+    slots = (
+        await hass.services.async_call(DOMAIN, "get_plan", {}, blocking=True, return_response=True)
+    )["slots"]  # type: ignore[index]
+    cheapest = min(slots, key=lambda slot: slot["price"])
+    assert dt_util.parse_datetime(state.state) == dt_util.parse_datetime(cheapest["start"])
+    assert float(state.attributes["battery_charge_w_next_hour"]) >= 0
