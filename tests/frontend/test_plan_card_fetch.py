@@ -7,9 +7,10 @@ while it asks, and says so in a line of its own when asking fails.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from .conftest import PLAN_ENTITY, in_browser, make_hass, make_plan
+from .conftest import NOW, PLAN_ENTITY, in_browser, make_hass, make_plan
 from .test_plan_card import CARD, _count, _mount
 from .test_plan_card_explains import _german
 
@@ -95,12 +96,16 @@ async def test_the_last_plan_stays_while_fetching_and_a_failed_fetch_says_so(
     )
     assert await _count(page, "rect.bar-battery") > 0  # the plan it had is still drawn
     assert await _count(page, "rect.bar-ev") == 0
-    # The same failing version is not asked for again on the next update.
+    # The same failing version is not asked for again on the next update, only half a minute on.
     await _set_hass(page, failing)
     assert len(await _asked(page)) == 3
+    await page.clock.set_fixed_time(NOW + timedelta(seconds=31))
+    await _set_hass(page, failing)
+    assert len(await _asked(page)) == 4
+    await page.clock.set_fixed_time(NOW)
 
     await _set_hass(page, _german(dict(failing, wsError={"code": "unknown_error"})))
-    assert len(await _asked(page)) == 3
+    assert len(await _asked(page)) == 4
     await _mount(page, {"hours": 24}, _german(dict(failing, wsError={"code": "unknown_error"})))
     text = await error.text_content()
     assert text == "Der neueste Plan konnte nicht geladen werden: unknown_error"

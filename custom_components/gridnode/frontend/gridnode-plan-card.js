@@ -31,6 +31,8 @@ const CARD_VERSION = "0.1.0";
 const DEFAULT_ENTITY = "sensor.gridnode_plan";
 /* The websocket command that answers with the plan slot by slot (GridNode's websocket.py). */
 const WS_COMMAND = "gridnode/plan";
+/* After a failed fetch the same plan version is asked for again on an update this much later. */
+const RETRY_AFTER_MS = 30e3;
 const DEFAULT_HOURS = 24;
 const MIN_HOURS = 6;
 const MAX_HOURS = 48;
@@ -956,6 +958,8 @@ class GridNodePlanCard extends HTMLElement {
   /**
    * Fetch the plan when the plan sensor announces one the card does not have (a new plan_version,
    * or another entity), once per version: a sensor written for any other reason costs nothing.
+   * A failed fetch (GridNode reloading, the connection lost) is tried again on an update once
+   * RETRY_AFTER_MS have passed.
    */
   _maybeFetch() {
     const entity = this._config?.entity;
@@ -964,7 +968,8 @@ class GridNodePlanCard extends HTMLElement {
     if (!stateObj || Array.isArray(stateObj.attributes?.slots) || typeof hass.callWS !== "function") return;
     const version = planVersionOf(stateObj);
     const same = (held) => held && held.entity === entity && held.version === version;
-    if (same(this._fetched) || same(this._fetching) || same(this._fetchError)) return;
+    const failedLately = same(this._fetchError) && Date.now() - this._fetchError.at < RETRY_AFTER_MS;
+    if (same(this._fetched) || same(this._fetching) || failedLately) return;
     const seq = ++this._fetchSeq;
     this._fetching = { entity, version, seq };
     let request;
@@ -984,7 +989,7 @@ class GridNodePlanCard extends HTMLElement {
       (err) => {
         if (this._fetching?.seq !== seq) return;
         this._fetching = null;
-        this._fetchError = { entity, version, reason: errorText(err) };
+        this._fetchError = { entity, version, reason: errorText(err), at: Date.now() };
         this._render();
       },
     );
