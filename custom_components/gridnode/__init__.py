@@ -22,7 +22,10 @@ from .entity import site_device_info
 from .frontend import async_register_card
 from .goal_store import GoalStore
 from .island import IslandWatch, async_remove_island_store
+from .mesh import MeshLink
+from .mesh_settings import MeshSettings
 from .migration import async_assign_device_ids, async_migrate
+from .openadr import build_ven
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
@@ -81,6 +84,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
     coordinator = PlanCoordinator(hass, entry, site)
     dispatcher = Dispatcher(hass, entry, coordinator, arbiter)
     island = IslandWatch(hass, entry, arbiter)
+    ven = build_ven(hass, entry, coordinator.signals, site.currency)
+    mesh_settings = MeshSettings.from_options(entry.options, entry.title)
     entry.runtime_data = GridNodeData(
         site=site,
         site_device_id=site_device.id,
@@ -89,6 +94,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
         dispatcher=dispatcher,
         island=island,
         arbiter=arbiter,
+        openadr=ven,
+        mesh=None if mesh_settings is None else MeshLink(hass, entry, mesh_settings),
     )
     started: list[IslandWatch | Dispatcher] = []
     try:
@@ -106,10 +113,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> 
             await part.async_stop()
         await async_unload_devices(hass, entry, devices)
         raise
+    if ven is not None:  # its first poll runs in the background: a VTN down delays nothing
+        ven.start()
+        entry.async_on_unload(ven.stop)
     entry.async_on_unload(devices.add_listener(_replan_on_device_change(coordinator)))
     entry.async_on_unload(coordinator.async_track_inputs())
     entry.async_on_unload(coordinator.month_peak.start())
     entry.async_on_unload(track_command_repairs(hass, entry.entry_id, dispatcher))
+    if (mesh := entry.runtime_data.mesh) is not None:
+        # joining waits for the MQTT integration: in the background, never holding the site up
+        entry.async_on_unload(mesh.async_stop)
+        entry.async_create_background_task(hass, mesh.async_start(), "gridnode mesh start")
 
     async def _hand_back_on_stop(_event: Event) -> None:
         """Home Assistant is stopping (entries are not unloaded): hand every device back."""

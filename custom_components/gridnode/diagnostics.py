@@ -30,6 +30,7 @@ from .devices.const import CONF_CHARGE_POINT_ID, CONF_HOST, CONF_PASSWORD
 from .devices.modbus import ModbusHandleBase
 from .drivers.modbus import ModbusDevice, ModbusDriverError, ProfileDevice, SunSpecDevice
 from .drivers.modbus.dump import dump_device
+from .mesh_settings import CONF_MESH_SECRET
 from .runtime import GridNodeConfigEntry, GridNodeData
 from .watchdog import fallback_of
 
@@ -57,6 +58,13 @@ TO_REDACT = {
     "chargeBoxSerialNumber",
     "api_key",
     "token",
+    "client_id",
+    "client_secret",
+    "vtn_url",
+    "token_url",
+    "vtn_host",
+    CONF_MESH_SECRET,
+    "sig",
 }
 _MIN_SECRET_LENGTH = 3  # shorter values ("1", "on") would redact half the output
 
@@ -91,6 +99,8 @@ async def async_get_config_entry_diagnostics(
         # who drives each device now (the plan, a user's override until its end, the island)
         "drivers": data.drivers(dt_util.utcnow()),
         "island": data.island.guard.to_dict(),
+        "openadr": data.openadr.diagnostics() if data.openadr is not None else None,
+        "mesh": None if data.mesh is None else data.mesh.diagnostics(),
         "devices": [
             async_redact_data(
                 {

@@ -58,6 +58,19 @@ from .const import (
     TariffSource,
 )
 from .core.input_errors import InputError
+from .mesh_settings import (
+    CONF_MESH_ENABLED,
+    CONF_MESH_FEEDER_LIMIT_KW,
+    CONF_MESH_GROUP,
+    CONF_MESH_SECRET,
+    CONF_MESH_SITE_ID,
+    CONF_MESH_TOPIC_ROOT,
+    DEFAULT_FEEDER_LIMIT_KW,
+    MAX_FEEDER_LIMIT_KW,
+    MIN_FEEDER_LIMIT_KW,
+    default_site_id,
+    mesh_errors,
+)
 from .tariff_input import DEFAULT_EXPORT_PRICE, DEFAULT_IMPORT_PRICE, parse_periods
 from .validation import vol
 
@@ -128,7 +141,7 @@ class GridNodeOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer the option pages."""
         return self.async_show_menu(
-            step_id="init", menu_options=["planning", "tariff", "forecasts", "islanding"]
+            step_id="init", menu_options=["planning", "tariff", "forecasts", "islanding", "mesh"]
         )
 
     async def async_step_planning(
@@ -318,6 +331,55 @@ class GridNodeOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(step_id="islanding", data_schema=schema)
+
+    async def async_step_mesh(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Share this site's plan with a group of sites over Home Assistant's MQTT broker."""
+        options = self._options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            user_input = _mesh_input(user_input, options)
+            errors = mesh_errors(user_input)
+            if not errors:
+                return self._save(user_input, clear=(CONF_MESH_TOPIC_ROOT,))
+            options |= user_input
+        site_id = options.get(CONF_MESH_SITE_ID) or default_site_id(self.config_entry.title)
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_MESH_ENABLED, default=bool(options.get(CONF_MESH_ENABLED, False))
+                ): selector.BooleanSelector(),
+                vol.Required(
+                    CONF_MESH_GROUP, default=str(options.get(CONF_MESH_GROUP, ""))
+                ): selector.TextSelector(),
+                vol.Required(CONF_MESH_SITE_ID, default=site_id): selector.TextSelector(),
+                vol.Required(
+                    CONF_MESH_FEEDER_LIMIT_KW,
+                    default=options.get(CONF_MESH_FEEDER_LIMIT_KW, DEFAULT_FEEDER_LIMIT_KW),
+                ): _number(MIN_FEEDER_LIMIT_KW, MAX_FEEDER_LIMIT_KW, "any", "kW"),
+                # the stored secret is never shown: left empty, it is kept
+                vol.Optional(CONF_MESH_SECRET): selector.TextSelector(
+                    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+                ),
+                _optional(CONF_MESH_TOPIC_ROOT, options): selector.TextSelector(),
+            }
+        )
+        return self.async_show_form(step_id="mesh", data_schema=schema, errors=errors)
+
+
+def _mesh_input(user_input: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The mesh form's values tidied: ids trimmed and lower-cased, an empty secret kept as it was."""
+    tidied = dict(user_input)
+    for key in (CONF_MESH_GROUP, CONF_MESH_SITE_ID, CONF_MESH_TOPIC_ROOT):
+        if isinstance(tidied.get(key), str):
+            tidied[key] = tidied[key].strip()
+    for key in (CONF_MESH_GROUP, CONF_MESH_SITE_ID):
+        if isinstance(tidied.get(key), str):
+            tidied[key] = tidied[key].lower()
+    if not tidied.get(CONF_MESH_SECRET) and options.get(CONF_MESH_SECRET):
+        tidied[CONF_MESH_SECRET] = options[CONF_MESH_SECRET]
+    if not tidied.get(CONF_MESH_TOPIC_ROOT):
+        tidied.pop(CONF_MESH_TOPIC_ROOT, None)
+    return tidied
 
 
 def pv_source_errors(user_input: dict[str, Any]) -> dict[str, str]:

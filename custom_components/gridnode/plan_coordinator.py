@@ -31,6 +31,7 @@ from .const import (
 from .core.islanding import StormWatch, storm_watch
 from .core.loads import DeferrableLoad
 from .core.planning import baseline_cost, heat_pump_w, slot_index
+from .core.signals import SignalBoard
 from .core.site import (
     BatteryState,
     CarSettings,
@@ -177,6 +178,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         self._run_keys: dict[str, str] = {}
         self._last_refresh: datetime | None = None
         self.storm: StormWatch | None = None
+        # outside signals (a grid operator's events, the mesh's congestion price): a change replans
+        self.signals = SignalBoard(on_change=self.async_request_refresh_soon)
         self.month_peak = MonthPeakTracker(
             hass,
             entry.entry_id,
@@ -398,6 +401,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             heat_pumps=heat_pumps,
             jobs=jobs,
             reserve_schedule=self._reserve_schedule(horizon, self.storm.reserve_pct),
+            signals=self.signals.active(now),
         )
         return inputs, model, ev_names, job_names
 

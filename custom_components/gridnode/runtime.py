@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from .dispatcher import Dispatcher
     from .drivers.model import BatteryCommand
     from .island import IslandWatch
+    from .mesh import MeshLink
+    from .openadr import OpenAdrVen
     from .plan_coordinator import PlanCoordinator
 
 
@@ -80,6 +82,8 @@ class GridNodeData:
     dispatcher: Dispatcher
     island: IslandWatch
     arbiter: DeviceArbiter[BatteryCommand]
+    mesh: MeshLink | None  # the site's group, when it shares its plan (mesh.py)
+    openadr: OpenAdrVen | None  # the grid operator's VTN, when the site follows one
     mode: SiteMode = SiteMode.AUTO
     reserve: float = DEFAULT_RESERVE_SOC
 

@@ -8,7 +8,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .devices.integrated_energy import build_integrated_energy
 from .devices.platforms import add_device_entities, build_sensors
 from .island_entities import island_sensors
+from .mesh_entities import mesh_sensors
 from .metered import metered_sensors
+from .openadr import openadr_sensors
 from .plan_entities import plan_action_sensors, plan_sensors
 from .runtime import GridNodeConfigEntry
 
@@ -22,7 +24,8 @@ async def async_setup_entry(
 ) -> None:
     """Add the plan's entities and every device's sensor entities."""
     async_add_entities([*plan_sensors(entry), *metered_sensors(entry), *island_sensors(entry)])
+    async_add_entities(mesh_sensors(entry))
     add_device_entities(entry, async_add_entities, build_sensors)
     add_device_entities(entry, async_add_entities, build_integrated_energy)
-    for subentry_id, entity in plan_action_sensors(entry):
+    for subentry_id, entity in [*plan_action_sensors(entry), *openadr_sensors(entry)]:
         async_add_entities([entity], config_subentry_id=subentry_id)

@@ -85,6 +85,10 @@ FORECAST_SOLAR = (
     "tests/integration/test_pv_arrays.py::"
     "test_an_exhausted_forecast_solar_quota_estimates_what_it_no_longer_covers_and_says_so"
 )  # needs the Forecast.Solar integration loaded
+MESH = (
+    "tests/integration/mesh/test_mesh.py::"
+    "test_sites_exchange_plans_and_keep_the_feeder_under_its_limit"
+)  # needs a broker and a peer: the group's congestion price is added to the import price
 LOAD_HISTORY = "tests/recorder/test_load_history.py::test_base_load_follows_the_house_history"  # needs the recorder's statistics
 SERIAL_LINK = (
     "tests/integration/devices/test_modbus_profile_handles.py::"
@@ -98,6 +102,20 @@ SAME_HEAT_PUMP = (
     "the same setting as a heat pump built from entities (see its row), read by the same code "
     "(devices/heat_pump_settings): {}"
 )
+OPENADR = (
+    "tests/integration/openadr/test_plan_follows_events.py::"
+    "test_an_import_limit_event_changes_the_plan_and_goes_when_removed"
+)  # a VTN on the loopback publishes an event
+OPENADR_AUTH = (
+    "tests/integration/openadr/test_plan_follows_events.py::"
+    "test_refused_credentials_raise_a_repair_that_goes_when_they_work"
+)
+OPENADR_PROGRAMS = (
+    "tests/integration/openadr/test_openadr_flow.py::"
+    "test_a_vtn_is_added_after_a_real_request_and_follows_the_chosen_programs"
+)
+VTN_A = "https://vtn-a.example.net/openadr3/3.0.1"
+VTN_B = "https://vtn-b.example.net/openadr3/3.0.1"
 ROOM = "sensor.room"
 TANK = "sensor.tank"
 
@@ -268,6 +286,13 @@ ROWS: tuple[Row, ...] = (
     ),
     _r("options", "restore_stable_s", 120, 300, ISLANDING),
     _r("options", "restore_stagger_s", 10, 30, ISLANDING),
+    # --- options: the mesh (its congestion price needs MQTT and a peer on the broker) ---------
+    _p("options", "mesh_enabled", False, True, "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_group", "street", "lane", "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_site_id", "home", "flat_2", "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_feeder_limit_kw", 100.0, 10.0, "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_secret", ABSENT, "a" * 16, "grid.import_price", shown_by=MESH),
+    _p("options", "mesh_topic_root", ABSENT, "town/grid", "grid.import_price", shown_by=MESH),
 )
 
 ROWS += (
@@ -517,6 +542,13 @@ ROWS += (
     _p("pv_array", "pv_kwp", 2.0, 3.0, "pv_w"),
     _p("pv_array", "pv_tilt", 30, 50, "pv_w"),
     _p("pv_array", "pv_azimuth", 90, 270, "pv_w"),
+    # the VTN's events set prices and limits for their windows (docs/openadr.md)
+    _p("openadr", "vtn_url", VTN_A, VTN_B, "grid", shown_by=OPENADR),
+    _p("openadr", "client_id", "ven-a", "ven-b", "grid", shown_by=OPENADR_AUTH),
+    _p("openadr", "client_secret", "secret-a", "secret-b", "grid", shown_by=OPENADR_AUTH),
+    _p("openadr", "token_url", ABSENT, VTN_A + "/token", "grid", shown_by=OPENADR),
+    _p("openadr", "poll_seconds", 300, 60, "grid", shown_by=OPENADR),
+    _p("openadr", "programs", [], ["p1"], "grid", shown_by=OPENADR_PROGRAMS),
     # --- Modbus device -----------------------------------------------------------------------
     _r("modbus", "name", "Inverter", "Wallbox", DISPLAY),
     # A serial port that is not there is retried for ever, and time is frozen here.

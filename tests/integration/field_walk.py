@@ -20,9 +20,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gridnode.config_flow import GridNodeConfigFlow
 from custom_components.gridnode.const import DOMAIN, TariffSource
+from custom_components.gridnode.core.openadr import Program
 from custom_components.gridnode.options_flow import GridNodeOptionsFlow
 from custom_components.gridnode.subentry_flows import SUBENTRY_FLOWS
 from custom_components.gridnode.subentry_flows.flows import _ROLE_FIELDS, ModbusSubentryFlow
+from custom_components.gridnode.subentry_flows.openadr import OpenAdrSubentryFlow
 
 from .conftest import SITE_DATA, SITE_OPTIONS
 
@@ -75,7 +77,7 @@ async def walk_fields(hass: HomeAssistant) -> Walk:
     )
     entry.add_to_hass(hass)
     options = hass.config_entries.options
-    for page in ("planning", "forecasts", "islanding"):
+    for page in ("planning", "forecasts", "islanding", "mesh"):
         result = await options.async_init(entry.entry_id)
         result = await options.async_configure(result["flow_id"], {"next_step_id": page})
         walk.add(GridNodeOptionsFlow, "options", result)
@@ -101,6 +103,7 @@ async def walk_fields(hass: HomeAssistant) -> Walk:
     await open_sub("modbus", "modbus", None)
     await open_sub("load", "load", None)
     await open_sub("pv_array", "pv_array", None)
+    await open_sub("openadr", "openadr", None)
     for protocol in ("ocpp", "goe"):
         await open_sub("charger", "charger", {"name": "Charger", "protocol": protocol})
     for kind in ("sg_ready", "climate"):
@@ -124,6 +127,15 @@ async def walk_fields(hass: HomeAssistant) -> Walk:
         flow._found = found
         flow._source, flow._summary = "profile", "found"
         walk.add(ModbusSubentryFlow, "modbus", await flow.async_step_confirm())
+    # The OpenADR programs form follows a real request to the VTN; opened directly, with the
+    # programs such a request lists.
+    vtn_flow = OpenAdrSubentryFlow()
+    vtn_flow.hass = hass
+    vtn_flow.handler = (entry.entry_id, "openadr")
+    vtn_flow.flow_id = "walk"
+    vtn_flow.context = {"source": "user"}
+    vtn_flow._programs = (Program(id="p1", name="Congestion"),)
+    walk.add(OpenAdrSubentryFlow, "openadr", await vtn_flow.async_step_programs())
     return walk
 
 

@@ -173,6 +173,9 @@ async def _async_problem(
         dispatcher=Dispatcher(hass, entry, coordinator, arbiter),
         island=IslandWatch(hass, entry, arbiter),
         arbiter=arbiter,
+        # live outside signals (the mesh's price, a VTN's events) are not in exported states
+        mesh=None,
+        openadr=None,
         mode=mode,
         reserve=min(100.0, max(0.0, reserve_pct)),
     )

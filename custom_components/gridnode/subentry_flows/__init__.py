@@ -1,4 +1,4 @@
-"""Config subentry flows: add a Modbus device, a charger, a heat pump, a load or an entity device."""
+"""Config subentry flows: devices, PV arrays and the grid operator's OpenADR VTN."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from custom_components.gridnode.devices.const import (
     SUBENTRY_LOAD,
     SUBENTRY_MODBUS,
 )
+from custom_components.gridnode.openadr import SUBENTRY_OPENADR
 
 from .flows import (
     ChargerSubentryFlow,
@@ -20,6 +21,7 @@ from .flows import (
     LoadSubentryFlow,
     ModbusSubentryFlow,
 )
+from .openadr import OpenAdrSubentryFlow
 from .pv_array import PvArraySubentryFlow
 
 SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
@@ -29,6 +31,7 @@ SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
     SUBENTRY_LOAD: LoadSubentryFlow,
     SUBENTRY_ENTITY_DEVICE: EntityDeviceSubentryFlow,
     SUBENTRY_PV_ARRAY: PvArraySubentryFlow,
+    SUBENTRY_OPENADR: OpenAdrSubentryFlow,
 }
 
 __all__ = ["SUBENTRY_FLOWS"]

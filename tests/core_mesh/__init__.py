@@ -1,0 +1,1 @@
+"""Tests of the mesh protocol (core/mesh.py)."""
