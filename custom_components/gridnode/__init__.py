@@ -30,6 +30,7 @@ from .openadr import build_ven
 from .plan_coordinator import PlanCoordinator
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
+from .websocket import async_setup_websocket
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register GridNode's actions and its plan card (no manual resource step needed)."""
     async_setup_services(hass)
+    async_setup_websocket(hass)  # the plan card fetches the plan through it
     await async_register_card(hass)
     async_register_compute_api(hass)
     # Device profiles and SunSpec model definitions are data files: read them once, off the loop.

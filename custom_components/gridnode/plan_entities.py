@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.binary_sensor import (
@@ -105,6 +106,58 @@ def device_slot(plan: Plan, i: int) -> dict[str, dict[str, float]]:
             for key, power in pumps.items()
         }
     return out
+
+
+def current_slot(plan: Plan, now: datetime) -> int:
+    """The index of the slot ``now`` is in (0 before the plan starts; past the end after it)."""
+    step = timedelta(minutes=plan.slot_minutes)
+    return max(0, (now - plan.start) // step)
+
+
+def plan_version(snapshot: PlanSnapshot, now: datetime, islanded: bool) -> str:
+    """A short tag that changes exactly when the slots :func:`plan_slots` gives change.
+
+    That is on a new plan, when the house islands or is back on the grid (the current slot's
+    outage mark), and when a slot begins (the slot that was current drops out). The plan card
+    fetches the slots again when it sees a new tag, not on every write of the plan sensor.
+    """
+    key = "|".join(
+        (
+            snapshot.created.isoformat(),
+            str(current_slot(snapshot.plan, now)),
+            "island" if islanded else "grid",
+        )
+    )
+    return hashlib.blake2s(key.encode(), digest_size=6).hexdigest()
+
+
+def plan_view(entry: GridNodeConfigEntry, now: datetime) -> dict[str, Any]:
+    """The plan as the plan card and ``gridnode.get_plan`` read it, slot by slot from now on.
+
+    Fetched on demand (websocket ``gridnode/plan``, the action), not kept in the plan sensor's
+    state: it is too big to send to every open dashboard on each write of the sensor.
+    """
+    data = entry.runtime_data
+    snapshot = data.plan.data
+    islanded = data.island.state is not GridState.ON_GRID
+    return {
+        "version": plan_version(snapshot, now, islanded),
+        "generated_at": snapshot.created.isoformat(),
+        "slot_minutes": snapshot.plan.slot_minutes,
+        "currency": data.site.currency,
+        "names": plan_names(entry),
+        "slots": plan_slots(snapshot, now, islanded),
+    }
+
+
+def plan_names(entry: GridNodeConfigEntry) -> dict[str, str]:
+    """The name to show for each device or job id (ids are unique, names may repeat)."""
+    snapshot = entry.runtime_data.plan.data
+    return {
+        **entry.runtime_data.dispatcher.names,
+        **snapshot.ev_names,
+        **snapshot.job_names,
+    }
 
 
 def _day_bounds(offset_days: int) -> tuple[datetime, datetime]:
@@ -397,14 +450,18 @@ class MonthPeakSensor(PlanEntity, SensorEntity):
 
 
 class PlanStatusSensor(PlanEntity, SensorEntity):
-    """The plan itself: its status as the state, the slot-by-slot series as attributes."""
+    """The plan itself: its status as the state; what it does now and why as attributes.
+
+    The slot-by-slot series are not in the state (they would be sent to every open dashboard on
+    each write): the card and automations fetch them (``plan_view``) when ``plan_version`` changes.
+    """
 
     _attr_translation_key = "plan"
     _attr_device_class = SensorDeviceClass.ENUM
     _attr_options = ["optimal", "feasible", "fallback"]
     _unrecorded_attributes = frozenset(
         {
-            "slots",
+            "plan_version",
             "current_actions",
             "current_errors",
             "device_kinds",
@@ -443,10 +500,11 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """The plan's series for charts and the plan card."""
+        """What the plan does now and why, and the version of its slots (fetched apart)."""
         snapshot = self.coordinator.data
         dispatcher = self._entry.runtime_data.dispatcher
         return {
+            "plan_version": plan_version(snapshot, dt_util.utcnow(), self._islanded()),
             "generated_at": snapshot.created.isoformat(),
             "expires_at": snapshot.expires.isoformat(),
             "slot_minutes": snapshot.plan.slot_minutes,
@@ -470,12 +528,7 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
             "device_kinds": device_kinds(self._entry),
             "device_violations": device_violations(snapshot),
             "ev_goals": ev_goals(snapshot),
-            "names": {
-                **dispatcher.names,
-                **snapshot.ev_names,
-                **snapshot.job_names,
-            },
-            "slots": plan_slots(snapshot, dt_util.utcnow(), self._islanded()),
+            "names": plan_names(self._entry),
         }
 
 

@@ -36,6 +36,7 @@ from .core.slots import parse_utc
 from .devices.const import MAX_EV_CAPACITY_KWH, MAX_EV_PRICE, MIN_EV_CAPACITY_KWH, MIN_EV_PRICE
 from .drivers.model import BatteryCommand, BatteryMode
 from .goal_store import JOB_ENTITY_DOMAINS, MAX_STORED_JOBS, EvGoalRequest
+from .plan_entities import plan_view
 from .validation import vol
 
 if TYPE_CHECKING:
@@ -315,10 +316,13 @@ async def _replan(call: ServiceCall) -> None:
 
 
 async def _get_plan(call: ServiceCall) -> ServiceResponse:
+    """The plan: its series and costs, and slot by slot from now as the plan card reads it."""
     entry = _entry(call.hass)
     coordinator = entry.runtime_data.plan
     snapshot = coordinator.data
-    plan = snapshot.plan.to_dict()
+    # the card's view first: the plan's own keys (status, slot_minutes, ...) win on a clash
+    plan: dict[str, Any] = plan_view(entry, dt_util.utcnow())
+    plan.update(snapshot.plan.to_dict())
     plan["generated_at"] = snapshot.created.isoformat()
     plan["expires_at"] = snapshot.expires.isoformat()
     plan["healthy"] = snapshot.healthy

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+import json
 import os
 from pathlib import Path
 import shutil
@@ -37,6 +38,16 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT_TO = "GRIDNODE_SCREENSHOT"  # the folder where scripts/screenshot wants the pictures
 SHOTS = ("dashboard.png", "card.png", "energy.png")
+# The plan sensor's attributes as the card's dashboard has them, and the plan the card fetches, in
+# bytes of JSON: the slots were in the state before GridNode fetched them.
+PLAN_SIZES_JS = """async (card) => {
+  const id = card._config.entity;
+  const attributes = card.hass.states[id].attributes;
+  const plan = await card.hass.callWS({ type: "gridnode/plan", entity_id: id });
+  const bytes = (value) => new TextEncoder().encode(JSON.stringify(value)).length;
+  return { entity: id, slots_in_state: "slots" in attributes, slots: plan.slots.length,
+           attributes_bytes: bytes(attributes), fetched_slots_bytes: bytes(plan.slots) };
+}"""
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,14 @@ def test_demo_dashboard_shows_the_plan_energy_and_an_outage_after_logging_in(
             page.wait_for_timeout(2000)
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             assert card.locator("svg rect").count() > 10  # the plan's bars and windows
+            # the card drew a plan fetched over the websocket: the state every dashboard gets
+            # carries no slots and stays small
+            sizes = card.evaluate(PLAN_SIZES_JS)
+            print(f"plan sensor state: {sizes}")
+            (tmp_path / "plan-sizes.json").write_text(json.dumps(sizes))
+            assert not sizes["slots_in_state"], sizes
+            assert sizes["slots"] > 10
+            assert sizes["attributes_bytes"] < 20_000, sizes
             assert page.get_by_text("Grid and islanding").first.is_visible()
             assert page.get_by_text("Plan for the next 24 hours").first.is_visible()
             assert page.get_by_text("Custom element doesn't exist").count() == 0

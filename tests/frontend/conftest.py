@@ -2,8 +2,11 @@
 
 The card's JavaScript and a small harness page are served from an aiohttp server on 127.0.0.1 (one
 server and one browser for the whole session, see BrowserSession). The harness offers
-`window.mountCard(config, hass, options)` and `window.mountEditor(config, hass)`; the tests feed
-them a fake `hass` object built here, the way Home Assistant's frontend would.
+`window.mountCard(config, hass, options)`, `window.setHass(hass)` and `window.mountEditor(config,
+hass)`; the tests feed them a fake `hass` object built here, the way Home Assistant's frontend would.
+The plan's slots are not in the plan sensor's state: the harness gives that `hass` a `callWS` that
+answers GridNode's `gridnode/plan` command with the plan `make_hass` put beside the states, records
+each call in `window.wsCalls`, and can fail (`wsError`) or hold its answer (`wsHold`) as told.
 
 The harness page renders in one pinned font, DejaVu Sans from Debian's fonts-dejavu-core (which
 scripts/install-browser installs beside chromium), named explicitly so that what the tests measure
@@ -17,6 +20,8 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import functools
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +77,42 @@ HARNESS_HTML = """<!doctype html>
 <script type="module">
   import "/gridnode-plan-card.js";
   window.configEvents = [];
+  // The websocket: what the card asked (each message), and a held answer's release.
+  window.wsCalls = [];
+  window.lastFetch = Promise.resolve();
+  window.releaseFetch = null;
+  const settle = async () => {
+    await window.lastFetch;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  };
+  // hass.wsPlan: the answer to gridnode/plan; hass.wsError: fail with it instead; hass.wsHold:
+  // keep the answer until window.releaseFetch() is called.
+  const connect = (hass) => {
+    if (!hass || !("wsPlan" in hass || "wsError" in hass)) return hass;
+    const { wsPlan, wsError, wsHold, ...rest } = hass;
+    rest.callWS = (msg) => {
+      window.wsCalls.push(msg);
+      let answer;
+      if (wsHold) {
+        answer = new Promise((resolve, reject) => {
+          window.releaseFetch = () => (wsError ? reject(wsError) : resolve(structuredClone(wsPlan)));
+        });
+      } else {
+        answer = wsError ? Promise.reject(wsError) : Promise.resolve(structuredClone(wsPlan));
+      }
+      window.lastFetch = wsHold ? Promise.resolve() : answer.catch(() => undefined);
+      return answer;
+    };
+    return rest;
+  };
+  window.setHass = async (hass) => {
+    document.querySelector("gridnode-plan-card").hass = connect(hass);
+    await settle();
+    return true;
+  };
   // options.css: extra styles inside the card's shadow root (as card-mod or a theme would add);
   // options.hidden: mount it in a hidden host, as in a dashboard view that is not shown.
-  window.mountCard = (config, hass, options = {}) => {
+  window.mountCard = async (config, hass, options = {}) => {
     const card = document.createElement("gridnode-plan-card");
     if (options.css) {
       const sheet = new CSSStyleSheet();
@@ -82,15 +120,16 @@ HARNESS_HTML = """<!doctype html>
       card.shadowRoot.adoptedStyleSheets = [sheet];
     }
     card.setConfig(config);
-    card.hass = hass;
+    card.hass = connect(hass);
     const host = document.getElementById("host");
     host.style.display = options.hidden ? "none" : "";
     host.replaceChildren(card);
+    await settle();
     return true;
   };
   window.mountEditor = (config, hass) => {
     const editor = customElements.get("gridnode-plan-card").getConfigElement();
-    editor.hass = hass;
+    editor.hass = connect(hass);
     editor.setConfig(config);
     editor.addEventListener("config-changed", (ev) => window.configEvents.push(ev.detail.config));
     document.getElementById("host").replaceChildren(editor);
@@ -244,10 +283,38 @@ def make_plan(slot_count: int = 100) -> Plan:
     return Plan(slots=slots, attributes=attributes)
 
 
+def plan_version(slots: list[dict[str, Any]], names: dict[str, Any] | None = None) -> str:
+    """A tag that changes with the plan, as the plan sensor's `plan_version` does."""
+    data = json.dumps([slots, names], sort_keys=True).encode()
+    return hashlib.blake2s(data, digest_size=6).hexdigest()
+
+
 def make_hass(
-    attributes: dict[str, Any] | None, entity_id: str = PLAN_ENTITY, dark: bool = False
+    attributes: dict[str, Any] | None,
+    entity_id: str = PLAN_ENTITY,
+    dark: bool = False,
+    slots_in_state: bool = False,
 ) -> dict[str, Any]:
-    """A fake `hass` object with what the card reads: states, entity registry, locale, theme."""
+    """A fake `hass` object with what the card reads: states, entity registry, locale, theme.
+
+    `attributes` is what GridNode knows of the plan, slots included. As GridNode does, the plan
+    sensor's state gets all but the slots and a `plan_version`; the slots are the answer to the
+    websocket command (`wsPlan`, see the harness). `slots_in_state`: an older GridNode's sensor,
+    with the slots in its state and no websocket command.
+    """
+    ws_plan: dict[str, Any] | None = None
+    if attributes is not None and not slots_in_state:
+        attributes = dict(attributes)
+        slots = attributes.pop("slots", [])
+        ws_plan = {
+            "version": plan_version(slots, attributes.get("names")),
+            "generated_at": attributes.get("generated_at"),
+            "slot_minutes": 30,
+            "currency": attributes.get("currency"),
+            "names": attributes.get("names", {}),
+            "slots": slots,
+        }
+        attributes["plan_version"] = ws_plan["version"]
     states: dict[str, Any] = {
         "sensor.house_power": {
             "entity_id": "sensor.house_power",
@@ -263,7 +330,7 @@ def make_hass(
             "last_changed": NOW.isoformat(),
             "last_updated": NOW.isoformat(),
         }
-    return {
+    hass: dict[str, Any] = {
         "states": states,
         "entities": {entity_id: {"entity_id": entity_id, "platform": "gridnode"}},
         "language": "en",
@@ -271,6 +338,9 @@ def make_hass(
         "config": {"time_zone": "Europe/Amsterdam"},
         "themes": {"darkMode": dark, "theme": "default"},
     }
+    if ws_plan is not None:
+        hass["wsPlan"] = ws_plan
+    return hass
 
 
 class BrowserSession:

@@ -338,10 +338,7 @@ async def test_labels_drawn_while_the_card_was_hidden_are_measured_once_it_is_sh
     page = await open_harness()
     await _mount(page, {"hours": 24}, make_hass(plan.attributes))
     await page.evaluate("document.getElementById('host').style.display = 'none'")
-    await page.evaluate(
-        "(hass) => { document.querySelector('gridnode-plan-card').hass = hass; }",
-        make_hass(later.attributes),
-    )
+    await page.evaluate("(hass) => window.setHass(hass)", make_hass(later.attributes))
     hidden = [(m["job"], m["text"], m["at"]) for m in await _job_markers(page)]
     # Hidden, the new name cannot be measured: it was placed by an estimate.
     assert hidden != expected
@@ -584,10 +581,7 @@ async def test_card_updates_when_a_new_plan_arrives(open_harness: Any) -> None:
     await _mount(page, {"hours": 24}, make_hass(dict(plan.attributes, slots=quiet)))
     assert await _count(page, "rect.bar-ev") == 0
 
-    await page.evaluate(
-        "(hass) => { document.querySelector('gridnode-plan-card').hass = hass; }",
-        make_hass(plan.attributes),
-    )
+    await page.evaluate("(hass) => window.setHass(hass)", make_hass(plan.attributes))
     assert await _count(page, "rect.bar-ev") == sum(1 for s in plan.visible(24) if s["ev_w"])
 
 

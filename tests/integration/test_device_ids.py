@@ -9,6 +9,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.diagnostics import async_get_config_entry_diagnostics
+from tests.integration.fetched import fetched_slots
 
 from .test_dispatch import CHARGER, add_site, house_entities
 
@@ -82,6 +83,6 @@ async def test_planned_jobs_are_listed_by_id_with_their_names(hass: HomeAssistan
     state = hass.states.get("sensor.home_plan")
     assert state is not None
     dishwasher = entry.runtime_data.devices.loads[0].subentry_id
-    jobs = {job for slot in state.attributes["slots"] for job in slot["jobs"]}
+    jobs = {job for slot in await fetched_slots(hass) for job in slot["jobs"]}
     assert jobs == {dishwasher}
     assert state.attributes["names"][dishwasher] == "Dishwasher"

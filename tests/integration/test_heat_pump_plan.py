@@ -26,6 +26,7 @@ from custom_components.gridnode.devices.base import DeviceCommandError
 from custom_components.gridnode.dispatcher import BLOCK_REST, MAX_BLOCKED, Dispatcher, sg_ready_for
 from custom_components.gridnode.optimiser import Problem
 from custom_components.gridnode.plan_coordinator import SOLVE_TIME_LIMIT_S
+from tests.integration.fetched import fetched_slots
 from tests.integration.named import named
 
 from .conftest import SITE_DATA, SITE_OPTIONS
@@ -164,7 +165,7 @@ async def test_tank_is_planned_as_storage(hass: HomeAssistant, house: None) -> N
     snapshot = entry.runtime_data.plan.data  # type: ignore[union-attr]
     assert snapshot.plan.ok
     # the hot water the draw needs is planned, and shown as the heat pump's power
-    shown = [s["heat_pump_w"] for s in hass.states.get("sensor.home_plan").attributes["slots"]]
+    shown = [s["heat_pump_w"] for s in await fetched_slots(hass)]
     series = snapshot.slot_series("heat_pump_w")
     assert sum(series) > float(sum(snapshot.plan.heat_pump_power_w)) + 1000
     assert sum(shown) == pytest.approx(sum(series[-len(shown) :]), abs=len(shown))

@@ -6,11 +6,14 @@
  *   <gridnode-plan-card-editor>  its visual editor
  * and lists the card in window.customCards so it shows up in the card picker.
  *
- * Data: the plan sensor's attributes (default entity sensor.gridnode_plan):
+ * Data: the plan slot by slot, fetched over Home Assistant's websocket (hass.callWS, command
+ * WS_COMMAND) when the plan sensor's plan_version attribute changes, not on every write of the sensor:
  *   slots: [{start, end (ISO UTC), price, pv_w, load_w, battery_w (+discharge/-charge),
  *            soc_pct, grid_w (+import/-export), ev_w, heat_pump_w, jobs: [job ids],
  *            cheap, clean, outage}]
  *   names: {device or job id: the name to show} (ids are unique, names may repeat)
+ * (a sensor that still carries `slots` in its attributes is read directly), and the plan sensor's
+ * attributes (default entity sensor.gridnode_plan):
  *   current_actions: {device id: {name, action}} (or, from older versions, {name: action text})
  *   current_errors: {device id: {name, error, message}} (commands a device did not take)
  *   device_kinds: {device id: battery | ev | heat_pump | load}; ev_goals: {charger id: {soc_pct,
@@ -26,6 +29,10 @@ const CARD_TAG = "gridnode-plan-card";
 const EDITOR_TAG = "gridnode-plan-card-editor";
 const CARD_VERSION = "0.1.0";
 const DEFAULT_ENTITY = "sensor.gridnode_plan";
+/* The websocket command that answers with the plan slot by slot (GridNode's websocket.py). */
+const WS_COMMAND = "gridnode/plan";
+/* After a failed fetch the same plan version is asked for again on an update this much later. */
+const RETRY_AFTER_MS = 30e3;
 const DEFAULT_HOURS = 24;
 const MIN_HOURS = 6;
 const MAX_HOURS = 48;
@@ -91,6 +98,7 @@ const STRINGS = {
     "card.title": "Energy plan", "card.updated": "Updated {time}", "card.now": "Now",
     "card.not_found": "Entity not found: {entity}", "card.out_of_date": "The plan has no time slots ahead: it is out of date.",
     "card.no_plan": "No plan yet: GridNode has not produced a plan.",
+    "card.loading": "Loading the plan…", "card.fetch_failed": "Could not load the latest plan: {reason}",
     "card.fallback": "Devices are running on their own settings", "card.chart": "Chart", "card.table": "Table",
     "card.savings": "Planned savings, next {hours} h", "card.cost_planned": "Planned cost, rest of today",
     "card.cost_today": "Cost today: so far + planned", "card.cost_sum": "{so_far} + {planned} = {total}",
@@ -145,6 +153,7 @@ const STRINGS = {
     "card.title": "Energieplan", "card.updated": "Aktualisiert {time}", "card.now": "Jetzt",
     "card.not_found": "Entität nicht gefunden: {entity}", "card.out_of_date": "Der Plan hat keine Zeitfenster mehr vor sich: er ist veraltet.",
     "card.no_plan": "Noch kein Plan: GridNode hat noch keinen Plan erstellt.",
+    "card.loading": "Plan wird geladen…", "card.fetch_failed": "Der neueste Plan konnte nicht geladen werden: {reason}",
     "card.fallback": "Die Geräte laufen mit ihren eigenen Einstellungen", "card.chart": "Diagramm", "card.table": "Tabelle",
     "card.savings": "Geplante Ersparnis, nächste {hours} h", "card.cost_planned": "Geplante Kosten, restlicher Tag",
     "card.cost_today": "Kosten heute: bisher + geplant", "card.cost_sum": "{so_far} + {planned} = {total}",
@@ -199,6 +208,7 @@ const STRINGS = {
     "card.title": "Energieplan", "card.updated": "Bijgewerkt {time}", "card.now": "Nu",
     "card.not_found": "Entiteit niet gevonden: {entity}", "card.out_of_date": "Het plan heeft geen tijdvakken meer voor zich: het is verouderd.",
     "card.no_plan": "Nog geen plan: GridNode heeft nog geen plan gemaakt.",
+    "card.loading": "Plan wordt geladen…", "card.fetch_failed": "Het nieuwste plan kon niet worden geladen: {reason}",
     "card.fallback": "De apparaten draaien op hun eigen instellingen", "card.chart": "Grafiek", "card.table": "Tabel",
     "card.savings": "Geplande besparing, komende {hours} u", "card.cost_planned": "Geplande kosten, rest van vandaag",
     "card.cost_today": "Kosten vandaag: tot nu toe + gepland", "card.cost_sum": "{so_far} + {planned} = {total}",
@@ -286,6 +296,24 @@ const inUnit = (stateObj, factors, fallback) => {
   const value = stateNum(stateObj?.state);
   const factor = factors[stateObj?.attributes?.unit_of_measurement ?? fallback];
   return value === null || factor === undefined ? null : value * factor;
+};
+
+/** Whether a state is a GridNode plan sensor's: it has a plan version, or (older) its slots. */
+const isPlanState = (stateObj) =>
+  typeof stateObj?.attributes?.plan_version === "string" || Array.isArray(stateObj?.attributes?.slots);
+
+/** The tag that says which plan a state announces: the card fetches again when it changes. */
+const planVersionOf = (stateObj) => {
+  const attributes = stateObj?.attributes ?? {};
+  return String(attributes.plan_version ?? attributes.generated_at ?? "");
+};
+
+/** A websocket error (Home Assistant sends {code, message}) or any other failure, in words. */
+const errorText = (err) => {
+  if (typeof err === "string" && err) return err;
+  if (err && typeof err.message === "string" && err.message) return err.message;
+  if (err && typeof err.code === "string" && err.code) return err.code;
+  return String(err);
 };
 
 /** Normalise a user's config: defaults, bounds and types. Throws on what cannot be understood. */
@@ -839,6 +867,8 @@ const STYLE = `
   .actions dt { color: var(--secondary-text-color, #727272); }
   .actions dd { margin: 0; }
   .warning + .chart { margin-top: 8px; }
+  .fetch-error { margin: 6px 0 2px; font-size: 0.9em; color: var(--error-color, #db4437); overflow-wrap: anywhere; }
+  .loading { margin-top: 8px; font-size: 0.9em; color: var(--secondary-text-color, #727272); }
   .view-switch { display: inline-flex; margin-top: 8px; border: 1px solid var(--divider-color, #e0e0e0); border-radius: 6px; overflow: hidden; }
   .view-switch button { font: inherit; font-size: 0.85em; padding: 4px 12px; border: 0; cursor: pointer; min-height: 32px;
     background: transparent; color: var(--primary-text-color, #212121); }
@@ -873,9 +903,7 @@ class GridNodePlanCard extends HTMLElement {
     const states = hass?.states || {};
     let entity = DEFAULT_ENTITY;
     if (!states[entity]) {
-      const found = Object.keys(states).find(
-        (id) => id.startsWith("sensor.") && Array.isArray(states[id]?.attributes?.slots),
-      );
+      const found = Object.keys(states).find((id) => id.startsWith("sensor.") && isPlanState(states[id]));
       if (found) entity = found;
     }
     return { entity, hours: DEFAULT_HOURS };
@@ -898,6 +926,12 @@ class GridNodePlanCard extends HTMLElement {
     this._view = "chart";
     this._selected = undefined;
     this._shownPlan = null;
+    /* The plan fetched over the websocket: {entity, version, data} of the last answer, the request
+     * in flight ({entity, version, seq}) and the last failure; the last answer stays shown meanwhile. */
+    this._fetched = null;
+    this._fetching = null;
+    this._fetchError = null;
+    this._fetchSeq = 0;
     this.shadowRoot.addEventListener("click", (ev) => this._onClick(ev));
     /* A web font that finishes loading (Home Assistant loads its own) changes how wide labels are. */
     this._onFontsLoaded = () => {
@@ -911,12 +945,63 @@ class GridNodePlanCard extends HTMLElement {
   setConfig(config) {
     this._config = normaliseConfig(config);
     this._renderedKey = null;
+    this._maybeFetch();
     this._render();
   }
 
   set hass(hass) {
     this._hass = hass;
+    this._maybeFetch();
     this._render();
+  }
+
+  /**
+   * Fetch the plan when the plan sensor announces one the card does not have (a new plan_version,
+   * or another entity), once per version: a sensor written for any other reason costs nothing.
+   * A failed fetch (GridNode reloading, the connection lost) is tried again on an update once
+   * RETRY_AFTER_MS have passed.
+   */
+  _maybeFetch() {
+    const entity = this._config?.entity;
+    const hass = this._hass;
+    const stateObj = entity ? hass?.states?.[entity] : undefined;
+    if (!stateObj || Array.isArray(stateObj.attributes?.slots) || typeof hass.callWS !== "function") return;
+    const version = planVersionOf(stateObj);
+    const same = (held) => held && held.entity === entity && held.version === version;
+    const failedLately = same(this._fetchError) && Date.now() - this._fetchError.at < RETRY_AFTER_MS;
+    if (same(this._fetched) || same(this._fetching) || failedLately) return;
+    const seq = ++this._fetchSeq;
+    this._fetching = { entity, version, seq };
+    let request;
+    try {
+      request = Promise.resolve(hass.callWS({ type: WS_COMMAND, entity_id: entity }));
+    } catch (err) {
+      request = Promise.reject(err);
+    }
+    request.then(
+      (data) => {
+        if (this._fetching?.seq !== seq) return;
+        this._fetching = null;
+        this._fetchError = null;
+        this._fetched = { entity, version, data: data && typeof data === "object" ? data : {} };
+        this._render();
+      },
+      (err) => {
+        if (this._fetching?.seq !== seq) return;
+        this._fetching = null;
+        this._fetchError = { entity, version, reason: errorText(err), at: Date.now() };
+        this._render();
+      },
+    );
+  }
+
+  /** The plan sensor's attributes with the fetched plan over them (for this entity only). */
+  _planAttributes(stateObj) {
+    const attributes = stateObj.attributes || {};
+    const fetched = this._fetched;
+    if (Array.isArray(attributes.slots) || !fetched || fetched.entity !== this._config.entity) return attributes;
+    const data = fetched.data;
+    return { ...attributes, slots: Array.isArray(data.slots) ? data.slots : [], names: data.names ?? attributes.names };
   }
 
   get hass() {
@@ -964,7 +1049,7 @@ class GridNodePlanCard extends HTMLElement {
     const related = siblings(hass, config.entity);
     this._related = related;
     const key = [stateObj, width, hass?.themes?.darkMode, hass?.themes?.theme, hass?.locale, hass?.language, this._view,
-      ...SIBLING_KEYS.map((k) => related[k])];
+      this._fetched, this._fetchError, ...SIBLING_KEYS.map((k) => related[k])];
     if (this._renderedKey && key.every((part, i) => part === this._renderedKey[i])) return;
     this._renderedKey = key;
 
@@ -1055,18 +1140,27 @@ class GridNodePlanCard extends HTMLElement {
 
   _renderPlan(stateObj, width, compact) {
     const config = this._config;
-    const attributes = stateObj.attributes || {};
+    const attributes = this._planAttributes(stateObj);
     const fmt = new Formatters(this._hass, attributes.currency);
     const t = fmt.t;
     const plan = visiblePlan(attributes, config.hours, Date.now());
     const parts = [];
+    const failed = this._fetchError?.entity === config.entity ? this._fetchError : null;
+    if (failed) {
+      parts.push(`<div class="fetch-error" role="alert">${escapeHtml(t("card.fetch_failed", { reason: failed.reason }))}</div>`);
+    }
     if (config.show_savings) parts.push(this._renderSavings(attributes, fmt));
     parts.push(this._renderOutage(fmt));
     if (stateObj.state === "fallback") {
       const why = typeof attributes.reason === "string" && attributes.reason ? `: ${attributes.reason}` : "";
       parts.push(`<div class="warning fallback" role="status">${escapeHtml(t("card.fallback") + why)}</div>`);
     }
-    if (!plan.slots.length) {
+    const loading = !Array.isArray(attributes.slots) && !failed && this._fetching?.entity === config.entity;
+    if (!plan.slots.length && loading) {
+      parts.push(`<div class="loading" role="status">${escapeHtml(t("card.loading"))}</div>`);
+    } else if (!plan.slots.length && failed && !Array.isArray(attributes.slots)) {
+      // nothing fetched yet: the error line above says why there is no plan to show
+    } else if (!plan.slots.length) {
       const reason = plan.total ? t("card.out_of_date") : t("card.no_plan");
       parts.push(`<div class="warning" role="status">${escapeHtml(reason)}</div>`);
     } else {
@@ -1701,7 +1795,7 @@ class GridNodePlanCardEditor extends HTMLElement {
     root.getElementById("show_savings").checked = config.show_savings !== false;
   }
 
-  /** Offer GridNode plan sensors first: registry platform gridnode, or any sensor carrying plan slots. */
+  /** Offer GridNode plan sensors first: registry platform gridnode, or any sensor announcing a plan. */
   _updateEntityList() {
     const list = this.shadowRoot?.getElementById("gridnode-plan-entities");
     if (!list || !this._hass) return;
@@ -1709,7 +1803,7 @@ class GridNodePlanCardEditor extends HTMLElement {
     const registry = this._hass.entities || {};
     const ids = Object.keys(states)
       .filter((id) => id.startsWith("sensor."))
-      .filter((id) => registry[id]?.platform === "gridnode" || Array.isArray(states[id]?.attributes?.slots))
+      .filter((id) => registry[id]?.platform === "gridnode" || isPlanState(states[id]))
       .sort();
     list.innerHTML = ids
       .map((id) => `<option value="${escapeHtml(id)}">${escapeHtml(states[id]?.attributes?.friendly_name ?? id)}</option>`)

@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.gridnode.core.islanding import GridState
 from simulator.scenario import Scenario
+from tests.integration.fetched import fetched_slots
 
 from .conftest import House, start_house
 
@@ -115,7 +116,7 @@ async def test_outage_is_detected_and_loads_are_shed_by_tier(
     assert "runtime_min" in lost[0].data
     assert hass.states.get("binary_sensor.home_grid").state == "off"
     assert hass.states.get("sensor.home_grid_state").state == "islanded"
-    assert hass.states.get("sensor.home_plan").attributes["slots"][0]["outage"] is True
+    assert (await fetched_slots(hass))[0]["outage"] is True
     assert not _on(hass, "pool_pump")  # tier 3: shed at once
     assert _on(hass, "freezer")  # tier 1: essential, never shed
     assert not _on(hass, "ev_enable")  # no EV charging from the battery

@@ -11,6 +11,7 @@ from homeassistant.util import dt as dt_util
 from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.drivers.model import BatteryMode
 from tests.ha_compat import device_of
+from tests.integration.fetched import fetched_slots
 from tests.integration.named import named
 
 from .conftest import PRICE_ENTITIES, House, octopus_rates, set_prices
@@ -22,7 +23,7 @@ async def test_negative_prices_now_make_the_battery_charge(
     plan = hass.states.get("sensor.home_plan")
     assert plan is not None
     assert plan.state == "optimal"
-    first = plan.attributes["slots"][0]
+    first = (await fetched_slots(hass))[0]
     assert first["price"] < 0
     assert first["battery_w"] < 0  # charging
     dispatcher = house.entry.runtime_data.dispatcher

@@ -35,6 +35,7 @@ from simulator.physics import BatteryConfig
 from simulator.runner import Simulation
 from simulator.scenario import Scenario
 from tests.integration.conftest import SITE_DATA, SITE_OPTIONS
+from tests.integration.fetched import fetched_slots
 from tests.simulator.conftest import free_port_pair
 
 from .conftest import PRICE_ENTITIES, House, octopus_rates, set_prices
@@ -218,7 +219,7 @@ async def _assert_planned_commanded_and_read_back(hass: HomeAssistant, house: Ho
     # Shown: the plan sensor has each battery's and heat pump's series and calls both batteries.
     plan_state = hass.states.get("sensor.home_plan")
     assert plan_state.state in ("optimal", "feasible")  # not the fallback
-    first = plan_state.attributes["slots"][0]
+    first = (await fetched_slots(hass))[0]
     assert set(first["batteries_w"]) == set(batteries)
     assert all(w < 0 for w in first["batteries_w"].values())  # both charge at -5 p/kWh
     assert first["battery_w"] == sum(first["batteries_w"].values())
@@ -352,7 +353,7 @@ async def _assert_fallback_shows_and_hands_back_each(hass: HomeAssistant, house:
     plan_state = hass.states.get("sensor.home_plan")
     assert plan_state.state == "fallback"
     ids = {_handle(house, name).subentry_id for name in ("Hybrid", "Sungrow", "Garage")}
-    first = plan_state.attributes["slots"][0]
+    first = (await fetched_slots(hass))[0]
     assert set(first["batteries_soc_pct"]) == ids
     assert first["batteries_soc_pct"][_handle(house, "Garage").subentry_id] == 40
     assert set(first["batteries_w"].values()) == {0}
