@@ -47,12 +47,6 @@ class HeatPumpIndex:
     tank_short: IntArray | None
     tank_min_wh: float = 0.0
 
-    def tank_wh(self, x: FloatArray) -> FloatArray:
-        """The heat stored in the tank (Wh) at the end of each slot of the solution ``x``."""
-        if self.tank is None or self.tank_short is None:
-            return np.zeros(0)
-        return self.tank_min_wh + x[self.tank] - x[self.tank_short]
-
     def temperature(self, x: FloatArray) -> FloatArray:
         """The indoor temperature (degC) in each slot of the solution ``x``."""
         return self.comfort_min - x[self.too_cold] + x[self.band] + x[self.too_warm]
@@ -103,6 +97,7 @@ def add_evs(ctx: Context) -> dict[str, EVIndex]:
         rhs = np.zeros(n)
         rhs[0] = initial
         dyn = b.rows(n, rhs, rhs)
+        b.basic(dyn, energy)
         b.add(dyn, energy, 1.0)
         b.add(dyn[1:], energy[:-1], -1.0)
         b.add(dyn, charge, -ev.efficiency * dt)
@@ -155,6 +150,7 @@ def _add_heat_pump(ctx: Context, hp: HeatPumpSpec, number: int) -> HeatPumpIndex
     rhs = rhs - low_c
     rhs[1:] += a * low_c[:-1]
     dyn = b.rows(n, rhs, rhs)
+    b.basic(dyn, band)
     for part, sign in ((too_cold, -1.0), (band, 1.0), (too_warm, 1.0)):
         b.add(dyn, part, sign)
         b.add(dyn[1:], part[:-1], -a * sign)
@@ -178,6 +174,7 @@ def _add_heat_pump(ctx: Context, hp: HeatPumpSpec, number: int) -> HeatPumpIndex
         rhs = -dt * (np.asarray(tank.draw_w, dtype=np.float64) + tank.loss_w)
         rhs[0] += tank.energy_wh - tank.min_wh
         dyn = b.rows(n, rhs, rhs)
+        b.basic(dyn, above)
         for part, sign in ((above, 1.0), (short, -1.0)):
             b.add(dyn, part, sign)
             b.add(dyn[1:], part[:-1], -sign)
@@ -212,6 +209,7 @@ def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
             row = b.rows(1, load.energy_wh, load.energy_wh)
             b.add(row, power, dt)
             b.add(row, short, 1.0)
+            b.basic(row, short)
             out[load.id] = LoadIndex(power, None, first, np.zeros(0), short)
             continue
         full = load.power_w * dt
@@ -230,6 +228,7 @@ def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
         row = b.rows(1, 1.0, 1.0)
         b.add(row, starts, 1.0)
         b.add(row, short, 1.0)
+        b.basic(row, short)
         for offset, watts in enumerate(profile):
             slots = np.arange(first + offset, first + offset + starts_n)
             ctx.consume(slots, starts, watts)

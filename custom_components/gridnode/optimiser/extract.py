@@ -219,7 +219,8 @@ def _heat_pumps(problem: Problem, form: Formulation, x: Array, notes: _Notes) ->
         notes.slots("comfort", slots[warm > 0.05], warm[warm > 0.05], "K",
                     f"indoor temperature{of} above the comfort band", device=spec.id)  # fmt: skip
         if hp.water is not None and hp.tank is not None and hp.tank_short is not None:
-            out.water[spec.id], out.tank[spec.id] = x[hp.water], hp.tank_wh(x)
+            out.water[spec.id] = x[hp.water]
+            out.tank[spec.id] = hp.tank_min_wh + x[hp.tank] - x[hp.tank_short]
             short = x[hp.tank_short]
             notes.slots("hot_water", slots[short > 1.0], short[short > 1.0] / 1000.0, "kWh",
                         f"hot-water tank{of} below its minimum", device=spec.id)  # fmt: skip

@@ -186,6 +186,7 @@ def formulate(problem: Problem) -> Formulation:
     b.add(balance, imp, 1.0)
     b.add(balance, exp, -1.0)
     b.add(balance, curt, -1.0)
+    b.basic(balance, imp)  # the solve starts from a plan that imports what the house needs
     grid_only = None
     if any(not bat.allow_grid_charge for bat in batteries):
         # Imports may feed the house's loads but never a battery that may not charge from the grid.
@@ -318,6 +319,7 @@ def _add_battery(
     rhs[0] += initial
     rhs[1:] += offset[:-1]
     dyn = b.rows(n, rhs, rhs)
+    b.basic(dyn, level)
     index.add_energy(b, dyn, 1.0)
     index.add_energy(b, dyn[1:], -1.0, slots[:-1])
     b.add(dyn, charge, -spec.charge_efficiency * dt)
@@ -329,6 +331,7 @@ def _add_battery(
             end = b.cols(1, low, high, -spec.end_value_per_kwh / 1000.0)
             row = b.rows(1, offset[-1], offset[-1])
             b.add(row, end, 1.0)
+            b.basic(row, end)
             index.add_energy(b, row, -1.0, last)
         else:
             b.add_cost(level[-1], -spec.end_value_per_kwh / 1000.0)

@@ -22,6 +22,14 @@ INF = highspy.kHighsInf
 CONTINUOUS = 0
 INTEGER = 1
 SEMI_CONTINUOUS = 2
+# HiGHS's basis statuses (HighsBasisStatus), by their codes.
+LOWER, BASIC, UPPER, ZERO = 0, 1, 2, 3
+_STATUSES = (
+    highspy.HighsBasisStatus.kLower,
+    highspy.HighsBasisStatus.kBasic,
+    highspy.HighsBasisStatus.kUpper,
+    highspy.HighsBasisStatus.kZero,
+)
 
 
 class ModelBuilder:
@@ -33,6 +41,7 @@ class ModelBuilder:
         self._entries: list[tuple[IntArray, IntArray, FloatArray]] = []
         self._kinds: list[tuple[int, int, int]] = []
         self._costs: list[tuple[IntArray, FloatArray]] = []
+        self._basic: list[tuple[IntArray, IntArray]] = []
         self.num_cols = 0
         self.num_rows = 0
 
@@ -74,6 +83,38 @@ class ModelBuilder:
             np.asarray(cols, dtype=np.int64), np.asarray(values, dtype=np.float64)
         )
         self._costs.append((c.ravel(), v.ravel()))
+
+    def basic(self, rows: npt.ArrayLike, cols: npt.ArrayLike) -> None:
+        """Start the solve with ``cols`` basic in place of the slacks of ``rows`` (pairwise).
+
+        Each pair is an equality row and a column of its own that the row sets (a storage's
+        level in its dynamics row, the grid import in the slot's balance): the starting basis is
+        then triangular, and the simplex starts from a plan that follows the rows instead of
+        from all zeros.
+        """
+        r, c = np.broadcast_arrays(
+            np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        )
+        self._basic.append((r.ravel(), c.ravel()))
+
+    def start_basis(
+        self, col_lower: FloatArray, col_upper: FloatArray
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+        """The starting basis of ``basic``: HiGHS status codes of every column and row.
+
+        Columns not made basic sit at their lower bound, else their upper one, else at zero
+        (free); rows not paired keep their slack basic.
+        """
+        cols = np.where(
+            np.isfinite(col_lower), LOWER, np.where(np.isfinite(col_upper), UPPER, ZERO)
+        )
+        rows = np.full(self.num_rows, BASIC, dtype=np.int8)
+        if self._basic:
+            r = np.concatenate([pair[0] for pair in self._basic])
+            c = np.concatenate([pair[1] for pair in self._basic])
+            rows[r] = LOWER
+            cols[c] = BASIC
+        return cols.astype(np.int8), rows
 
     @property
     def has_integers(self) -> bool:
@@ -144,6 +185,17 @@ def pass_model(
     )  # fmt: skip
     if status == highspy.HighsStatus.kError:
         raise ValueError("HiGHS refused the model")
+
+
+def set_basis(
+    highs: highspy.Highs, col_status: npt.NDArray[np.int8], row_status: npt.NDArray[np.int8]
+) -> bool:
+    """Give ``highs`` a starting basis (codes as ``ModelBuilder.start_basis``); False if refused."""
+    basis = highspy.HighsBasis()
+    basis.col_status = [_STATUSES[k] for k in col_status.tolist()]
+    basis.row_status = [_STATUSES[k] for k in row_status.tolist()]
+    basis.valid = True
+    return bool(highs.setBasis(basis) != highspy.HighsStatus.kError)
 
 
 def _cat(parts: list[FloatArray]) -> FloatArray:
