@@ -209,7 +209,6 @@ def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
             row = b.rows(1, load.energy_wh, load.energy_wh)
             b.add(row, power, dt)
             b.add(row, short, 1.0)
-            b.basic(row, short)
             out[load.id] = LoadIndex(power, None, first, np.zeros(0), short)
             continue
         full = load.power_w * dt
@@ -228,7 +227,6 @@ def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
         row = b.rows(1, 1.0, 1.0)
         b.add(row, starts, 1.0)
         b.add(row, short, 1.0)
-        b.basic(row, short)
         for offset, watts in enumerate(profile):
             slots = np.arange(first + offset, first + offset + starts_n)
             ctx.consume(slots, starts, watts)

@@ -90,7 +90,8 @@ class ModelBuilder:
         Each pair is an equality row and a column of its own that the row sets (a storage's
         level in its dynamics row, the grid import in the slot's balance): the starting basis is
         then triangular, and the simplex starts from a plan that follows the rows instead of
-        from all zeros.
+        from all zeros. A penalised shortfall is never paired: starting from a plan that leaves
+        a goal undone costs the simplex more than it saves.
         """
         r, c = np.broadcast_arrays(
             np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
