@@ -7,7 +7,7 @@ sparse matrix once, so building a model costs a handful of numpy calls, not one 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import highspy
 import numpy as np
@@ -193,8 +193,8 @@ def set_basis(
 ) -> bool:
     """Give ``highs`` a starting basis (codes as ``ModelBuilder.start_basis``); False if refused."""
     basis = highspy.HighsBasis()
-    basis.col_status = [_STATUSES[k] for k in col_status.tolist()]
-    basis.row_status = [_STATUSES[k] for k in row_status.tolist()]
+    basis.col_status = [_STATUSES[k] for k in cast("list[int]", col_status.tolist())]
+    basis.row_status = [_STATUSES[k] for k in cast("list[int]", row_status.tolist())]
     basis.valid = True
     return bool(highs.setBasis(basis) != highspy.HighsStatus.kError)
 
