@@ -48,6 +48,16 @@ from custom_components.gridnode.core.site import (
 )
 from custom_components.gridnode.core.slots import Horizon
 from custom_components.gridnode.devices.const import (
+    BATTERY_DC_PV_PCT_RANGE,
+    BATTERY_EFFICIENCY_PCT_RANGE,
+    BATTERY_INVERTER_MAX_KW_RANGE,
+    BATTERY_MIN_SOC_PCT_RANGE,
+    BATTERY_WEAR_COST_RANGE,
+    CONF_BATTERY_DC_PV_PCT,
+    CONF_BATTERY_EFFICIENCY_PCT,
+    CONF_BATTERY_INVERTER_MAX_KW,
+    CONF_BATTERY_MIN_SOC_PCT,
+    CONF_BATTERY_WEAR_COST,
     CONF_CAPACITY_KWH,
     CONF_COMFORT_MAX_C,
     CONF_COMFORT_MIN_C,
@@ -300,6 +310,14 @@ def load_jobs(config: SiteConfig) -> list[JobGoal]:
     return jobs
 
 
+def _setting(data: Mapping[str, Any], key: str, bounds: tuple[float, float]) -> float | None:
+    """A battery setting as the device reads it: a number within ``bounds``, else None."""
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if bounds[0] <= value <= bounds[1] else None
+
+
 def site_model(
     config: SiteConfig,
     readings: HouseReadings,
@@ -338,6 +356,15 @@ def site_model(
             capacity_wh=float(capacity) * 1000 if capacity else None,
             max_charge_w=float(power) if power else None,
             max_discharge_w=float(power) if power else None,
+            efficiency_pct=_setting(
+                bdata, CONF_BATTERY_EFFICIENCY_PCT, BATTERY_EFFICIENCY_PCT_RANGE
+            ),
+            min_soc_pct=_setting(bdata, CONF_BATTERY_MIN_SOC_PCT, BATTERY_MIN_SOC_PCT_RANGE),
+            wear_cost_per_kwh=_setting(bdata, CONF_BATTERY_WEAR_COST, BATTERY_WEAR_COST_RANGE),
+            dc_pv_pct=_setting(bdata, CONF_BATTERY_DC_PV_PCT, BATTERY_DC_PV_PCT_RANGE),
+            inverter_max_kw=_setting(
+                bdata, CONF_BATTERY_INVERTER_MAX_KW, BATTERY_INVERTER_MAX_KW_RANGE
+            ),
         )
         if state is not None:
             batteries.setdefault(state.id, state)  # one device is planned once

@@ -10,7 +10,6 @@ anyway). Temperatures for the heat pump: DWD test reference year (Potsdam), COP 
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 import math
@@ -313,7 +312,14 @@ TWO_BATTERY_SITE: dict[str, Any] = {
             "subentry_type": "entity_device",
             "subentry_id": "hybrid",
             "title": "Hybrid battery",
-            "data": {"role": "battery", "capacity_kwh": 10.0, "max_power_w": 3000},
+            # A hybrid inverter: half the PV's panels on its DC side, 5 kW on its AC side.
+            "data": {
+                "role": "battery",
+                "capacity_kwh": 10.0,
+                "max_power_w": 3000,
+                "battery_dc_pv_pct": 50,
+                "battery_inverter_max_kw": 5.0,
+            },
         },
         {
             "subentry_type": "entity_device",
@@ -352,10 +358,6 @@ TWO_BATTERY_SITE: dict[str, Any] = {
         },
     ],
 }
-# What the configuration cannot say: the hybrid's PV share on its DC bus and its inverter's limit
-# (no battery subentry field carries them; ``core.site.BatteryState`` has no PV share either).
-HYBRID_DC_PV_SHARE = 0.5
-HYBRID_INVERTER_MAX_W = 5000.0
 
 
 def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
@@ -363,8 +365,8 @@ def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
 
     Built from :data:`TWO_BATTERY_SITE` through the site model, with the house at midnight: the
     hybrid's battery at 50 %, the older AC-coupled 5 kWh battery 90 % full, the rooms at 20 C and
-    the hot-water cylinder at 50 C. Only the hybrid's DC-coupled PV (half the PV, behind a 5 kW
-    inverter) is added by hand: the configuration has no field for it.
+    the hot-water cylinder at 50 C. The hybrid has half the PV on its DC side, behind a 5 kW
+    inverter (its subentry's ``battery_dc_pv_pct`` and ``battery_inverter_max_kw``).
     """
     problem = _house_problem(
         date,
@@ -373,10 +375,4 @@ def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
         rooms_c={"space": 20.0, "hot_water": 20.0},
         tanks_c={"hot_water": 50.0},
     )
-    hybrid, *others = problem.batteries
-    hybrid = replace(
-        hybrid,
-        pv_w=tuple(HYBRID_DC_PV_SHARE * v for v in problem.pv_w),
-        inverter_max_w=HYBRID_INVERTER_MAX_W,
-    )
-    return replace(problem, batteries=(hybrid, *others)).to_dict()
+    return problem.to_dict()

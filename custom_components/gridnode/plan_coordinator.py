@@ -644,6 +644,8 @@ def _battery_state(handle: BatteryHandle) -> BatteryState | None:
         efficiency_pct=handle.efficiency_pct,
         min_soc_pct=handle.min_soc_pct,
         wear_cost_per_kwh=handle.wear_cost_per_kwh,
+        dc_pv_pct=handle.dc_pv_pct,
+        inverter_max_kw=handle.inverter_max_kw,
     )
 
 

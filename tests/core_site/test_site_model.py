@@ -17,6 +17,7 @@ from custom_components.gridnode.core.planning import build_problem
 from custom_components.gridnode.core.site import (
     ROOM_TEMPERATURE,
     TANK_TEMPERATURE,
+    BatteryState,
     CarSettings,
     ChargerReading,
     HeatPumpReading,
@@ -157,6 +158,47 @@ def test_a_battery_is_planned_with_the_efficiency_floor_and_wear_cost_its_user_s
     )
     assert state is not None
     assert (state.efficiency, state.min_soc_pct, state.degradation_cost_per_kwh) == (0.9, 20, 0.1)
+
+
+def _hybrid(ident: str, dc_pv_pct: float | None, inverter_max_kw: float | None) -> BatteryState:
+    state = battery_state(
+        battery_id=ident,
+        available=True,
+        soc_pct=50,
+        capacity_wh=10_000,
+        max_charge_w=6000,
+        max_discharge_w=6000,
+        dc_pv_pct=dc_pv_pct,
+        inverter_max_kw=inverter_max_kw,
+    )
+    assert state is not None
+    return state
+
+
+def test_a_hybrids_dc_pv_share_and_inverter_limit_reach_its_battery() -> None:
+    site = _site(batteries=(_hybrid("hybrid", 40, 5), _hybrid("ac", None, None)))
+    site = replace(site, forecast=replace(site.forecast, pv_w=[1000.0] * 8))
+    hybrid, ac = site_problem(site).batteries
+    # 40 % of the PV is on the hybrid's DC side, behind its 5 kW inverter; the other is AC-coupled.
+    assert hybrid.pv_w == (400.0,) * 8
+    assert (hybrid.inverter_max_w, hybrid.max_charge_w, hybrid.max_discharge_w) == (
+        5000,
+        6000,
+        6000,
+    )
+    assert (ac.pv_w, ac.inverter_max_w) == ((), None)
+
+
+def test_dc_shares_never_add_up_to_more_than_the_pv_and_a_lone_limit_caps_the_battery() -> None:
+    site = _site(batteries=(_hybrid("a", 75, 0), _hybrid("b", 50, None), _hybrid("c", 0, 4)))
+    site = replace(site, forecast=replace(site.forecast, pv_w=[1000.0] * 8))
+    a, b, c = site_problem(site).batteries
+    # 75 % and 50 % of the PV: each keeps its proportion of all of it (600 W and 400 W).
+    assert a.pv_w == pytest.approx((600.0,) * 8)
+    assert b.pv_w == pytest.approx((400.0,) * 8)
+    assert a.inverter_max_w is None  # 0 kW: no limit of its own
+    # An inverter limit without DC-coupled PV is the battery's power limit both ways.
+    assert (c.pv_w, c.inverter_max_w, c.max_charge_w, c.max_discharge_w) == ((), None, 4000, 4000)
 
 
 def test_unknown_room_and_tank_temperatures_are_planned_and_said() -> None:

@@ -373,6 +373,15 @@ ROWS += (
         0.1,
         "battery.degradation_cost_per_kwh",
     ),
+    _p("entity_device/battery", "battery_dc_pv_pct", 0, 50, "battery.pv_w"),
+    _p(
+        "entity_device/battery",
+        "battery_inverter_max_kw",
+        0,
+        4,
+        "battery.inverter_max_w",
+        house={"entity_device/battery": {"battery_dc_pv_pct": 50}},
+    ),
     # --- a device from entities: charger -----------------------------------------------------
     _r("entity_device/charger", "name", "Wallbox", "Garage wallbox", DISPLAY),
     _p("entity_device/charger", "role", "charger", "meter", "evs", "base_load_w"),
@@ -572,6 +581,8 @@ ROWS += (
     _r("modbus", "battery_efficiency_pct", 95, 90, SAME_BATTERY),
     _r("modbus", "battery_min_soc_pct", 5, 20, SAME_BATTERY),
     _r("modbus", "battery_wear_cost_per_kwh", 0.02, 0.1, SAME_BATTERY),
+    _r("modbus", "battery_dc_pv_pct", 0, 50, SAME_BATTERY),
+    _r("modbus", "battery_inverter_max_kw", 0, 4, SAME_BATTERY),
     _p("modbus", "rated_power_kw", 3.0, 6.0, "heat_pump.max_power_w", shown_by=MODBUS_HEAT_PUMP),
     _p(
         "modbus",
@@ -685,6 +696,8 @@ PATH_WORDS: dict[str, str] = {
     "battery.discharge_efficiency": "the battery's discharging efficiency",
     "battery.min_soc_pct": "the lowest state of charge the plan uses",
     "battery.degradation_cost_per_kwh": "the battery's wear cost",
+    "battery.pv_w": "the PV on the battery's hybrid inverter",
+    "battery.inverter_max_w": "the hybrid inverter's limit",
     "evs": "whether the car is planned",
     "evs[0].soc_pct": "the car's state of charge",
     "evs[0].target_soc_pct": "the car's goal",

@@ -61,6 +61,10 @@ class BatteryState:
     efficiency: float = 0.95
     min_soc_pct: float = 5.0
     degradation_cost_per_kwh: float = 0.02
+    # On a hybrid inverter: the share (0..1) of the site's PV forecast on its DC side, and the
+    # inverter's AC limit (None: none of its own).
+    dc_pv_share: float = 0.0
+    inverter_max_w: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -328,18 +332,31 @@ class SiteModel:
         return (*((self.heat_pump,) if self.heat_pump is not None else ()), *self.heat_pumps)
 
 
-def _battery_spec(battery: BatteryState, site: SiteModel, mean_price: float) -> BatterySpec:
-    """One battery with its own limits; the site's reserve policy holds for each of them."""
+def _battery_spec(
+    battery: BatteryState, site: SiteModel, mean_price: float, pv_w: tuple[float, ...]
+) -> BatterySpec:
+    """One battery with its own limits; the site's reserve policy holds for each of them.
+
+    ``pv_w`` is the PV on the battery's hybrid inverter (empty when it is AC-coupled). Its
+    inverter's limit caps the AC flow of that PV and the battery together; without DC-coupled
+    PV it is simply a cap on the battery's charge and discharge power.
+    """
     limits, n = site.limits, site.horizon.count
     base = min(100.0, max(battery.min_soc_pct, limits.reserve_pct))
     schedule = site.reserve_schedule if site.reserve_schedule is not None else (base,) * n
     reserve = tuple(min(100.0, max(base, float(r))) for r in schedule)
+    charge_w, discharge_w = battery.max_charge_w, battery.max_discharge_w
+    inverter = battery.inverter_max_w
+    if inverter is not None and not pv_w:
+        charge_w, discharge_w = min(charge_w, inverter), min(discharge_w, inverter)
     return BatterySpec(
         id=battery.id,
         capacity_wh=battery.capacity_wh,
         soc_pct=min(100.0, max(0.0, battery.soc_pct)),
-        max_charge_w=battery.max_charge_w,
-        max_discharge_w=battery.max_discharge_w,
+        max_charge_w=charge_w,
+        max_discharge_w=discharge_w,
+        pv_w=pv_w,
+        inverter_max_w=inverter if pv_w else None,
         min_soc_pct=battery.min_soc_pct,
         reserve_pct=reserve,
         charge_efficiency=battery.efficiency,
@@ -396,7 +413,19 @@ def site_problem(site: SiteModel) -> Problem:
         capacity_charges=capacity_charges(horizon, limits),
     )
     mean_price = sum(import_price) / max(1, n)
-    battery_specs = tuple(_battery_spec(b, site, mean_price) for b in site.all_batteries)
+    pv = tuple(max(0.0, float(w)) for w in forecast.pv_w)
+    batteries = site.all_batteries
+    # The hybrids' DC-coupled shares of the PV: never more than all of it together.
+    scale = 1.0 / max(1.0, sum(b.dc_pv_share for b in batteries))
+    battery_specs = tuple(
+        _battery_spec(
+            b,
+            site,
+            mean_price,
+            tuple(w * b.dc_pv_share * scale for w in pv) if b.dc_pv_share > 0 else (),
+        )
+        for b in batteries
+    )
     ev_specs = tuple(
         _ev_spec(ev, horizon)
         for ev in site.evs
@@ -419,7 +448,7 @@ def site_problem(site: SiteModel) -> Problem:
         start=horizon.start,
         slot_minutes=horizon.minutes,
         base_load_w=tuple(float(w) for w in forecast.base_load_w),
-        pv_w=tuple(max(0.0, float(w)) for w in forecast.pv_w),
+        pv_w=pv,
         grid=grid,
         batteries=battery_specs,
         evs=ev_specs,
@@ -465,11 +494,15 @@ def battery_state(
     efficiency_pct: float | None = None,
     min_soc_pct: float | None = None,
     wear_cost_per_kwh: float | None = None,
+    dc_pv_pct: float | None = None,
+    inverter_max_kw: float | None = None,
 ) -> BatteryState | None:
     """A battery for the plan, or None when it does not report its SoC and capacity.
 
-    ``efficiency_pct`` (one way), ``min_soc_pct`` and ``wear_cost_per_kwh`` are what the user
-    told of the battery; each left out (None) keeps ``BatteryState``'s default.
+    ``efficiency_pct`` (one way), ``min_soc_pct``, ``wear_cost_per_kwh``, ``dc_pv_pct`` (the
+    share of the PV forecast on its hybrid inverter's DC side) and ``inverter_max_kw`` (that
+    inverter's limit, 0 for none) are what the user told of the battery; each left out (None)
+    keeps ``BatteryState``'s default.
     """
     if not available or soc_pct is None or not capacity_wh:
         return None
@@ -486,6 +519,10 @@ def battery_state(
         state = replace(state, min_soc_pct=float(min_soc_pct))
     if wear_cost_per_kwh is not None:
         state = replace(state, degradation_cost_per_kwh=float(wear_cost_per_kwh))
+    if dc_pv_pct is not None:
+        state = replace(state, dc_pv_share=min(1.0, max(0.0, float(dc_pv_pct) / 100.0)))
+    if inverter_max_kw is not None and inverter_max_kw > 0:
+        state = replace(state, inverter_max_w=float(inverter_max_kw) * 1000.0)
     return state
 
 

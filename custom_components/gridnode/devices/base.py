@@ -37,10 +37,14 @@ from custom_components.gridnode.core.heatpump import (
 )
 from custom_components.gridnode.core.loads import DeferrableLoad, IslandingTier
 from custom_components.gridnode.devices.const import (
+    BATTERY_DC_PV_PCT_RANGE,
     BATTERY_EFFICIENCY_PCT_RANGE,
+    BATTERY_INVERTER_MAX_KW_RANGE,
     BATTERY_MIN_SOC_PCT_RANGE,
     BATTERY_WEAR_COST_RANGE,
+    CONF_BATTERY_DC_PV_PCT,
     CONF_BATTERY_EFFICIENCY_PCT,
+    CONF_BATTERY_INVERTER_MAX_KW,
     CONF_BATTERY_MIN_SOC_PCT,
     CONF_BATTERY_WEAR_COST,
 )
@@ -238,6 +242,16 @@ class BatteryHandle(DeviceHandle):
     def wear_cost_per_kwh(self) -> float | None:
         """The wear cost per kWh through the battery the user set, else None."""
         return self._setting(CONF_BATTERY_WEAR_COST, BATTERY_WEAR_COST_RANGE)
+
+    @property
+    def dc_pv_pct(self) -> float | None:
+        """The share (%) of the site's PV forecast on the battery's hybrid inverter, else None."""
+        return self._setting(CONF_BATTERY_DC_PV_PCT, BATTERY_DC_PV_PCT_RANGE)
+
+    @property
+    def inverter_max_kw(self) -> float | None:
+        """The hybrid inverter's AC limit (kW) the user set (0: none), else None."""
+        return self._setting(CONF_BATTERY_INVERTER_MAX_KW, BATTERY_INVERTER_MAX_KW_RANGE)
 
     @abstractmethod
     async def async_apply_battery(self, cmd: BatteryCommand) -> None:

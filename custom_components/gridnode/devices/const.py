@@ -118,6 +118,14 @@ BATTERY_WEAR_COST_RANGE: Final = (0.0, 1.0)
 DEFAULT_BATTERY_EFFICIENCY_PCT: Final = 95.0
 DEFAULT_BATTERY_MIN_SOC_PCT: Final = 5.0
 DEFAULT_BATTERY_WEAR_COST: Final = 0.02
+# A battery on a hybrid inverter: the share of the site's PV forecast on the inverter's DC side
+# (0: AC-coupled) and the inverter's AC limit (0: none of its own).
+CONF_BATTERY_DC_PV_PCT: Final = "battery_dc_pv_pct"
+CONF_BATTERY_INVERTER_MAX_KW: Final = "battery_inverter_max_kw"
+BATTERY_DC_PV_PCT_RANGE: Final = (0.0, 100.0)
+BATTERY_INVERTER_MAX_KW_RANGE: Final = (0.0, 100.0)
+DEFAULT_BATTERY_DC_PV_PCT: Final = 0.0
+DEFAULT_BATTERY_INVERTER_MAX_KW: Final = 0.0
 CONF_MODE_AUTO: Final = "mode_auto"
 CONF_MODE_HOLD: Final = "mode_hold"
 CONF_MODE_CHARGE: Final = "mode_charge"

@@ -34,6 +34,7 @@ class HeatPumpIndex:
 
     The indoor temperature is ``comfort_min - too_cold + band + too_warm``: ``band`` is its height
     within the comfort band, ``too_cold`` and ``too_warm`` the (penalised) distances outside it.
+    Likewise the tank's heat is ``tank_min_wh + tank - tank_short``.
     """
 
     space: IntArray
@@ -44,6 +45,7 @@ class HeatPumpIndex:
     water: IntArray | None
     tank: IntArray | None
     tank_short: IntArray | None
+    tank_min_wh: float = 0.0
 
     def temperature(self, x: FloatArray) -> FloatArray:
         """The indoor temperature (degC) in each slot of the solution ``x``."""
@@ -95,6 +97,7 @@ def add_evs(ctx: Context) -> dict[str, EVIndex]:
         rhs = np.zeros(n)
         rhs[0] = initial
         dyn = b.rows(n, rhs, rhs)
+        b.basic(dyn, energy)
         b.add(dyn, energy, 1.0)
         b.add(dyn[1:], energy[:-1], -1.0)
         b.add(dyn, charge, -ev.efficiency * dt)
@@ -147,6 +150,7 @@ def _add_heat_pump(ctx: Context, hp: HeatPumpSpec, number: int) -> HeatPumpIndex
     rhs = rhs - low_c
     rhs[1:] += a * low_c[:-1]
     dyn = b.rows(n, rhs, rhs)
+    b.basic(dyn, band)
     for part, sign in ((too_cold, -1.0), (band, 1.0), (too_warm, 1.0)):
         b.add(dyn, part, sign)
         b.add(dyn[1:], part[:-1], -a * sign)
@@ -161,20 +165,22 @@ def _add_heat_pump(ctx: Context, hp: HeatPumpSpec, number: int) -> HeatPumpIndex
         shared = b.rows(n, -INF, hp.max_power_w)
         b.add(shared, space, 1.0)
         b.add(shared, water, 1.0)
-        stored = b.cols(n, -INF, tank.capacity_wh)
-        rhs = -dt * (np.asarray(tank.draw_w, dtype=np.float64) + tank.loss_w)
-        rhs[0] += tank.energy_wh
-        dyn = b.rows(n, rhs, rhs)
-        b.add(dyn, stored, 1.0)
-        b.add(dyn[1:], stored[:-1], -1.0)
-        b.add(dyn, water, -dt * np.asarray(tank.cop, dtype=np.float64))
+        # The stored heat is ``min_wh + above - short`` (see HeatPumpIndex): no rows for the
+        # soft minimum.
+        above = b.cols(n, 0.0, tank.capacity_wh - tank.min_wh)
         per_wh = (ctx.problem.penalties.tank_per_kwh or ctx.penalty) / 1000.0
         short = b.cols(n, 0.0, INF, per_wh)
         ctx.penalised.append(short)
-        rows = b.rows(n, tank.min_wh, INF)
-        b.add(rows, stored, 1.0)
-        b.add(rows, short, 1.0)
-        index.water, index.tank, index.tank_short = water, stored, short
+        rhs = -dt * (np.asarray(tank.draw_w, dtype=np.float64) + tank.loss_w)
+        rhs[0] += tank.energy_wh - tank.min_wh
+        dyn = b.rows(n, rhs, rhs)
+        b.basic(dyn, above)
+        for part, sign in ((above, 1.0), (short, -1.0)):
+            b.add(dyn, part, sign)
+            b.add(dyn[1:], part[:-1], -sign)
+        b.add(dyn, water, -dt * np.asarray(tank.cop, dtype=np.float64))
+        index.water, index.tank, index.tank_short = water, above, short
+        index.tank_min_wh = tank.min_wh
     return index
 
 

@@ -157,7 +157,7 @@ def _batteries(problem: Problem, form: Formulation, x: Array, notes: _Notes) -> 
         index = form.batteries[spec.id]
         name = f"battery {spec.id}" if several else "battery"
         charge, discharge = x[index.charge], x[index.discharge]
-        energy = x[index.energy]
+        energy = index.energy(x)
         soc = energy / spec.capacity_wh * 100.0
         charges[spec.id], discharges[spec.id], socs[spec.id] = charge, discharge, soc
         energy_total = energy_total + energy
@@ -220,7 +220,8 @@ def _heat_pumps(problem: Problem, form: Formulation, x: Array, notes: _Notes) ->
         notes.slots("comfort", slots[warm > 0.05], warm[warm > 0.05], "K",
                     f"indoor temperature{of} above the comfort band", device=spec.id)  # fmt: skip
         if hp.water is not None and hp.tank is not None and hp.tank_short is not None:
-            out.water[spec.id], out.tank[spec.id] = x[hp.water], x[hp.tank]
+            out.water[spec.id] = x[hp.water]
+            out.tank[spec.id] = hp.tank_min_wh + x[hp.tank] - x[hp.tank_short]
             short = x[hp.tank_short]
             notes.slots("hot_water", slots[short > 1.0], short[short > 1.0] / 1000.0, "kWh",
                         f"hot-water tank{of} below its minimum", device=spec.id)  # fmt: skip

@@ -22,16 +22,43 @@ type BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(slots=True)
 class BatteryIndex:
-    """Where the battery's columns sit in the model."""
+    """Where the battery's columns sit in the model.
+
+    The stored energy (Wh) in slot t is ``offset[t] + level[t]``, less ``reserve_short`` where t
+    is a reserve slot: ``offset`` is the reserve there (0 elsewhere), ``reserve_short`` the
+    (penalised) energy missing from it.
+    """
 
     charge: IntArray
     discharge: IntArray
-    energy: IntArray
+    level: IntArray
+    offset: FloatArray
     reserve_short: IntArray
     reserve_slots: IntArray
     final_short: int | None
-    final_over: int | None = None
+    final_over: int | None
     clip: IntArray | None = None
+
+    def energy(self, x: FloatArray) -> FloatArray:
+        """The stored energy (Wh) at the end of each slot in the solution ``x``."""
+        out = self.offset + x[self.level]
+        out[self.reserve_slots] -= x[self.reserve_short]
+        return out
+
+    def add_energy(
+        self, b: ModelBuilder, rows: IntArray, coef: float, slots: IntArray | None = None
+    ) -> None:
+        """Add ``coef`` times the energy's columns in ``slots`` (default all) to ``rows``.
+
+        The caller moves ``coef * offset[slots]`` to the rows' bounds.
+        """
+        picked = np.arange(self.level.size) if slots is None else slots
+        b.add(rows, self.level[picked], coef)
+        # Where a picked slot is a reserve slot, its shortfall counts against the energy.
+        at = np.searchsorted(self.reserve_slots, picked)
+        hit = at < self.reserve_slots.size
+        hit[hit] &= self.reserve_slots[at[hit]] == picked[hit]
+        b.add(rows[hit], self.reserve_short[at[hit]], -coef)
 
 
 # With several batteries, a tie-breaker per kWh charged or discharged (currency, far below any real
@@ -112,6 +139,15 @@ def flow_limits(
     return sink, np.maximum(source, 0.0)
 
 
+def clipped_dc_pv(problem: Problem) -> FloatArray | float:
+    """The PV on hybrids' DC buses behind an inverter limit (W per slot): their inverters clip it."""
+    return sum(
+        (np.asarray(bat.pv_w, dtype=np.float64) for bat in problem.batteries
+         if bat.pv_w and bat.inverter_max_w is not None),
+        0.0,
+    )  # fmt: skip
+
+
 def formulate(problem: Problem) -> Formulation:
     """Build the whole model for ``problem``."""
     n = problem.slots
@@ -141,19 +177,21 @@ def formulate(problem: Problem) -> Formulation:
     # Columns keep the real limits (implied bounds would make the duals degenerate).
     imp = b.cols(n, 0.0, np.minimum(grid.import_limits(n), INF), import_cost * kwh)
     exp = b.cols(n, 0.0, exp_limit, -export_price * kwh)
-    # A tiny cost on curtailment makes the plan use PV whenever that is free.
-    curt = b.cols(n, 0.0, pv if grid.can_curtail else 0.0, 1e-6 * kwh)
+    # A tiny cost on curtailment makes the plan use PV whenever that is free. PV on a hybrid's
+    # DC bus reaches the house only through that inverter, which clips it (its own column).
+    curt_hi = np.maximum(0.0, pv - clipped_dc_pv(problem)) if grid.can_curtail else np.zeros(n)
+    curt = b.cols(n, 0.0, curt_hi, 1e-6 * kwh)
     balance = b.rows(n, base - pv, base - pv)
     slots = np.arange(n)
     b.add(balance, imp, 1.0)
     b.add(balance, exp, -1.0)
     b.add(balance, curt, -1.0)
+    b.basic(balance, imp)  # the solve starts from a plan that imports what the house needs
     grid_only = None
     if any(not bat.allow_grid_charge for bat in batteries):
         # Imports may feed the house's loads but never a battery that may not charge from the grid.
         grid_only = b.rows(n, -INF, base)
         b.add(grid_only, imp, 1.0)
-    curt_hi = pv if grid.can_curtail else np.zeros(n)
     if pv_only:
         # Curtailed PV cannot be exported either (only where the bounds do not already say so).
         where = np.flatnonzero(exp_limit + curt_hi > pv)
@@ -210,20 +248,6 @@ def formulate(problem: Problem) -> Formulation:
         z = _forbid_shuffling(ctx, problem, form, both)
         # Where importing is paid for, the batteries take energy: their switch rounds to charging.
         form.charge_switches = z[import_cost[both] < 0]
-    clips = [i.clip for i in form.batteries.values() if i.clip is not None]
-    if clips:
-        # The inverters' clipping and the site's curtailment share the same PV (a row only where
-        # the bounds allow more than all of it).
-        dc_pv = sum(
-            np.asarray(bat.pv_w, dtype=np.float64)
-            for bat in batteries
-            if form.batteries[bat.id].clip is not None
-        )
-        where = np.flatnonzero(curt_hi + dc_pv > pv)
-        rows = b.rows(where.size, -INF, pv[where])
-        b.add(rows, curt[where], 1.0)
-        for clip in clips:
-            b.add(rows, clip[where], 1.0)
     form.evs = add_evs(ctx)
     form.heat_pumps = add_heat_pumps(ctx)
     form.loads = add_loads(ctx, form.notes)
@@ -268,9 +292,22 @@ def _add_battery(
     wear = (spec.degradation_cost_per_kwh + (SHUFFLE_PER_KWH if several else 0.0)) * kwh
     charge = b.cols(n, 0.0, spec.max_charge_w, wear)
     discharge = b.cols(n, 0.0, spec.max_discharge_w, wear)
-    end_value = np.zeros(n)
-    end_value[-1] = -spec.end_value_per_kwh / 1000.0
-    energy = b.cols(n, low, high, end_value)
+    per_wh = (ctx.problem.penalties.reserve_per_kwh or ctx.penalty) / 1000.0
+    reserve = np.asarray(spec.reserve_pct, dtype=np.float64) * cap / 100.0
+    reserve_slots = np.flatnonzero(reserve > 0)
+    # The stored energy is not a column of its own: in reserve slots it is the reserve plus
+    # ``level`` less the (penalised) ``short``fall, elsewhere ``level`` itself (see
+    # BatteryIndex), so the soft reserve needs no rows. The bounds keep it within [low, high].
+    offset = np.zeros(n)
+    offset[reserve_slots] = reserve[reserve_slots]
+    level_low, level_high = np.full(n, low), np.full(n, high)
+    r = reserve[reserve_slots]
+    level_low[reserve_slots] = np.maximum(0.0, low - r)
+    level_high[reserve_slots] = np.maximum(0.0, high - r)
+    level = b.cols(n, level_low, level_high)
+    short = b.cols(reserve_slots.size, np.maximum(0.0, r - high), np.maximum(0.0, r - low), per_wh)
+    ctx.penalised.append(short)
+    index = BatteryIndex(charge, discharge, level, offset, short, reserve_slots, None, None)
     b.add(ctx.balance, discharge, 1.0)
     b.add(ctx.balance, charge, -1.0)
     if ctx.grid_only_loads is not None and spec.allow_grid_charge:
@@ -279,33 +316,38 @@ def _add_battery(
         b.add(ctx.grid_only_loads, charge, -1.0)
         b.add(ctx.grid_only_loads, discharge, 1.0)
     # energy[t] - energy[t-1] - eta_c*dt*charge[t] + dt/eta_d*discharge[t] = 0 (initial at t=0)
-    rhs = np.zeros(n)
-    rhs[0] = initial
+    rhs = -offset
+    rhs[0] += initial
+    rhs[1:] += offset[:-1]
     dyn = b.rows(n, rhs, rhs)
-    b.add(dyn, energy, 1.0)
-    b.add(dyn[1:], energy[:-1], -1.0)
+    b.basic(dyn, level)
+    index.add_energy(b, dyn, 1.0)
+    index.add_energy(b, dyn[1:], -1.0, slots[:-1])
     b.add(dyn, charge, -spec.charge_efficiency * dt)
     b.add(dyn, discharge, dt / spec.discharge_efficiency)
-    per_wh = (ctx.problem.penalties.reserve_per_kwh or ctx.penalty) / 1000.0
-    reserve = np.asarray(spec.reserve_pct, dtype=np.float64) * cap / 100.0
-    reserve_slots = np.flatnonzero(reserve > 0)
-    short = b.cols(reserve_slots.size, 0.0, INF, per_wh)
-    ctx.penalised.append(short)
-    rows = b.rows(reserve_slots.size, reserve[reserve_slots], INF)
-    b.add(rows, energy[reserve_slots], 1.0)
-    b.add(rows, short, 1.0)
-    final_short = None
+    last = slots[-1:]
+    if spec.end_value_per_kwh:
+        if offset[-1]:
+            # The last slot's energy as a column of its own, to carry the value left stored.
+            end = b.cols(1, low, high, -spec.end_value_per_kwh / 1000.0)
+            row = b.rows(1, offset[-1], offset[-1])
+            b.add(row, end, 1.0)
+            b.basic(row, end)
+            index.add_energy(b, row, -1.0, last)
+        else:
+            b.add_cost(level[-1], -spec.end_value_per_kwh / 1000.0)
     if spec.final_soc_min_pct is not None:
-        final_short = int(b.cols(1, 0.0, INF, per_wh)[0])
-        ctx.penalised.append(np.array([final_short]))
-        row = b.rows(1, cap * spec.final_soc_min_pct / 100.0, INF)
-        b.add(row, [energy[-1], final_short], 1.0)
-    final_over = None
+        index.final_short = int(b.cols(1, 0.0, INF, per_wh)[0])
+        ctx.penalised.append(np.array([index.final_short]))
+        row = b.rows(1, cap * spec.final_soc_min_pct / 100.0 - offset[-1], INF)
+        b.add(row, index.final_short, 1.0)
+        index.add_energy(b, row, 1.0, last)
     if spec.final_soc_max_pct is not None:
-        final_over = int(b.cols(1, 0.0, INF, per_wh)[0])
-        ctx.penalised.append(np.array([final_over]))
-        row = b.rows(1, -INF, cap * spec.final_soc_max_pct / 100.0)
-        b.add(row, [energy[-1], final_over], [1.0, -1.0])
+        index.final_over = int(b.cols(1, 0.0, INF, per_wh)[0])
+        ctx.penalised.append(np.array([index.final_over]))
+        row = b.rows(1, -INF, cap * spec.final_soc_max_pct / 100.0 - offset[-1])
+        b.add(row, index.final_over, -1.0)
+        index.add_energy(b, row, 1.0, last)
     both = np.flatnonzero(negative)
     if both.size:
         # With negative prices, wasting energy by charging and discharging at once would pay.
@@ -317,7 +359,6 @@ def _add_battery(
         b.add(rows, discharge[both], 1.0)
         b.add(rows, z, spec.max_discharge_w)
         ctx.switches.append((z, charge[both], discharge[both]))
-    index = BatteryIndex(charge, discharge, energy, short, reserve_slots, final_short, final_over)
     if spec.pv_w and spec.inverter_max_w is not None:
         # The hybrid's AC side carries its own PV plus discharge less charge, within its rating;
         # PV the inverter cannot pass (or store) is clipped.

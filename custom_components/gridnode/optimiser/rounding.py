@@ -78,6 +78,19 @@ def thermostat(
     return on
 
 
+def _at_least(first: FloatArray, second: FloatArray) -> npt.NDArray[np.bool_]:
+    """Where ``first`` is at least ``second``, with flows equal to solver precision a tie.
+
+    An LP relaxation that charges and discharges alike (burning energy at negative prices) has
+    the two equal up to rounding noise, which differs with the solver's path: such a tie goes to
+    ``second`` whatever the noise, so the rounded plan does not depend on it. Where neither
+    flows, ``first`` wins.
+    """
+    tol = 1e-7 * np.maximum(1.0, np.abs(second))
+    idle = (np.abs(first) <= tol) & (np.abs(second) <= tol)
+    return np.asarray((first > second + tol) | idle, dtype=np.bool_)
+
+
 def rounded_bounds(
     problem: Problem,
     form: Formulation,
@@ -114,10 +127,10 @@ def rounded_bounds(
         if first.ndim == 2:
             # The site-wide battery switch compares every battery's charge with every battery's
             # discharge, and charges wherever importing is paid for.
-            ahead = x[first].sum(axis=0) >= x[second].sum(axis=0)
+            ahead = _at_least(x[first].sum(axis=0), x[second].sum(axis=0))
             ahead |= np.isin(switch, form.charge_switches)
         else:
-            ahead = x[first] >= x[second]
+            ahead = _at_least(x[first], x[second])
         chosen = ahead.astype(np.float64)
         cols.append(switch)
         lows.append(chosen)

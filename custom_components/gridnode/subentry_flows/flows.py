@@ -30,11 +30,15 @@ from custom_components.gridnode.devices.chargers import (
     valid_bind_address,
 )
 from custom_components.gridnode.devices.const import (
+    BATTERY_DC_PV_PCT_RANGE,
     BATTERY_EFFICIENCY_PCT_RANGE,
+    BATTERY_INVERTER_MAX_KW_RANGE,
     BATTERY_MIN_SOC_PCT_RANGE,
     BATTERY_WEAR_COST_RANGE,
     CONF_ALLOW_UNKNOWN,
+    CONF_BATTERY_DC_PV_PCT,
     CONF_BATTERY_EFFICIENCY_PCT,
+    CONF_BATTERY_INVERTER_MAX_KW,
     CONF_BATTERY_MIN_SOC_PCT,
     CONF_BATTERY_WEAR_COST,
     CONF_CAPACITY_KWH,
@@ -103,7 +107,9 @@ from custom_components.gridnode.devices.const import (
     CONF_UNIT,
     COP_AIR_WATER,
     COP_BRINE_WATER,
+    DEFAULT_BATTERY_DC_PV_PCT,
     DEFAULT_BATTERY_EFFICIENCY_PCT,
+    DEFAULT_BATTERY_INVERTER_MAX_KW,
     DEFAULT_BATTERY_MIN_SOC_PCT,
     DEFAULT_BATTERY_WEAR_COST,
     DEFAULT_COMFORT_MAX_C,
@@ -291,11 +297,22 @@ _BATTERY_SETTINGS: dict[str, tuple[float, float, str | None, tuple[float, float]
     ),
     CONF_BATTERY_MIN_SOC_PCT: (DEFAULT_BATTERY_MIN_SOC_PCT, 1, "%", BATTERY_MIN_SOC_PCT_RANGE),
     CONF_BATTERY_WEAR_COST: (DEFAULT_BATTERY_WEAR_COST, 0.001, None, BATTERY_WEAR_COST_RANGE),
+    CONF_BATTERY_DC_PV_PCT: (DEFAULT_BATTERY_DC_PV_PCT, 1, "%", BATTERY_DC_PV_PCT_RANGE),
+    CONF_BATTERY_INVERTER_MAX_KW: (
+        DEFAULT_BATTERY_INVERTER_MAX_KW,
+        0.1,
+        "kW",
+        BATTERY_INVERTER_MAX_KW_RANGE,
+    ),
 }
 
 
 def _battery_settings(d: Mapping[str, Any]) -> dict[Any, Any]:
-    """What the plan assumes of a battery: efficiency, lowest SoC, wear cost (bounded)."""
+    """What the plan assumes of a battery (bounded).
+
+    Its efficiency, lowest SoC, wear cost and, on a hybrid inverter, its DC-coupled PV share and
+    the inverter's limit.
+    """
     return {
         vol.Optional(key, default=d.get(key, default)): _bounded_box(step, unit, *bounds)
         for key, (default, step, unit, bounds) in _BATTERY_SETTINGS.items()
