@@ -36,6 +36,7 @@ from .const import SiteMode
 from .core.arbiter import DeviceArbiter, Driver
 from .core.heatpump import SgReadyState
 from .core.planning import SlotCommands, commands_at, slot_index
+from .core.site import ROOM_TEMPERATURE, reading_problem
 from .devices.base import (
     COMMAND_TIMEOUT_S,
     BatteryHandle,
@@ -333,7 +334,8 @@ class Dispatcher:
                     heat_pump,
                     replace(commands, heat_pump_w=planned_w),
                     now,
-                    room_known="room_temperature" not in snapshot.inputs.problems,
+                    room_known=reading_problem(ROOM_TEMPERATURE, heat_pump.subentry_id)
+                    not in snapshot.inputs.problems,
                 ),
                 None,
             )

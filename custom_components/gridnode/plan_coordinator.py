@@ -32,6 +32,7 @@ from .core.ev_sessions import expected_goals
 from .core.islanding import StormWatch, storm_watch
 from .core.loads import DeferrableLoad
 from .core.planning import baseline_cost, heat_pump_w, slot_index
+from .core.signals import SignalBoard
 from .core.site import (
     BatteryState,
     CarSettings,
@@ -179,6 +180,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         self._last_refresh: datetime | None = None
         self.storm: StormWatch | None = None
         self.expected_cars: list[EvGoal] = []  # the cars the chargers expect (core.ev_sessions)
+        # outside signals (a grid operator's events, the mesh's congestion price): a change replans
+        self.signals = SignalBoard(on_change=self.async_request_refresh_soon)
         self.month_peak = MonthPeakTracker(
             hass,
             entry.entry_id,
@@ -402,6 +405,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             heat_pumps=heat_pumps,
             jobs=jobs,
             reserve_schedule=self._reserve_schedule(horizon, self.storm.reserve_pct),
+            signals=self.signals.active(now),
         )
         return inputs, model, ev_names, job_names
 

@@ -28,6 +28,7 @@ from custom_components.gridnode.core.site import (
     battery_state,
     ev_goal,
     heat_pump_goal,
+    reading_problem,
     remaining_job,
     reserve_schedule,
     site_problem,
@@ -180,7 +181,21 @@ def test_unknown_room_and_tank_temperatures_are_planned_and_said() -> None:
         longitude=5,
         problems=problems,
     )
-    assert set(problems) == {ROOM_TEMPERATURE, TANK_TEMPERATURE}
+    assert set(problems) == {
+        reading_problem(ROOM_TEMPERATURE, pump.id),
+        reading_problem(TANK_TEMPERATURE, pump.id),
+    }
+    other: dict[str, InputError] = {}
+    heat_pump_goal(  # another pump reading its room: its problems are its own
+        _with(pump, id="upstairs", room_c=19.0, tank_c=50.0),
+        horizon=HORIZON,
+        outdoor_c=[5.0] * 8,
+        weather=[],
+        latitude=52,
+        longitude=5,
+        problems=other,
+    )
+    assert not other
     assert goal.indoor_temp_c == ThermalParameters().setpoint_c
     assert goal.max_power_w == 2500
     assert goal.tank is not None
@@ -207,7 +222,7 @@ def test_unknown_room_and_tank_temperatures_are_planned_and_said() -> None:
         longitude=5,
         problems=wild,
     )
-    assert set(wild) == {ROOM_TEMPERATURE, TANK_TEMPERATURE}
+    assert {key.split(":")[0] for key in wild} == {ROOM_TEMPERATURE, TANK_TEMPERATURE}
 
 
 def _with(pump: HeatPumpReading, **kw: object) -> HeatPumpReading:

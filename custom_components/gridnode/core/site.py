@@ -37,6 +37,7 @@ from custom_components.gridnode.optimiser import (
 from .forecasts import WeatherPoint
 from .heatpump import CopCurve, HeatingCurve, HotWaterTank, ThermalParameters, heat_gains_w
 from .input_errors import InputError, InputErrorReason
+from .signals import MAX_LIMIT_W, GridSignal, apply_signals
 from .slots import Horizon, floor_slot
 
 
@@ -275,6 +276,8 @@ class SiteModel:
     own limits and the user's goals (a car's target and departure, a job's deadline).
     ``reserve_schedule`` (one % per slot) raises the reserve in some slots, e.g. to be full
     before a forecast storm or a planned outage; it never lowers it below ``limits.reserve_pct``.
+    ``signals`` are outside signals (a grid operator's event, the mesh's congestion price) that
+    change prices and limits for a window (``core/signals.py``).
     A site with several batteries or heat pumps lists them in ``batteries`` / ``heat_pumps``
     (each with its own id); ``battery`` / ``heat_pump`` is the one of a site with one.
     """
@@ -289,6 +292,7 @@ class SiteModel:
     reserve_schedule: Sequence[float] | None = None
     batteries: Sequence[BatteryState] = ()
     heat_pumps: Sequence[HeatPumpGoal] = ()
+    signals: Sequence[GridSignal] = ()
 
     @property
     def horizon(self) -> Horizon:
@@ -348,17 +352,27 @@ def _heat_pump_spec(heat_pump: HeatPumpGoal, n: int) -> HeatPumpSpec:
     )
 
 
+def _by_slot(limits: Sequence[float | None]) -> tuple[float, ...]:
+    """Per-slot limits for the optimiser: () when no slot has one; a slot without one is free."""
+    if all(limit is None for limit in limits):
+        return ()
+    return tuple(MAX_LIMIT_W if limit is None else limit for limit in limits)
+
+
 def site_problem(site: SiteModel) -> Problem:
     """The optimiser's problem for ``site``; the reserve is a floor the plan never spends."""
     forecast, limits = site.forecast, site.limits
     horizon = forecast.horizon
     n = horizon.count
-    import_price = tuple(float(p) for p in forecast.import_price)
+    applied = apply_signals(horizon, forecast.import_price, forecast.export_price, site.signals)
+    import_price = applied.import_price
     grid = GridSpec(
         import_price=import_price,
-        export_price=tuple(float(p) for p in forecast.export_price),
+        export_price=applied.export_price,
         import_limit_w=limits.import_limit_w,
         export_limit_w=limits.export_limit_w,
+        import_limit_by_slot_w=_by_slot(applied.import_limit_w),
+        export_limit_by_slot_w=_by_slot(applied.export_limit_w),
         carbon_intensity=tuple(float(c) for c in forecast.carbon) if forecast.carbon else None,
         carbon_price_per_kg=limits.carbon_price_per_kg if forecast.carbon else 0.0,
         capacity_charges=capacity_charges(horizon, limits),
@@ -405,6 +419,11 @@ DEFAULT_EV_TARGET_SOC_PCT = 80.0  # a car reporting its SoC, with no goal set
 DEFAULT_EV_ENERGY_WH = 10_000.0  # a car not reporting its SoC, with no goal set
 ROOM_TEMPERATURE = "room_temperature"
 TANK_TEMPERATURE = "hot_water_temperature"
+
+
+def reading_problem(kind: str, device_id: str) -> str:
+    """The problem key of one device's reading (each heat pump's room is its own problem)."""
+    return f"{kind}:{device_id}"
 
 
 def battery_state(
@@ -606,7 +625,7 @@ def heat_pump_goal(
     indoor = temperature(pump.room_c)
     if indoor is None:
         indoor = thermal.setpoint_c
-        problems[ROOM_TEMPERATURE] = InputError(
+        problems[reading_problem(ROOM_TEMPERATURE, pump.id)] = InputError(
             InputErrorReason.MISSING,
             ROOM_TEMPERATURE,
             f"{pump.name}: the room temperature is unknown; planned at {indoor:.1f} °C",
@@ -624,7 +643,7 @@ def heat_pump_goal(
         water = temperature(pump.tank_c)
         if water is None:
             water = tank.min_c
-            problems[TANK_TEMPERATURE] = InputError(
+            problems[reading_problem(TANK_TEMPERATURE, pump.id)] = InputError(
                 InputErrorReason.MISSING,
                 TANK_TEMPERATURE,
                 f"{pump.name}: the hot-water temperature is unknown; planned at {water:.0f} °C",

@@ -109,16 +109,22 @@ def _power(key: str, **kw: Any) -> DeviceSensorDescription:
     )
 
 
+ENERGY_COUNTER: dict[str, Any] = {
+    "device_class": SensorDeviceClass.ENERGY,
+    "state_class": SensorStateClass.TOTAL_INCREASING,
+    "native_unit_of_measurement": UnitOfEnergy.WATT_HOUR,
+    "suggested_unit_of_measurement": UnitOfEnergy.KILO_WATT_HOUR,
+    "suggested_display_precision": 2,
+}
+"""How every lifetime energy counter is described (Wh, shown in kWh, as the Energy dashboard wants)."""
+
+
 def _energy(key: str, **kw: Any) -> DeviceSensorDescription:
     """A lifetime counter in Wh, shown in kWh: total_increasing, as the Energy dashboard wants."""
     return DeviceSensorDescription(
         key=key,
         translation_key=key,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
+        **ENERGY_COUNTER,
         value_fn=_value(key),
         exists_fn=_has(key),
         **kw,

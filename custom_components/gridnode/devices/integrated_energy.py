@@ -19,11 +19,8 @@ from typing import Any
 
 from homeassistant.components.sensor import (
     RestoreSensor,
-    SensorDeviceClass,
     SensorEntityDescription,
-    SensorStateClass,
 )
-from homeassistant.const import UnitOfEnergy
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.event import async_track_time_interval
@@ -32,6 +29,7 @@ from homeassistant.util import dt as dt_util
 from custom_components.gridnode.drivers.model import Quantity
 
 from .base import DeviceHandle
+from .entities import ENERGY_COUNTER
 from .entity import GridNodeDeviceEntity, SiteLink
 
 MAX_GAP_S = 600.0  # readings further apart than this are not bridged
@@ -53,11 +51,7 @@ def _describe(key: str, power_key: str, flow_fn: Callable[[float], float]) -> An
     return IntegratedEnergyDescription(
         key=key,
         translation_key=key,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
+        **ENERGY_COUNTER,
         power_key=power_key,
         counter_key=key,
         flow_fn=flow_fn,

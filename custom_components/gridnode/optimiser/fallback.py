@@ -8,7 +8,7 @@ import numpy as np
 
 from .extract import cost_breakdown
 from .plan import STATUS_FALLBACK, Array, Plan
-from .problem import BatterySpec, Problem, is_unlimited
+from .problem import BatterySpec, Problem
 
 
 def fallback_plan(problem: Problem, reason: str, solve_time_ms: float = 0.0) -> Plan:
@@ -45,12 +45,8 @@ def fallback_plan(problem: Problem, reason: str, solve_time_ms: float = 0.0) -> 
     net = base - pv + charge - discharge
     grid_import = np.maximum(net, 0.0)
     grid_export = np.maximum(-net, 0.0)
-    curtail: Array = np.zeros(n)
-    limit = problem.grid.export_limit_w
-    if not is_unlimited(limit):
-        assert limit is not None
-        curtail = np.maximum(grid_export - limit, 0.0)
-        grid_export -= curtail
+    curtail = np.maximum(grid_export - problem.grid.export_limits(n), 0.0)
+    grid_export -= curtail
     return Plan(
         status=STATUS_FALLBACK,
         reason=reason,
@@ -116,9 +112,9 @@ def diagnose_infeasible(problem: Problem) -> str:
     pv = np.asarray(problem.pv_w, dtype=np.float64)
     grid = problem.grid
     supply = pv.copy()
-    if not is_unlimited(grid.import_limit_w):
-        assert grid.import_limit_w is not None
-        supply += grid.import_limit_w
+    import_limits = grid.import_limits(len(base))
+    if np.isfinite(import_limits).any():
+        supply += import_limits
         supply += sum(b.max_discharge_w for b in problem.batteries)
         supply += sum(ev.v2h_max_w for ev in problem.evs)
         short = np.flatnonzero(base > supply + 1e-6)
@@ -126,12 +122,12 @@ def diagnose_infeasible(problem: Problem) -> str:
             t = int(short[0])
             return (
                 f"infeasible: at {_when(problem, t)} (slot {t}) the base load of {base[t]:.0f} W "
-                f"exceeds what the grid limit ({grid.import_limit_w:.0f} W), PV ({pv[t]:.0f} W) "
+                f"exceeds what the grid limit ({import_limits[t]:.0f} W), PV ({pv[t]:.0f} W) "
                 f"and storage can supply ({supply[t]:.0f} W in all)"
             )
-    if not grid.can_curtail and not is_unlimited(grid.export_limit_w):
-        assert grid.export_limit_w is not None
-        sink = base + grid.export_limit_w
+    export_limits = grid.export_limits(len(base))
+    if not grid.can_curtail and np.isfinite(export_limits).any():
+        sink = base + export_limits
         sink += sum(b.max_charge_w for b in problem.batteries)
         sink += sum(ev.max_power_w for ev in problem.evs)
         sink += sum(hp.max_power_w for hp in problem.heat_pumps)
@@ -141,7 +137,7 @@ def diagnose_infeasible(problem: Problem) -> str:
             t = int(spill[0])
             return (
                 f"infeasible: at {_when(problem, t)} (slot {t}) PV of {pv[t]:.0f} W cannot be "
-                f"used, stored or exported (export limit {grid.export_limit_w:.0f} W) and the "
+                f"used, stored or exported (export limit {export_limits[t]:.0f} W) and the "
                 "inverter cannot curtail"
             )
     return (

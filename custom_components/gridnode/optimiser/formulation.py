@@ -104,10 +104,8 @@ def flow_limits(
         sink += hp.max_power_w
     sink += sum(load.power_w for load in problem.loads)
     grid = problem.grid
-    if grid.import_limit_w is not None:
-        sink = np.minimum(sink, grid.import_limit_w)
-    if grid.export_limit_w is not None:
-        source = np.minimum(source, grid.export_limit_w)
+    sink = np.minimum(sink, grid.import_limits(len(sink)))
+    source = np.minimum(source, grid.export_limits(len(source)))
     return sink, np.maximum(source, 0.0)
 
 
@@ -131,15 +129,14 @@ def formulate(problem: Problem) -> Formulation:
     pv_only = any(not bat.allow_export for bat in batteries) or any(
         ev.v2h_max_w for ev in problem.evs
     )
-    exp_limit = np.full(n, INF if grid.export_limit_w is None else grid.export_limit_w)
+    exp_limit = np.minimum(grid.export_limits(n), INF)
     if pv_only:
         # Stored energy (battery, V2H) is never sold: export at most the PV surplus over the
         # base load, so storage cannot free PV for export by covering the house either.
         exp_limit = np.minimum(exp_limit, np.maximum(0.0, pv - base))
         exp_hi = np.minimum(exp_hi, exp_limit)
     # Columns keep the real limits (implied bounds would make the duals degenerate).
-    imp = b.cols(n, 0.0, INF if grid.import_limit_w is None else grid.import_limit_w,
-                 import_cost * kwh)  # fmt: skip
+    imp = b.cols(n, 0.0, np.minimum(grid.import_limits(n), INF), import_cost * kwh)
     exp = b.cols(n, 0.0, exp_limit, -export_price * kwh)
     # A tiny cost on curtailment makes the plan use PV whenever that is free.
     curt = b.cols(n, 0.0, pv if grid.can_curtail else 0.0, 1e-6 * kwh)

@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 import math
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from ._fields import Series, check_keys, flag, integer, number, section, series, text
 
 SLOT_MINUTES = (5, 15, 30, 60)
@@ -74,6 +77,18 @@ class GridSpec:
     carbon_intensity: Series | None = None
     carbon_price_per_kg: float = 0.0
     capacity_charges: tuple[CapacityCharge, ...] = ()
+    # Per-slot limits from outside signals (a grid operator's event): each slot is held to the
+    # tighter of these and the connection's limit above; empty means the connection's only.
+    import_limit_by_slot_w: Series = ()
+    export_limit_by_slot_w: Series = ()
+
+    def import_limits(self, n: int) -> NDArray[np.float64]:
+        """The import limit of each of ``n`` slots (inf: none)."""
+        return _slot_limits(self.import_limit_w, self.import_limit_by_slot_w, n)
+
+    def export_limits(self, n: int) -> NDArray[np.float64]:
+        """The export limit of each of ``n`` slots (inf: none)."""
+        return _slot_limits(self.export_limit_w, self.export_limit_by_slot_w, n)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -439,7 +454,8 @@ def _parse_grid(data: Mapping[str, Any], path: str, slots: int) -> GridSpec:
     check_keys(
         data,
         {"import_price", "export_price", "import_limit_w", "export_limit_w", "can_curtail"}
-        | {"carbon_intensity", "carbon_price_per_kg", "capacity_charges"},
+        | {"carbon_intensity", "carbon_price_per_kg", "capacity_charges"}
+        | {"import_limit_by_slot_w", "export_limit_by_slot_w"},
         path,
     )
     charges_raw = data.get("capacity_charges", [])
@@ -486,6 +502,12 @@ def _parse_grid(data: Mapping[str, Any], path: str, slots: int) -> GridSpec:
         carbon_intensity=carbon,
         carbon_price_per_kg=number(data, "carbon_price_per_kg", path, 0.0, minimum=0.0),
         capacity_charges=tuple(charges),
+        import_limit_by_slot_w=_optional_series(
+            data, "import_limit_by_slot_w", path, slots, maximum=1e9
+        ),
+        export_limit_by_slot_w=_optional_series(
+            data, "export_limit_by_slot_w", path, slots, maximum=1e9
+        ),
     )
 
 
@@ -671,6 +693,15 @@ def default_penalty(problem: Problem) -> float:
     """The penalty per kWh (or K·h) used when a field of ``Penalties`` is None."""
     prices = problem.grid.import_price + problem.grid.export_price
     return max(1.0, 20.0 * max(abs(p) for p in prices))
+
+
+def _slot_limits(limit: float | None, by_slot: Series, n: int) -> NDArray[np.float64]:
+    """A scalar limit (None: none) tightened slot by slot by ``by_slot`` (shorter: padded)."""
+    limits = np.full(n, math.inf if limit is None else float(limit))
+    if by_slot:
+        count = min(n, len(by_slot))
+        limits[:count] = np.minimum(limits[:count], np.asarray(by_slot[:count], dtype=float))
+    return limits
 
 
 def is_unlimited(value: float | None) -> bool:
