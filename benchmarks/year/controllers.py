@@ -24,7 +24,6 @@ from bisect import bisect_right
 from dataclasses import replace
 from datetime import datetime
 import math
-import os
 from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
@@ -335,8 +334,6 @@ class GridNodeMpc(_Planner):
         ended before now (``core.ev_sessions``, as the integration learns them from the
         recorder); the plan's goal replaces it once the car is plugged in."""
         out: list[EvGoal] = []
-        if os.environ.get("GN_NO_EXPECTED"):  # EXPERIMENT
-            return out
         plugged = {ev.id: ev.departure for ev in model.evs}
         now = utc(now_s)
         for sub in self.site.chargers():
