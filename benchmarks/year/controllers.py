@@ -5,8 +5,10 @@
 - ``time_of_use``: charge from the grid at full power in a fixed cheap night window, AUTO otherwise.
 - ``gridnode_mpc``: GridNode's planner on what it could know at each replan (``information.py``): the
   scenario's ``site:`` configuration and the house's readings through the site model
-  (``benchmarks.site_config.site_model`` + ``core.site.site_problem``), then ``optimiser.solve``; the
-  dispatcher applies ``commands_at`` of the current slot, as the integration's dispatcher does.
+  (``benchmarks.site_config.site_model`` + ``core.site.site_problem``), with the cars each charger
+  expects learned from the sessions that ended before now (``core.ev_sessions``), then
+  ``optimiser.solve``; the dispatcher applies ``commands_at`` of the current slot, as the
+  integration's dispatcher does.
 - ``gridnode_mpc_known_pv``, ``gridnode_mpc_known_load``, ``gridnode_mpc_known_ev`` (not run by
   default): GridNode MPC told one piece of the future it cannot know (the measured PV, the measured
   base load, or the car sessions starting within the look-ahead), to measure what each forecast costs;

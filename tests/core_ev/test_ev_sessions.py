@@ -182,9 +182,7 @@ def test_the_expected_car_is_planned_after_it_arrives_and_never_charged_before()
 
 def test_an_expected_car_the_charger_cannot_serve_is_not_planned() -> None:
     horizon = Horizon(start=NOW, count=72, minutes=30)
-    session = expected_sessions(
-        commuter(), now=NOW, until=horizon.end, zone=BERLIN
-    )[0]
+    session = expected_sessions(commuter(), now=NOW, until=horizon.end, zone=BERLIN)[0]
     assert expected_goal(_charger(mode="off"), session, CarSettings(), horizon) is None
     assert expected_goal(_charger(available=False), session, CarSettings(), horizon) is None
     short = Horizon(start=NOW, count=14, minutes=30)  # ends 17:00 local, before it comes
