@@ -5,8 +5,10 @@
 - ``time_of_use``: charge from the grid at full power in a fixed cheap night window, AUTO otherwise.
 - ``gridnode_mpc``: GridNode's planner on what it could know at each replan (``information.py``): the
   scenario's ``site:`` configuration and the house's readings through the site model
-  (``benchmarks.site_config.site_model`` + ``core.site.site_problem``), then ``optimiser.solve``; the
-  dispatcher applies ``commands_at`` of the current slot, as the integration's dispatcher does.
+  (``benchmarks.site_config.site_model`` + ``core.site.site_problem``), with the cars each charger
+  expects learned from the sessions that ended before now (``core.ev_sessions``), then
+  ``optimiser.solve``; the dispatcher applies ``commands_at`` of the current slot, as the
+  integration's dispatcher does.
 - ``gridnode_mpc_known_pv``, ``gridnode_mpc_known_load``, ``gridnode_mpc_known_ev`` (not run by
   default): GridNode MPC told one piece of the future it cannot know (the measured PV, the measured
   base load, or the car sessions starting within the look-ahead), to measure what each forecast costs;
@@ -30,12 +32,28 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from benchmarks.site_config import CarReading, HouseReadings, SiteConfig, site_model
+from custom_components.gridnode.core.ev_sessions import (
+    PastSession,
+    expected_goals,
+)
 from custom_components.gridnode.core.forecasts import WeatherPoint
 from custom_components.gridnode.core.planning import DEADBAND_W, commands_at
-from custom_components.gridnode.core.site import SiteForecast, site_problem
+from custom_components.gridnode.core.site import (
+    ChargerReading,
+    EvGoal,
+    SiteForecast,
+    SiteModel,
+    site_problem,
+)
 from custom_components.gridnode.core.slots import Horizon
+from custom_components.gridnode.devices.const import (
+    CONF_MAX_CURRENT_A,
+    CONF_PHASES,
+    DEFAULT_MAX_CURRENT_A,
+)
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
 from custom_components.gridnode.optimiser import EVSpec, HeatPumpSpec, Plan, Problem, solve
+from custom_components.gridnode.plan_coordinator import car_settings
 from simulator.loaders import EvSession
 from simulator.physics import Commands, House, SgReady
 
@@ -188,7 +206,14 @@ class _Planner:
             weather=weather,
         )
         self.ev_map = {ev.id: ev.id for ev in model.evs}
+        expected = self.expected_cars(model, now_s)
+        if expected:
+            model = replace(model, evs=(*model.evs, *expected))
         return site_problem(model)
+
+    def expected_cars(self, model: SiteModel, now_s: float) -> list[EvGoal]:
+        """Cars planned before they plug in (none here: only GridNode MPC learns them)."""
+        return []
 
     def true_heat_pump(
         self, house: House, idx: int, count: int, irradiance: FloatArray
@@ -276,6 +301,7 @@ class GridNodeMpc(_Planner):
         super().__init__(scn)
         self.info = Information(scn)
         self.time_limit_s = time_limit_s
+        self.zone = ZoneInfo(scn.timezone)
 
     def decide(self, now_s: float, house: House) -> Commands:
         """Replan when due, then dispatch the current slot."""
@@ -304,6 +330,44 @@ class GridNodeMpc(_Planner):
         self.solve_s += plan.solve_time_ms / 1000.0
         self._count(plan)
         self.plan, self.plan_start_s = plan, now_s
+
+    def expected_cars(self, model: SiteModel, now_s: float) -> list[EvGoal]:
+        """The car each charger expects before it plugs in, learned from the sessions that
+        ended before now (``core.ev_sessions``, as the integration learns them from the
+        recorder); the plan's goal replaces it once the car is plugged in."""
+        out: list[EvGoal] = []
+        plugged = {ev.id: ev.departure for ev in model.evs}
+        now = utc(now_s)
+        for sub in self.site.chargers():
+            cid = str(sub.get("subentry_id") or sub.get("title") or sub["subentry_type"])
+            sessions = self.sessions.get(cid, ())
+            history = [
+                PastSession(
+                    plug_in=utc(s.plug_in_s), plug_out=utc(s.plug_out_s), energy_wh=s.energy_wh
+                )
+                for s in sessions
+                if s.plug_out_s <= now_s
+            ]
+            current = current_session(sessions, now_s) if sessions else None
+            data = sub["data"]
+            reading = ChargerReading(
+                id=cid,
+                available=True,
+                plugged=cid in plugged or current is not None,
+                mode="smart",
+                phases=int(data.get(CONF_PHASES, 1)),
+                max_current_a=float(data.get(CONF_MAX_CURRENT_A, DEFAULT_MAX_CURRENT_A)),
+            )
+            out += expected_goals(
+                reading,
+                car_settings(data, lambda _entity: None),
+                history,
+                now=now,
+                horizon=model.horizon,
+                zone=self.zone,
+                plugged_until=plugged.get(cid) or (utc(current.plug_out_s) if current else None),
+            )
+        return out
 
     def pv(self, idx: int, count: int) -> FloatArray:
         """The PV the planner expects: the forecast."""

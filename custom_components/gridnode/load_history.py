@@ -1,4 +1,8 @@
-"""The household's load history from the recorder's long-term statistics, for the load forecast."""
+"""The household's history from the recorder, for the forecasts.
+
+The load history from the recorder's long-term statistics (the base-load forecast) and each
+charger's past sessions (the car it expects, ``core.ev_sessions``).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,19 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_ON, UnitOfEnergy
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_OFF, STATE_ON, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 
 from .compute_config import compute_power_entities
 from .const import DOMAIN
+from .core.ev_sessions import (
+    HISTORY_DAYS,
+    PastSession,
+    sessions_from_changes,
+    with_hourly_energy,
+)
 from .core.input_errors import InputErrorReason
 from .core.load_forecast import (
     MAX_SWITCH_CHANGES,
@@ -29,6 +39,7 @@ if TYPE_CHECKING:
     from .devices.base import DeviceRuntime
 
 HISTORY = timedelta(weeks=5)
+MAX_PLUG_CHANGES = 2000  # 28 days of a car plugged in and out many times a day
 ENERGY_UNITS = {str(unit) for unit in UnitOfEnergy}
 
 
@@ -139,3 +150,57 @@ async def async_load_history(
         # flexible compute is planned as a load of its own: its history is not the house's
         controlled.append(await _async_statistics(hass, sensor, StatisticKind.MEAN, now))
     return subtract_controlled(total, *controlled)
+
+
+SESSION_HISTORY = timedelta(days=HISTORY_DAYS)
+
+
+def _plug_changes(
+    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
+) -> list[tuple[datetime, bool]]:
+    """A plug sensor's recorded on/off states (run in the recorder's executor)."""
+    from homeassistant.components.recorder.history import state_changes_during_period
+
+    states = state_changes_during_period(
+        hass, start, end, entity_id, no_attributes=True, limit=MAX_PLUG_CHANGES
+    ).get(entity_id, [])
+    return [
+        (state.last_changed, state.state == STATE_ON)
+        for state in states
+        if state.state in (STATE_ON, STATE_OFF)
+    ]
+
+
+async def async_charger_sessions(
+    hass: HomeAssistant, entry_id: str, charger_ids: list[str], now: datetime
+) -> dict[str, list[PastSession]]:
+    """Each charger's finished sessions over the last ``HISTORY_DAYS`` days, by subentry id.
+
+    When the car came and left is the recorder's history of GridNode's own plug sensor of the
+    charger (kept for the recorder's purge period, 10 days by default); the energy each took is
+    the hourly statistics of GridNode's power sensor of the charger (kept for good). A charger
+    without recorded plug states has no history (nothing is expected of it).
+    """
+    if "recorder" not in hass.config.components or not charger_ids:
+        return {}
+    registry = er.async_get(hass)
+    by_unique = {
+        entity.unique_id: entity.entity_id
+        for entity in er.async_entries_for_config_entry(registry, entry_id)
+        if entity.platform == DOMAIN
+    }
+    out: dict[str, list[PastSession]] = {}
+    for charger_id in charger_ids:
+        plug = by_unique.get(f"{entry_id}_{charger_id}_plugged")
+        if plug is None:
+            continue
+        changes = await get_instance(hass).async_add_executor_job(
+            _plug_changes, hass, plug, now - SESSION_HISTORY, now
+        )
+        sessions = sessions_from_changes(changes, (), now=now)
+        power = by_unique.get(f"{entry_id}_{charger_id}_power_w")
+        if sessions and power is not None:
+            hourly = await _async_statistics(hass, power, StatisticKind.MEAN, now)
+            sessions = with_hourly_energy(sessions, hourly)
+        out[charger_id] = sessions
+    return out

@@ -29,6 +29,7 @@ from .const import (
     DOMAIN,
     SUBENTRY_PV_ARRAY,
 )
+from .core.ev_sessions import expected_goals
 from .core.islanding import StormWatch, storm_watch
 from .core.loads import DeferrableLoad
 from .core.planning import baseline_cost, heat_pump_w, slot_index
@@ -179,6 +180,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         self._run_keys: dict[str, str] = {}
         self._last_refresh: datetime | None = None
         self.storm: StormWatch | None = None
+        self.expected_cars: list[EvGoal] = []  # the cars the chargers expect (core.ev_sessions)
         # outside signals (a grid operator's events, the mesh's congestion price): a change replans
         self.signals = SignalBoard(on_change=self.async_request_refresh_soon)
         self.month_peak = MonthPeakTracker(
@@ -356,6 +358,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
         inputs = await self.collector.async_collect(horizon, self._present_load_w())
         batteries = self._batteries()
         evs, ev_names = self._evs(now)
+        self.expected_cars = await self._async_expected_cars(now, horizon, evs, ev_names)
+        evs += self.expected_cars
         heat_pumps = self._heat_pumps(inputs)
         jobs: list[JobGoal] = []
         job_names: dict[str, str] = {}
@@ -528,6 +532,40 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 goals.append(ev)
                 names[charger.subentry_id] = charger.name
         return goals, names
+
+    async def _async_expected_cars(
+        self, now: datetime, horizon: Horizon, plugged: list[EvGoal], names: dict[str, str]
+    ) -> list[EvGoal]:
+        """The cars the chargers expect before they plug in (``core.ev_sessions``).
+
+        Each charger's name is added to ``names`` under its own and its expected cars' ids.
+        """
+        devices = self._devices()
+        chargers = list(devices.chargers) if devices is not None else []
+        if not chargers:
+            return []
+        history = await self.collector.async_charger_sessions([c.subentry_id for c in chargers])
+        departures = {ev.id: ev.departure for ev in plugged}
+        goals: list[EvGoal] = []
+        for charger in chargers:
+            reading = read_device(charger, partial(charger_reading, charger), None)
+            if reading is None or not history.get(charger.subentry_id):
+                continue
+            subentry = self.config_entry.subentries.get(charger.subentry_id)
+            data = subentry.data if subentry is not None else {}
+            expected = expected_goals(
+                reading,
+                car_settings(data, self.hass.states.get),
+                history[charger.subentry_id],
+                now=now,
+                horizon=horizon,
+                zone=dt_util.get_default_time_zone(),
+                plugged_until=departures.get(charger.subentry_id),
+            )
+            for goal in expected:
+                names[goal.id] = names[charger.subentry_id] = charger.name
+            goals += expected
+        return goals
 
     def _ev_goal(self, charger: ChargerHandle, now: datetime) -> EvGoal | None:
         """One plugged-in car's goal (see :func:`core.site.ev_goal`); expired requests go."""

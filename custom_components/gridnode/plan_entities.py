@@ -22,6 +22,7 @@ from homeassistant.const import EntityCategory, UnitOfPower, UnitOfTime
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
+from .core.ev_sessions import EXPECTED_SUFFIX
 from .core.islanding import GridState
 from .core.planning import heat_pump_w
 from .devices.base import DeviceHandle
@@ -268,8 +269,29 @@ def ev_goals(snapshot: PlanSnapshot) -> dict[str, dict[str, Any]]:
             if by is not None and by < len(plan.grid_import_w)
             else None,
             "charging": _runs(snapshot, plan.ev_power_w.get(ev.id, ())),
+            # an expected car (core.ev_sessions): when the plan expects it to plug in
+            "arrives": plan.slot_start(ev.arrival_slot).isoformat() if ev.arrival_slot else None,
         }
     return goals
+
+
+def next_expected_car(snapshot: PlanSnapshot) -> dict[str, Any] | None:
+    """The first car the plan expects before it plugs in: when, for how long, what it keeps."""
+    problem, plan = snapshot.problem, snapshot.plan
+    cars = [ev for ev in problem.evs if EXPECTED_SUFFIX in ev.id] if problem is not None else []
+    if not cars:
+        return None
+    ev = min(cars, key=lambda car: car.arrival_slot)
+    charger = ev.id.split(EXPECTED_SUFFIX)[0]
+    energy = (ev.target_soc_pct - ev.soc_pct) / 100 * ev.capacity_wh / ev.efficiency
+    return {
+        "arrival": plan.slot_start(ev.arrival_slot),
+        "departure": plan.slot_start(ev.departure_slot).isoformat()
+        if ev.departure_slot is not None
+        else None,
+        "planned_energy_kwh": round(energy / 1000, 2),
+        "charger": snapshot.ev_names.get(charger, charger),
+    }
 
 
 def device_violations(snapshot: PlanSnapshot) -> dict[str, list[str]]:
@@ -323,6 +345,15 @@ PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
         monetary=True,
         value_fn=_savings_today,
         attributes_fn=lambda s: {"horizon_hours": horizon_hours(s)},
+    ),
+    PlanSensorDescription(
+        key="next_expected_car",
+        translation_key="next_expected_car",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda s: (car := next_expected_car(s)) and car["arrival"],
+        attributes_fn=lambda s: {
+            k: v for k, v in (next_expected_car(s) or {}).items() if k != "arrival"
+        },
     ),
     PlanSensorDescription(
         key="next_cheap_window_start",

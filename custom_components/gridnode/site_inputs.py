@@ -62,6 +62,7 @@ from .const import (
     SUBENTRY_PV_ARRAY,
     PvSource,
 )
+from .core.ev_sessions import PastSession
 from .core.forecasts import (
     PvArray,
     PvForecast,
@@ -80,7 +81,7 @@ from .core.input_errors import InputError, InputErrorReason
 from .core.load_forecast import HourlySeries, forecast_base_load
 from .core.slots import Horizon, Segment, clip, floor_slot, resample, short_repr
 from .core.tariffs import PriceSeries
-from .load_history import async_load_history
+from .load_history import async_charger_sessions, async_load_history
 from .runtime import SiteSettings
 
 if TYPE_CHECKING:
@@ -309,6 +310,9 @@ class InputCollector:
         self.devices = devices
         self._history: HourlySeries | None = None
         self._history_read: datetime | None = None
+        self._sessions: dict[str, list[PastSession]] = {}
+        self._sessions_read: datetime | None = None
+        self._sessions_of: set[str] = set()
 
     async def async_collect(
         self, horizon: Horizon, present_load_w: float | None
@@ -351,6 +355,21 @@ class InputCollector:
         )
         self._sync_repairs(problems)
         return collected
+
+    async def async_charger_sessions(self, charger_ids: list[str]) -> dict[str, list[PastSession]]:
+        """Each charger's past sessions from the recorder, by subentry id.
+
+        Read at most once an hour, and again when a charger is added; a recorder that cannot be
+        read gives none.
+        """
+        now = dt_util.utcnow()
+        fresh = self._sessions_read is not None and now - self._sessions_read <= HOUR
+        if fresh and set(charger_ids) <= self._sessions_of:
+            return self._sessions
+        read = async_charger_sessions(self.hass, self.entry_id, charger_ids, now)
+        self._sessions = await _guarded("ev_sessions", read, {}) or {}
+        self._sessions_read, self._sessions_of = now, set(charger_ids)
+        return self._sessions
 
     async def _async_load_forecast(self, horizon: Horizon) -> list[float]:
         """The base load per slot from the house's history (read at most once an hour)."""

@@ -94,6 +94,7 @@ class EvGoal:
     efficiency: float = EV_DEFAULT_EFFICIENCY
     solar_only: bool = False
     max_price: float | None = None
+    arrival: datetime | None = None  # an expected car (core.ev_sessions): not plugged in before
 
     def soc_and_target(self) -> tuple[float, float]:
         """The state of charge the plan starts from and the one it aims for (both in %)."""
@@ -272,7 +273,7 @@ def _ev_spec(ev: EvGoal, horizon: Horizon) -> EVSpec:
         capacity_wh=ev.capacity_wh,
         soc_pct=soc,
         target_soc_pct=target,
-        arrival_slot=0,
+        arrival_slot=_first_slot_from(horizon, ev.arrival),
         # A car leaving within the current slot still gets that slot.
         departure_slot=max(1, _slot_of(horizon, ev.departure, horizon.count))
         if ev.departure
