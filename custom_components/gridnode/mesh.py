@@ -387,17 +387,23 @@ class MeshLink:
         self.view.prune(now)
         self._schedule_expiry(now)
         plan = self._plan()
-        if plan is None or not plan.ok:
+        usable = plan is not None and plan.ok
+        if self.islanded or not self.view.peers(now):
+            # nothing valid to coordinate with (whatever plan is in force, a fallback too):
+            # plan alone, from nothing the group said
+            if plan is not None and usable and not self.islanded:
+                self.aggregate_start, self.slot_minutes = plan.start, plan.slot_minutes
+                self.aggregate_w = list(planned_exchange(plan))
+            else:
+                self.aggregate_w = []
+            self._clear()
+            return
+        if plan is None or not usable:
             return
         n = len(plan.grid_import_w)
         self.slot_minutes = plan.slot_minutes
         self.aggregate_start = plan.start
         own = planned_exchange(plan)
-        if self.islanded or not self.view.peers(now):
-            # nothing valid to coordinate with: plan alone, from nothing the group said
-            self.aggregate_w = [] if self.islanded else list(own)
-            self._clear()
-            return
         self.aggregate_w = self.view.aggregate_w(plan.start, plan.slot_minutes, n, own, now)
         basis = (plan.start, tuple(self.aggregate_w))
         if self._round_asked or self.round >= MAX_ROUNDS or basis == self._stepped_on:

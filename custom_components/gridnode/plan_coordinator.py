@@ -290,8 +290,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
             err = inputs.problems.get("tariff")
             plan = _fallback_for(horizon, f"no usable prices ({err})", self._batteries())
         else:
-            problem = site_problem(model)
-            plan = await self.hass.async_add_executor_job(_solve, problem, SOLVE_TIME_LIMIT_S)
+            problem, plan = await self.hass.async_add_executor_job(
+                _build_and_solve, model, SOLVE_TIME_LIMIT_S
+            )
             if (
                 not plan.ok
                 and self.data is not None
@@ -702,9 +703,10 @@ def _controlled_w(handle: DeviceHandle) -> float:
     return float(handle.value("power_w") or 0.0)
 
 
-def _solve(problem: Problem, time_limit_s: float) -> Plan:
-    """Solve off the event loop."""
-    return solve(problem, time_limit_s=time_limit_s)
+def _build_and_solve(model: SiteModel, time_limit_s: float) -> tuple[Problem, Plan]:
+    """Build the Problem and solve it, both off the event loop."""
+    problem = site_problem(model)
+    return problem, solve(problem, time_limit_s=time_limit_s)
 
 
 def _fallback_for(horizon: Horizon, reason: str, batteries: Sequence[BatteryState] = ()) -> Plan:

@@ -641,3 +641,18 @@ def test_a_signed_message_with_hostile_fields_is_read_or_refused_never_crashes(
     assert all(math.isfinite(v) and abs(v) <= 1e6 for v in msg.grid_w)
     assert len(msg.flex_up_w) == len(msg.grid_w) == len(msg.congestion_price)
     assert msg.expires > NOW
+
+
+def test_the_same_plan_again_is_no_refusal() -> None:
+    # a broker resends retained plans on reconnecting, and QoS 1 may deliver twice
+    view = MeshView(own_site_id="me")
+    assert view.accept(message(), NOW)
+    assert not view.accept(message(), NOW)
+    assert "outdated" not in view.counters
+    assert [r.outcome for r in view.last_messages] == ["accepted"]
+
+
+def test_a_signed_message_from_the_calendars_end_is_refused_not_a_crash() -> None:
+    far = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    body = body_of(message(sent=far, expires=far + timedelta(minutes=30), start=far))
+    assert reason_of(signed(body)) in {"bad_values", "from_future"}

@@ -68,6 +68,15 @@ def test_an_import_limit_holds_the_plan_in_its_window_and_nowhere_else() -> None
     assert limited.grid_import_w[1] > 2_000  # the plan makes up for it in the next, free slot
 
 
+def test_a_limit_the_house_cannot_keep_is_kept_as_far_as_it_can_be_and_said() -> None:
+    # the battery is at its reserve: the 500 W base load must come from the grid
+    plan = solve(site_problem(_site(_signal(0, 1, import_limit_w=0.0))))
+    assert plan.ok  # the operator's limit never throws the plan away
+    assert plan.grid_import_w[0] == pytest.approx(500.0, abs=1.0)  # nothing more than the house
+    assert [v.kind for v in plan.violations] == ["grid_limit"]
+    assert "signalled limit" in plan.violations[0].message
+
+
 def test_a_limit_touching_part_of_a_slot_holds_for_the_whole_slot() -> None:
     half = GridSignal(
         source="openadr:p/e",

@@ -384,7 +384,8 @@ def _check_values(msg: SitePlanMessage) -> None:
         raise bad("plan_age_s")
     if not 0 <= msg.round <= MAX_ROUND:
         raise bad("round")
-    if not msg.sent < msg.expires <= msg.sent + MAX_LIFETIME:
+    # compared as differences: a time near the calendar's end never overflows
+    if not timedelta(0) < msg.expires - msg.sent <= MAX_LIFETIME:
         raise bad("expires before sent or more than 2 days after")
     if abs(msg.start - msg.sent) > MAX_HORIZON:
         raise bad("start more than 7 days from sent")
@@ -452,6 +453,8 @@ class MeshView:
             self._count("expired", now, msg)
             return False
         held = self._latest.get(msg.site_id)
+        if held == msg:  # the same plan again (a retained resend on reconnecting, a QoS 1 copy)
+            return False
         if held is not None and (msg.sent, msg.round) <= (held.sent, held.round):
             self._count("outdated", now, msg)
             return False

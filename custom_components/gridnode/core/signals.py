@@ -91,6 +91,48 @@ def _tighter(current: float | None, limit: float | None) -> float | None:
     return limit if current is None else min(current, limit)
 
 
+def _slots_of(horizon: Horizon, signal: GridSignal) -> range:
+    """The slots of ``horizon`` that ``signal``'s window overlaps."""
+    first = math.floor((signal.start - horizon.start) / horizon.step)
+    last = math.ceil((signal.end - horizon.start) / horizon.step)
+    return range(max(0, first), min(horizon.count, last))
+
+
+def _apply(
+    signal: GridSignal,
+    t: int,
+    share: float,
+    adding: bool,
+    imports: list[float],
+    exports: list[float],
+    import_limits: list[float | None],
+    export_limits: list[float | None],
+) -> bool:
+    """Apply one signal to slot ``t`` (its limits and prices, or its additions); True if it did."""
+    changed = False
+    if adding:
+        if signal.import_price_add and t < len(imports):
+            imports[t] += share * signal.import_price_add
+            changed = True
+        if signal.export_price_add and t < len(exports):
+            exports[t] += share * signal.export_price_add
+            changed = True
+        return changed
+    if signal.import_limit_w is not None:
+        import_limits[t] = _tighter(import_limits[t], signal.import_limit_w)
+        changed = True
+    if signal.export_limit_w is not None:
+        export_limits[t] = _tighter(export_limits[t], signal.export_limit_w)
+        changed = True
+    if signal.import_price is not None and t < len(imports):
+        imports[t] += share * (signal.import_price - imports[t])
+        changed = True
+    if signal.export_price is not None and t < len(exports):
+        exports[t] += share * (signal.export_price - exports[t])
+        changed = True
+    return changed
+
+
 def apply_signals(
     horizon: Horizon,
     import_price: Sequence[float],
@@ -104,37 +146,15 @@ def apply_signals(
     export_limits: list[float | None] = [None] * horizon.count
     used: set[str] = set()
     chosen = [s for s in signals if s.end > horizon.start and s.start < horizon.end]
-    for t, slot_start in enumerate(horizon.starts()):
-        slot_end = slot_start + horizon.step
+    # replacements first, then additions: each signal touches only the slots of its window
+    for adding in (False, True):
         for signal in chosen:
-            share = _overlap(signal, slot_start, slot_end)
-            if share <= 0:
-                continue
-            changed = False
-            if signal.import_limit_w is not None:
-                import_limits[t] = _tighter(import_limits[t], signal.import_limit_w)
-                changed = True
-            if signal.export_limit_w is not None:
-                export_limits[t] = _tighter(export_limits[t], signal.export_limit_w)
-                changed = True
-            if signal.import_price is not None and t < len(imports):
-                imports[t] += share * (signal.import_price - imports[t])
-                changed = True
-            if signal.export_price is not None and t < len(exports):
-                exports[t] += share * (signal.export_price - exports[t])
-                changed = True
-            if changed:
-                used.add(signal.source)
-        for signal in chosen:
-            share = _overlap(signal, slot_start, slot_end)
-            if share <= 0:
-                continue
-            if signal.import_price_add and t < len(imports):
-                imports[t] += share * signal.import_price_add
-                used.add(signal.source)
-            if signal.export_price_add and t < len(exports):
-                exports[t] += share * signal.export_price_add
-                used.add(signal.source)
+            for t in _slots_of(horizon, signal):
+                slot_start = horizon.start + t * horizon.step
+                share = _overlap(signal, slot_start, slot_start + horizon.step)
+                if share > 0 and _apply(signal, t, share, adding, imports, exports,
+                                        import_limits, export_limits):  # fmt: skip
+                    used.add(signal.source)
     return SlotSignals(
         import_limit_w=tuple(import_limits),
         export_limit_w=tuple(export_limits),

@@ -79,6 +79,15 @@ def extract(
     dt = problem.slot_hours
     imp, exp = x[form.grid_import], x[form.grid_export]
     notes = _Notes(problem)
+    slots = np.arange(len(imp))
+    for flow, limits, what in (
+        (imp, problem.grid.import_limits(len(imp)), "grid import"),
+        (exp, problem.grid.export_limits(len(exp)), "grid export"),
+    ):  # an outside signal's limit the house could not keep (the connection's always hold)
+        over = flow - limits
+        where = over > 1.0
+        notes.slots("grid_limit", slots[where], over[where] / 1000.0, "kW",
+                    f"{what} above the signalled limit")  # fmt: skip
     for text in form.notes:
         notes.add("load", text, 0.0, "kWh")
     bats = _batteries(problem, form, x, notes)

@@ -113,7 +113,10 @@ def diagnose_infeasible(problem: Problem) -> str:
     pv = np.asarray(problem.pv_w, dtype=np.float64)
     grid = problem.grid
     supply = pv.copy()
-    import_limits = grid.import_limits(len(base))
+    # the connection's own limits: an outside signal's are soft (a penalty, never infeasible)
+    import_limits = np.full(
+        len(base), np.inf if grid.import_limit_w is None else grid.import_limit_w
+    )
     if np.isfinite(import_limits).any():
         supply += import_limits
         supply += sum(b.max_discharge_w for b in problem.batteries)
@@ -126,7 +129,9 @@ def diagnose_infeasible(problem: Problem) -> str:
                 f"exceeds what the grid limit ({import_limits[t]:.0f} W), PV ({pv[t]:.0f} W) "
                 f"and storage can supply ({supply[t]:.0f} W in all)"
             )
-    export_limits = grid.export_limits(len(base))
+    export_limits = np.full(
+        len(base), np.inf if grid.export_limit_w is None else grid.export_limit_w
+    )
     if not grid.can_curtail and np.isfinite(export_limits).any():
         sink = base + export_limits
         sink += sum(b.max_charge_w for b in problem.batteries)

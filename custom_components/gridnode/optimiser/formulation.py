@@ -15,7 +15,7 @@ import numpy.typing as npt
 from .devices import EVIndex, HeatPumpIndex, LoadIndex, add_evs, add_heat_pumps, add_loads
 from .model import INF, INTEGER, FloatArray, IntArray, ModelBuilder
 from .optional import OptionalLoadIndex, add_optional_loads
-from .problem import BatterySpec, Problem, default_penalty
+from .problem import BatterySpec, Problem, default_penalty, is_unlimited
 
 type BoolArray = npt.NDArray[np.bool_]
 
@@ -134,8 +134,10 @@ def flow_limits(
     sink += sum(load.power_w for load in problem.loads)
     sink += sum(load.max_power_w for load in problem.optional_loads)
     grid = problem.grid
-    sink = np.minimum(sink, grid.import_limits(len(sink)))
-    source = np.minimum(source, grid.export_limits(len(source)))
+    if grid.import_limit_w is not None:
+        sink = np.minimum(sink, grid.import_limit_w)
+    if grid.export_limit_w is not None:
+        source = np.minimum(source, grid.export_limit_w)
     return sink, np.maximum(source, 0.0)
 
 
@@ -146,6 +148,20 @@ def clipped_dc_pv(problem: Problem) -> FloatArray | float:
          if bat.pv_w and bat.inverter_max_w is not None),
         0.0,
     )  # fmt: skip
+
+
+def _soft_limit(
+    b: ModelBuilder, cols: IntArray, limits: FloatArray, hard: FloatArray, per_w: float
+) -> IntArray:
+    """Hold ``cols`` to ``limits`` where they are below ``hard``, each watt over penalised."""
+    where = np.flatnonzero(limits < hard)
+    if not where.size:
+        return np.zeros(0, dtype=np.int64)
+    over = b.cols(where.size, 0.0, INF, per_w)
+    rows = b.rows(where.size, -INF, limits[where])
+    b.add(rows, cols[where], 1.0)
+    b.add(rows, over, -1.0)
+    return over
 
 
 def formulate(problem: Problem) -> Formulation:
@@ -168,15 +184,23 @@ def formulate(problem: Problem) -> Formulation:
     pv_only = any(not bat.allow_export for bat in batteries) or any(
         ev.v2h_max_w for ev in problem.evs
     )
-    exp_limit = np.minimum(grid.export_limits(n), INF)
+    # The connection's limits are hard; an outside signal's (a grid operator's event) are soft
+    # rows below them, so a limit the house cannot keep costs a penalty instead of the plan.
+    exp_limit = np.full(n, INF if is_unlimited(grid.export_limit_w) else grid.export_limit_w)
     if pv_only:
         # Stored energy (battery, V2H) is never sold: export at most the PV surplus over the
         # base load, so storage cannot free PV for export by covering the house either.
         exp_limit = np.minimum(exp_limit, np.maximum(0.0, pv - base))
         exp_hi = np.minimum(exp_hi, exp_limit)
     # Columns keep the real limits (implied bounds would make the duals degenerate).
-    imp = b.cols(n, 0.0, np.minimum(grid.import_limits(n), INF), import_cost * kwh)
+    imp_limit = np.full(n, INF if is_unlimited(grid.import_limit_w) else grid.import_limit_w)
+    imp = b.cols(n, 0.0, imp_limit, import_cost * kwh)
     exp = b.cols(n, 0.0, exp_limit, -export_price * kwh)
+    penalty = default_penalty(problem)
+    signalled = [
+        _soft_limit(b, imp, grid.import_limits(n), imp_limit, penalty * kwh),
+        _soft_limit(b, exp, grid.export_limits(n), exp_limit, penalty * kwh),
+    ]
     # A tiny cost on curtailment makes the plan use PV whenever that is free. PV on a hybrid's
     # DC bus reaches the house only through that inverter, which clips it (its own column).
     curt_hi = np.maximum(0.0, pv - clipped_dc_pv(problem)) if grid.can_curtail else np.zeros(n)
@@ -208,8 +232,8 @@ def formulate(problem: Problem) -> Formulation:
         rows = b.rows(both.size, -INF, exp_hi[both])
         b.add(rows, exp[both], 1.0)
         b.add(rows, z, exp_hi[both])
-    penalty = default_penalty(problem)
     ctx = Context(b, problem, dt, balance, grid_only, base, pv, penalty)
+    ctx.penalised += [over for over in signalled if over.size]
     if both.size:
         ctx.switches.append((z, imp[both], exp[both]))
     peaks = []
