@@ -16,6 +16,8 @@ import sys
 
 import numpy as np
 
+from custom_components.gridnode.core.mesh import LIFETIME_INTERVALS, step_per_kw
+
 from .broker import mosquitto_path
 from .run import MeshSettings, RunResult, run_alone, run_mesh
 from .sites import build_street
@@ -38,7 +40,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="the shared feeder limit, per site (kW; 1.5 kW x 100 sites = 150 kW)",
     )
     parser.add_argument(
-        "--step", type=float, default=0.002, help="price step per kW over (per kWh)"
+        "--step",
+        type=float,
+        default=None,
+        help="price step per kW over (per kWh); default: the integration's, 0.5 / feeder kW",
+    )
+    parser.add_argument(
+        "--cut-off-shares",
+        action="store_true",
+        help="while cut off, each site also keeps to its share of the feeder (an experiment: "
+        "the integration does not do this; it plans on the last price until it expires)",
     )
     parser.add_argument(
         "--outage",
@@ -49,8 +60,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--lifetime-hours",
         type=float,
-        default=24.0,
-        help="how long a message, and the price computed from it, stays valid (a plan's horizon)",
+        default=None,
+        help="how long a message, and the price computed from it, stays valid; default: the "
+        f"integration's rule, {LIFETIME_INTERVALS} plan intervals (--replan-hours)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
@@ -134,9 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = MeshSettings(
         feeder_limit_w=limit,
         rounds=args.rounds,
-        step_per_kw=args.step,
+        step_per_kw=args.step if args.step is not None else step_per_kw(limit, 0),
         outage=_outage(args.outage, street.steps, street.slot_minutes),
-        lifetime_hours=args.lifetime_hours,
+        lifetime_hours=args.lifetime_hours
+        if args.lifetime_hours is not None
+        else LIFETIME_INTERVALS * args.replan_hours,
+        cut_off_shares=args.cut_off_shares,
     )
     street, sites = build_street(
         args.sites, start, args.days, horizon_hours=args.horizon_hours, seed=args.seed

@@ -69,7 +69,8 @@ class MeshSettings:
     busy: float = (
         0.7  # cut off, a site keeps to its share where the group planned this share of the limit
     )
-    lifetime_hours: float = 24.0  # a message (and the price it gave) is valid this long
+    lifetime_hours: float = 12.0  # a message (and the price it gave) is valid this long
+    cut_off_shares: bool = False  # while cut off, keep to a share of the feeder (not in HA)
 
 
 @dataclass(kw_only=True)
@@ -423,11 +424,13 @@ def _replan(
                 seen = (new, within, tuple(aggregate), len(held) + 1)
                 views[fingerprint] = seen
             new, within, aggregate_seen, members = seen
-            shares = share_limits(
-                aggregate_seen, own[site_id], settings.feeder_limit_w, members, busy=settings.busy
-            )
-            peer.shares = {now + timedelta(minutes=30 * i): w for i, w in enumerate(shares)}
-            peer.shares_made = now
+            if settings.cut_off_shares:
+                shares = share_limits(
+                    aggregate_seen, own[site_id], settings.feeder_limit_w, members,
+                    busy=settings.busy,
+                )  # fmt: skip
+                peer.shares = {now + timedelta(minutes=30 * i): w for i, w in enumerate(shares)}
+                peer.shares_made = now
             if within:  # the group's plans keep to the feeder limit: this round was the last
                 settled.add(site_id)
             prices[site_id] = list(new)

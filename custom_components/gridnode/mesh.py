@@ -40,6 +40,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN
 from .core.islanding import GridState
 from .core.mesh import (
+    LIFETIME_INTERVALS,
     MeshRejected,
     MeshView,
     SitePlanMessage,
@@ -52,6 +53,7 @@ from .core.mesh import (
     plan_topic,
     planned_exchange,
     prices_at,
+    step_per_kw,
 )
 from .core.signals import GridSignal
 from .mesh_settings import MeshSettings
@@ -68,10 +70,6 @@ MQTT_DOMAIN: Final = "mqtt"
 SIGNAL_PREFIX: Final = "mesh:"
 MAX_ROUNDS = 3
 """Replans the group's price may ask for after each of the site's own replans."""
-RELATIVE_STEP = 0.5
-"""The price step (per kWh) for an overload as large as the feeder limit itself: the step per kW
-over the limit is this divided by the limit in kW (0.05 per kW on a 10 kW feeder, 0.0025 on a
-200 kW one), halved in round 1, a third in round 2 (a shrinking step settles)."""
 RELAX = 0.1
 """Below the limit a price falls at this share of the rate it rises (damps the herd of sites on
 one tariff moving back and forth, see ``core.mesh.congestion_price``)."""
@@ -80,8 +78,6 @@ MAX_CONGESTION_PRICE = 0.5
 PRICE_EPSILON = 0.001
 """A price change smaller than this (per kWh, in every slot) asks for no replan."""
 MIN_LIFETIME = timedelta(minutes=15)
-LIFETIME_INTERVALS = 3
-"""A message is valid for this many plan intervals (at least ``MIN_LIFETIME``)."""
 QOS: Final = 1
 FORECAST_SLOTS: Final = 24
 """The congestion price sensor lists at most this many priced slots ahead."""
@@ -99,11 +95,6 @@ class MeshState(StrEnum):
 def issue_id(entry_id: str) -> str:
     """The repair issue raised while the mesh is on but MQTT is not set up."""
     return f"mesh_without_mqtt_{entry_id}"
-
-
-def step_per_kw(feeder_limit_w: float, round_: int) -> float:
-    """The price step per kW over the limit in ``round_`` (see ``RELATIVE_STEP``)."""
-    return RELATIVE_STEP / (feeder_limit_w / 1000) / (1 + max(0, round_))
 
 
 def message_lifetime(plan_interval_min: int) -> timedelta:

@@ -52,6 +52,19 @@ MAX_PRICE: Final = 1000.0
 """No price or cost in a message is above this per kWh (in any currency a site uses)."""
 MAX_HORIZON: Final = timedelta(days=7)
 MAX_LIFETIME: Final = timedelta(days=2)
+LIFETIME_INTERVALS: Final = 3
+"""A site's message is valid for this many of its plan intervals (the benchmark's too)."""
+RELATIVE_STEP: Final = 0.5
+"""The price step (per kWh) for an overload as large as the feeder limit itself: the step per kW
+over the limit is this divided by the limit in kW (0.05 per kW on a 10 kW feeder, 0.0025 on a
+200 kW one), halved in round 1, a third in round 2 (a shrinking step settles)."""
+
+
+def step_per_kw(feeder_limit_w: float, round_: int) -> float:
+    """The price step per kW over the limit in ``round_`` (see ``RELATIVE_STEP``)."""
+    return RELATIVE_STEP / (feeder_limit_w / 1000) / (1 + max(0, round_))
+
+
 """A message says it is valid for at most this long after it was sent."""
 MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
 """A message sent later than this after the receiver's clock is from the future."""
