@@ -6,7 +6,7 @@ short jobs run side by side), ``auth/none`` (no munge key), no cgroups (``proctr
 ``task/none``: this runs in containers) and free ports. Partitions:
 
 - ``gridnode``: a ``job_submit.lua`` holds every job at submission, marked as GridNode's, the
-  race-free setup docs/compute-slurm.md recommends;
+  race-free setup docs/compute.md ("Slurm") recommends;
 - ``plain`` and ``shed``: no submit plugin, jobs arrive unheld (the adapter holds them itself).
 """
 
