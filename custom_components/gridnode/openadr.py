@@ -15,8 +15,9 @@ Every answer is bounded (``MAX_BODY_BYTES``, ``MAX_PAGES``) and times out after
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import json
@@ -34,7 +35,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
 from homeassistant.util import dt as dt_util
 from yarl import URL
 
@@ -43,7 +44,6 @@ from .core.openadr import (
     SOURCE_PREFIX,
     EventInfo,
     EventsRead,
-    OpenAdrFormatError,
     Program,
     active_at,
     parse_events,
@@ -166,13 +166,34 @@ class VtnSettings:
         return not self.programs or program.id in self.programs or program.name in self.programs
 
 
+Executor = Callable[[Callable[[], object]], Awaitable[object]]
+
+
+def _parse_json(body: bytes) -> object:
+    """JSON as the VTN may send it; raises ``VtnAnswerError`` for anything else."""
+    try:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as err:  # RecursionError: nested too deeply
+        raise VtnAnswerError(f"answer is not JSON: {type(err).__name__} {err}"[:200]) from err
+
+
 class VtnClient:
     """The few OpenADR 3.0 REST calls a VEN that only reads needs, over one aiohttp session."""
 
-    def __init__(self, session: aiohttp.ClientSession, settings: VtnSettings) -> None:
-        """Use ``session`` (Home Assistant's shared one) for every request."""
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: VtnSettings,
+        executor: Executor | None = None,
+    ) -> None:
+        """Use ``session`` (Home Assistant's shared one) for every request.
+
+        ``executor`` runs a JSON body's parsing off the event loop (Home Assistant's executor);
+        without one it is parsed in place.
+        """
         self._session = session
         self._settings = settings
+        self._executor = executor
         self._token: str | None = None
         self._token_until = 0.0  # time.monotonic() after which a new token is asked for
 
@@ -185,10 +206,10 @@ class VtnClient:
             body.extend(chunk)
             if len(body) > MAX_BODY_BYTES:
                 raise VtnAnswerError("answer is too large")
-        try:
-            return json.loads(bytes(body), parse_constant=_refuse_constant)
-        except ValueError as err:
-            raise VtnAnswerError(f"answer is not JSON: {err}") from err
+        data = bytes(body)
+        if self._executor is None:
+            return _parse_json(data)
+        return await self._executor(lambda: _parse_json(data))
 
     async def _request(self, method: str, url: URL, **kwargs: Any) -> tuple[int, object]:
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
@@ -231,6 +252,7 @@ class VtnClient:
     async def _get_list(self, path: str) -> list[Any]:
         """Every page of a ``GET`` on a collection (``skip``/``limit``), at most ``MAX_PAGES``."""
         items: list[Any] = []
+        seen: set[str] = set()
         for page in range(MAX_PAGES):
             params = {"skip": str(page * PAGE_SIZE), "limit": str(PAGE_SIZE)}
             for attempt in range(2):
@@ -250,6 +272,10 @@ class VtnClient:
                 raise VtnError(f"GET /{path} answered {status}")
             if not isinstance(body, list):
                 raise VtnAnswerError(f"GET /{path} did not give a list")
+            ids = {i["id"] for i in body if isinstance(i, dict) and isinstance(i.get("id"), str)}
+            if page and not ids - seen:  # a VTN that ignores skip/limit sends the same again
+                break
+            seen |= ids
             items.extend(body)
             if len(body) < PAGE_SIZE:
                 break
@@ -270,7 +296,15 @@ async def async_check_vtn(hass: HomeAssistant, data: dict[str, Any]) -> tuple[Pr
         settings = VtnSettings.from_data(data)
     except ValueError as err:
         raise VtnError(str(err)) from err
-    return await VtnClient(async_get_clientsession(hass), settings).programs()
+    client = VtnClient(async_get_clientsession(hass), settings, _executor(hass))
+    return await client.programs()
+
+
+def _executor(hass: HomeAssistant) -> Executor:
+    def run(job: Callable[[], object]) -> Awaitable[object]:
+        return hass.async_add_executor_job(job)
+
+    return run
 
 
 class VenStatus:
@@ -301,7 +335,7 @@ class OpenAdrVen:
         self.settings = VtnSettings.from_data(dict(subentry.data))
         self.board = board
         self.currency = currency
-        self.client = VtnClient(async_get_clientsession(hass), self.settings)
+        self.client = VtnClient(async_get_clientsession(hass), self.settings, _executor(hass))
         self.status: str | None = None  # None until the first poll has ended
         self.last_error: str | None = None
         self.last_poll: datetime | None = None
@@ -310,6 +344,7 @@ class OpenAdrVen:
         self.read: EventsRead | None = None
         self._listeners: list[Callable[[], None]] = []
         self._unsub: CALLBACK_TYPE | None = None
+        self._poll_task: asyncio.Task[None] | None = None
 
     @property
     def issue_id(self) -> str:
@@ -328,9 +363,7 @@ class OpenAdrVen:
         self._unsub = async_track_time_interval(
             self.hass, self._tick, self.settings.poll, name="gridnode openadr poll"
         )
-        self.entry.async_create_background_task(
-            self.hass, self.async_poll(), "gridnode openadr first poll"
-        )
+        self._tick(dt_util.utcnow())
 
     @callback
     def stop(self) -> None:
@@ -342,7 +375,13 @@ class OpenAdrVen:
 
     @callback
     def _tick(self, _now: datetime) -> None:
-        self.entry.async_create_background_task(self.hass, self.async_poll(), "gridnode openadr")
+        """Start a poll, unless the last one is still running (a slow VTN): polls never overlap."""
+        if self._poll_task is not None and not self._poll_task.done():
+            _LOGGER.debug("OpenADR VTN %s: the last poll is still running", self.title)
+            return
+        self._poll_task = self.entry.async_create_background_task(
+            self.hass, self.async_poll(), "gridnode openadr poll"
+        )
 
     async def async_poll(self) -> None:
         """Read the VTN once; on success the board gets this poll's signals, replacing the last."""
@@ -351,7 +390,9 @@ class OpenAdrVen:
         try:
             programs = tuple(p for p in await self.client.programs() if self.settings.follows(p))
             raw_events = await self.client.events()
-            read = parse_events(raw_events, programs, now, self.currency)
+            read = await self.hass.async_add_executor_job(
+                parse_events, raw_events, programs, now, self.currency
+            )
         except VtnAuthError as err:
             self._failed(VenStatus.AUTH_FAILED, str(err))
             ir.async_create_issue(
@@ -364,8 +405,10 @@ class OpenAdrVen:
                 translation_placeholders={"name": self.title, "url": str(self.settings.url)},
             )
             return
-        except (VtnError, OpenAdrFormatError) as err:
-            self._failed(VenStatus.UNREACHABLE, str(err))
+        except (VtnError, ValueError, OverflowError, RecursionError) as err:
+            # ValueError includes OpenAdrFormatError; the others are a backstop: whatever the
+            # VTN sends, the next poll still runs and the last good events stay until they end
+            self._failed(VenStatus.UNREACHABLE, str(err) or type(err).__name__)
             return
         ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
         self.programs, self.read = programs, read
@@ -401,16 +444,20 @@ class OpenAdrVen:
         now = dt_util.utcnow()
         return tuple(s for s in self.board.of(SOURCE_PREFIX) if s.active(now))
 
-    def diagnostics(self) -> dict[str, Any]:
-        """What the VEN knows, for the diagnostics download (no credentials)."""
-        read = self.read
+    def scrubbed_error(self) -> str | None:
+        """The last error without the VTN's address (it goes to history and diagnostics)."""
         error = self.last_error
         for part in (str(self.settings.url), str(self.settings.token_url), self.settings.url.host):
             if error and part:
                 error = error.replace(part, "**REDACTED**")
+        return error
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What the VEN knows, for the diagnostics download (no credentials)."""
+        read = self.read
         return {
             "status": self.status,
-            "last_error": error,
+            "last_error": self.scrubbed_error(),
             "last_poll": self.last_poll.isoformat() if self.last_poll else None,
             "last_success": self.last_success.isoformat() if self.last_success else None,
             "poll_seconds": self.settings.poll.total_seconds(),
@@ -464,7 +511,11 @@ class _VenEntity(SensorEntity):
 
     async def async_added_to_hass(self) -> None:
         """Follow the VEN's polls."""
-        self.async_on_remove(self._ven.add_listener(self.async_write_ha_state))
+        self.async_on_remove(self._ven.add_listener(self._polled))
+
+    @callback
+    def _polled(self) -> None:
+        self.async_write_ha_state()
 
 
 class OpenAdrStatusSensor(_VenEntity):
@@ -489,7 +540,7 @@ class OpenAdrStatusSensor(_VenEntity):
         return {
             "last_poll": ven.last_poll.isoformat() if ven.last_poll else None,
             "last_success": ven.last_success.isoformat() if ven.last_success else None,
-            "last_error": ven.last_error,
+            "last_error": ven.scrubbed_error(),
             "programs": [p.name for p in ven.programs],
             "ignored_payloads": read.ignored_payloads if read else 0,
             "rejected": read.rejected_count if read else 0,
@@ -505,6 +556,38 @@ class OpenAdrImportLimitSensor(_VenEntity):
     def __init__(self, ven: OpenAdrVen) -> None:
         """The import limit of ``ven``'s events."""
         super().__init__(ven, "openadr_import_limit")
+        self._unsub_edge: CALLBACK_TYPE | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the VEN's polls, and the start and end of each window it holds."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._cancel_edge)
+        self._schedule_edge()
+
+    @callback
+    def _polled(self) -> None:
+        self.async_write_ha_state()
+        self._schedule_edge()
+
+    @callback
+    def _edge(self, _now: datetime) -> None:
+        self._unsub_edge = None
+        self._polled()
+
+    @callback
+    def _cancel_edge(self) -> None:
+        if self._unsub_edge is not None:
+            self._unsub_edge()
+            self._unsub_edge = None
+
+    @callback
+    def _schedule_edge(self) -> None:
+        """Write the state again at the next start or end of a held window (not a poll later)."""
+        self._cancel_edge()
+        now = dt_util.utcnow()
+        edges = [t for s in self._ven.signals() for t in (s.start, s.end) if t > now]
+        if edges:
+            self._unsub_edge = async_track_point_in_utc_time(self.hass, self._edge, min(edges))
 
     @property
     def native_value(self) -> float | None:

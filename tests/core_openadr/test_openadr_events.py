@@ -20,6 +20,7 @@ from custom_components.gridnode.core.openadr import (
     parse_events,
     parse_programs,
 )
+from custom_components.gridnode.core.signals import MAX_SOURCE_CHARS
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 PROGRAMS = (Program(id="p1", name="Congestion"),)
@@ -371,3 +372,33 @@ def test_any_event_gives_valid_signals_or_reasons_never_an_error(events: list[An
         assert all(0 <= v <= 1e9 for v in limits)
     assert {e.source for e in read.events} == {s.source for s in read.signals}
     assert len(read.rejected) <= MAX_REJECTED
+
+
+def test_ids_of_the_longest_legal_length_give_a_short_stable_source_per_event() -> None:
+    program = Program(id="p" * 128, name="Long ids")
+    events = [
+        _event([_payload("IMPORT_CAPACITY_LIMIT", 2)], id="e" * 127 + tail, programID="p" * 128)
+        for tail in ("1", "2")
+    ]
+    read = parse_events(events, (program,), NOW, "EUR")
+    again = parse_events(events, (program,), NOW, "EUR")
+    sources = [s.source for s in read.signals]
+    assert len(set(sources)) == 2  # two events, two sources
+    assert all(s.startswith("openadr:ppp") and len(s) <= MAX_SOURCE_CHARS for s in sources)
+    assert sources == [s.source for s in again.signals]  # the same from poll to poll
+    assert read.rejected_count == 0
+
+
+def test_a_value_too_large_for_a_float_is_refused_not_raised() -> None:
+    read = _read(_event([_payload("IMPORT_CAPACITY_LIMIT", 10**400)]))
+    assert read.signals == ()
+    assert read.rejected == ("openadr:p1/e1#0: IMPORT_CAPACITY_LIMIT without a finite number",)
+
+
+def test_intervals_past_the_calendar_are_refused_and_the_first_still_counts() -> None:
+    period = {"start": "2026-12-03T11:00:00Z", "duration": "P199Y"}
+    intervals = [_payload("IMPORT_CAPACITY_LIMIT", 3)] * 60
+    read = _read(_event(intervals, intervalPeriod=period))
+    assert [s.import_limit_w for s in read.signals] == [3000]  # the one holding now
+    assert read.rejected_count == 20  # from the 41st on, they end past the year 9999
+    assert read.rejected[0].endswith("starts or ends beyond the year 9999")

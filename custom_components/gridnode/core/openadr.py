@@ -28,11 +28,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+import hashlib
 import math
 import re
 from typing import Any
 
-from .signals import MAX_LIMIT_W, MAX_PRICE, GridSignal
+from .signals import MAX_LIMIT_W, MAX_PRICE, MAX_SOURCE_CHARS, GridSignal
 
 SOURCE_PREFIX = "openadr:"
 MAX_ID_CHARS = 128  # the spec's bound for object ids
@@ -198,8 +199,24 @@ def _number(values: object) -> float | None:
     value = values[0]
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        return None
     return number if math.isfinite(number) else None
+
+
+def event_source(program_id: str, event_id: str) -> str:
+    """The signal source of an event: ``openadr:<program>/<event>``, at most ``MAX_SOURCE_CHARS``.
+
+    Ids may be 128 characters each; a source that would be longer keeps the start of each id and
+    adds a hash of both, so it stays the same from poll to poll and differs between events.
+    """
+    source = f"{SOURCE_PREFIX}{program_id}/{event_id}"
+    if len(source) <= MAX_SOURCE_CHARS:
+        return source
+    digest = hashlib.sha256(f"{program_id}\0{event_id}".encode()).hexdigest()[:16]
+    return f"{SOURCE_PREFIX}{program_id[:80]}/{event_id[:80]}~{digest}"
 
 
 class _Reader:
@@ -295,7 +312,7 @@ class _Reader:
         if event_id is None:
             self.reject(f"event of {program.name}", "no id")
             return [], None
-        source = f"{SOURCE_PREFIX}{program.id}/{event_id}"
+        source = event_source(program.id, event_id)
         name = _text(raw.get("eventName"), MAX_NAME_CHARS) or event_id
         intervals = raw.get("intervals")
         if not isinstance(intervals, list) or len(intervals) > MAX_INTERVALS:
@@ -313,18 +330,22 @@ class _Reader:
                 self.reject(where, "an interval is not an object")
                 continue
             default_start, default_length = None, None
-            if default is not None:
-                default_length = default[1]
-                if default_length > timedelta(0):  # the n-th follows n durations after the start
-                    default_start = default[0] + index * default_length
-                elif index == 0:  # an open first interval; later ones need a start of their own
-                    default_start = default[0]
-            window = self.window(interval.get("intervalPeriod"), default_start, default_length)
-            if window is None:
-                self.reject(where, "no valid start and duration")
+            try:
+                if default is not None:
+                    default_length = default[1]
+                    if default_length > timedelta(0):  # the n-th: n durations after the start
+                        default_start = default[0] + index * default_length
+                    elif index == 0:  # an open first interval; later ones need their own start
+                        default_start = default[0]
+                window = self.window(interval.get("intervalPeriod"), default_start, default_length)
+                if window is None:
+                    self.reject(where, "no valid start and duration")
+                    continue
+                start, length = window
+                end = self.end_of(start, length)
+            except OverflowError:  # e.g. the 900th of 199-year intervals: past any calendar
+                self.reject(where, "starts or ends beyond the year 9999")
                 continue
-            start, length = window
-            end = self.end_of(start, length)
             if end <= self.now or start > self.now + LOOKAHEAD:
                 continue  # over, or not yet of interest
             fields = self.values(where, interval.get("payloads"), descriptors)

@@ -59,7 +59,10 @@ class OpenAdrSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         errors: dict[str, str] = {}
         values = current
+        stored_secret = current.get(CONF_CLIENT_SECRET)  # reconfigure: never sent to the browser
         if user_input is not None:
+            if stored_secret and not user_input.get(CONF_CLIENT_SECRET):
+                user_input = user_input | {CONF_CLIENT_SECRET: stored_secret}  # left empty: kept
             values = user_input
             errors = _field_errors(user_input)
             if not errors:
@@ -70,6 +73,11 @@ class OpenAdrSubentryFlow(ConfigSubentryFlow):
             if not errors:
                 self._data = dict(user_input)
                 return await self.async_step_programs()
+        secret_field: vol.Marker = (
+            vol.Optional(CONF_CLIENT_SECRET)
+            if stored_secret
+            else vol.Required(CONF_CLIENT_SECRET, default=values.get(CONF_CLIENT_SECRET, ""))
+        )
         schema = vol.Schema(
             {
                 vol.Required(CONF_VTN_URL, default=values.get(CONF_VTN_URL, "")): (
@@ -80,10 +88,8 @@ class OpenAdrSubentryFlow(ConfigSubentryFlow):
                 vol.Required(CONF_CLIENT_ID, default=values.get(CONF_CLIENT_ID, "")): (
                     selector.TextSelector()
                 ),
-                vol.Required(CONF_CLIENT_SECRET, default=values.get(CONF_CLIENT_SECRET, "")): (
-                    selector.TextSelector(
-                        selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-                    )
+                secret_field: selector.TextSelector(
+                    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
                 ),
                 vol.Optional(CONF_TOKEN_URL, default=values.get(CONF_TOKEN_URL, "")): (
                     selector.TextSelector(

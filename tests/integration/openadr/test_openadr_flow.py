@@ -7,8 +7,11 @@ from typing import Any
 from homeassistant.const import CONF_CLIENT_ID, CONF_CLIENT_SECRET
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
+from custom_components.gridnode.const import DOMAIN
 from custom_components.gridnode.diagnostics import async_get_config_entry_diagnostics
 from custom_components.gridnode.openadr import (
     CONF_POLL_SECONDS,
@@ -117,6 +120,52 @@ async def test_reconfigure_changes_the_programs_followed(
     assert {p.name for p in ven.programs} == {"Congestion", "Dynamic price"}  # none chosen: all
 
 
+def _secret_default(flow: Any) -> Any:
+    (secret,) = (k for k in flow["data_schema"].schema if k == CONF_CLIENT_SECRET)
+    return secret.default
+
+
+async def test_reconfigure_never_shows_the_secret_and_keeps_it_when_left_empty(
+    hass: HomeAssistant, vtn: Vtn, vtn_server: VtnServer
+) -> None:
+    entry = await _openadr_site(hass, vtn, vtn_server.url)
+    (sub_id,) = entry.subentries
+    flow = await reconfigure_flow(hass, entry, sub_id)
+    assert _secret_default(flow) is vol.UNDEFINED  # the browser gets no default for it
+    form = _form(vtn_server.url, **{CONF_POLL_SECONDS: 45})
+    del form[CONF_CLIENT_SECRET]
+    flow = await _submit(hass, flow["flow_id"], form)  # checked with the stored secret
+    assert flow["step_id"] == "programs"
+    flow = await _submit(hass, flow["flow_id"], {CONF_PROGRAMS: ["p1"]})
+    assert flow["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.subentries[sub_id].data[CONF_CLIENT_SECRET] == CLIENT_SECRET
+    assert entry.subentries[sub_id].data[CONF_POLL_SECONDS] == 45
+
+    flow = await reconfigure_flow(hass, entry, sub_id)  # a new secret replaces it
+    vtn.secret = "rotated"
+    flow = await _submit(hass, flow["flow_id"], _form(vtn_server.url, **{CONF_CLIENT_SECRET: ""}))
+    assert flow["errors"] == {"base": "invalid_auth"}  # the stored one no longer works
+    assert _secret_default(flow) is vol.UNDEFINED  # nor after an error
+    flow = await _submit(
+        hass, flow["flow_id"], _form(vtn_server.url, **{CONF_CLIENT_SECRET: "rotated"})
+    )
+    flow = await _submit(hass, flow["flow_id"], {CONF_PROGRAMS: []})
+    assert flow["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.subentries[sub_id].data[CONF_CLIENT_SECRET] == "rotated"
+
+
+async def test_a_programs_answer_nested_too_deeply_is_an_invalid_response(
+    hass: HomeAssistant, vtn: Vtn, vtn_server: VtnServer
+) -> None:
+    vtn.raw_programs = b"[" * 100_000 + b"]" * 100_000
+    entry = await setup_site(hass, [])
+    flow = await start_flow(hass, entry, SUBENTRY_OPENADR)
+    flow = await _submit(hass, flow["flow_id"], _form(vtn_server.url))
+    assert flow["errors"] == {"base": "invalid_response"}
+
+
 async def test_diagnostics_show_the_events_but_never_the_credentials(
     hass: HomeAssistant, vtn: Vtn, vtn_server: VtnServer
 ) -> None:
@@ -150,6 +199,15 @@ async def test_a_vtn_down_at_start_delays_nothing_and_leaves_no_host_in_diagnost
     assert ven is not None
     assert ven.status == "unreachable"
     assert "127.0.0.1" in (ven.last_error or "")
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{ven.subentry_id}_openadr_status"
+    )
+    assert entity_id is not None
+    status = hass.states.get(entity_id)
+    assert status is not None
+    assert status.state == "unreachable"
+    assert status.attributes["last_error"]  # recorded in history: without the host
+    assert "127.0.0.1" not in status.attributes["last_error"]
     assert entry.runtime_data.plan.data.plan.ok  # the plan is made without the VTN
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert "127.0.0.1" not in repr(diagnostics)

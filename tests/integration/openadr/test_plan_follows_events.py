@@ -221,3 +221,70 @@ async def test_a_board_full_of_other_signals_keeps_the_last_events_without_a_cra
     assert status.state == "connected"
     assert "too many signals" in status.attributes["last_error"]
     assert [s.source for s in board.of("openadr:")] == ["openadr:p1/e1"]  # the last poll's
+
+
+async def test_odd_but_legal_events_are_refused_one_by_one_and_polling_goes_on(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, vtn: Vtn, vtn_server: VtnServer
+) -> None:
+    hour = dt_util.utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    long_id = "p" * 128  # the spec allows 128 characters for each id
+    vtn.programs.append(program(long_id, "Congestion"))
+    entry = await _site(hass, vtn_server.url, hour)
+    vtn.events.append(limit_event("e" * 128, long_id, hour, timedelta(hours=1), LIMIT_W / 1000))
+    huge = limit_event("huge", long_id, hour, timedelta(hours=1), 1.0)
+    huge["intervals"][0]["payloads"][0]["values"] = [10**400]  # JSON has no bound on integers
+    ages = limit_event("ages", long_id, hour, timedelta(hours=1), 1.0)
+    ages["intervalPeriod"]["duration"] = "P199Y"
+    ages["intervals"] *= 60  # the 41st of these would end after the year 9999
+    vtn.events.extend([huge, ages])
+    await _poll_and_replan(hass, freezer)
+    status = _state(hass, entry, "openadr_status")
+    assert status.state == "connected"
+    assert status.attributes["rejected"] == 1 + 20
+    assert _peak_import_w(entry, hour, hour + timedelta(hours=1)) <= LIMIT_W + 1
+
+    vtn.raw_events = b"[" * 100_000 + b"]" * 100_000  # legal JSON, nested past any parser
+    await _poll_and_replan(hass, freezer)
+    assert _state(hass, entry, "openadr_status").state == "unreachable"
+    assert _peak_import_w(entry, hour, hour + timedelta(hours=1)) <= LIMIT_W + 1  # still held
+
+    vtn.raw_events = None
+    await _poll_and_replan(hass, freezer)  # the next poll still runs
+    assert _state(hass, entry, "openadr_status").state == "connected"
+
+
+async def test_a_poll_starts_only_when_the_last_one_has_ended(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, vtn: Vtn, vtn_server: VtnServer
+) -> None:
+    hour = dt_util.utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    vtn.programs.append(program("p1", "Congestion"))
+    entry = await _site(hass, vtn_server.url, hour)
+    ven = entry.runtime_data.openadr
+    assert ven is not None
+    polls = vtn.requests.count("programs")
+    # three ticks of the poll timer while the first poll still waits for the VTN (a slow VTN:
+    # a poll may take up to 41 requests of 10 s each; the timer is called directly here, as
+    # moving the clock 30 s would time the request out)
+    for _ in range(3):
+        ven._tick(dt_util.utcnow())
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert vtn.requests.count("programs") == polls + 1
+    await _later(hass, freezer, POLL_S + 1)  # and the next tick polls again
+    assert vtn.requests.count("programs") == polls + 2
+
+
+async def test_the_import_limit_sensor_changes_at_the_event_start_not_a_poll_later(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, vtn: Vtn, vtn_server: VtnServer
+) -> None:
+    hour = dt_util.utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    vtn.programs.append(program("p1", "Congestion"))
+    start = dt_util.utcnow() + timedelta(seconds=10)  # sooner than the next poll
+    vtn.events.append(limit_event("e1", "p1", start, timedelta(hours=1), LIMIT_W / 1000))
+    entry = await _site(hass, vtn_server.url, hour)
+    polls = vtn.requests.count("programs")
+    assert _state(hass, entry, "openadr_import_limit").state == "unknown"
+    await _later(hass, freezer, 11)
+    assert vtn.requests.count("programs") == polls  # no poll in between
+    assert float(_state(hass, entry, "openadr_import_limit").state) == LIMIT_W / 1000
+    # the timer for the event's end goes with the entity (a lingering timer fails the test)
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -157,3 +157,22 @@ def test_settings_are_bounded() -> None:
 )
 def test_urls_that_cannot_be_a_vtn(text: Any) -> None:
     assert valid_url(text) is None
+
+
+async def test_a_vtn_that_ignores_paging_is_read_once_not_twenty_times(
+    vtn: Vtn, vtn_server: VtnServer, session: aiohttp.ClientSession
+) -> None:
+    start = datetime.now(UTC)
+    vtn.events.extend(limit_event(f"e{i}", "p1", start, timedelta(hours=1), 2) for i in range(60))
+    vtn.ignore_paging = True  # every page is all 60 events
+    events = await _client(session, vtn_server.url).events()
+    assert [e["id"] for e in events] == [f"e{i}" for i in range(60)]
+    assert vtn.requests == ["token", "events", "events"]  # the second page brought nothing new
+
+
+async def test_json_nested_too_deeply_is_an_invalid_answer(
+    vtn: Vtn, vtn_server: VtnServer, session: aiohttp.ClientSession
+) -> None:
+    vtn.raw_events = b"[" * 100_000 + b"]" * 100_000  # 200 kB, legal JSON
+    with pytest.raises(VtnAnswerError):
+        await _client(session, vtn_server.url).events()

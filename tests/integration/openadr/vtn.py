@@ -103,6 +103,8 @@ class Vtn:
         self.stream_events = False  # raw_events sent chunked, without a Content-Length
         self.events_status = 200  # another status: the events endpoint fails with it
         self.token_reply: bytes | None = None  # served by the token endpoint when set
+        self.raw_programs: bytes | None = None  # served instead of the programs when set
+        self.ignore_paging = False  # every page is the whole list, whatever skip/limit say
 
     def reset(self) -> None:
         """Back to no programs, no events, the right secret, no tokens."""
@@ -114,6 +116,8 @@ class Vtn:
             self.stream_events = False
             self.events_status = 200
             self.token_reply = None
+            self.raw_programs = None
+            self.ignore_paging = False
 
     async def token(self, request: web.Request) -> web.Response:
         self.requests.append("token")
@@ -137,6 +141,8 @@ class Vtn:
             return header.startswith("Bearer ") and header[7:] in self.tokens
 
     def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+        if self.ignore_paging:
+            return web.json_response(items)
         skip = int(request.query.get("skip", "0"))
         limit = int(request.query.get("limit", "50"))
         return web.json_response(items[skip : skip + limit])
@@ -146,6 +152,8 @@ class Vtn:
         if not self._authorised(request):
             return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
         with self.lock:
+            if self.raw_programs is not None:
+                return web.Response(body=self.raw_programs, content_type="application/json")
             return self._page(request, list(self.programs))
 
     async def get_events(self, request: web.Request) -> web.StreamResponse:
