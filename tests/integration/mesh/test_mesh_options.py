@@ -96,8 +96,12 @@ async def test_mesh_options_are_checked_saved_and_the_secret_kept(
         form["flow_id"],
         {"mesh_enabled": False, "mesh_group": "", "mesh_site_id": "", "mesh_feeder_limit_kw": 60},
     )
+    await hass.async_block_till_done()  # the site reloads without its mesh
     assert done["type"] is FlowResultType.CREATE_ENTRY
     assert MeshSettings.from_options(loaded.options, loaded.title) is None
+    assert loaded.runtime_data.mesh is None
+    assert await hass.config_entries.async_unload(loaded.entry_id)
+    await hass.async_block_till_done()
 
 
 def test_stored_mesh_settings_that_are_unusable_turn_the_mesh_off() -> None:
