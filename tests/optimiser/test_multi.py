@@ -118,8 +118,11 @@ def test_negative_prices_do_not_make_batteries_burn_energy_into_each_other(hourl
     plan = solve(Problem.from_dict(data))
     assert plan.ok
     assert _shuffles(plan) == []
-    # It still takes the paid energy: the house runs on imports and both batteries fill up.
-    assert plan.grid_import_w[:6] == pytest.approx([300 + c for c in plan.battery_charge_w[:6]])
+    # It still takes the paid energy: both batteries fill up (running the house from them first
+    # makes room for more paid energy), never exporting at the negative export price.
+    assert plan.grid_export_w[:6] == pytest.approx([0] * 6, abs=1e-6)
+    # Better than importing for the house in every paid hour and filling the batteries on top.
+    assert plan.cost.total < -1.39
     for ident in ("a", "b"):
         assert plan.battery_soc_pct_by_id[ident][5] == pytest.approx(100, abs=0.1)
 

@@ -364,3 +364,39 @@ def test_the_planned_indoor_temperature_follows_the_house_model(
     reported = max((v.amount for v in plan.violations if v.kind == "comfort"), default=0.0)
     assert reported == pytest.approx(worst if worst > 0.05 else 0.0, abs=1e-3)
     assert (worst > 1.0) == (power == 500 or outdoor > high)
+
+
+def test_five_minute_plan_stores_free_pv_instead_of_curtailing_it(hourly: Any) -> None:
+    # 5-minute slots, PV 2.8 kW over the load, no export: the battery can take 2 kW, the rest
+    # must be curtailed. Curtailing carries a tie-breaking cost of 1e-6 per kWh, which per W and
+    # 5-minute slot (8e-11) sat under HiGHS's dual tolerance when it saw costs per W-slot x 1000:
+    # it then curtailed all 3 kW in some slots and charged and discharged the battery at once.
+    # With costs per kWh HiGHS reaches the optimum: store 2 kW, curtail only the 800 W left.
+    data = hourly(24, slot_minutes=5, base_load_w=[200] * 24, pv_w=[3000] * 24,
+                  grid={"import_price": 0.2, "export_price": 0.0, "export_limit_w": 0},
+                  battery=_battery(soc_pct=20, max_charge_w=2000, max_discharge_w=2000,
+                                   charge_efficiency=0.95, discharge_efficiency=0.95))  # fmt: skip
+    plan = solve(Problem.from_dict(data))
+    assert plan.status == "optimal"
+    assert plan.battery_charge_w.tolist() == pytest.approx([2000] * 24)
+    assert plan.battery_discharge_w.tolist() == pytest.approx([0] * 24, abs=1e-6)
+    assert plan.pv_curtailment_w.tolist() == pytest.approx([800] * 24)
+    assert plan.battery_soc_pct[-1] == pytest.approx(20 + 24 * 2000 * 0.95 / 12 / 100)
+
+
+def test_battery_never_wastes_energy_to_make_room_for_paid_imports_later(hourly: Any) -> None:
+    # A full battery that may not export, a 100 W house, a paid import in the second hour. Charging and
+    # discharging at once in the first hour would lose 400 Wh more in the battery's losses and
+    # make room for more paid energy, but no battery can: it may only run the house (111 Wh).
+    data = hourly(2, base_load_w=[100, 100],
+                  grid={"import_price": [0.1, -0.3], "export_price": 0.0},
+                  battery=_battery(soc_pct=100, max_charge_w=2000, max_discharge_w=2000,
+                                   charge_efficiency=0.9, discharge_efficiency=0.9,
+                                   allow_export=False))  # fmt: skip
+    plan = solve(Problem.from_dict(data))
+    charge, discharge = plan.battery_charge_w, plan.battery_discharge_w
+    assert np.minimum(charge, discharge).tolist() == pytest.approx([0, 0], abs=1e-6)
+    assert discharge[0] == pytest.approx(100)
+    room_w = 100 / 0.9 / 0.9  # the 111 Wh freed, at 90 % charging efficiency
+    assert plan.grid_import_w.tolist() == pytest.approx([0, 100 + room_w])
+    assert plan.cost.total == pytest.approx(-0.3 * (100 + room_w) / 1000)

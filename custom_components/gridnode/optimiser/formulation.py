@@ -150,6 +150,23 @@ def clipped_dc_pv(problem: Problem) -> FloatArray | float:
     )  # fmt: skip
 
 
+def wasting_pays(problem: Problem, import_cost: FloatArray, export_price: FloatArray) -> BoolArray:
+    """The slots where a battery charging and discharging at once (losing energy) could pay.
+
+    That is every slot with a negative price and every slot before the last such one (energy
+    wasted earlier makes room for paid imports later), and every slot where a battery must end
+    at most at a final SoC (energy it cannot use before the end would otherwise be wasted). A
+    battery cannot do it, so these slots get a switch that sets its direction.
+    """
+    negative = np.minimum(import_cost, export_price) < 0
+    out = np.zeros(negative.size, dtype=np.bool_)
+    if any(bat.final_soc_max_pct is not None for bat in problem.batteries):
+        out[:] = True
+    elif negative.any():
+        out[: int(np.flatnonzero(negative)[-1]) + 1] = True
+    return out
+
+
 def _soft_limit(
     b: ModelBuilder, cols: IntArray, limits: FloatArray, hard: FloatArray, per_w: float
 ) -> IntArray:
@@ -263,7 +280,7 @@ def formulate(problem: Problem) -> Formulation:
         switches=ctx.switches,
         semis=ctx.semis,
     )
-    negative = np.minimum(import_cost, export_price) < 0
+    negative = wasting_pays(problem, import_cost, export_price)
     several = len(batteries) > 1
     for spec in batteries:
         form.batteries[spec.id] = _add_battery(ctx, spec, slots, negative & (not several), several)

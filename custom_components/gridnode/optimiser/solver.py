@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+import math
 import time
 from typing import Any, TypeVar
 
@@ -37,10 +38,23 @@ from .rounding import rounded_bounds
 _T = TypeVar("_T")
 _Status = highspy.HighsModelStatus
 _INFEASIBLE = {_Status.kInfeasible, _Status.kUnboundedOrInfeasible}
-# HiGHS sees every cost multiplied by this (currency per kW and slot instead of per W): costs of
-# about 1e-5 per W sit near its dual feasibility tolerance (1e-7), so it stopped short of the
-# optimum and took more iterations. Objective values and duals are divided back on reading.
-OBJECTIVE_SCALE = 1000.0
+
+
+# HiGHS sees every cost in currency per kWh of energy (a column of W over a slot of dt hours costs
+# price * dt / 1000 per W; times 1000 / dt it is the price per kWh): per W and slot, costs of about
+# 1e-5 (and the tie-breakers, 1e-6 per kWh, far below) sat at or under HiGHS's dual feasibility
+# tolerance (1e-7), so at 5-minute slots it stopped short of the optimum and ignored the
+# tie-breakers. Objective values and duals are divided back on reading.
+def objective_scale(problem: Problem) -> float:
+    """What HiGHS's costs are multiplied by: 1000 / slot hours (costs per kWh, not per W-slot)."""
+    return 1000.0 / problem.slot_hours
+
+
+# The search for cheaper switch directions: at most this many flips, each chosen among the few
+# switches with the largest reduced costs (currency per unit of the switch) above the minimum.
+_FLIP_ROUNDS = 40
+_FLIP_TRIES = 3
+_FLIP_MIN_GAIN = 1e-7
 
 
 class _Stop(Exception):
@@ -101,7 +115,7 @@ def _solve(
     for block, _rule in form.semis:
         relaxed_lower[block] = 0.0
     highs = _highs(deadline)
-    pass_model(highs, dict(arrays, col_lower=relaxed_lower), cost_scale=OBJECTIVE_SCALE)
+    pass_model(highs, dict(arrays, col_lower=relaxed_lower), cost_scale=objective_scale(problem))
     # Started from the formulation's basis, the simplex needs a fraction of the iterations it
     # needs from all zeros (HiGHS then skips its presolve, which would cost more than it saves).
     set_basis(highs, *form.builder.start_basis(relaxed_lower, arrays["col_upper"]))
@@ -119,10 +133,11 @@ def _solve(
             )
             highs.changeColsBounds(cols.size, cols.astype(np.int32), low, high)
             x, duals, value = _run_lp(highs, problem, rounded=True)
+        x, duals, value = _improve_switches(highs, problem, form, (x, duals, value), deadline)
         gap = (value - bound) / _scale(problem, form, x, value)
         if gap > mip_gap and search_time_s > 0:
             until = min(deadline, time.perf_counter() + search_time_s)
-            x, bound = _branch_and_bound(form, arrays, x, value, bound, until)
+            x, bound = _branch_and_bound(problem, form, arrays, (x, value, bound), until)
             highs.changeColsBounds(cols.size, cols.astype(np.int32), *_fixed(arrays, cols, x))
             x, duals, value = _run_lp(highs, problem, rounded=True)
             gap = max(0.0, (value - bound) / _scale(problem, form, x, value))
@@ -163,8 +178,9 @@ def _run_lp(
     solution = highs.getSolution()
     x = np.asarray(solution.col_value, dtype=np.float64)
     duals = np.asarray(solution.row_dual, dtype=np.float64)
-    duals = np.asarray(duals / OBJECTIVE_SCALE, dtype=np.float64)
-    return x, duals, float(highs.getInfo().objective_function_value) / OBJECTIVE_SCALE
+    scale = objective_scale(problem)
+    duals = np.asarray(duals / scale, dtype=np.float64)
+    return x, duals, float(highs.getInfo().objective_function_value) / scale
 
 
 def _scale(problem: Problem, form: Formulation, x: FloatArray, value: float) -> float:
@@ -191,25 +207,71 @@ def _fixed(
 
 
 def _branch_and_bound(
+    problem: Problem,
     form: Formulation,
     arrays: dict[str, Any],
-    start: FloatArray,
-    start_value: float,
-    bound: float,
+    start: tuple[FloatArray, float, float],
     deadline: float,
 ) -> tuple[FloatArray, float]:
-    """Run HiGHS's MILP search from the rounded plan; return the better plan and the best bound."""
+    """Run HiGHS's MILP search from the rounded plan; return the better plan and the best bound.
+
+    ``start`` is the rounded plan, its objective and the relaxation's bound.
+    """
+    x, start_value, bound = start
+    scale = objective_scale(problem)
     highs = _highs(deadline)
     highs.setOptionValue("mip_rel_gap", 1e-4)
-    pass_model(highs, arrays, form.builder.integrality(), cost_scale=OBJECTIVE_SCALE)
+    pass_model(highs, arrays, form.builder.integrality(), cost_scale=scale)
     solution = highspy.HighsSolution()
-    solution.col_value = [float(v) for v in start]
+    solution.col_value = [float(v) for v in x]
     solution.value_valid = True
     highs.setSolution(solution)
     highs.run()
     info = highs.getInfo()
-    x = start
-    value = info.objective_function_value / OBJECTIVE_SCALE
+    value = info.objective_function_value / scale
     if info.primal_solution_status == 2 and value < start_value:
         x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-    return x, max(bound, float(info.mip_dual_bound) / OBJECTIVE_SCALE)
+    return x, max(bound, float(info.mip_dual_bound) / scale)
+
+
+def _improve_switches(
+    highs: highspy.Highs,
+    problem: Problem,
+    form: Formulation,
+    plan: tuple[FloatArray, FloatArray, float],
+    deadline: float,
+) -> tuple[FloatArray, FloatArray, float]:
+    """Flip rounded direction switches, one at a time, while that makes the plan cheaper.
+
+    The reduced cost of each fixed switch says how much the objective would fall if it pointed
+    the other way; the most promising few are tried in turn (a warm LP re-solve each), the first
+    that lowers the cost kept, until none does or ``_FLIP_ROUNDS`` flips were made. A switch the
+    relaxation rounded wrongly (charging where discharging was worth more) is so corrected; the
+    plan's cost never rises.
+    """
+    x, duals, value = plan
+    if not form.switches:
+        return plan
+    cols = np.concatenate([z for z, _, _ in form.switches]).astype(np.int32)
+    scale = objective_scale(problem)
+    for _ in range(_FLIP_ROUNDS):
+        on = x[cols] > 0.5
+        reduced = np.asarray(highs.getSolution().col_dual, dtype=np.float64)[cols] / scale
+        gain = np.where(on, reduced, -reduced)
+        for k in np.argsort(-gain)[:_FLIP_TRIES]:
+            if gain[k] <= _FLIP_MIN_GAIN or time.perf_counter() > deadline:
+                return x, duals, value
+            col = cols[k : k + 1]
+            was = np.array([1.0 if on[k] else 0.0])
+            highs.changeColsBounds(1, col, 1.0 - was, 1.0 - was)
+            try:
+                tried = _run_lp(highs, problem, rounded=True)
+            except _Stop:
+                tried = (x, duals, math.inf)
+            if tried[2] < value - 1e-9 * max(1.0, abs(value)):
+                x, duals, value = tried
+                break
+            highs.changeColsBounds(1, col, was, was)
+        else:
+            break
+    return x, duals, value
