@@ -165,9 +165,27 @@ def scenario(date: str, slot_minutes: int, with_loads: bool) -> dict[str, Any]:
     }
 
 
+# EMHASS (0.18.7) prices a miss of its terminal SoC, either way, at 100 times the dearest import
+# price per kWh (at least 1e-3; ``SOC_FINAL_DEVIATION_PENALTY_FACTOR``): GridNode's final-SoC
+# penalty is set to the same.
+EMHASS_SOC_FINAL_PENALTY_FACTOR = 100.0
+
+
 def gridnode_problem(sc: dict[str, Any]) -> dict[str, Any]:
-    """The GridNode problem JSON equal to a comparison scenario."""
+    """The GridNode problem JSON equal to a comparison scenario: the LP EMHASS builds from it.
+
+    Aligned with EMHASS's model as the runner configures it: the same load, PV and prices;
+    battery flows limited on the AC side to EMHASS's (charge up to its maximum, discharge up to
+    its maximum times the discharge efficiency); the same efficiencies and SoC band; the final
+    SoC held to the target both ways at EMHASS's penalty; no export of stored energy (EMHASS's
+    ``set_nodischarge_to_grid``: export at most the PV surplus over the base load); no
+    curtailment; the same grid limits; deferrable loads as energy over the whole horizon
+    (interruptible) or one unbroken run. Where EMHASS has a binary in every slot (battery
+    direction, import or export), GridNode has one wherever it could change the plan (see
+    ``formulation.wasting_pays``), so the two problems have the same optimum.
+    """
     b = sc["battery"]
+    top_price = max(*sc["import_price"], 1e-3)
     return {
         "start": sc["start"],
         "slot_minutes": sc["slot_minutes"],
@@ -195,6 +213,7 @@ def gridnode_problem(sc: dict[str, Any]) -> dict[str, Any]:
             "final_soc_max_pct": b["final_soc_pct"],
             "allow_export": False,
         },
+        "penalties": {"reserve_per_kwh": EMHASS_SOC_FINAL_PENALTY_FACTOR * top_price},
         "loads": [
             {
                 "id": ld["id"],
