@@ -76,20 +76,16 @@ def test_a_planned_sale_sells_what_was_planned_and_covers_a_larger_load() -> Non
     assert grid_w(cmd, 4500, 0) == 0  # much more load: the battery covers it rather than import
 
 
-def test_pv_split_between_battery_and_grid_never_charges_from_the_grid() -> None:
+def test_pv_split_between_battery_and_grid_stores_what_the_sun_really_gives() -> None:
     # planned: 4 kW surplus, 1.5 kW into the battery, 2.5 kW exported
     cmd = intent_command(1500, 0, import_w=0, export_w=2500)
-    assert cmd == BatteryCommand(mode=BatteryMode.AUTO, charge_cap_w=1500)
-    assert grid_w(cmd, 500, 4500) == -2500  # as planned
+    assert cmd == BatteryCommand(mode=BatteryMode.AUTO)
     assert grid_w(cmd, 500, 1000) == 0  # less sun: the battery takes 0.5 kW, no import
     assert grid_w(cmd, 2000, 1000) == 0  # a deficit: the battery covers it
-
-
-def test_a_planned_export_of_surplus_keeps_the_battery_out_of_it() -> None:
-    cmd = intent_command(0, 0, import_w=0, export_w=3000)
-    assert cmd == BatteryCommand(mode=BatteryMode.AUTO, charge_cap_w=0)
-    assert grid_w(cmd, 500, 4000) == -3500
-    assert grid_w(cmd, 1500, 1000) == 0  # a cloud: the battery covers the house
+    assert grid_w(cmd, 500, 4500) == 0  # more room than planned: stored, not exported
+    assert grid_w(cmd, 500, 9000) == -3500  # beyond the battery's power: exported
+    # a planned export of surplus with the battery idle: the same
+    assert intent_command(0, 0, import_w=0, export_w=3000) == cmd
 
 
 def test_a_failed_plan_leaves_the_battery_on_its_own_control() -> None:
