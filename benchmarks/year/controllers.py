@@ -477,6 +477,9 @@ class PerfectForesight(_Planner):
     ) -> None:
         """``period_h``: hours applied from each solve; each sees ``period_h + horizon_hours``."""
         super().__init__(scn)
+        # the plan knows the real future: its powers are executed exactly (no forecast error
+        # for the intent rule to absorb), so the reference stays the optimum of its own plan
+        self.intent = False
         self.time_limit_s = time_limit_s
         self.period_s = period_h * 3600
         self.slots = round((period_h + scn.horizon_hours) * 3600 / scn.slot_s)
