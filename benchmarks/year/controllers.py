@@ -37,7 +37,7 @@ from custom_components.gridnode.core.ev_sessions import (
     expected_goals,
 )
 from custom_components.gridnode.core.forecasts import WeatherPoint
-from custom_components.gridnode.core.planning import DEADBAND_W, commands_at
+from custom_components.gridnode.core.planning import DEADBAND_W, commands_at, next_starts
 from custom_components.gridnode.core.site import (
     ChargerReading,
     EvGoal,
@@ -61,6 +61,7 @@ from .information import Information, utc
 from .scenario import FloatArray, YearScenario
 
 AUTO = Commands()
+FLAP_S = 3600.0  # a replan moving a planned start by more than this is a flap
 
 
 class Controller(Protocol):
@@ -159,6 +160,13 @@ class _Planner:
         self._starts = {cid: [s.plug_in_s for s in ss] for cid, ss in self.sessions.items()}
         self.ev_map: dict[str, str] = {}  # plan EV id -> charger id
         self.follow_load = False
+        # replans that moved the next car charging or load run by more than FLAP_S (of checks)
+        self.flaps = 0
+        self.flap_checks = 0
+        self.starts: dict[str, float] = {}
+        # the dispatcher's rule: the plan's intent (core.planning.intent_command), or (False)
+        # the fixed powers the integration sent before issue 17
+        self.intent = True
 
     # --- the site model -----------------------------------------------------------------------------
 
@@ -241,6 +249,19 @@ class _Planner:
             comfort_max_c=(self.scn.comfort_max_c,) * count,
         )
 
+    def _count_flaps(self, plan: Plan, now_s: float) -> None:
+        """Count a flap when a replan moves the next start of a car's charging or a load's run
+        by more than ``FLAP_S``, where both plans had it still to come (``core.planning``)."""
+        starts = {key: when.timestamp() for key, when in next_starts(plan).items() if plan.ok}
+        for key, start in starts.items():
+            before = self.starts.get(key)
+            if before is None or before <= now_s or start <= now_s:
+                continue
+            self.flap_checks += 1
+            if abs(start - before) > FLAP_S:
+                self.flaps += 1
+        self.starts = starts
+
     def _count(self, plan: Plan) -> None:
         if not plan.ok:
             self.fallbacks += 1
@@ -257,7 +278,7 @@ class _Planner:
         slot = int((now_s - self.plan_start_s) // self.scn.slot_s)
         if not plan.ok or slot >= len(plan.grid_import_w):
             return AUTO
-        cmd = commands_at(plan, slot)
+        cmd = commands_at(plan, slot, intent=self.intent)
         ev_limits: dict[str, float] = {}
         for plan_id, power in cmd.ev_power_w.items():
             charger = self.ev_map.get(plan_id)
@@ -329,6 +350,7 @@ class GridNodeMpc(_Planner):
         self.solves += 1
         self.solve_s += plan.solve_time_ms / 1000.0
         self._count(plan)
+        self._count_flaps(plan, now_s)
         self.plan, self.plan_start_s = plan, now_s
 
     def expected_cars(self, model: SiteModel, now_s: float) -> list[EvGoal]:
@@ -455,6 +477,9 @@ class PerfectForesight(_Planner):
     ) -> None:
         """``period_h``: hours applied from each solve; each sees ``period_h + horizon_hours``."""
         super().__init__(scn)
+        # the plan knows the real future: its powers are executed exactly (no forecast error
+        # for the intent rule to absorb), so the reference stays the optimum of its own plan
+        self.intent = False
         self.time_limit_s = time_limit_s
         self.period_s = period_h * 3600
         self.slots = round((period_h + scn.horizon_hours) * 3600 / scn.slot_s)
@@ -492,6 +517,7 @@ class PerfectForesight(_Planner):
         self.solves += 1
         self.solve_s += plan.solve_time_ms / 1000.0
         self._count(plan)
+        self._count_flaps(plan, now_s)
         self.plan, self.plan_start_s = plan, now_s
 
     def dispatch(self, now_s: float, house: House) -> Commands:

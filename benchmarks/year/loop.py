@@ -50,6 +50,8 @@ class RunResult:
     cpu_s: float
     solves: int = 0
     fallbacks: int = 0
+    flaps: int = 0  # replans moving the next EV charging / load run by more than 1 h
+    flap_checks: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -155,5 +157,7 @@ def run(scn: YearScenario, controller: Controller) -> RunResult:
         cpu_s=cpu,
         solves=int(getattr(controller, "solves", 0)),
         fallbacks=int(getattr(controller, "fallbacks", 0)),
+        flaps=int(getattr(controller, "flaps", 0)),
+        flap_checks=int(getattr(controller, "flap_checks", 0)),
         notes=[f"{k} (x{v})" for k, v in getattr(controller, "reasons", {}).items()],
     )

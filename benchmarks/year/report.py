@@ -69,6 +69,8 @@ def metrics(scn: YearScenario, results: Sequence[RunResult]) -> list[dict[str, A
                 "cpu_s": round(r.cpu_s, 1),
                 "solves": r.solves,
                 "fallbacks": r.fallbacks,
+                "flaps": r.flaps,
+                "flap_checks": r.flap_checks,
                 "fallback_reasons": r.notes,
                 "balance_error_wh": r.balance_error_wh,
                 "unserved_kwh": round(r.unserved_kwh, 3),
@@ -114,7 +116,8 @@ def markdown(scn: YearScenario, rows: Sequence[dict[str, Any]], skipped: dict[st
         + f" over {rows[0]['ev_sessions']} sessions.",
     ]
     notes = [
-        f"- {r['controller']}: {r['solves']} solves, {r['fallbacks']} fallback plans"
+        f"- {r['controller']}: {r['solves']} solves, {r['fallbacks']} fallback plans,"
+        f" {r['flaps']} flaps (next EV charging or load run moved > 1 h, of {r['flap_checks']})"
         + (f" ({'; '.join(r['fallback_reasons'])})" if r["fallback_reasons"] else "")
         for r in rows
         if r["solves"]

@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -286,6 +287,8 @@ class Dispatcher:
             )
             if command is None:
                 continue  # not in the plan (no SoC or capacity): it runs on its own control
+            if not battery.battery_caps:
+                command = command.fixed()  # the nearest command the device can follow
             send(
                 battery.subentry_id,
                 self._send(
@@ -590,10 +593,23 @@ def heat_pump_w_for(commands: SlotCommands, heat_pump: str, first: str) -> float
     return None
 
 
+def _kw(watts: float) -> str:
+    return "max" if math.isinf(watts) else f"{watts / 1000:.1f}"
+
+
 def _describe(command: BatteryCommand) -> str:
+    if command.mode is BatteryMode.CHARGE and command.charge_cap_w is not None:
+        return f"charge {command.power_w / 1000:.1f}-{_kw(command.charge_cap_w)} kW"
+    if command.mode is BatteryMode.DISCHARGE and command.discharge_cap_w is not None:
+        return f"discharge {command.power_w / 1000:.1f}-{_kw(command.discharge_cap_w)} kW"
     if command.mode in (BatteryMode.CHARGE, BatteryMode.DISCHARGE):
         return f"{command.mode.value} {command.power_w / 1000:.1f} kW"
-    return command.mode.value
+    caps = [
+        f"{what} up to {_kw(cap)} kW"
+        for what, cap in (("charge", command.charge_cap_w), ("discharge", command.discharge_cap_w))
+        if cap is not None
+    ]
+    return f"{command.mode.value} ({', '.join(caps)})" if caps else command.mode.value
 
 
 def _ev_power_w(charger: ChargerHandle, commands: SlotCommands) -> float:

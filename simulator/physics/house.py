@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from custom_components.gridnode.drivers.model import BatteryMode
 from simulator.series import RegularSeries
 
 from .battery import Battery, BatteryConfig
@@ -170,17 +169,9 @@ class House:
                 max_dis = min(max_dis, max(commands.battery_discharge_cap_w, 0.0))
             if commands.battery_charge_cap_w is not None:
                 max_ch = min(max_ch, max(commands.battery_charge_cap_w, 0.0))
-            mode = commands.battery.mode
-            power = commands.battery.power_w
             net = demand - pv_avail
-            if mode is BatteryMode.AUTO:
-                b = min(net, max_dis) if net > 0 else -min(-net, max_ch)
-            elif mode is BatteryMode.CHARGE:
-                b = -min(power, max_ch)
-            elif mode is BatteryMode.DISCHARGE:
-                b = min(power, max_dis)
-            else:
-                b = 0.0
+            # the inverter follows the house within the command's band (drivers/model.py)
+            b = commands.battery.follow(net, max_ch, max_dis)
             if bat2 is not None:
                 b2 = _second_power(bat2, commands.second, net - b, dt_s)
             grid = demand - pv - b - b2
@@ -298,11 +289,4 @@ def _second_power(battery: Battery, controls: BatteryControls, net_w: float, dt_
         max_dis = min(max_dis, max(controls.discharge_cap_w, 0.0))
     if controls.charge_cap_w is not None:
         max_ch = min(max_ch, max(controls.charge_cap_w, 0.0))
-    mode, power = controls.battery.mode, controls.battery.power_w
-    if mode is BatteryMode.AUTO:
-        return min(net_w, max_dis) if net_w > 0 else -min(-net_w, max_ch)
-    if mode is BatteryMode.CHARGE:
-        return -min(power, max_ch)
-    if mode is BatteryMode.DISCHARGE:
-        return min(power, max_dis)
-    return 0.0
+    return controls.battery.follow(net_w, max_ch, max_dis)

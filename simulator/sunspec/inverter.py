@@ -296,10 +296,22 @@ class HybridInverter:
         charge_cap: float | None = None
         discharge_cap: float | None = None
         if lo > 0:
-            command = BatteryCommand(mode=BatteryMode.CHARGE, power_w=min(lo, bat.max_charge_w))
-        elif hi < 0:
+            # forced charging of at least lo, following a larger surplus up to hi
+            least = min(lo, bat.max_charge_w)
+            most = min(hi, bat.max_charge_w)
             command = BatteryCommand(
-                mode=BatteryMode.DISCHARGE, power_w=min(-hi, bat.max_discharge_w)
+                mode=BatteryMode.CHARGE,
+                power_w=least,
+                charge_cap_w=most if most > least else None,
+            )
+        elif hi < 0:
+            # forced discharging of at least -hi, following a larger deficit up to -lo
+            least = min(-hi, bat.max_discharge_w)
+            most = min(-lo, bat.max_discharge_w)
+            command = BatteryCommand(
+                mode=BatteryMode.DISCHARGE,
+                power_w=least,
+                discharge_cap_w=most if most > least else None,
             )
         else:
             command = BatteryCommand(mode=BatteryMode.AUTO)

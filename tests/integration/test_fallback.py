@@ -196,6 +196,13 @@ async def _drive_everything(hass: HomeAssistant, site: Site) -> None:
 
     mode, revert_s = _storage(site)
     assert mode == 3  # charge and discharge rates forced
+    # the plan's intent: charge at least the planned power, store any larger surplus too
+    image = site.house.sim.inverter.image
+    assert image.get(124, "InWRte") == 100
+    assert image.get(124, "OutWRte") < 0
+    assert any(
+        a.startswith("charge") and a.endswith("-max kW") for a in dispatcher.actions.values()
+    )
     assert revert_s == 600  # and dropped by the inverter itself 10 minutes after the last write
     assert site.house.sim.sungrow.image.get("ems_mode") == "forced"
     assert site.house.sim.sungrow.image.get("forced_command") == "charge"

@@ -9,10 +9,11 @@ import aiohttp
 from pymodbus.client import AsyncModbusTcpClient
 import pytest
 
-from custom_components.gridnode.drivers.modbus import Endpoint, discover_sunspec
+from custom_components.gridnode.drivers.modbus import Control, Endpoint, discover_sunspec
 from custom_components.gridnode.drivers.modbus.compat import unit_kwargs
 from custom_components.gridnode.drivers.modbus.planner import Table
 from custom_components.gridnode.drivers.model import BatteryCommand, BatteryMode
+from simulator.physics import Commands
 from simulator.runner import Simulation
 from simulator.scenario import Scenario
 from simulator.sunspec.layout import RegisterImage
@@ -222,5 +223,41 @@ async def test_handing_back_writes_the_revert_timer_and_reads_it_back(sim: Simul
         assert await endpoint.read(1, Table.HOLDING, address, 1) == [600]
         await endpoint.write(1, address, [900], single=True)  # function 6
         assert await endpoint.read(1, Table.HOLDING, address, 1) == [900]
+    finally:
+        await endpoint.close()
+
+
+async def test_gridnode_caps_make_the_inverter_follow_the_house_within_a_band(
+    sim: Simulation,
+) -> None:
+    """The intent commands through GridNode's driver: the evening load is covered only as far as
+    the plan allows, and a charge with room for more keeps its planned power at night."""
+    endpoint = Endpoint.tcp("127.0.0.1", sim.modbus_port, timeout=30.0, retries=0)
+    try:
+        device = await discover_sunspec(endpoint, 1)
+        assert device.capabilities.battery_caps
+        keep = BatteryCommand(mode=BatteryMode.AUTO, discharge_cap_w=0)
+        assert await device.apply_battery(keep, 600) == keep
+        sim.step()
+        last = sim.house.last
+        assert last is not None
+        assert last.battery_w == 0  # kept for later: the house imports
+        assert last.grid_w > 200
+        load = last.grid_w
+        part = BatteryCommand(mode=BatteryMode.AUTO, discharge_cap_w=load / 2)
+        await device.apply_battery(part, 600)
+        sim.step()
+        assert sim.house.last is not None
+        assert sim.house.last.battery_w == pytest.approx(load / 2, rel=0.05)
+        charge = BatteryCommand(mode=BatteryMode.CHARGE, power_w=1000, charge_cap_w=1e9)
+        sent = await device.apply_battery(charge, 600)
+        assert sent.charge_cap_w == device.capabilities.controls[Control.BATTERY].maximum
+        seen = sim.inverter.commands(Commands()).battery  # what the inverter runs
+        assert seen.mode is BatteryMode.CHARGE
+        assert seen.power_w == pytest.approx(1000, abs=1)
+        assert seen.charge_cap_w == pytest.approx(sim.house.battery.config.max_charge_w, abs=1)
+        sim.step()
+        assert sim.house.last is not None
+        assert sim.house.last.battery_w == pytest.approx(-1000, abs=1)  # no sun: the planned 1 kW
     finally:
         await endpoint.close()

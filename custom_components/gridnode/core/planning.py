@@ -49,8 +49,12 @@ __all__ = [
     "commands_at",
     "heat_pump_w",
     "heat_pumps_w",
+    "intent_command",
+    "intent_commands",
     "load_runs",
+    "next_starts",
     "site_problem",
+    "slot_command",
     "slot_index",
 ]
 
@@ -144,6 +148,62 @@ def battery_command(charge_w: float, discharge_w: float, *, balanced: bool) -> B
     return BatteryCommand(mode=BatteryMode.HOLD)
 
 
+def intent_command(
+    charge_w: float, discharge_w: float, *, import_w: float, export_w: float
+) -> BatteryCommand:
+    """One battery's command for the plan's intent in a slot, to be met with the REAL load and PV.
+
+    The plan's powers were made for the forecast; a fixed power would send every forecast error
+    to the grid (battery energy exported at the feed-in price when the load is lower than
+    forecast, surplus PV exported when the PV is higher). So the battery follows the house
+    (``BatteryCommand`` caps) within what the plan intends:
+
+    - no grid exchange planned: self-consumption (AUTO), as :func:`battery_command`;
+    - grid import and charging (grid-charging toward the planned SoC): charge at least the
+      planned power and store any larger real surplus;
+    - grid import and discharging (the battery covers part of the deficit): cover the real
+      deficit up to the planned power, store any real surplus, never export battery energy;
+    - grid import, battery idle (kept for later): store any real surplus, never discharge;
+    - export and discharging (the plan sells battery energy): discharge at least the planned
+      power and cover any larger real deficit, so the sale is what the plan planned;
+    - export and charging or idle (surplus PV the plan sells): self-consumption, so a real
+      surplus is stored while there is room and a real deficit covered, never from the grid.
+      Holding the battery to the planned charge (storing more of the surplus only up to it)
+      cost more in the year benchmark: the plan's PV forecast errs low as often as high, and
+      the next replan sells stored energy if that still pays (docs/benchmark-year.md).
+    """
+    importing = import_w >= DEADBAND_W
+    exporting = export_w >= DEADBAND_W
+    net = discharge_w - charge_w
+    if not importing and not exporting:
+        return BatteryCommand(mode=BatteryMode.AUTO)
+    if net > DEADBAND_W:
+        power = float(round(net))
+        if exporting:
+            return BatteryCommand(
+                mode=BatteryMode.DISCHARGE, power_w=power, discharge_cap_w=math.inf
+            )
+        return BatteryCommand(mode=BatteryMode.AUTO, discharge_cap_w=power)
+    if not importing:
+        return BatteryCommand(mode=BatteryMode.AUTO)
+    if net < -DEADBAND_W:
+        power = float(round(-net))
+        return BatteryCommand(mode=BatteryMode.CHARGE, power_w=power, charge_cap_w=math.inf)
+    return BatteryCommand(mode=BatteryMode.AUTO, discharge_cap_w=0.0)
+
+
+def slot_command(
+    charge_w: float, discharge_w: float, *, import_w: float, export_w: float, ok: bool = True
+) -> BatteryCommand:
+    """The command the dispatcher sends for one battery's planned powers in a slot.
+
+    :func:`intent_command` while the plan is good; a failed plan leaves the battery on AUTO.
+    """
+    if not ok:
+        return BatteryCommand(mode=BatteryMode.AUTO)
+    return intent_command(charge_w, discharge_w, import_w=import_w, export_w=export_w)
+
+
 def battery_commands(plan: Plan, slot: int, *, balanced: bool) -> dict[str, BatteryCommand]:
     """Each planned battery's own command in ``slot``, by id (the plan's per-battery series).
 
@@ -161,6 +221,43 @@ def battery_commands(plan: Plan, slot: int, *, balanced: bool) -> dict[str, Batt
         for battery_id, charge in plan.battery_charge_w_by_id.items()
         if slot < len(charge)
     }
+
+
+def intent_commands(plan: Plan, slot: int) -> dict[str, BatteryCommand]:
+    """Each planned battery's :func:`slot_command` in ``slot``, by id (the site's grid exchange)."""
+    imp = float(plan.grid_import_w[slot])
+    exp = float(plan.grid_export_w[slot])
+    return {
+        battery_id: slot_command(
+            float(charge[slot]),
+            float(plan.battery_discharge_w_by_id[battery_id][slot])
+            if battery_id in plan.battery_discharge_w_by_id
+            else 0.0,
+            import_w=imp,
+            export_w=exp,
+            ok=plan.ok,
+        )
+        for battery_id, charge in plan.battery_charge_w_by_id.items()
+        if slot < len(charge)
+    }
+
+
+def next_starts(plan: Plan, after: int = 0) -> dict[str, datetime]:
+    """When each car's charging and each load's run next starts in the plan, from slot ``after``.
+
+    Keys are ``ev:ID`` and ``load:ID``; a device with nothing planned is absent. Comparing two
+    consecutive plans' starts tells whether a replan moved them (a flap when it moves far).
+    """
+    out: dict[str, datetime] = {}
+    series = [
+        *((f"ev:{ev_id}", power) for ev_id, power in plan.ev_power_w.items()),
+        *((f"load:{load_id}", power) for load_id, power in plan.load_power_w.items()),
+    ]
+    for key, power in series:
+        first = next((i for i in range(after, len(power)) if float(power[i]) > DEADBAND_W), None)
+        if first is not None:
+            out[key] = plan.slot_start(first)
+    return out
 
 
 def load_runs(planned_w: float, rated_w: float | None, elapsed: float) -> bool:
@@ -182,10 +279,14 @@ def commands_at(
     *,
     elapsed: float = 0.0,
     rated_w: Mapping[str, float] | None = None,
+    intent: bool = True,
 ) -> SlotCommands:
     """The commands of one slot, ``elapsed`` (0..1) into it; small powers become idle.
 
-    ``rated_w`` (per load id) is each load's switched power, see :func:`load_runs`.
+    ``rated_w`` (per load id) is each load's switched power, see :func:`load_runs`. The
+    batteries get the plan's intent (:func:`intent_command`); ``intent=False`` gives the fixed
+    powers of :func:`battery_command` instead (what devices without caps run, and what the
+    dispatcher sent before).
     """
     charge = float(plan.battery_charge_w[slot]) if len(plan.battery_charge_w) else 0.0
     discharge = float(plan.battery_discharge_w[slot]) if len(plan.battery_discharge_w) else 0.0
@@ -193,7 +294,18 @@ def commands_at(
         float(plan.grid_import_w[slot]) < DEADBAND_W
         and float(plan.grid_export_w[slot]) < DEADBAND_W
     )
-    battery = battery_command(charge, discharge, balanced=balanced or not plan.ok)
+    if intent:
+        battery = slot_command(
+            charge,
+            discharge,
+            import_w=float(plan.grid_import_w[slot]),
+            export_w=float(plan.grid_export_w[slot]),
+            ok=plan.ok,
+        )
+        batteries = intent_commands(plan, slot)
+    else:
+        battery = battery_command(charge, discharge, balanced=balanced or not plan.ok)
+        batteries = battery_commands(plan, slot, balanced=balanced)
     curtail = float(plan.pv_curtailment_w[slot]) if len(plan.pv_curtailment_w) else 0.0
     export_limit = float(plan.grid_export_w[slot]) if plan.ok and curtail > DEADBAND_W else None
     ev = {
@@ -214,7 +326,7 @@ def commands_at(
         ev_power_w=ev,
         heat_pump_w=hp,
         loads_on=loads,
-        batteries=battery_commands(plan, slot, balanced=balanced),
+        batteries=batteries,
         heat_pumps_w={hp_id: power[slot] for hp_id, power in heat_pumps_w(plan).items()},
     )
 

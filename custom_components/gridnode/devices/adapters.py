@@ -328,7 +328,12 @@ class EntityDevice(EntityAdapter, BatteryHandle, InverterHandle, MeterHandle):
         return str(entity_id)
 
     async def async_apply_battery(self, cmd: BatteryCommand) -> None:
-        """Select the mode and set the power the command asks for, each read back."""
+        """Select the mode and set the power the command asks for, each read back.
+
+        A mode select and power numbers cannot follow caps: a capped command is sent as its
+        ``fixed()`` one (``battery_caps`` is False).
+        """
+        cmd = cmd.fixed()
         option_conf = {
             BatteryMode.AUTO: CONF_MODE_AUTO,
             BatteryMode.HOLD: CONF_MODE_HOLD,

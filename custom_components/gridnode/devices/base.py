@@ -216,6 +216,15 @@ class BatteryHandle(DeviceHandle):
         return None
 
     @property
+    def battery_caps(self) -> bool:
+        """Whether the device follows a battery command's caps (``BatteryCommand``).
+
+        With caps the battery covers the real deficit and stores the real surplus within a band;
+        a device without gets each command's ``fixed()`` one.
+        """
+        return False
+
+    @property
     def battery_settings(self) -> Mapping[str, Any]:
         """The subentry's data holding what the user told of the battery (none by default)."""
         return {}

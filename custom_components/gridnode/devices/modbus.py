@@ -264,6 +264,12 @@ class ModbusHandle(ModbusHandleBase, BatteryHandle, InverterHandle, MeterHandle)
         return self.max_charge_w
 
     @property
+    def battery_caps(self) -> bool:
+        """Whether the device's storage control follows caps (SunSpec 124: yes; profiles: no)."""
+        device = self.device
+        return device is not None and device.capabilities.battery_caps
+
+    @property
     def battery_settings(self) -> Mapping[str, Any]:
         """The subentry's data (efficiency, lowest SoC and wear cost the user set)."""
         return self.data

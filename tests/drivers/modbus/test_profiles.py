@@ -125,6 +125,17 @@ async def test_sungrow_reads_with_gridnode_signs_and_obeys_battery_commands(
         await device.apply_battery(BatteryCommand(mode=BatteryMode.CHARGE, power_w=3000), 300)
         state = await device.regmap.read(["ems_mode", "forced_command", "forced_power"])
         assert state == {"ems_mode": "forced", "forced_command": "charge", "forced_power": 3000}
+        # caps are not in the profile's vocabulary: the nearest safe command goes instead
+        assert not device.capabilities.battery_caps
+        keep = BatteryCommand(mode=BatteryMode.AUTO, discharge_cap_w=0)
+        assert await device.apply_battery(keep, 300) == BatteryCommand(mode=BatteryMode.HOLD)
+        state = await device.regmap.read(["ems_mode", "forced_command"])
+        assert state == {"ems_mode": "forced", "forced_command": "stop"}
+        charge = BatteryCommand(mode=BatteryMode.CHARGE, power_w=2000, charge_cap_w=5000)
+        assert await device.apply_battery(charge, 300) == BatteryCommand(
+            mode=BatteryMode.CHARGE, power_w=2000
+        )
+        assert (await device.regmap.read(["forced_power"]))["forced_power"] == 2000
         await device.set_export_limit(2000)
         assert (await device.read())[Quantity.EXPORT_LIMIT] == 2000
         await device.set_charge_limit(2500)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from custom_components.gridnode.drivers.modbus import (
@@ -90,6 +92,37 @@ async def test_battery_commands_carry_the_revert_timer_and_read_back(
     reading = await device.read()
     assert reading[Quantity.BATTERY_RESERVE_SOC] == 20.0
     assert reading["124.WChaMax"] == 4000
+
+
+async def test_capped_commands_become_rate_limits_the_battery_follows_the_house_within(
+    hybrid_endpoint: Endpoint,
+) -> None:
+    device = await discover_sunspec(hybrid_endpoint, 1)
+    assert device.capabilities.battery_caps
+    keys = ["124.StorCtl_Mod", "124.InWRte", "124.OutWRte", "124.InOutWRte_RvrtTms"]
+    # kept for later: store any surplus (up to 100 %), never discharge
+    keep = BatteryCommand(mode=BatteryMode.AUTO, discharge_cap_w=0)
+    assert await device.apply_battery(keep, 120) == keep
+    values = await device.regmap.read(keys)
+    assert [values[k] for k in keys] == [3, 100.0, 0.0, 120]
+    # grid-charge at least 1 kW, any larger surplus stored (the cap lowered to the rating)
+    charge = BatteryCommand(mode=BatteryMode.CHARGE, power_w=1000, charge_cap_w=math.inf)
+    sent = await device.apply_battery(charge, 60)
+    assert sent == BatteryCommand(mode=BatteryMode.CHARGE, power_w=1000, charge_cap_w=5000)
+    values = await device.regmap.read(keys)
+    assert [values[k] for k in keys] == [3, 100.0, -20.0, 60]
+    # a planned sale of 2 kW that covers a larger load up to 3 kW
+    sale = BatteryCommand(mode=BatteryMode.DISCHARGE, power_w=2000, discharge_cap_w=3000)
+    await device.apply_battery(sale, 60)
+    values = await device.regmap.read(keys)
+    assert [values[k] for k in keys] == [3, -40.0, 60.0, 60]
+    # caps are bounded like the power: a forced power above the rating never reaches the bus
+    writes = hybrid_endpoint.stats.writes
+    with pytest.raises(OutOfBounds):
+        await device.apply_battery(
+            BatteryCommand(mode=BatteryMode.CHARGE, power_w=9000, charge_cap_w=9000), 60
+        )
+    assert hybrid_endpoint.stats.writes == writes
 
 
 async def test_out_of_range_commands_never_reach_the_bus(hybrid_endpoint: Endpoint) -> None:

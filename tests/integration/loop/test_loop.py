@@ -9,6 +9,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from custom_components.gridnode.const import DOMAIN
+from custom_components.gridnode.dispatcher import _describe
 from custom_components.gridnode.drivers.model import BatteryMode
 from tests.ha_compat import device_of
 from tests.integration.fetched import fetched_slots
@@ -107,9 +108,7 @@ async def test_override_forces_discharge_then_expires(hass: HomeAssistant, house
     commands = await dispatcher.async_apply(later)
     assert commands is not None
     assert "override" not in named(dispatcher, "actions")["Hybrid"]
-    assert named(dispatcher, "actions")["Hybrid"] == f"{commands.battery.mode.value}" + (
-        f" {commands.battery.power_w / 1000:.1f} kW" if commands.battery.power_w else ""
-    )
+    assert named(dispatcher, "actions")["Hybrid"] == _describe(commands.battery)
     assert battery.subentry_id not in runtime.arbiter.overrides(later)
 
 

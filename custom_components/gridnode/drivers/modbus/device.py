@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import math
 
@@ -67,6 +67,9 @@ class Capabilities:
     quantities: frozenset[Quantity] = frozenset()
     controls: Mapping[Control, ControlLimits] = field(default_factory=dict)
     battery_modes: frozenset[BatteryMode] = frozenset()
+    # whether battery commands may carry caps (follow the house within a band, see
+    # ``BatteryCommand``); a device without runs each command's ``fixed()`` instead
+    battery_caps: bool = False
     revert: Revert = Revert.NONE
     revert_seconds: int | None = None  # the device's own fallback time, for Revert.BUILTIN
     writable: Mapping[str, Bounds] = field(default_factory=dict)  # generic ``write`` keys
@@ -172,15 +175,30 @@ class ModbusDevice(ABC):
             raise OutOfBounds(f"{self.info.model} cannot carry a revert time of 1 s or more")
         return min(math.ceil(revert_s), longest)
 
-    async def apply_battery(self, cmd: BatteryCommand, revert_s: int) -> None:
-        """Apply a battery command that the device drops by itself after ``revert_s`` where it can.
+    async def apply_battery(self, cmd: BatteryCommand, revert_s: int) -> BatteryCommand:
+        """Apply a battery command, dropped by the device after ``revert_s`` where it can.
 
+        Returns the command the device was given.
         ``revert_s`` below 1 s, NaN or infinity is refused; above what the device's revert
         register carries it is lowered to that (the device then reverts sooner, never later,
         and never receives its "not implemented" value, which would disable the timer).
+        A command with caps goes to a device without ``battery_caps`` as its ``fixed()`` one;
+        caps above the device's battery limit are lowered to it (they then limit nothing more).
         """
+        if cmd.capped and not self.capabilities.battery_caps:
+            cmd = cmd.fixed()
         revert = self._check_battery(cmd, revert_s)
+        if cmd.capped:
+            top = self.limits(Control.BATTERY).maximum
+            cmd = replace(
+                cmd,
+                charge_cap_w=None if cmd.charge_cap_w is None else min(cmd.charge_cap_w, top),
+                discharge_cap_w=(
+                    None if cmd.discharge_cap_w is None else min(cmd.discharge_cap_w, top)
+                ),
+            )
         await self._apply_battery(cmd, revert)
+        return cmd
 
     async def set_reserve_soc(self, pct: float) -> None:
         """Set the backup reserve the battery keeps, in %."""

@@ -262,6 +262,7 @@ class SunSpecDevice(ModbusDevice):
     def _capabilities(self, rating: Mapping[str, Value]) -> Capabilities:
         controls: dict[Control, ControlLimits] = {}
         modes: frozenset[BatteryMode] = frozenset()
+        caps = False
         revert = Revert.NONE
         if self.has("124.MinRsvPct"):
             controls[Control.RESERVE_SOC] = ControlLimits(minimum=0.0, maximum=100.0, uom="%")
@@ -276,6 +277,7 @@ class SunSpecDevice(ModbusDevice):
             self._battery_max = float(w_max)
             controls[Control.BATTERY] = ControlLimits(minimum=0.0, maximum=float(w_max), uom="W")
             modes = frozenset(BatteryMode)
+            caps = True
             if self.has("124.InOutWRte_RvrtTms"):
                 revert = Revert.TIMER
             elif self.has("802.CtrlHb"):
@@ -289,6 +291,7 @@ class SunSpecDevice(ModbusDevice):
             quantities=quantities,
             controls=controls,
             battery_modes=modes,
+            battery_caps=caps,
             revert=revert,
             writable=writable,
         )
@@ -374,15 +377,13 @@ class SunSpecDevice(ModbusDevice):
         regmap = self.regmap
         if self.capabilities.revert is Revert.TIMER:
             await regmap.write("124.InOutWRte_RvrtTms", revert_s)
-        if cmd.mode is BatteryMode.AUTO:
+        if cmd.mode is BatteryMode.AUTO and not cmd.capped:
             await regmap.write("124.StorCtl_Mod", 0)
         else:
-            pct = self._pct(cmd.power_w)
-            rates = {
-                BatteryMode.HOLD: (0.0, 0.0),
-                BatteryMode.CHARGE: (pct, -pct),  # a negative discharge limit forces charging
-                BatteryMode.DISCHARGE: (-pct, pct),
-            }[cmd.mode]
+            # InWRte caps charging, OutWRte discharging (% of WChaMax); a negative limit forces
+            # the other direction, so the battery follows the house within the command's band
+            low, high = cmd.band(self._battery_max, self._battery_max)
+            rates = (self._pct(-low) + 0.0, self._pct(high) + 0.0)  # never -0.0
             await regmap.write("124.InWRte", rates[0])
             await regmap.write("124.OutWRte", rates[1])
             await regmap.write("124.StorCtl_Mod", 3)
