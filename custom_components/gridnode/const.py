@@ -29,6 +29,7 @@ DEFAULT_FINE_HOURS: Final = 12
 DEFAULT_RESERVE_SOC: Final = 20
 
 SLOT_MINUTE_CHOICES: Final = (5, 15, 30, 60)
+COARSE_SLOT_MINUTE_CHOICES: Final = (0, 15, 30, 60)
 
 # Bounds a household grid connection can plausibly have; anything outside is a typo.
 MIN_IMPORT_LIMIT_KW: Final = 1.0

@@ -282,3 +282,13 @@ def test_fallback_and_violations_land_on_the_fine_grid() -> None:
     slots = [v.slot for v in plan.violations if v.kind == "reserve"]
     assert slots == [20]
     assert formulate(coarsen(reserve, WIDTHS)).batteries["battery"].reserve_slots[0] == 14
+
+
+def test_slots_map_to_the_plan_grid() -> None:
+    problem = coarsen(house(), WIDTHS)
+    assert problem.unit_of(12) == 12
+    assert problem.unit_of(13) == 16
+    assert problem.per_unit(problem.base_load_w) == house().base_load_w
+    even = house()
+    assert even.unit_of(13) == 13
+    assert even.per_unit(even.pv_w) == even.pv_w

@@ -349,6 +349,18 @@ class Problem:
         widths = self.slot_widths or (1,) * self.slots
         return np.concatenate(([0], np.cumsum(widths, dtype=np.int64)))
 
+    def unit_of(self, slot: int) -> int:
+        """The unit (the plan's slot, see ``Plan.expanded``) where problem slot ``slot`` starts."""
+        return slot if self.slot_widths is None else int(self.slot_offsets[slot])
+
+    def per_unit(self, values: Series) -> tuple[float, ...]:
+        """A per-slot series of this problem repeated over each slot's units (the plan's grid)."""
+        if self.slot_widths is None:
+            return tuple(values)
+        return tuple(
+            float(v) for v, w in zip(values, self.slot_widths, strict=True) for _ in range(w)
+        )
+
     @property
     def units(self) -> int:
         """The horizon's length in units of ``slot_minutes`` (``slots`` on an even grid)."""
