@@ -338,11 +338,6 @@ class Problem:
             return self.slot_hours
         return np.asarray(self.slot_widths, dtype=np.float64) * self.slot_hours
 
-    def hours_at(self, slots: NDArray[np.int64]) -> float | NDArray[np.float64]:
-        """The lengths (hours) of ``slots``: the scalar on an even grid."""
-        dt = self.dt
-        return dt if isinstance(dt, float) else dt[slots]
-
     @property
     def slot_offsets(self) -> NDArray[np.int64]:
         """Where each slot starts, in units from ``start``, and (last) the horizon's end."""
