@@ -19,12 +19,16 @@ from datetime import datetime
 from typing import Any
 
 from custom_components.gridnode.const import (
+    CONF_COARSE_SLOT_MINUTES,
     CONF_EXPORT_LIMIT_KW,
+    CONF_FINE_HOURS,
     CONF_HORIZON_HOURS,
     CONF_IMPORT_LIMIT_KW,
     CONF_LATITUDE,
     CONF_LONGITUDE,
     CONF_SLOT_MINUTES,
+    DEFAULT_COARSE_SLOT_MINUTES,
+    DEFAULT_FINE_HOURS,
     DEFAULT_HORIZON_HOURS,
     DEFAULT_RESERVE_SOC,
     DEFAULT_SLOT_MINUTES,
@@ -387,4 +391,6 @@ def site_model(
         evs=ev_goals(config, readings),
         heat_pumps=tuple(heat_pumps.values()),
         jobs=load_jobs(config),
+        fine_hours=float(options.get(CONF_FINE_HOURS, DEFAULT_FINE_HOURS)),
+        coarse_slot_minutes=int(options.get(CONF_COARSE_SLOT_MINUTES, DEFAULT_COARSE_SLOT_MINUTES)),
     )

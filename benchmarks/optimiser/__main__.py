@@ -25,6 +25,8 @@ import numpy as np
 
 from benchmarks.optimiser.scenarios import (
     DATES,
+    TWO_BATTERY_SITE,
+    WHOLE_HOUSE_SITE,
     gridnode_problem,
     scenario,
     two_battery_house,
@@ -118,13 +120,54 @@ def run_emhass(scenarios: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
+def _with_options(site: dict[str, Any], **options: Any) -> dict[str, Any]:
+    return {**site, "options": {**site["options"], **options}}
+
+
+def variable_slots(dates: tuple[str, ...]) -> None:
+    """The two houses in 5-minute slots throughout against 5 minutes for 3 h, then 30 minutes.
+
+    Both plans come back in 5-minute slots; ``objective`` is each model's own (the coarse model
+    sees the far inputs as 30-minute means), ``cost`` the plan's flows priced in 5-minute slots.
+    """
+    grids = {
+        "5 min x 48 h": {"slot_minutes": 5},
+        "5 min x 3 h, then 30 min": {"slot_minutes": 5, "fine_hours": 3, "coarse_slot_minutes": 30},
+        "15 min x 48 h": {"slot_minutes": 15},
+    }
+    print(f"{'house':12s} {'date':10s} {'grid':26s} {'slots':>5s} {'ms':>8s} {'objective':>10s}")
+    for date in dates:
+        for house, site in (("whole", WHOLE_HOUSE_SITE), ("two-battery", TWO_BATTERY_SITE)):
+            for label, options in grids.items():
+                configured = _with_options(site, **options)
+                problem = (
+                    whole_house(date, configured)
+                    if house == "whole"
+                    else Problem.from_dict(two_battery_house(date, configured))
+                )
+                solve(problem)
+                times = []
+                for _ in range(3):
+                    began = time.perf_counter()
+                    plan = solve(problem)
+                    times.append((time.perf_counter() - began) * 1000)
+                print(f"{house:12s} {date:10s} {label:26s} {problem.slots:5d} "
+                      f"{statistics.median(times):8.1f} {plan.cost.objective:10.4f}  "
+                      f"{plan.status}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison and print the report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.optimiser")
     parser.add_argument("--quick", action="store_true", help="one date, fewer repeats")
     parser.add_argument("--repeats", type=int, default=3, help="EMHASS runs per scenario")
+    parser.add_argument("--variable-slots", action="store_true",
+                        help="only GridNode: 5-minute slots against 5 min near, 30 min far")  # fmt: skip
     args = parser.parse_args(argv)
     dates = DATES[:1] if args.quick else DATES
+    if args.variable_slots:
+        variable_slots(dates)
+        return 0
     repeats = 1 if args.quick else args.repeats
     scenarios = []
     for slot in (30, 5):

@@ -282,8 +282,8 @@ WHOLE_HOUSE_SITE: dict[str, Any] = {
 def _house_problem(date: str, site: dict[str, Any], **readings: Any) -> Problem:
     """The problem of ``site`` at midnight of ``date``, 48 h x 15 min, with the house reading as
     ``readings`` says (the car plugged in at 35 % wanting 80 % by 07:00 the next day)."""
-    sc = scenario(date, 15, with_loads=False)
     config = SiteConfig.from_dict(site)
+    sc = scenario(date, config.slot_minutes, with_loads=False)
     start = datetime.fromisoformat(sc["start"])
     horizon = config.horizon(start)
     weather = _weather()
@@ -379,7 +379,9 @@ TWO_BATTERY_SITE: dict[str, Any] = {
 }
 
 
-def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
+def two_battery_house(
+    date: str = "2024-11-20", site: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The whole house with two batteries and two heat pumps, 48 h x 15 min, as a dict Problem.
 
     Built from :data:`TWO_BATTERY_SITE` through the site model, with the house at midnight: the
@@ -389,7 +391,7 @@ def two_battery_house(date: str = "2024-11-20") -> dict[str, Any]:
     """
     problem = _house_problem(
         date,
-        TWO_BATTERY_SITE,
+        TWO_BATTERY_SITE if site is None else site,
         batteries_soc_pct={"hybrid": 50.0, "ac_coupled": 90.0},
         rooms_c={"space": 20.0, "hot_water": 20.0},
         tanks_c={"hot_water": 50.0},

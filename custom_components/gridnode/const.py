@@ -17,13 +17,19 @@ CONF_LONGITUDE: Final = "longitude"
 CONF_PLAN_INTERVAL_MIN: Final = "plan_interval_min"
 CONF_SLOT_MINUTES: Final = "slot_minutes"
 CONF_HORIZON_HOURS: Final = "horizon_hours"
+# Coarser slots after the first hours (0 minutes: every slot is slot_minutes long).
+CONF_COARSE_SLOT_MINUTES: Final = "coarse_slot_minutes"
+CONF_FINE_HOURS: Final = "fine_hours"
 
 DEFAULT_PLAN_INTERVAL_MIN: Final = 5
 DEFAULT_SLOT_MINUTES: Final = 30
 DEFAULT_HORIZON_HOURS: Final = 36
+DEFAULT_COARSE_SLOT_MINUTES: Final = 0
+DEFAULT_FINE_HOURS: Final = 12
 DEFAULT_RESERVE_SOC: Final = 20
 
 SLOT_MINUTE_CHOICES: Final = (5, 15, 30, 60)
+COARSE_SLOT_MINUTE_CHOICES: Final = (0, 15, 30, 60)
 
 # Bounds a household grid connection can plausibly have; anything outside is a typo.
 MIN_IMPORT_LIMIT_KW: Final = 1.0

@@ -9,14 +9,17 @@ from homeassistant.helpers import selector
 
 from .const import (
     CAPACITY_INTERVAL_CHOICES,
+    COARSE_SLOT_MINUTE_CHOICES,
     CONF_CAPACITY_INTERVAL_MIN,
     CONF_CAPACITY_PRICE,
     CONF_CARBON_ENTITY,
     CONF_CARBON_PRICE,
+    CONF_COARSE_SLOT_MINUTES,
     CONF_CURRENCY,
     CONF_EXPORT_PERIODS,
     CONF_EXPORT_PRICE,
     CONF_EXPORT_PRICE_ENTITIES,
+    CONF_FINE_HOURS,
     CONF_FORECAST_SOLAR_ENTRY,
     CONF_GENERIC_ATTRIBUTE,
     CONF_GENERIC_END_KEY,
@@ -46,6 +49,8 @@ from .const import (
     CONF_TARIFF_SOURCE,
     CONF_WEATHER_ENTITY,
     DEFAULT_CAPACITY_INTERVAL_MIN,
+    DEFAULT_COARSE_SLOT_MINUTES,
+    DEFAULT_FINE_HOURS,
     DEFAULT_HORIZON_HOURS,
     DEFAULT_PLAN_INTERVAL_MIN,
     DEFAULT_SLOT_MINUTES,
@@ -155,10 +160,17 @@ class GridNodeOptionsFlow(OptionsFlow):
                 CONF_PLAN_INTERVAL_MIN: int(user_input[CONF_PLAN_INTERVAL_MIN]),
                 CONF_SLOT_MINUTES: int(user_input[CONF_SLOT_MINUTES]),
                 CONF_HORIZON_HOURS: int(user_input[CONF_HORIZON_HOURS]),
+                CONF_COARSE_SLOT_MINUTES: int(
+                    user_input.get(CONF_COARSE_SLOT_MINUTES, DEFAULT_COARSE_SLOT_MINUTES)
+                ),
+                CONF_FINE_HOURS: int(user_input.get(CONF_FINE_HOURS, DEFAULT_FINE_HOURS)),
             }
+            coarse = changes[CONF_COARSE_SLOT_MINUTES]
             # A plan is only run while its first slot lasts: replan at least that often.
             if changes[CONF_PLAN_INTERVAL_MIN] > changes[CONF_SLOT_MINUTES]:
                 errors[CONF_PLAN_INTERVAL_MIN] = "interval_longer_than_slot"
+            elif coarse and coarse <= changes[CONF_SLOT_MINUTES]:
+                errors[CONF_COARSE_SLOT_MINUTES] = "coarse_not_longer"
             else:
                 return self._save(changes)
             options |= changes
@@ -176,6 +188,13 @@ class GridNodeOptionsFlow(OptionsFlow):
                     CONF_HORIZON_HOURS,
                     default=options.get(CONF_HORIZON_HOURS, DEFAULT_HORIZON_HOURS),
                 ): _number(6, 48, 1, "h"),
+                vol.Required(
+                    CONF_COARSE_SLOT_MINUTES,
+                    default=str(options.get(CONF_COARSE_SLOT_MINUTES, DEFAULT_COARSE_SLOT_MINUTES)),
+                ): _select([str(m) for m in COARSE_SLOT_MINUTE_CHOICES], "coarse_slot_minutes"),
+                vol.Required(
+                    CONF_FINE_HOURS, default=options.get(CONF_FINE_HOURS, DEFAULT_FINE_HOURS)
+                ): _number(1, 48, 1, "h"),
             }
         )
         return self.async_show_form(step_id="planning", data_schema=schema, errors=errors)

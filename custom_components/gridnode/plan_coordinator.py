@@ -403,6 +403,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 period_end=next_month_start(now),
             ),
             mode=PlanMode.ECO if data.mode == "eco" else PlanMode.AUTO,
+            fine_hours=site.fine_hours,
+            coarse_slot_minutes=site.coarse_slot_minutes,
             batteries=batteries,
             evs=evs,
             heat_pumps=heat_pumps,

@@ -261,7 +261,7 @@ def ev_goals(snapshot: PlanSnapshot) -> dict[str, dict[str, Any]]:
         return {}
     goals: dict[str, dict[str, Any]] = {}
     for ev in problem.evs:
-        by = ev.departure_slot
+        by = None if ev.departure_slot is None else problem.unit_of(ev.departure_slot)
         goals[ev.id] = {
             "soc_pct": round(ev.soc_pct, 1),
             "target_pct": round(ev.target_soc_pct, 1),
@@ -270,7 +270,9 @@ def ev_goals(snapshot: PlanSnapshot) -> dict[str, dict[str, Any]]:
             else None,
             "charging": _runs(snapshot, plan.ev_power_w.get(ev.id, ())),
             # an expected car (core.ev_sessions): when the plan expects it to plug in
-            "arrives": plan.slot_start(ev.arrival_slot).isoformat() if ev.arrival_slot else None,
+            "arrives": plan.slot_start(problem.unit_of(ev.arrival_slot)).isoformat()
+            if ev.arrival_slot
+            else None,
         }
     return goals
 
@@ -279,14 +281,14 @@ def next_expected_car(snapshot: PlanSnapshot) -> dict[str, Any] | None:
     """The first car the plan expects before it plugs in: when, for how long, what it keeps."""
     problem, plan = snapshot.problem, snapshot.plan
     cars = [ev for ev in problem.evs if EXPECTED_SUFFIX in ev.id] if problem is not None else []
-    if not cars:
+    if not cars or problem is None:
         return None
     ev = min(cars, key=lambda car: car.arrival_slot)
     charger = ev.id.split(EXPECTED_SUFFIX)[0]
     energy = (ev.target_soc_pct - ev.soc_pct) / 100 * ev.capacity_wh / ev.efficiency
     return {
-        "arrival": plan.slot_start(ev.arrival_slot),
-        "departure": plan.slot_start(ev.departure_slot).isoformat()
+        "arrival": plan.slot_start(problem.unit_of(ev.arrival_slot)),
+        "departure": plan.slot_start(problem.unit_of(ev.departure_slot)).isoformat()
         if ev.departure_slot is not None
         else None,
         "planned_energy_kwh": round(energy / 1000, 2),

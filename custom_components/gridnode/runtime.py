@@ -10,14 +10,18 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_NAME
 
 from .const import (
+    CONF_COARSE_SLOT_MINUTES,
     CONF_CURRENCY,
     CONF_EXPORT_LIMIT_KW,
+    CONF_FINE_HOURS,
     CONF_HORIZON_HOURS,
     CONF_IMPORT_LIMIT_KW,
     CONF_LATITUDE,
     CONF_LONGITUDE,
     CONF_PLAN_INTERVAL_MIN,
     CONF_SLOT_MINUTES,
+    DEFAULT_COARSE_SLOT_MINUTES,
+    DEFAULT_FINE_HOURS,
     DEFAULT_HORIZON_HOURS,
     DEFAULT_PLAN_INTERVAL_MIN,
     DEFAULT_RESERVE_SOC,
@@ -49,6 +53,8 @@ class SiteSettings:
     plan_interval_min: int
     slot_minutes: int
     horizon_hours: int
+    fine_hours: float = DEFAULT_FINE_HOURS
+    coarse_slot_minutes: int = DEFAULT_COARSE_SLOT_MINUTES
 
     @classmethod
     def from_entry(cls, entry: ConfigEntry) -> SiteSettings:
@@ -64,6 +70,10 @@ class SiteSettings:
             plan_interval_min=int(options.get(CONF_PLAN_INTERVAL_MIN, DEFAULT_PLAN_INTERVAL_MIN)),
             slot_minutes=int(options.get(CONF_SLOT_MINUTES, DEFAULT_SLOT_MINUTES)),
             horizon_hours=int(options.get(CONF_HORIZON_HOURS, DEFAULT_HORIZON_HOURS)),
+            fine_hours=float(options.get(CONF_FINE_HOURS, DEFAULT_FINE_HOURS)),
+            coarse_slot_minutes=int(
+                options.get(CONF_COARSE_SLOT_MINUTES, DEFAULT_COARSE_SLOT_MINUTES)
+            ),
         )
 
 

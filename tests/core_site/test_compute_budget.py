@@ -157,3 +157,29 @@ def test_without_prices_the_budget_has_no_price_and_runs_have_no_cost(planned: P
     (run, _) = compute_runs(budget)
     assert run.cost is None
     assert run.carbon_kg is None
+
+
+def test_a_plan_on_merged_slots_budgets_every_plan_slot() -> None:
+    # Half-hour slots merged into hours: the budget has a half-hour slot each, priced as its hour.
+    def twice(values: list[float] | list[int]) -> list[float]:
+        return [float(v) for v in values for _ in range(2)]
+
+    site = SiteModel(
+        forecast=SiteForecast(
+            horizon=Horizon(start=START, count=12, minutes=30),
+            import_price=twice(IMPORT),
+            export_price=[0.05] * 12,
+            pv_w=twice(PV),
+            base_load_w=[500.0] * 12,
+            carbon=twice(CARBON),
+        ),
+        limits=SiteLimits(import_limit_w=20000, export_limit_w=20000, reserve_pct=20),
+        compute=(GPU,),
+        fine_hours=0.0,
+        coarse_slot_minutes=60,
+    )
+    problem = site_problem(site)
+    assert problem.slot_widths == (2,) * 6
+    budget = compute_budget(solve(problem), problem, START)
+    assert [s.power_w for s in budget.slots] == twice([2000, 2000, 0, 2000, 0, 0])
+    assert [s.price for s in budget.slots][6:8] == [0.08, 0.08]

@@ -133,6 +133,30 @@ ROWS: tuple[Row, ...] = (
     _r("options", "plan_interval_min", 5, 10, "how often GridNode plans, not what it plans"),
     _p("options", "slot_minutes", 60, 30, "slot_minutes", "base_load_w", "pv_w", "grid", "*"),
     _p("options", "horizon_hours", 6, 8, "base_load_w", "pv_w", "grid", "*"),
+    _p(
+        "options",
+        "coarse_slot_minutes",
+        0,
+        60,
+        "slot_widths",
+        "base_load_w",
+        "pv_w",
+        "grid",
+        "*",
+        house={"options": {"slot_minutes": 15, "fine_hours": 1}},
+    ),
+    _p(
+        "options",
+        "fine_hours",
+        1,
+        2,
+        "slot_widths",
+        "base_load_w",
+        "pv_w",
+        "grid",
+        "*",
+        house={"options": {"slot_minutes": 15, "coarse_slot_minutes": 60}},
+    ),
     # --- options: tariff ---------------------------------------------------------------------
     _p(
         "options",
@@ -675,6 +699,7 @@ ROWS += (
 PATH_WORDS: dict[str, str] = {
     "*": "everything the plan covers",
     "slot_minutes": "the length of every slot",
+    "slot_widths": "which slots are planned merged into longer ones",
     "base_load_w": "the household load per slot",
     "pv_w": "the solar forecast per slot",
     "grid": "prices and grid limits",

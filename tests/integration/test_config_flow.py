@@ -98,16 +98,32 @@ async def test_options_change_planning_and_reload_site(
         {"plan_interval_min": 20, "slot_minutes": "15", "horizon_hours": 24},
     )
     assert bad["errors"] == {"plan_interval_min": "interval_longer_than_slot"}
+    planning = {"plan_interval_min": 10, "slot_minutes": "15", "horizon_hours": 24}
+    bad = await hass.config_entries.options.async_configure(
+        result["flow_id"], planning | {"coarse_slot_minutes": "15", "fine_hours": 3}
+    )
+    assert bad["errors"] == {"coarse_slot_minutes": "coarse_not_longer"}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {"plan_interval_min": 10, "slot_minutes": "15", "horizon_hours": 24},
+        result["flow_id"], planning | {"coarse_slot_minutes": "60", "fine_hours": 3}
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert site_entry.options["slot_minutes"] == 15
+    assert site_entry.options["coarse_slot_minutes"] == 60
     assert site_entry.state is ConfigEntryState.LOADED
-    assert site_entry.runtime_data.site.slot_minutes == 15
-    assert site_entry.runtime_data.site.plan_interval_min == 10
+    site = site_entry.runtime_data.site
+    assert site.slot_minutes == 15
+    assert site.plan_interval_min == 10
+    assert (site.coarse_slot_minutes, site.fine_hours) == (60, 3)
+    # The plan is solved on merged slots after the first 3 hours and shown in 15-minute slots.
+    await site_entry.runtime_data.plan.async_refresh()
+    snapshot = site_entry.runtime_data.plan.data
+    assert snapshot is not None
+    assert snapshot.problem is not None
+    assert snapshot.problem.slot_widths is not None
+    assert snapshot.plan.slot_minutes == 15
+    assert snapshot.plan.grid_import_w.size == snapshot.problem.units >= 24 * 4
+    assert snapshot.problem.slots < 24 * 4 / 2
 
 
 async def test_reconfigure_changes_grid_limits_and_keeps_options(

@@ -99,12 +99,13 @@ def compute_budget(
     if not usable or not plan.ok:
         power[:] = 0.0
     power[power <= BUDGET_DEADBAND_W] = 0.0
-    if problem is not None and problem.slots == n:
-        base = _series(problem.base_load_w, n)
-        pv = _series(problem.pv_w, n)
-        import_price: list[float] | None = [float(p) for p in problem.grid.import_price]
-        export_price = [float(p) for p in problem.grid.export_price]
+    if problem is not None and problem.units == n:  # on the plan's slots (merged ones repeated)
+        base = _series(problem.per_unit(problem.base_load_w), n)
+        pv = _series(problem.per_unit(problem.pv_w), n)
+        import_price: list[float] | None = list(problem.per_unit(problem.grid.import_price))
+        export_price = list(problem.per_unit(problem.grid.export_price))
         carbon = problem.grid.carbon_intensity
+        carbon = None if carbon is None else problem.per_unit(carbon)
     else:
         base = pv = np.zeros(n)
         import_price, export_price, carbon = None, [0.0] * n, None

@@ -33,13 +33,14 @@ from custom_components.gridnode.optimiser import (
     OptionalLoadSpec,
     Problem,
     TankSpec,
+    coarsen,
 )
 
 from .forecasts import WeatherPoint
 from .heatpump import CopCurve, HeatingCurve, HotWaterTank, ThermalParameters, heat_gains_w
 from .input_errors import InputError, InputErrorReason
 from .signals import MAX_LIMIT_W, GridSignal, apply_signals
-from .slots import Horizon, floor_slot
+from .slots import Horizon, floor_slot, merged_widths
 
 
 class PlanMode(StrEnum):
@@ -302,6 +303,9 @@ class SiteModel:
     A site with several batteries or heat pumps lists them in ``batteries`` / ``heat_pumps``
     (each with its own id); ``battery`` / ``heat_pump`` is the one of a site with one.
     ``compute`` is the flexible compute the plan may hand power to (an optional load each).
+    ``coarse_slot_minutes`` (0: off) plans the horizon after its first ``fine_hours`` in slots
+    that long (``core.slots.merged_widths``, ``optimiser.coarsen``): fewer slots to solve; the
+    plan still comes back in the horizon's slots.
     """
 
     forecast: SiteForecast
@@ -316,6 +320,8 @@ class SiteModel:
     heat_pumps: Sequence[HeatPumpGoal] = ()
     signals: Sequence[GridSignal] = ()
     compute: Sequence[ComputeLoad] = ()
+    fine_hours: float = 0.0
+    coarse_slot_minutes: int = 0
 
     @property
     def horizon(self) -> Horizon:
@@ -445,7 +451,7 @@ def site_problem(site: SiteModel) -> Problem:
         for job in site.jobs
         if job.energy_wh > 0
     )
-    return Problem(
+    problem = Problem(
         start=horizon.start,
         slot_minutes=horizon.minutes,
         base_load_w=tuple(float(w) for w in forecast.base_load_w),
@@ -466,6 +472,9 @@ def site_problem(site: SiteModel) -> Problem:
             for c in site.compute
         ),
     )
+    if not site.coarse_slot_minutes:
+        return problem
+    return coarsen(problem, merged_widths(horizon, site.fine_hours, site.coarse_slot_minutes))
 
 
 # --- device readings to the model --------------------------------------------------------------

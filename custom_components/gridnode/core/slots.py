@@ -174,6 +174,27 @@ class Horizon:
         return index if index < self.count else None
 
 
+def merged_widths(
+    horizon: Horizon, fine_hours: float, coarse_minutes: int
+) -> tuple[int, ...] | None:
+    """Slot widths for a plan fine near and coarse far, in slots of ``horizon``.
+
+    The horizon's own slots for the first ``fine_hours`` (through the next boundary of a
+    ``coarse_minutes`` slot, in UTC), then ``coarse_minutes`` slots (the last one shorter when the
+    horizon ends inside it). None when that is the horizon itself (``coarse_minutes`` not longer
+    than its slots). Every resolution is a multiple of each shorter one.
+    """
+    check_resolution(coarse_minutes)
+    if coarse_minutes <= horizon.minutes:
+        return None
+    size = coarse_minutes // horizon.minutes
+    fine_end = ceil_slot(horizon.start + timedelta(hours=max(0.0, fine_hours)), coarse_minutes)
+    fine = min(horizon.count, round((fine_end - horizon.start) / horizon.step))
+    rest = horizon.count - fine
+    widths = (1,) * fine + (size,) * (rest // size) + ((rest % size,) if rest % size else ())
+    return None if fine == horizon.count else widths
+
+
 def segments_from_points(
     points: Iterable[tuple[datetime, float]], *, last_step: timedelta | None = None
 ) -> list[Segment]:

@@ -7,6 +7,7 @@ reason and a safe plan (battery on auto, nothing forced). The JSON schema is in 
 
 from __future__ import annotations
 
+from .coarsen import coarsen
 from .fallback import fallback_plan
 from .plan import STATUS_FALLBACK, STATUS_FEASIBLE, STATUS_OPTIMAL, CostBreakdown, Plan, Violation
 from .problem import (
@@ -52,6 +53,7 @@ __all__ = [
     "Problem",
     "TankSpec",
     "Violation",
+    "coarsen",
     "fallback_plan",
     "solve",
 ]

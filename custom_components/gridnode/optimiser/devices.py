@@ -61,11 +61,13 @@ class LoadIndex:
     first_start: int
     profile: npt.NDArray[np.float64]
     short: int
+    profiles: list[npt.NDArray[np.float64]] | None = None
+    """On unequal slots, each start's own profile (``profile`` is then empty)."""
 
 
 def add_evs(ctx: Context) -> dict[str, EVIndex]:
     """Add each EV: semi-continuous charging power (0 or [min, max]), optional V2H, soft target."""
-    b, dt = ctx.builder, ctx.dt
+    b = ctx.builder
     out: dict[str, EVIndex] = {}
     per_wh = (ctx.problem.penalties.ev_per_kwh or ctx.penalty) / 1000.0
     for ev in ctx.problem.evs:
@@ -73,6 +75,7 @@ def add_evs(ctx: Context) -> dict[str, EVIndex]:
         end = ctx.problem.slots if ev.departure_slot is None else ev.departure_slot
         n = end - first
         slots = np.arange(first, end)
+        dt = ctx.hours(slots)
         high: npt.NDArray[np.float64] = np.full(n, ev.max_power_w)
         if ev.solar_only:
             high = np.minimum(high, np.maximum(0.0, ctx.pv[slots] - ctx.base[slots]))
@@ -132,12 +135,14 @@ def _add_heat_pump(ctx: Context, hp: HeatPumpSpec, number: int) -> HeatPumpIndex
     ctx.consume(slots, space)
     # Exact discretisation of C dT/dt = Q - UA (T - T_out), with Q constant over a slot.
     ua = hp.heat_loss_w_per_k
-    a = math.exp(-dt * ua / hp.thermal_capacity_wh_per_k)
+    a = decay(dt, ua, hp.thermal_capacity_wh_per_k)
+    # ``a`` of each slot; ``a_next`` of the slots after the first (the scalar on an even grid).
+    a_first, a_next = (a, a) if isinstance(a, float) else (float(a[0]), a[1:])
     gain = (1.0 - a) / ua
     outdoor = np.asarray(hp.outdoor_temp_c, dtype=np.float64)
     gains = np.asarray(hp.gains_w, dtype=np.float64) if hp.gains_w else np.zeros(n)
     rhs = (1.0 - a) * outdoor + gain * gains
-    rhs[0] += a * hp.indoor_temp_c
+    rhs[0] += a_first * hp.indoor_temp_c
     # The temperature is not a column of its own: it is the comfort minimum plus its parts (see
     # HeatPumpIndex), so the comfort band needs no rows and the model stays small.
     per_kh = (ctx.problem.penalties.comfort_per_kelvin_hour or ctx.penalty) * dt
@@ -148,12 +153,12 @@ def _add_heat_pump(ctx: Context, hp: HeatPumpSpec, number: int) -> HeatPumpIndex
     too_warm = b.cols(n, 0.0, INF, per_kh)
     ctx.penalised += [too_cold, too_warm]
     rhs = rhs - low_c
-    rhs[1:] += a * low_c[:-1]
+    rhs[1:] += a_next * low_c[:-1]
     dyn = b.rows(n, rhs, rhs)
     b.basic(dyn, band)
     for part, sign in ((too_cold, -1.0), (band, 1.0), (too_warm, 1.0)):
         b.add(dyn, part, sign)
-        b.add(dyn[1:], part[:-1], -a * sign)
+        b.add(dyn[1:], part[:-1], -a_next * sign)
     b.add(dyn, space, -gain * np.asarray(hp.cop, dtype=np.float64))
     index = HeatPumpIndex(space, band, too_cold, too_warm, low_c.copy(), None, None, None)
     tank = hp.tank
@@ -188,10 +193,97 @@ def _add_heat_pump(ctx: Context, hp: HeatPumpSpec, number: int) -> HeatPumpIndex
 EARLIER_PER_KWH_HOUR = 1e-5
 
 
+def decay(dt: float | FloatArray, ua: float, capacity: float) -> float | FloatArray:
+    """How much of a house's temperature difference to outdoors is left after each slot."""
+    if isinstance(dt, float):
+        return math.exp(-dt * ua / capacity)
+    return np.asarray(np.exp(-dt * ua / capacity), dtype=np.float64)
+
+
+def run_profile(
+    power_w: float, energy_wh: float, hours: FloatArray
+) -> npt.NDArray[np.float64] | None:
+    """The mean power (W) in each slot of a run starting at the first of ``hours``' slots.
+
+    The load runs at ``power_w`` from the start of its first slot until ``energy_wh`` is
+    delivered: each slot gets ``power_w`` times its hours, the last the rest (as its mean power
+    over that slot). None when the slots end before the energy is delivered.
+    """
+    done = np.cumsum(power_w * hours)
+    full = energy_wh - 1e-9 * max(1.0, energy_wh)
+    last = int(np.searchsorted(done, full))
+    if last >= hours.size:
+        return None
+    profile = np.full(last + 1, power_w)
+    before = float(done[last - 1]) if last else 0.0
+    profile[-1] = (energy_wh - before) / hours[last]
+    return profile
+
+
+def _add_loads_unequal(
+    ctx: Context, dt: FloatArray, per_wh: float, notes: list[str]
+) -> dict[str, LoadIndex]:
+    """Deferrable loads on slots of unequal length (see ``add_loads``).
+
+    A run starts on a slot boundary; its profile (``run_profile``) depends on where it starts,
+    so each start has its own: ``LoadIndex.profiles`` holds them.
+    """
+    b = ctx.builder
+    start_h = np.concatenate(([0.0], np.cumsum(dt)))
+    out: dict[str, LoadIndex] = {}
+    for load in ctx.problem.loads:
+        first = load.earliest_slot
+        end = ctx.problem.slots if load.deadline_slot is None else load.deadline_slot
+        slots = np.arange(first, end)
+        if load.interruptible:
+            delay_h = start_h[slots]
+            power = b.cols(
+                slots.size, 0.0, load.power_w, EARLIER_PER_KWH_HOUR * dt[slots] / 1000 * delay_h
+            )
+            ctx.consume(slots, power)
+            short = int(b.cols(1, 0.0, INF, per_wh)[0])
+            ctx.penalised.append(np.array([short]))
+            row = b.rows(1, load.energy_wh, load.energy_wh)
+            b.add(row, power, dt[slots])
+            b.add(row, short, 1.0)
+            out[load.id] = LoadIndex(power, None, first, np.zeros(0), short)
+            continue
+        profiles: list[npt.NDArray[np.float64]] = []
+        for start in slots:
+            profile = run_profile(load.power_w, load.energy_wh, dt[start:end])
+            if profile is None:
+                break
+            profiles.append(profile)
+        if not profiles:
+            notes.append(
+                f"load {load.id}: a run of {load.energy_wh / load.power_w:.2f} h does not fit "
+                f"between slot {first} and {end}"
+            )
+        starts_n = len(profiles)
+        early = (
+            EARLIER_PER_KWH_HOUR * load.energy_wh / 1000 * (start_h[first : first + starts_n]
+                                                           - start_h[first])
+        )  # fmt: skip
+        starts = b.cols(starts_n, 0.0, 1.0, early, INTEGER)
+        short = int(b.cols(1, 0.0, 1.0, per_wh * load.energy_wh)[0])
+        ctx.penalised.append(np.array([short]))
+        row = b.rows(1, 1.0, 1.0)
+        b.add(row, starts, 1.0)
+        b.add(row, short, 1.0)
+        for k, profile in enumerate(profiles):
+            ctx.consume(np.arange(first + k, first + k + profile.size), starts[k : k + 1], profile)
+        index = LoadIndex(None, starts, first, np.zeros(0), short)
+        index.profiles = profiles
+        out[load.id] = index
+    return out
+
+
 def add_loads(ctx: Context, notes: list[str]) -> dict[str, LoadIndex]:
     """Add deferrable loads: continuous power if interruptible, else one run chosen by start binaries."""
     b, dt = ctx.builder, ctx.dt
     per_wh = (ctx.problem.penalties.load_per_kwh or ctx.penalty) / 1000.0
+    if not isinstance(dt, float):
+        return _add_loads_unequal(ctx, dt, per_wh, notes)
     out: dict[str, LoadIndex] = {}
     for load in ctx.problem.loads:
         first = load.earliest_slot

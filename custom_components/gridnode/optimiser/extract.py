@@ -36,7 +36,7 @@ def cost_breakdown(
 
     ``throughput`` (W charged plus discharged per slot) and ``end_energy_wh`` are per battery id.
     """
-    kwh = problem.slot_hours / 1000.0
+    kwh = problem.dt / 1000.0
     grid = problem.grid
     imported_kwh = grid_import * kwh
     carbon_kg = 0.0
@@ -44,12 +44,20 @@ def cost_breakdown(
         carbon_kg = float(imported_kwh @ np.asarray(grid.carbon_intensity)) / 1000.0
     capacity = 0.0
     for charge in grid.capacity_charges:
-        means = [float(grid_import[lo:hi].mean()) for lo, hi in charge.groups(len(grid_import))]
+        groups = charge.groups(len(grid_import))
+        if isinstance(kwh, float):
+            means = [float(grid_import[lo:hi].mean()) for lo, hi in groups]
+        else:  # unequal slots: each group's mean weighted by its slots' lengths
+            means = [float(imported_kwh[lo:hi].sum() / kwh[lo:hi].sum()) for lo, hi in groups]
         peak = max(max(means, default=0.0), charge.peak_so_far_w)
         capacity += charge.price_per_kw * peak / 1000.0
     wear = end_value = 0.0
     for battery in problem.batteries:
-        wear += battery.degradation_cost_per_kwh * float(throughput[battery.id].sum()) * kwh
+        flow = throughput[battery.id]
+        if isinstance(kwh, float):
+            wear += battery.degradation_cost_per_kwh * float(flow.sum()) * kwh
+        else:
+            wear += battery.degradation_cost_per_kwh * float(flow @ kwh)
         end_value += battery.end_value_per_kwh * end_energy_wh[battery.id] / 1000.0
     return CostBreakdown(
         import_cost=float(imported_kwh @ np.asarray(grid.import_price)),
@@ -76,7 +84,7 @@ def extract(
 ) -> Plan:
     """Turn column values, balance duals and column costs into a Plan."""
     n = problem.slots
-    dt = problem.slot_hours
+    dt = problem.dt
     imp, exp = x[form.grid_import], x[form.grid_export]
     notes = _Notes(problem)
     slots = np.arange(len(imp))
@@ -274,6 +282,11 @@ def _loads(problem: Problem, form: Formulation, x: Array, notes: _Notes) -> dict
         power = np.zeros(n)
         if index.power is not None:
             power[index.first_start : index.first_start + index.power.size] = x[index.power]
+        elif index.starts is not None and index.profiles is not None:
+            for k in np.flatnonzero(np.round(x[index.starts])):
+                begin = index.first_start + int(k)
+                profile = index.profiles[k]
+                power[begin : begin + profile.size] += profile
         elif index.starts is not None:
             on = np.round(x[index.starts])
             for offset, watts in enumerate(index.profile):
@@ -297,7 +310,8 @@ class _Notes:
         self.items: list[Violation] = []
 
     def when(self, slot: int) -> str:
-        moment = self.problem.start + timedelta(minutes=self.problem.slot_minutes * slot)
+        unit = int(self.problem.slot_offsets[slot])
+        moment = self.problem.start + timedelta(minutes=self.problem.slot_minutes * unit)
         return moment.strftime("%Y-%m-%d %H:%M UTC")
 
     def add(

@@ -20,7 +20,7 @@ def fallback_plan(problem: Problem, reason: str, solve_time_ms: float = 0.0) -> 
     (zeros), and the marginal value of energy is the import price.
     """
     n = problem.slots
-    dt = problem.slot_hours
+    dt = problem.dt
     base = np.asarray(problem.base_load_w, dtype=np.float64)
     pv = np.asarray(problem.pv_w, dtype=np.float64)
     charge: Array = np.zeros(n)
@@ -82,7 +82,7 @@ def fallback_plan(problem: Problem, reason: str, solve_time_ms: float = 0.0) -> 
 
 
 def _self_consumption(
-    battery: BatterySpec, net: Array, dt: float
+    battery: BatterySpec, net: Array, hours: float | Array
 ) -> tuple[Array, Array, Array, float]:
     """What a battery's own logic does against the house's net load: charge, discharge, SoC, end Wh."""
     n = net.size
@@ -94,6 +94,7 @@ def _self_consumption(
     reserve = battery.reserve_pct or (0.0,) * n
     top = cap * battery.max_soc_pct / 100.0
     for t in range(n):
+        dt = hours if isinstance(hours, float) else float(hours[t])
         floor = cap * max(battery.min_soc_pct, reserve[t]) / 100.0
         if net[t] > 0:
             room = max(0.0, energy - floor) * battery.discharge_efficiency / dt
@@ -153,5 +154,7 @@ def diagnose_infeasible(problem: Problem) -> str:
 
 
 def _when(problem: Problem, slot: int) -> str:
-    moment = problem.start + timedelta(minutes=problem.slot_minutes * slot)
+    moment = problem.start + timedelta(
+        minutes=problem.slot_minutes * int(problem.slot_offsets[slot])
+    )
     return moment.strftime("%Y-%m-%d %H:%M UTC")

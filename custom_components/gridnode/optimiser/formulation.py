@@ -96,7 +96,7 @@ class Context:
 
     builder: ModelBuilder
     problem: Problem
-    dt: float
+    dt: float | FloatArray
     balance: IntArray
     grid_only_loads: IntArray | None
     base: FloatArray
@@ -105,6 +105,10 @@ class Context:
     penalised: list[IntArray] = field(default_factory=list)
     switches: list[tuple[IntArray, IntArray, IntArray]] = field(default_factory=list)
     semis: list[tuple[IntArray, str]] = field(default_factory=list)
+
+    def hours(self, slots: IntArray) -> float | FloatArray:
+        """The lengths (hours) of ``slots``: the scalar on an even grid."""
+        return self.dt if isinstance(self.dt, float) else self.dt[slots]
 
     def consume(self, slots: IntArray, cols: IntArray, coef: float | FloatArray = 1.0) -> None:
         """Declare that ``cols`` draw ``coef`` W each from the house in ``slots``."""
@@ -168,13 +172,13 @@ def wasting_pays(problem: Problem, import_cost: FloatArray, export_price: FloatA
 
 
 def _soft_limit(
-    b: ModelBuilder, cols: IntArray, limits: FloatArray, hard: FloatArray, per_w: float
+    b: ModelBuilder, cols: IntArray, limits: FloatArray, hard: FloatArray, per_w: float | FloatArray
 ) -> IntArray:
     """Hold ``cols`` to ``limits`` where they are below ``hard``, each watt over penalised."""
     where = np.flatnonzero(limits < hard)
     if not where.size:
         return np.zeros(0, dtype=np.int64)
-    over = b.cols(where.size, 0.0, INF, per_w)
+    over = b.cols(where.size, 0.0, INF, per_w if isinstance(per_w, float) else per_w[where])
     rows = b.rows(where.size, -INF, limits[where])
     b.add(rows, cols[where], 1.0)
     b.add(rows, over, -1.0)
@@ -184,7 +188,7 @@ def _soft_limit(
 def formulate(problem: Problem) -> Formulation:
     """Build the whole model for ``problem``."""
     n = problem.slots
-    dt = problem.slot_hours
+    dt = problem.dt
     kwh = dt / 1000.0
     base = np.asarray(problem.base_load_w, dtype=np.float64)
     pv = np.asarray(problem.pv_w, dtype=np.float64)
@@ -262,12 +266,17 @@ def formulate(problem: Problem) -> Formulation:
             continue
         # peak >= the mean import of each averaging group: size * peak - sum(import) >= 0
         rows = b.rows(len(groups), 0.0, INF)
-        sizes = np.array([hi - lo for lo, hi in groups], dtype=np.float64)
-        b.add(rows, peak, sizes)
         member = np.concatenate(
             [np.full(hi - lo, row) for row, (lo, hi) in zip(rows, groups, strict=True)]
         )
-        b.add(member, np.concatenate([imp[lo:hi] for lo, hi in groups]), -1.0)
+        inside = np.concatenate([slots[lo:hi] for lo, hi in groups])
+        if isinstance(dt, float):
+            sizes = np.array([hi - lo for lo, hi in groups], dtype=np.float64)
+            b.add(rows, peak, sizes)
+            b.add(member, imp[inside], -1.0)
+        else:  # unequal slots: the group's mean is weighted by the slots' lengths
+            b.add(rows, peak, np.array([dt[lo:hi].sum() for lo, hi in groups]))
+            b.add(member, imp[inside], -dt[inside])
     form = Formulation(
         b,
         balance,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -108,6 +108,52 @@ class Plan:
         """The UTC start time of ``slot``."""
         return self.start + timedelta(minutes=self.slot_minutes * slot)
 
+    def expanded(self, widths: tuple[int, ...] | None) -> Plan:
+        """Return the plan, made on slots ``widths`` units long, on the grid of one-unit slots.
+
+        Powers (and the marginal value, the battery modes) hold over each unit of their slot;
+        states at a slot's end (SoC, temperature, tank energy) move in a straight line from the
+        previous slot's end, as constant power moves them. A violation's slot becomes the unit
+        its slot starts at. ``widths`` None (an even grid) returns the plan itself.
+        """
+        if widths is None:
+            return self
+        repeats = np.asarray(widths, dtype=np.int64)
+        offsets = np.concatenate(([0], np.cumsum(repeats)))
+
+        def hold(values: Array) -> Array:
+            return values if values.size != repeats.size else np.repeat(values, repeats)
+
+        def ramp(values: Array) -> Array:
+            if values.size != repeats.size:
+                return values
+            before = np.concatenate((values[:1], values[:-1]))
+            share = np.concatenate([np.arange(1, w + 1) / w for w in widths])
+            moved = np.repeat(before, repeats) + np.repeat(values - before, repeats) * share
+            return np.asarray(moved, dtype=np.float64)
+
+        def modes(values: tuple[str, ...]) -> tuple[str, ...]:
+            if len(values) != repeats.size:
+                return values
+            return tuple(m for m, w in zip(values, widths, strict=True) for _ in range(w))
+
+        changes: dict[str, Any] = {}
+        for name in _POWERS:
+            changes[name] = hold(getattr(self, name))
+        for name in _STATES:
+            changes[name] = ramp(getattr(self, name))
+        for name in _POWER_DICTS:
+            changes[name] = {k: hold(v) for k, v in getattr(self, name).items()}
+        for name in _STATE_DICTS:
+            changes[name] = {k: ramp(v) for k, v in getattr(self, name).items()}
+        changes["battery_mode"] = modes(self.battery_mode)
+        changes["battery_mode_by_id"] = {k: modes(v) for k, v in self.battery_mode_by_id.items()}
+        changes["violations"] = tuple(
+            v if v.slot is None else replace(v, slot=int(offsets[min(v.slot, repeats.size)]))
+            for v in self.violations
+        )
+        return replace(self, **changes)
+
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready data (arrays as lists rounded to useful precision)."""
         cost = asdict(self.cost)
@@ -148,6 +194,20 @@ class Plan:
             "indoor_temp_c_by_id": _lists(self.indoor_temp_c_by_id, 3),
             "tank_energy_wh_by_id": _lists(self.tank_energy_wh_by_id),
         }
+
+
+_POWERS = (
+    "grid_import_w", "grid_export_w", "pv_curtailment_w", "battery_charge_w",
+    "battery_discharge_w", "marginal_value_per_kwh", "heat_pump_power_w", "hot_water_power_w",
+)  # fmt: skip
+_STATES = ("battery_soc_pct", "indoor_temp_c", "tank_energy_wh")
+_POWER_DICTS = (
+    "ev_power_w", "ev_v2h_w", "load_power_w", "optional_load_w", "battery_charge_w_by_id",
+    "battery_discharge_w_by_id", "heat_pump_power_w_by_id", "hot_water_power_w_by_id",
+)  # fmt: skip
+_STATE_DICTS = (
+    "ev_soc_pct", "battery_soc_pct_by_id", "indoor_temp_c_by_id", "tank_energy_wh_by_id",
+)  # fmt: skip
 
 
 def _lists(values: dict[str, Array], digits: int = 1) -> dict[str, list[float]]:

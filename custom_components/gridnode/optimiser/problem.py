@@ -250,6 +250,12 @@ class Problem:
     batteries: tuple[BatterySpec, ...] = ()
     heat_pumps: tuple[HeatPumpSpec, ...] = ()
     optional_loads: tuple[OptionalLoadSpec, ...] = ()
+    slot_widths: tuple[int, ...] | None = None
+    """Each slot's length in units of ``slot_minutes`` (None: every slot is one unit long).
+
+    A variable grid: for example 5-minute units with widths ``(1,) * 36 + (6,) * 90`` is 3 hours
+    of 5-minute slots, then 45 hours of 30-minute slots. The solver returns the plan on the unit
+    grid (see ``Plan.expanded``)."""
 
     def __post_init__(self) -> None:
         """Join ``battery``/``batteries`` (and the heat pumps); refuse series of the wrong length.
@@ -261,6 +267,17 @@ class Problem:
         self._join("heat_pump", "heat_pumps")
         _unique_ids("optional_loads", [load.id for load in self.optional_loads])
         n = len(self.base_load_w)
+        if self.slot_widths is not None:
+            widths = tuple(self.slot_widths)
+            if len(widths) != n:
+                raise ValueError(
+                    f"slot_widths: expected {n} values (one per slot), got {len(widths)}"
+                )
+            if any(not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in widths):
+                raise ValueError("slot_widths: each slot is a whole number (at least 1) of units")
+            if sum(widths) * self.slot_minutes > MAX_HORIZON_MINUTES:
+                raise ValueError("slot_widths: the slots exceed the 7-day limit")
+            object.__setattr__(self, "slot_widths", None if set(widths) == {1} else widths)
         named: list[tuple[str, tuple[float, ...] | None]] = [
             ("pv_w", self.pv_w),
             ("grid.import_price", self.grid.import_price),
@@ -311,8 +328,38 @@ class Problem:
 
     @property
     def slot_hours(self) -> float:
-        """The length of one slot in hours."""
+        """The length of one slot (of one unit, on a variable grid) in hours."""
         return self.slot_minutes / 60.0
+
+    @property
+    def dt(self) -> float | NDArray[np.float64]:
+        """Each slot's length in hours: the scalar ``slot_hours`` on an even grid, else an array."""
+        if self.slot_widths is None:
+            return self.slot_hours
+        return np.asarray(self.slot_widths, dtype=np.float64) * self.slot_hours
+
+    @property
+    def slot_offsets(self) -> NDArray[np.int64]:
+        """Where each slot starts, in units from ``start``, and (last) the horizon's end."""
+        widths = self.slot_widths or (1,) * self.slots
+        return np.concatenate(([0], np.cumsum(widths, dtype=np.int64)))
+
+    def unit_of(self, slot: int) -> int:
+        """The unit (the plan's slot, see ``Plan.expanded``) where problem slot ``slot`` starts."""
+        return slot if self.slot_widths is None else int(self.slot_offsets[slot])
+
+    def per_unit(self, values: Series) -> tuple[float, ...]:
+        """A per-slot series of this problem repeated over each slot's units (the plan's grid)."""
+        if self.slot_widths is None:
+            return tuple(values)
+        return tuple(
+            float(v) for v, w in zip(values, self.slot_widths, strict=True) for _ in range(w)
+        )
+
+    @property
+    def units(self) -> int:
+        """The horizon's length in units of ``slot_minutes`` (``slots`` on an even grid)."""
+        return self.slots if self.slot_widths is None else sum(self.slot_widths)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Problem:
@@ -366,7 +413,8 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
     check_keys(
         data,
         {"start", "slot_minutes", "slots", "base_load_w", "pv_w", "grid", "battery", "evs"}
-        | {"heat_pump", "loads", "penalties", "batteries", "heat_pumps", "optional_loads"},
+        | {"heat_pump", "loads", "penalties", "batteries", "heat_pumps", "optional_loads"}
+        | {"slot_widths"},
         "",
     )
     start = _parse_start(data)
@@ -434,7 +482,18 @@ def _parse_problem(data: Mapping[str, Any]) -> Problem:
         batteries=battery_specs,
         heat_pumps=hp_specs,
         optional_loads=optional_specs,
+        slot_widths=_parse_widths(data.get("slot_widths"), slots),
     )
+
+
+def _parse_widths(raw: Any, slots: int) -> tuple[int, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) != slots:
+        raise ValueError(f"slot_widths: expected a list of {slots} whole numbers")
+    if any(not isinstance(w, int) or isinstance(w, bool) or not 1 <= w <= 288 for w in raw):
+        raise ValueError("slot_widths: each slot is a whole number of units from 1 to 288")
+    return tuple(raw)
 
 
 def _item(value: Any, path: str) -> Mapping[str, Any]:

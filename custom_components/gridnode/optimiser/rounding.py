@@ -14,12 +14,12 @@ Rules per kind of decision:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .devices import decay
 from .formulation import Formulation
 from .model import FloatArray, IntArray
 from .problem import HeatPumpSpec, Problem
@@ -50,7 +50,11 @@ def sigma_delta(values: FloatArray, minimum: FloatArray) -> npt.NDArray[np.bool_
 
 
 def thermostat(
-    spec: HeatPumpSpec, dt: float, power: FloatArray, temp: FloatArray, minimum: FloatArray
+    spec: HeatPumpSpec,
+    dt: float | FloatArray,
+    power: FloatArray,
+    temp: FloatArray,
+    minimum: FloatArray,
 ) -> npt.NDArray[np.bool_]:
     """Switch on whenever the house, left alone for a slot, would end below the relaxed trajectory.
 
@@ -59,7 +63,7 @@ def thermostat(
     ``power`` and ``temp`` are the relaxation's; an on slot runs at least ``minimum`` W.
     """
     ua = spec.heat_loss_w_per_k
-    a = math.exp(-dt * ua / spec.thermal_capacity_wh_per_k)
+    decays = decay(dt, ua, spec.thermal_capacity_wh_per_k)
     gains = spec.gains_w or (0.0,) * power.size
     on = np.zeros(power.size, dtype=np.bool_)
     level = spec.indoor_temp_c
@@ -68,6 +72,7 @@ def thermostat(
         spec.comfort_min_c, spec.comfort_max_c, strict=True,
     )  # fmt: skip
     for t, (p, wanted, low, outdoor, gain, cop, comfort, ceiling) in enumerate(rows):
+        a = decays if isinstance(decays, float) else float(decays[t])
         drift = a * level + (1.0 - a) * (outdoor + gain / ua)
         heated = drift + (1.0 - a) / ua * cop * max(p, low)
         wanted_on = p >= low - 1e-6 or drift < max(wanted, comfort) - 1e-3
@@ -117,7 +122,7 @@ def rounded_bounds(
         elif rule.startswith("thermal:"):
             spec = problem.heat_pumps[int(rule.partition(":")[2])]
             temp = form.heat_pumps[spec.id].temperature(x)
-            on = thermostat(spec, problem.slot_hours, values, temp, minimum)
+            on = thermostat(spec, problem.dt, values, temp, minimum)
         else:
             on = sigma_delta(values, minimum)
         cols.append(block)

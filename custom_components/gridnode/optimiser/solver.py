@@ -86,10 +86,11 @@ def solve(
         search = (mip_gap, search_time_s)
         plan = _on_own_thread(lambda: _solve(problem, form, arrays, began + time_limit_s, search))
     except _Stop as stop:
-        return fallback_plan(problem, str(stop), elapsed_ms())
+        return fallback_plan(problem, str(stop), elapsed_ms()).expanded(problem.slot_widths)
     except Exception as err:  # noqa: BLE001 - the contract is a plan, never an exception
-        return fallback_plan(problem, f"the optimiser failed: {err!r}", elapsed_ms())
-    return replace(plan, solve_time_ms=elapsed_ms())
+        plan = fallback_plan(problem, f"the optimiser failed: {err!r}", elapsed_ms())
+        return plan.expanded(problem.slot_widths)
+    return replace(plan, solve_time_ms=elapsed_ms()).expanded(problem.slot_widths)
 
 
 def _on_own_thread(work: Callable[[], _T]) -> _T:
@@ -185,10 +186,13 @@ def _run_lp(
 
 def _scale(problem: Problem, form: Formulation, x: FloatArray, value: float) -> float:
     """The money a plan moves, to express an objective gap as a share of it."""
-    kwh = problem.slot_hours / 1000.0
+    kwh = problem.dt / 1000.0
     grid = problem.grid
-    money = float(np.abs(np.asarray(grid.import_price)) @ x[form.grid_import]) * kwh
-    money += float(np.abs(np.asarray(grid.export_price)) @ x[form.grid_export]) * kwh
+    imp, exp = x[form.grid_import], x[form.grid_export]
+    if not isinstance(kwh, float):  # unequal slots: each slot's energy
+        imp, exp, kwh = imp * kwh, exp * kwh, 1.0
+    money = float(np.abs(np.asarray(grid.import_price)) @ imp) * kwh
+    money += float(np.abs(np.asarray(grid.export_price)) @ exp) * kwh
     return max(money, abs(value), 1e-6)
 
 
