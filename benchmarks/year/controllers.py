@@ -165,11 +165,12 @@ class _Planner:
     def readings(self, house: House, now_s: float) -> HouseReadings:
         """What the house's entities report now: battery SoC, the backup reserve, the cars plugged
         in (the driver's energy wish set as the charger's energy target, and the departure), the
-        room temperature. A car leaving within this slot is not offered to the plan."""
+        room temperature. A car leaving within this slot is offered too: the site model gives it
+        the current slot, as the integration does, and the simulated charger serves it then."""
         cars: dict[str, CarReading] = {}
         for cid, sessions in self.sessions.items():
             session = current_session(sessions, now_s)
-            if session is None or session.plug_out_s < now_s + self.scn.slot_s:
+            if session is None:
                 continue
             ev = house.evs[cid]
             cars[cid] = CarReading(

@@ -162,3 +162,13 @@ def test_gridnode_curtails_rather_than_export_at_a_negative_price(negative_day) 
     assert paid["self_consumption"][0] > 5.0
     assert paid["gridnode_mpc"][0] < 0.1 * paid["self_consumption"][0]
     assert paid["gridnode_mpc"][1] > 1.0
+
+
+def test_gridnode_charges_a_car_that_leaves_within_its_first_slot() -> None:
+    """The de car of 1 Mar 2023 plugs in at 17:20 and leaves at 17:46 UTC wanting 1.5 kWh: it is
+    plugged in at the 17:30 slot's start, and GridNode MPC offers it that slot as the integration
+    does (the site model gives a car leaving within the current slot that slot)."""
+    scn = load_scenario("de", days=0.25, start=datetime(2023, 3, 1, 15, tzinfo=UTC))
+    result = run(scn, CONTROLLERS["gridnode_mpc"](scn))
+    assert result.ev_sessions >= 1
+    assert result.ev_short_kwh == pytest.approx(0.0, abs=1e-6)
