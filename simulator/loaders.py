@@ -100,6 +100,37 @@ def entsoe_dayahead(
     }
 
 
+def _real_flags(
+    t: npt.NDArray[np.int64], values: npt.NDArray[np.float64], step: int
+) -> RegularSeries:
+    """1.0 on each grid step whose sample the file really holds, 0.0 where it is missing."""
+    start = int(t.min()) // step * step
+    flags = np.zeros(int((int(t.max()) - start) // step) + 1)
+    flags[(t - start) // step] = np.isfinite(values).astype(np.float64)
+    return RegularSeries(start, step, flags)
+
+
+@lru_cache(maxsize=16)
+def real_prices(fmt: str, file: str) -> RegularSeries:
+    """Where a price file holds a real price: 1.0 per step of its grid, 0.0 where it is missing.
+
+    The price loaders fill missing steps (``-`` in an ENTSO-E export) from the week before, so a
+    file that ends early repeats its last real week; a benchmark asks this which steps are real.
+    """
+    with _path(file).open(newline="") as fh:
+        rows = [r for r in list(csv.reader(fh))[1:] if r]
+    if fmt == "entsoe_dayahead":
+        naive = [datetime.strptime(r[0][:16], "%d.%m.%Y %H:%M") for r in rows]
+        return _real_flags(
+            _local_epoch(naive, "Europe/Berlin"), np.array([_num(r[1]) for r in rows]), HOUR
+        )
+    if fmt == "octopus_agile":
+        naive = [datetime.strptime(r[0], "%d/%m/%Y %H:%M") for r in rows]
+        values = np.array([_num(r[2]) + _num(r[3]) for r in rows])
+        return _real_flags(_local_epoch(naive, "Europe/London"), values, HALF_HOUR)
+    raise ValueError(f"no price coverage known for format {fmt!r}")
+
+
 @lru_cache(maxsize=16)
 def pvgis_hourly(file: str) -> dict[str, RegularSeries]:
     """A PVGIS hourly export: PV power (W, at the file's kWp), plane-of-array irradiance, air temp."""
@@ -198,9 +229,23 @@ class EvSession:
     energy_wh: float
 
 
+@dataclass(frozen=True, slots=True)
+class TrondheimUser:
+    """One Trondheim user's usable sessions and how many rows were left out, and why."""
+
+    sessions: tuple[EvSession, ...]
+    no_plug_out: int  # rows with "NA" for the plug-out time (the logger lost the session's end)
+    not_after_plug_in: int  # rows whose plug-out is not after the plug-in
+
+
 @lru_cache(maxsize=16)
-def trondheim_sessions(file: str, user: str) -> tuple[EvSession, ...]:
-    """The Trondheim residential sessions of one user, in time order (local Oslo time in the file)."""
+def trondheim_user(file: str, user: str) -> TrondheimUser:
+    """The Trondheim residential sessions of one user, in time order (local Oslo time in the file).
+
+    A row without a plug-out time ("NA": 34 rows of 21 users, 33 of them in December 2019)
+    has no stay to replay, so it is left out and counted, never given an invented departure; so
+    is a row whose plug-out is not after its plug-in. A row without energy counts as 0 Wh.
+    """
     with _path(file).open(newline="") as fh:
         reader = csv.reader(fh, delimiter=";")
         header = next(reader)
@@ -212,13 +257,31 @@ def trondheim_sessions(file: str, user: str) -> tuple[EvSession, ...]:
         raise ValueError(f"no sessions for user {user!r}")
     tz = ZoneInfo("Europe/Oslo")
     out = []
+    no_plug_out = not_after = 0
     for r in rows:
+        if r[io].strip() in {"", "NA"}:
+            no_plug_out += 1
+            continue
         start = datetime.strptime(r[ii], "%d.%m.%Y %H:%M").replace(tzinfo=tz)
         end = datetime.strptime(r[io], "%d.%m.%Y %H:%M").replace(tzinfo=tz)
-        if end > start:
-            out.append(EvSession(int(start.timestamp()), int(end.timestamp()), _num(r[ie]) * 1000))
+        if end <= start:
+            not_after += 1
+            continue
+        energy = _num(r[ie])
+        out.append(
+            EvSession(
+                int(start.timestamp()),
+                int(end.timestamp()),
+                0.0 if np.isnan(energy) else energy * 1000,
+            )
+        )
     out.sort(key=lambda s: s.plug_in_s)
-    return tuple(out)
+    return TrondheimUser(tuple(out), no_plug_out, not_after)
+
+
+def trondheim_sessions(file: str, user: str) -> tuple[EvSession, ...]:
+    """The usable sessions of one Trondheim user (see :func:`trondheim_user` for what is left out)."""
+    return trondheim_user(file, user).sessions
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,11 +173,12 @@ class _Planner:
     def readings(self, house: House, now_s: float) -> HouseReadings:
         """What the house's entities report now: battery SoC, the backup reserve, the cars plugged
         in (the driver's energy wish set as the charger's energy target, and the departure), the
-        room temperature. A car leaving within this slot is not offered to the plan."""
+        room temperature. A car leaving within this slot is offered too: the site model gives it
+        the current slot, as the integration does, and the simulated charger serves it then."""
         cars: dict[str, CarReading] = {}
         for cid, sessions in self.sessions.items():
             session = current_session(sessions, now_s)
-            if session is None or session.plug_out_s < now_s + self.scn.slot_s:
+            if session is None:
                 continue
             ev = house.evs[cid]
             cars[cid] = CarReading(
@@ -526,6 +527,21 @@ class PerfectForesight(_Planner):
         return super().dispatch(now_s, house)
 
 
+def session_slots(session: EvSession, now_s: float, slot_s: int, n: int) -> tuple[int, int]:
+    """The plan slots ``[arrival, departure)`` in which the simulated car is plugged in.
+
+    The loop steps the house one slot at a time and a car is plugged in for a slot when it is
+    plugged in at the slot's start (``simulator.physics.Ev``), so the car's slots are those whose
+    start lies in ``[plug_in, plug_out)``: from the first slot starting at or after the plug-in to
+    the first starting at or after the plug-out. A session that lies within one slot (plugged in
+    after its start, gone before the next) has no such slot: the empty window, as for the simulator,
+    which never plugs that car in (no controller can charge it, and the loop does not count it).
+    """
+    arrival = max(0, math.ceil((session.plug_in_s - now_s) / slot_s))
+    departure = min(n, math.ceil((session.plug_out_s - now_s) / slot_s))
+    return arrival, max(arrival, departure)
+
+
 def session_specs(planner: _Planner, house: House, now_s: float, n: int) -> list[EVSpec]:
     """Every session in the next ``n`` slots at its real arrival and departure slots, lossless (AC)."""
     slot_s = planner.scn.slot_s
@@ -536,8 +552,7 @@ def session_specs(planner: _Planner, house: House, now_s: float, n: int) -> list
         for k, s in enumerate(sessions):
             if s.plug_out_s <= now_s or s.plug_in_s >= end_s:
                 continue
-            arrival = max(0, math.ceil((s.plug_in_s - now_s) / slot_s))
-            departure = min(n, math.ceil((s.plug_out_s - now_s) / slot_s))
+            arrival, departure = session_slots(s, now_s, slot_s, n)
             want = wanted_wh(house, cid, s) if s.plug_in_s <= now_s else s.energy_wh
             if departure <= arrival or want <= 0:
                 continue

@@ -26,12 +26,13 @@ from benchmarks.site_config import SiteConfig
 from custom_components.gridnode.core.forecasts import PvArray, WeatherPoint, estimate_pv, pv_power_w
 from custom_components.gridnode.core.slots import Horizon
 from simulator import loaders
-from simulator.scenario import SCENARIO_DIR, Scenario
+from simulator.scenario import SCENARIO_DIR, Scenario, _series_source
 from simulator.series import RegularSeries, grid_from_points
 
 FloatArray = npt.NDArray[np.float64]
 BENCH_DIR = Path(__file__).resolve().parent / "scenarios"
 MARGIN_DAYS = 3  # data prepared beyond the last simulated day, for horizons and foresight
+MAX_PRICE_GAP_S = 3 * 3600  # a gap between real prices this short (a clock change) is filled
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,10 +125,8 @@ def list_names() -> list[str]:
     return sorted(p.stem for p in BENCH_DIR.glob("*.yaml"))
 
 
-def load_scenario(
-    name: str, *, days: float | None = None, start: datetime | None = None
-) -> YearScenario:
-    """Read a benchmark scenario and prepare its data on the slot grid."""
+def _house(name: str, start: datetime | None) -> tuple[dict[str, Any], Scenario]:
+    """The scenario file and its simulator house (``house`` merged over ``base``)."""
     raw: dict[str, Any] = yaml.safe_load(scenario_path(name).read_text())
     base = yaml.safe_load((SCENARIO_DIR / f"{raw['base']}.yaml").read_text())
     house = _merge(base, raw.get("house", {}))
@@ -140,6 +139,35 @@ def load_scenario(
         sim = Scenario.load(tmp)
     finally:
         tmp.unlink(missing_ok=True)
+    return raw, sim
+
+
+def check_prices(name: str) -> None:
+    """Raise ``ValueError`` unless real prices cover scenario ``name``'s whole default run."""
+    raw, sim = _house(name, None)
+    bench: Mapping[str, Any] = raw["benchmark"]
+    slot_s = (
+        int(
+            SiteConfig.from_dict(raw["site"]).slot_minutes
+            if "site" in raw
+            else bench.get("slot_minutes", 30)
+        )
+        * 60
+    )
+    days = float(bench.get("days", 365))
+    n = round((days + MARGIN_DAYS) * 86400 / slot_s)
+    times = sim.start_s + slot_s * np.arange(n, dtype=np.float64)
+    _prices(sim, bench, times, slot_s, round(days * 86400 / slot_s))
+
+
+def load_scenario(
+    name: str, *, days: float | None = None, start: datetime | None = None
+) -> YearScenario:
+    """Read a benchmark scenario and prepare its data on the slot grid.
+
+    Raises ``ValueError`` when real prices do not cover the run (see :func:`_prices`).
+    """
+    raw, sim = _house(name, start)
     bench: dict[str, Any] = raw["benchmark"]
     if "pv_measured" in bench:
         spec = bench["pv_measured"]
@@ -320,11 +348,12 @@ def _prepare(
         forecast = _slot_means(_csv_series(str(spec["file"]), str(spec["column"])), times, slot_s)
     else:
         forecast = _pv_estimate(sim, spec, start_s, n, slot_s)
+    import_price, export_price = _prices(sim, bench, times, slot_s, round(days * 86400 / slot_s))
     return YearData(
         start_s=start_s,
         slot_s=slot_s,
-        import_price=_slot_means(d.price_import, times, slot_s),
-        export_price=_slot_means(d.price_export, times, slot_s),
+        import_price=import_price,
+        export_price=export_price,
         published_s=_published(
             times,
             slot_s,
@@ -340,6 +369,80 @@ def _prepare(
         irradiance_w_m2=_slot_means(d.irradiance_w_m2, times, slot_s),
         carbon=_slot_means(d.carbon_g_per_kwh, times, slot_s),
         cloud_pct=_slot_cloud(sim, spec, start_s, n, slot_s),
+    )
+
+
+def _prices(
+    sim: Scenario, bench: Mapping[str, Any], times: FloatArray, slot_s: int, run_n: int
+) -> tuple[FloatArray, FloatArray]:
+    """Import and export prices per slot from real prices only, or a clear error.
+
+    ``benchmark.prices`` lists price sources (the simulator's data formats) in order; each slot
+    takes the first whose file holds a real price for all of the slot (without the list: the house's
+    own ``data.prices``). ``export: spot`` in a source pays export at its day-ahead price plus
+    ``export_adder`` (per kWh, negative hours included) in place of its fixed feed-in rate. A slot of the run that no source covers is refused, never filled by
+    repeating a week. Past the run (the last plans' look-ahead, never paid) a slot no source
+    covers takes the first source's value.
+    """
+    specs: list[Mapping[str, Any]] = list(bench.get("prices") or [sim.raw["data"]["prices"]])
+    n = len(times)
+    imp: FloatArray = np.full(n, np.nan)
+    exp: FloatArray = np.full(n, np.nan)
+    first: tuple[FloatArray, FloatArray] | None = None
+    for spec in specs:
+        series = _series_source(spec)
+        flags = loaders.real_prices(str(spec["format"]), str(spec["file"]))
+        shift = int(float(spec.get("shift_days", 0)) * 86400)
+        per = max(1, slot_s // flags.step_s)
+        points = times[:, None] + flags.step_s * np.arange(per)[None, :]
+        pos = (points - (flags.start_s + shift)) // flags.step_s
+        inside = (pos >= 0) & (pos < len(flags.values))
+        real = np.where(
+            inside, flags.values[np.clip(pos, 0, len(flags.values) - 1).astype(np.int64)], 0.0
+        )
+        covered = (real > 0.5).all(axis=1)
+        export = series["export"]
+        if spec.get("export") == "spot":  # export paid at the day-ahead price, negative included
+            export = RegularSeries(
+                series["spot"].start_s,
+                series["spot"].step_s,
+                series["spot"].values + float(spec.get("export_adder", 0.0)),
+            )
+        values = (
+            _slot_means(series["import"], times, slot_s),
+            _slot_means(export, times, slot_s),
+        )
+        first = first or values
+        take = covered & np.isnan(imp)
+        imp[take] = values[0][take]
+        exp[take] = values[1][take]
+    assert first is not None
+    missing = np.isnan(imp[:run_n])
+    for a, b in _runs(missing):
+        # An hour or two that a local-time file lacks at a clock change, between real prices, is
+        # filled as the loader fills it (the same time a week before); a longer gap is refused.
+        if (b - a) * slot_s <= MAX_PRICE_GAP_S and a > 0 and b < n and not np.isnan(imp[b]):
+            missing[a:b] = False
+    if missing.any():
+        where = np.flatnonzero(missing)
+        a_t = datetime.fromtimestamp(float(times[where[0]]), UTC)
+        b_t = datetime.fromtimestamp(float(times[where[-1]]) + slot_s, UTC)
+        raise ValueError(
+            f"no real price for {where.size} slots of the run (between {a_t:%Y-%m-%d %H:%M} "
+            f"and {b_t:%Y-%m-%d %H:%M} UTC): shorten benchmark.days or add a source to "
+            "benchmark.prices"
+        )
+    rest = np.isnan(imp)
+    imp[rest] = first[0][rest]
+    exp[rest] = first[1][rest]
+    return imp, exp
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """The ``[start, end)`` index ranges where ``mask`` is true."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(
+        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
     )
 
 

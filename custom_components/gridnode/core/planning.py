@@ -308,8 +308,11 @@ def commands_at(
         batteries = battery_commands(plan, slot, balanced=balanced)
     curtail = float(plan.pv_curtailment_w[slot]) if len(plan.pv_curtailment_w) else 0.0
     export_limit = float(plan.grid_export_w[slot]) if plan.ok and curtail > DEADBAND_W else None
+    # Rounded to the milliwatt: a plan at a charger's minimum power comes back from the solver a
+    # few 1e-12 W below it (4139.999999999998 W for 6 A on three phases), which the charger's
+    # limits would turn into a pause.
     ev = {
-        ev_id: (float(power[slot]) if float(power[slot]) > DEADBAND_W else 0.0)
+        ev_id: (round(float(power[slot]), 3) if float(power[slot]) > DEADBAND_W else 0.0)
         for ev_id, power in plan.ev_power_w.items()
     }
     # the pump heats the house and, when the plan models it, the hot-water tank
