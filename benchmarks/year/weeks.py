@@ -117,7 +117,7 @@ def run_weeks(
     starts: Sequence[date] | None = None,
     days: float = WEEK_DAYS,
     venv: Path | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,
 ) -> WeekRuns:
     """Run ``controllers`` on each sampled week of scenario ``name`` (one closed loop per week).
 
@@ -144,7 +144,11 @@ def run_weeks(
                 cost = _run_one(scn, controller, out, workers, venv, day)
                 if cost is not None:
                     cells.append(f"{controller}={cost:.2f}")
-            log(f"week {day.isoformat()}: " + " ".join(cells))
+            line = f"week {day.isoformat()}: " + " ".join(cells)
+            if log is None:
+                print(line, flush=True)
+            else:
+                log(line)
     finally:
         for worker in workers.values():
             worker.close()
