@@ -324,6 +324,17 @@ class GridNodeMpc(_Planner):
         self.info = Information(scn)
         self.time_limit_s = time_limit_s
         self.zone = ZoneInfo(scn.timezone)
+        # Each charger's sessions as the history ``expected_cars`` learns from, built once:
+        # (sessions, their plug-out times); the history at a replan is those already ended.
+        self._past: dict[str, tuple[list[PastSession], list[float]]] = {}
+        for cid, sessions in self.sessions.items():
+            past = [
+                PastSession(
+                    plug_in=utc(s.plug_in_s), plug_out=utc(s.plug_out_s), energy_wh=s.energy_wh
+                )
+                for s in sessions
+            ]
+            self._past[cid] = (past, [s.plug_out_s for s in sessions])
 
     def decide(self, now_s: float, house: House) -> Commands:
         """Replan when due, then dispatch the current slot."""
@@ -364,13 +375,8 @@ class GridNodeMpc(_Planner):
         for sub in self.site.chargers():
             cid = str(sub.get("subentry_id") or sub.get("title") or sub["subentry_type"])
             sessions = self.sessions.get(cid, ())
-            history = [
-                PastSession(
-                    plug_in=utc(s.plug_in_s), plug_out=utc(s.plug_out_s), energy_wh=s.energy_wh
-                )
-                for s in sessions
-                if s.plug_out_s <= now_s
-            ]
+            past, plug_outs = self._past.get(cid, ([], []))
+            history = [p for p, out in zip(past, plug_outs, strict=True) if out <= now_s]
             current = current_session(sessions, now_s) if sessions else None
             data = sub["data"]
             reading = ChargerReading(

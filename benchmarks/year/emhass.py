@@ -104,6 +104,7 @@ class EmhassWorker:
         self._drainer.start()
         hello = self.request({"op": "hello"}, START_TIMEOUT_S)
         self.version = str(hello.get("version", "?"))
+        self.cpu_s = float(hello.get("cpu_s", 0.0))  # the worker's CPU time so far
 
     def _drain(self, stream: IO[str]) -> None:
         for line in stream:
@@ -208,8 +209,10 @@ class Emhass:
         period_h: float = 24.0,
         horizon_h: float = 24.0,
         venv: Path | None = None,
+        worker: EmhassWorker | None = None,
     ) -> None:
-        """Start the worker (``EmhassUnavailable`` if it cannot be) and prepare the forecasts."""
+        """Start the worker (``EmhassUnavailable`` if it cannot be) and prepare the forecasts;
+        ``worker``: one already running, shared (then ``close`` leaves it running)."""
         settings: dict[str, Any] = dict(scn.raw["benchmark"].get("emhass", {}))
         self.scn = scn
         self.info = Information(scn)
@@ -232,11 +235,14 @@ class Emhass:
         self._last_s: float | None = None
         self._has_devices = scn.sim.heat_pump is not None or bool(scn.sim.chargers)
         self._zero_fallback = LoadForecastSettings(fallback_w=0.0)
-        self.worker = EmhassWorker(venv)
+        self._owns_worker = worker is None
+        self.worker = worker or EmhassWorker(venv)
+        self._worker_cpu0 = self.worker.cpu_s  # a shared worker's CPU time before this run
 
     def close(self) -> None:
-        """Stop the worker."""
-        self.worker.close()
+        """Stop the worker (unless it was handed in)."""
+        if self._owns_worker:
+            self.worker.close()
 
     def decide(self, now_s: float, house: House) -> Commands:
         """Meter the last slot, re-optimise when due, then dispatch the current slot."""
@@ -321,7 +327,9 @@ class Emhass:
         self.plan_start_s = now_s
         status = str(answer.get("status", ""))
         self.solve_s += float(answer.get("ms", 0.0)) / 1000.0
-        self.worker_cpu_s = float(answer.get("cpu_s", self.worker_cpu_s))
+        if "cpu_s" in answer:
+            self.worker.cpu_s = float(answer["cpu_s"])
+            self.worker_cpu_s = self.worker.cpu_s - self._worker_cpu0
         if not answer.get("ok") or status != "Optimal":
             self.fallbacks += 1
             key = str(answer.get("error") or f"EMHASS status {status}")[:160]
@@ -344,13 +352,22 @@ class EmhassMpc(Emhass):
 
     name = EMHASS_MPC_NAME
 
-    def __init__(self, scn: YearScenario, *, venv: Path | None = None) -> None:
+    def __init__(
+        self, scn: YearScenario, *, venv: Path | None = None, worker: EmhassWorker | None = None
+    ) -> None:
         """Replan every ``replan_minutes`` over ``horizon_hours``."""
         super().__init__(
-            scn, period_h=scn.replan_minutes / 60, horizon_h=scn.horizon_hours, venv=venv
+            scn,
+            period_h=scn.replan_minutes / 60,
+            horizon_h=scn.horizon_hours,
+            venv=venv,
+            worker=worker,
         )
 
 
-def make(name: str, scn: YearScenario, venv: Path | None = None) -> Emhass:
-    """The EMHASS controller called ``name``; ``EmhassUnavailable`` says why it cannot run."""
-    return (EmhassMpc if name == EMHASS_MPC_NAME else Emhass)(scn, venv=venv)
+def make(
+    name: str, scn: YearScenario, venv: Path | None = None, worker: EmhassWorker | None = None
+) -> Emhass:
+    """The EMHASS controller called ``name``; ``EmhassUnavailable`` says why it cannot run.
+    ``worker``: a running worker to share (several runs, one EMHASS start)."""
+    return (EmhassMpc if name == EMHASS_MPC_NAME else Emhass)(scn, venv=venv, worker=worker)

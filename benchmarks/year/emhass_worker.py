@@ -95,7 +95,11 @@ def serve(requests: TextIO, answers: TextIO) -> None:
                 break
             try:
                 if op == "hello":
-                    answer: dict[str, Any] = {"ok": True, "version": version("emhass")}
+                    answer: dict[str, Any] = {
+                        "ok": True,
+                        "version": version("emhass"),
+                        "cpu_s": time.process_time(),
+                    }
                 elif op == "solve":
                     answer = {"ok": True, **worker.solve(request["problem"])}
                 else:

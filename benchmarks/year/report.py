@@ -13,6 +13,7 @@ import numpy as np
 
 from .loop import RunResult
 from .scenario import YearScenario
+from .weeks import WeekRuns
 
 NAMES = {
     "no_battery": "No battery",
@@ -107,14 +108,12 @@ def markdown(scn: YearScenario, rows: Sequence[dict[str, Any]], skipped: dict[st
         )
     for name, why in skipped.items():
         lines.append(f"| {NAMES.get(name, name)} | skipped: {why} | | | | | | | | | |")
-    lines += [
-        "",
-        "EV: "
-        + ", ".join(
-            f"{NAMES.get(r['controller'], r['controller'])} {r['ev_kwh']:.0f} kWh" for r in rows[:1]
-        )
-        + f" over {rows[0]['ev_sessions']} sessions.",
-    ]
+    if rows:
+        lines += [
+            "",
+            f"EV: {NAMES.get(rows[0]['controller'], rows[0]['controller'])}"
+            f" {rows[0]['ev_kwh']:.0f} kWh over {rows[0]['ev_sessions']} sessions.",
+        ]
     notes = [
         f"- {r['controller']}: {r['solves']} solves, {r['fallbacks']} fallback plans,"
         f" {r['flaps']} flaps (next EV charging or load run moved > 1 h, of {r['flap_checks']})"
@@ -136,6 +135,51 @@ def markdown(scn: YearScenario, rows: Sequence[dict[str, Any]], skipped: dict[st
     return "\n".join(lines)
 
 
+def weeks_markdown(weeks: WeekRuns, *, level: str = "##") -> str:
+    """The sampled weeks' table: net cost per week and in total, gap to perfect foresight."""
+    cur = weeks.currency
+    ran = weeks.ran
+    lines = [
+        f"{level} Sampled weeks",
+        "",
+        f"{len(weeks.starts)} sampled weeks ({weeks.days:g} days each), each its own closed-loop"
+        " run from 00:00 UTC of its first day with the house as a fresh run starts it (the"
+        " scenario's initial battery SoC and room temperature, no car charged yet; forecasters with"
+        f" the history before the week). Net cost in {cur} (the bill less the value of the battery's"
+        " energy change over the week at the week's mean import price); gap = extra cost over"
+        " perfect foresight on the same weeks. EMHASS MPC: EMHASS re-optimised every replan over"
+        " the horizon, battery only (EV and heat pump on the rule-based behaviour), on GridNode"
+        " MPC's prices, PV and load forecasts.",
+        "",
+    ]
+    if ran:
+        lines += [
+            "| week from | " + " | ".join(NAMES.get(c, c) for c in ran) + " |",
+            "|---|" + "---:|" * len(ran),
+        ]
+        for k, day in enumerate(weeks.starts):
+            cells = " | ".join(f"{weeks.net_cost[c][k]:.2f}" for c in ran)
+            lines.append(f"| {day.isoformat()} | {cells} |")
+        lines.append("| **total** | " + " | ".join(f"**{weeks.total(c):.2f}**" for c in ran) + " |")
+        gaps = [weeks.gap_pct(c) for c in ran]
+        lines.append(
+            "| gap to perfect % | "
+            + " | ".join("" if g is None else f"{g:.1f}" for g in gaps)
+            + " |"
+        )
+        lines.append(
+            "| runtime s (CPU s) | "
+            + " | ".join(
+                f"{weeks.runtime_s.get(c, 0.0):.1f} ({weeks.cpu_s.get(c, 0.0):.1f})" for c in ran
+            )
+            + " |"
+        )
+    for name, why in weeks.skipped.items():
+        lines.append(f"- {NAMES.get(name, name)} skipped: {why}")
+    lines.append("")
+    return "\n".join(lines)
+
+
 def write(
     scn: YearScenario,
     results: Sequence[RunResult],
@@ -143,17 +187,30 @@ def write(
     out: Path,
     *,
     plots: bool = True,
+    weeks: WeekRuns | None = None,
 ) -> list[dict[str, Any]]:
-    """Write results.md, results.json and the plots into ``out``."""
+    """Write results.md, results.json (with the sampled weeks when given) and the plots."""
     out.mkdir(parents=True, exist_ok=True)
     rows = metrics(scn, results)
-    (out / "results.md").write_text(markdown(scn, rows, skipped))
-    (out / "results.json").write_text(
-        json.dumps({"scenario": scn.name, "rows": rows, "skipped": skipped}, indent=1)
-    )
-    if plots:
+    text = markdown(scn, rows, skipped)
+    payload: dict[str, Any] = {"scenario": scn.name, "rows": rows, "skipped": skipped}
+    if weeks is not None:
+        text = text.rstrip("\n") + "\n\n" + weeks_markdown(weeks)
+        payload["weeks"] = weeks.as_json()
+    (out / "results.md").write_text(text)
+    (out / "results.json").write_text(json.dumps(payload, indent=1))
+    if plots and results:
         _plots(scn, results, out)
     return rows
+
+
+def write_weeks(weeks: WeekRuns, out: Path) -> None:
+    """Write weeks.md and weeks.json (a run of the sampled weeks alone; results.md is left)."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = f"# Year benchmark: {weeks.scenario}, sampled weeks\n\n" + weeks_markdown(weeks)
+    (out / "weeks.md").write_text(text)
+    payload = {"scenario": weeks.scenario, "weeks": weeks.as_json()}
+    (out / "weeks.json").write_text(json.dumps(payload, indent=1))
 
 
 def _plots(scn: YearScenario, results: Sequence[RunResult], out: Path) -> None:

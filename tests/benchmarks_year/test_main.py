@@ -87,7 +87,7 @@ def test_all_runs_the_real_loop_for_each_scenario(
     """End to end on a few hours of the smallest scenario: results written, summary line at the end."""
     skip_without_shared_data()
     monkeypatch.setattr(cli, "list_names", lambda: ["emhass_household"])
-    argv = ["--all", "--days", "0.25", "--controllers", "no_battery,self_consumption"]
+    argv = ["--all", "--days", "0.25", "--controllers", "no_battery,self_consumption", "--no-weeks"]
     assert cli.main([*argv, "--out", str(tmp_path), "--no-plots"]) == 0
     assert (tmp_path / "emhass_household" / "results.md").is_file()
     assert (tmp_path / "emhass_household" / "results.json").is_file()
@@ -96,3 +96,45 @@ def test_all_runs_the_real_loop_for_each_scenario(
     assert fields["scenario"] == "emhass_household"
     assert fields["best_other"] in {"no_battery", "self_consumption"}
     assert fields["gap_to_perfect_pct"] == "nan"  # neither GridNode MPC nor perfect foresight ran
+    assert "weeks_gap_pct" not in fields  # --no-weeks
+
+
+def test_all_keeps_going_past_a_failed_scenario_and_says_so_in_its_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One scenario's failure costs its own line, not the other scenarios' runs; exit status 1."""
+    seen: list[str] = []
+
+    def flaky(name: str, controllers: list[str], **kwargs: object) -> str:
+        seen.append(name)
+        if name == "de":
+            raise RuntimeError("price file ends\n early")
+        return f"summary: scenario={name} gap_to_perfect_pct=1.00"
+
+    monkeypatch.setattr(cli, "run_scenario", flaky)
+    assert cli.main(["--all", "--no-weeks"]) == 1
+    names = list_names()
+    assert seen == names
+    captured = capsys.readouterr()
+    tail = captured.out.strip().splitlines()[-len(names) :]
+    for name, line in zip(names, tail, strict=True):
+        if name == "de":
+            assert line == "summary: scenario=de failed=RuntimeError error=price file ends early"
+        else:
+            assert line == f"summary: scenario={name} gap_to_perfect_pct=1.00"
+    assert "Traceback" in captured.err
+
+
+def test_week_controllers_are_checked_before_anything_runs(
+    calls: list[dict[str, object]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt week controller is refused at once; the weeks' options reach the run."""
+    with pytest.raises(SystemExit):
+        cli.main(["--scenario", "uk", "--week-controllers", "emhass_mcp"])
+    assert "unknown week controller(s) ['emhass_mcp']" in capsys.readouterr().err
+    assert calls == []
+    assert cli.main(["--scenario", "uk", "--weeks-only", "--week-controllers", "emhass_mpc"]) == 0
+    assert calls[0]["weeks_only"] is True
+    assert calls[0]["week_controllers"] == ["emhass_mpc"]
+    with pytest.raises(SystemExit):
+        cli.main(["--scenario", "uk", "--weeks-only", "--no-weeks"])

@@ -140,3 +140,42 @@ def test_a_load_planned_below_its_power_runs_for_that_share_of_the_slot() -> Non
     assert load_runs(1000.0, 1000.0, 0.99)
     assert load_runs(500.0, None, 0.9)  # a rated power unknown: the whole slot, as before
     assert not load_runs(20.0, 1000.0, 0.0)  # inside the deadband
+
+
+def test_cached_sun_gives_the_gains_of_the_direct_computation() -> None:
+    """Plans that share slots reuse the sun's position; every value stays what it was computed as."""
+    from datetime import timedelta
+
+    from custom_components.gridnode.core.forecasts import (
+        clear_sky_ghi,
+        cloudy_ghi,
+        solar_position,
+    )
+
+    def direct(horizon: Horizon, cloud: float, lat: float, lon: float) -> list[float]:
+        out = []
+        steps = horizon.minutes // 5
+        for start in horizon.starts():
+            irradiance = 0.0
+            for k in range(steps):
+                moment = start + timedelta(minutes=5) * (k + 0.5)
+                irradiance += cloudy_ghi(clear_sky_ghi(solar_position(moment, lat, lon)[0]), cloud)
+            out.append(150.0 + 7.5 * irradiance / steps)
+        return out
+
+    for first in (START, START + timedelta(days=120)):
+        for shift, minutes, lat, lon, cloud in (
+            (0, 30, 50.0, 0.0, 0.3),
+            (1, 30, 50.0, 0.0, 0.3),  # overlaps the plan before: its slots come from the cache
+            (2, 15, 52.4, 13.0, 0.8),
+            (1, 30, -33.9, 151.2, 0.0),  # another place: other values under the same times
+        ):
+            horizon = Horizon(
+                start=first + timedelta(minutes=30 * shift), minutes=minutes, count=96
+            )
+            weather = [WeatherPoint(start=START, cloud_coverage_pct=100.0 * cloud)]
+            gains = heat_gains_w(
+                horizon, weather, latitude=lat, longitude=lon, aperture_m2=7.5, internal_w=150.0
+            )
+            assert gains == direct(horizon, cloud, lat, lon)
+            assert max(gains) > 1000.0  # daylight within the horizon

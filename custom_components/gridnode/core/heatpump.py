@@ -11,8 +11,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 import math
 from typing import NamedTuple
 
@@ -260,7 +261,6 @@ def heat_gains_w(
         raise ValueError("aperture_m2 and internal_w must not be negative")
     ordered = sorted(weather, key=lambda p: p.start)
     starts = [p.start for p in ordered]
-    sub = timedelta(minutes=5)
     steps = max(1, horizon.minutes // 5)
     gains: list[float] = []
     for start in horizon.starts():
@@ -271,9 +271,27 @@ def heat_gains_w(
             cloud = current.cloud_fraction if current is not None else None
             cloud = DEFAULT_CLOUD_FRACTION if cloud is None else cloud
             irradiance = 0.0
-            for k in range(steps):
-                elevation, _ = solar_position(start + sub * (k + 0.5), latitude, longitude)
-                irradiance += cloudy_ghi(clear_sky_ghi(elevation), cloud)
+            clear = _clear_sky_steps(start, steps, latitude, longitude)
+            if clear is not None:
+                for ghi in clear:
+                    irradiance += cloudy_ghi(ghi, cloud)
             solar = aperture_m2 * irradiance / steps
         gains.append(internal_w + solar)
     return gains
+
+
+@lru_cache(maxsize=4096)
+def _clear_sky_steps(
+    start: datetime, steps: int, latitude: float, longitude: float
+) -> tuple[float, ...] | None:
+    """The clear-sky GHI at the middle of each 5-minute step of the slot from ``start``.
+
+    None when the sun stays down (every step is 0). Cached: consecutive plans share all but their
+    newest slots, and the sun's position is most of a plan's heat-gain work.
+    """
+    sub = timedelta(minutes=5)
+    clear = tuple(
+        clear_sky_ghi(solar_position(start + sub * (k + 0.5), latitude, longitude)[0])
+        for k in range(steps)
+    )
+    return clear if any(clear) else None
