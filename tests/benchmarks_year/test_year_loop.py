@@ -77,7 +77,7 @@ def test_attribution_runs_differ_from_gridnode_only_in_what_they_are_told(
     known_pv = CONTROLLERS["gridnode_mpc_known_pv"](scenario)
     known_load = CONTROLLERS["gridnode_mpc_known_load"](scenario)
     data = scenario.data
-    assert np.array_equal(known_pv.pv(10, 48), data.pv_w[10:58])
+    assert np.array_equal(known_pv.pv(0.0, 10, 48), data.pv_w[10:58])
     assert np.array_equal(
         known_load.load(data.start_s + 10 * data.slot_s, 10, 48), data.load_w[10:58]
     )
