@@ -12,6 +12,7 @@ before the current hour (the last 35 days, as the recorder's statistics would gi
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import UTC, datetime, timedelta
 import math
 
@@ -67,6 +68,7 @@ class Information:
         self._pv_hours = hourly_samples(
             self._pv_first_s, data.slot_s, self._pv_forecast, self._pv_measured
         )
+        self._pv_starts = [s.start_s for s in self._pv_hours]
 
     def prices(self, now_s: float, idx: int, count: int) -> tuple[FloatArray, FloatArray]:
         """Import and export prices over ``count`` slots from slot ``idx`` as known at ``now_s``.
@@ -110,9 +112,14 @@ class Information:
         hour = int(now_s // HOUR_S)
         cached = self._pv_bias
         if cached is None or cached[0] != hour:
-            end = int((hour * HOUR_S - self._pv_first_s) // HOUR_S)
-            begin = max(0, end - self.pv_settings.window_days * 24)
-            cached = (hour, learn_bias(self._pv_hours[begin:end], now_s, self.pv_settings))
+            end = bisect_left(self._pv_starts, hour * HOUR_S)
+            begin = bisect_left(
+                self._pv_starts, (hour - self.pv_settings.window_days * 24) * HOUR_S
+            )
+            cached = (
+                hour,
+                learn_bias(self._pv_hours[begin:end], now_s, self.pv_settings, errors=False),
+            )
             self._pv_bias = cached
         return cached[1]
 
@@ -260,7 +267,7 @@ def pv_history(scn: YearScenario) -> tuple[int, FloatArray, FloatArray]:
 def hourly_samples(
     first_s: int, slot_s: int, forecast: FloatArray, measured: FloatArray
 ) -> list[PvSample]:
-    """Hourly means of the slot arrays (an hour with a NaN slot gives NaN, which is skipped)."""
+    """Hourly means of the slot arrays, the hours the learner uses (no NaN slot, the sun up)."""
     per = max(1, HOUR_S // slot_s)
     hours = len(forecast) // per
     f = forecast[: hours * per].reshape(hours, per).mean(axis=1)

@@ -26,7 +26,7 @@ and measurement are both night (below ``night_w``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import math
 
 HOUR_S = 3600
@@ -114,22 +114,36 @@ def _bounded(value: float, settings: PvBiasSettings) -> float:
 
 def clean_samples(samples: Iterable[PvSample], night_w: float) -> list[PvSample]:
     """The samples with usable readings (finite, not negative) and the sun up in either."""
-    return [
-        s
-        for s in samples
-        if _usable(s.forecast_w)
-        and _usable(s.measured_w)
-        and _usable(s.start_s)
-        and _usable(s.length_s)
-        and s.length_s > 0
-        and (s.forecast_w >= night_w or s.measured_w >= night_w)
-    ]
+    out = []
+    for s in samples:
+        f, m = s.forecast_w, s.measured_w
+        try:
+            ok = (
+                0 <= f < math.inf
+                and 0 <= m < math.inf
+                and 0 <= s.start_s < math.inf
+                and 0 < s.length_s < math.inf
+                and (f >= night_w or m >= night_w)
+            )
+        except TypeError:  # not a number at all
+            ok = False
+        if ok:
+            out.append(s)
+    return out
 
 
 def learn_bias(
-    samples: Iterable[PvSample], now_s: float, settings: PvBiasSettings = DEFAULT_SETTINGS
+    samples: Iterable[PvSample],
+    now_s: float,
+    settings: PvBiasSettings = DEFAULT_SETTINGS,
+    *,
+    errors: bool = True,
 ) -> PvBias:
-    """Learn the factors from the hourly samples that ended before ``now_s``."""
+    """Learn the factors from the hourly samples that ended before ``now_s``.
+
+    With ``errors`` the in-sample error before and after the correction is measured too (what
+    the diagnostic sensor shows; the year benchmark leaves it out).
+    """
     first = now_s - settings.window_days * DAY_S
     usable = [
         s
@@ -187,24 +201,17 @@ def learn_bias(
         hours=len(usable),
         settings=settings,
     )
-    before = forecast_error(usable)
-    after = forecast_error(
-        [
-            PvSample(s.start_s, s.forecast_w * bias.factor(s.start_s, s.forecast_w), s.measured_w)
-            for s in usable
-        ]
-    )
-    return PvBias(
-        factors=bias.factors,
-        level_factors=bias.level_factors,
-        reference_w=bias.reference_w,
-        level_edges=bias.level_edges,
-        hours=bias.hours,
-        mae_before_w=before[0],
-        mae_after_w=after[0],
-        bias_before_w=before[1],
-        bias_after_w=after[1],
-        settings=settings,
+    if not errors:
+        return bias
+    n = len(usable)
+    before = [s.forecast_w - s.measured_w for s in usable]
+    after = [s.forecast_w * bias.factor(s.start_s, s.forecast_w) - s.measured_w for s in usable]
+    return replace(
+        bias,
+        mae_before_w=sum(map(abs, before)) / n,
+        mae_after_w=sum(map(abs, after)) / n,
+        bias_before_w=sum(before) / n,
+        bias_after_w=sum(after) / n,
     )
 
 
