@@ -108,8 +108,9 @@ class Information:
         return self.scn.data.pv_forecast_w[idx : idx + count]
 
     def pv_bias(self, now_s: float) -> PvBias:
-        """The bias learned from the hours that ended before ``now_s`` (relearned each hour)."""
-        hour = int(now_s // HOUR_S)
+        """The bias learned from the hours before ``now_s``, every ``relearn_hours`` as in HA."""
+        every = max(1, round(self.pv_settings.relearn_hours))
+        hour = int(now_s // HOUR_S) // every * every
         cached = self._pv_bias
         if cached is None or cached[0] != hour:
             end = bisect_left(self._pv_starts, hour * HOUR_S)

@@ -4,7 +4,7 @@ GridNode remembers, per hour, the PV it forecast before the hour began (a foreca
 no history): at most ``KEEP_DAYS`` days, in ``.storage/gridnode.<entry>.pv_forecast``. The PV the
 house made is the recorder's statistics of GridNode's own PV power sensors of the site's
 inverters (hourly means for the learning, five-minute means for the last hours). The factors are
-learned again at most once an hour; the near hours follow the last measurements at every plan.
+learned again every ``relearn_hours`` (6); the near hours follow the last measurements at every plan.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 STORAGE_VERSION = 1
 SAVE_DELAY_S = 600
-RELEARN = timedelta(hours=1)
 
 
 def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -167,7 +166,8 @@ class PvCorrector:
             forecasts = self._forecasts
             self._store.async_delay_save(lambda: store_data(forecasts), SAVE_DELAY_S)
             try:
-                if self._learned is None or now - self._learned >= RELEARN:
+                relearn = timedelta(hours=self.settings.relearn_hours)
+                if self._learned is None or now - self._learned >= relearn:
                     start = now - timedelta(days=self.settings.window_days)
                     hourly = await _async_means(self.hass, sensors, start, "hour")
                     self._bias = learn_bias(

@@ -25,6 +25,7 @@ and measurement are both night (below ``night_w``).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 import math
@@ -50,6 +51,8 @@ class PvBiasSettings:
     recent_decay_h: float = 2.0
     recent_prior_share: float = 0.05
     """Pseudo-energy of the near-hours ratio: this share of the reference for one hour."""
+    relearn_hours: float = 6.0
+    """How often the factors are learned again (the near hours follow every plan)."""
 
 
 DEFAULT_SETTINGS = PvBiasSettings()
@@ -96,10 +99,8 @@ class PvBias:
 
 
 def _bin(level: float, edges: Sequence[float]) -> int:
-    for i, edge in enumerate(edges):
-        if level < edge:
-            return i
-    return len(edges)
+    """The level's bin: the number of edges at or below it."""
+    return bisect_right(edges, level)
 
 
 def _usable(value: float) -> bool:
@@ -175,11 +176,12 @@ def learn_bias(
         factors.append(_bounded((m_sum[h] + prior) / den, settings) if den > 0 else 1.0)
     levels: tuple[tuple[float, ...], ...] = ()
     if settings.use_levels:
+        edges = settings.level_edges
         fb = [[0.0] * nbins for _ in range(24)]
         mb = [[0.0] * nbins for _ in range(24)]
         wb = [[0.0] * nbins for _ in range(24)]
         for s, (hour, w) in zip(usable, weights, strict=True):
-            b = _bin(s.forecast_w / ref[hour], settings.level_edges) if ref[hour] > 0 else 0
+            b = bisect_right(edges, s.forecast_w / ref[hour]) if ref[hour] > 0 else 0
             fb[hour][b] += w * s.forecast_w
             mb[hour][b] += w * s.measured_w
             wb[hour][b] += w
