@@ -6,9 +6,11 @@
 - ``gridnode_mpc``: GridNode's planner on what it could know at each replan (``information.py``): the
   scenario's ``site:`` configuration and the house's readings through the site model
   (``benchmarks.site_config.site_model`` + ``core.site.site_problem``), with the cars each charger
-  expects learned from the sessions that ended before now (``core.ev_sessions``), then
+  expects learned from the sessions that ended before now (``core.ev_sessions``) and the PV forecast
+  corrected from the PV measured before now (``core.pv_bias``), then
   ``optimiser.solve``; the dispatcher applies ``commands_at`` of the current slot, as the
   integration's dispatcher does.
+- ``gridnode_mpc_raw_pv`` (not run by default): GridNode MPC with the PV forecast uncorrected.
 - ``gridnode_mpc_known_pv``, ``gridnode_mpc_known_load``, ``gridnode_mpc_known_ev`` (not run by
   default): GridNode MPC told one piece of the future it cannot know (the measured PV, the measured
   base load, or the car sessions starting within the look-ahead), to measure what each forecast costs;
@@ -352,7 +354,7 @@ class GridNodeMpc(_Planner):
             horizon=self.site.horizon(utc(now_s), self.scn.horizon_hours),
             import_price=cast("list[float]", imp.tolist()),
             export_price=cast("list[float]", exp.tolist()),
-            pv_w=cast("list[float]", self.pv(idx, n).tolist()),
+            pv_w=cast("list[float]", self.pv(now_s, idx, n).tolist()),
             base_load_w=cast("list[float]", self.load(now_s, idx, n).tolist()),
             carbon=cast("list[float]", self.data.carbon[idx : idx + n].tolist()),
         )
@@ -398,9 +400,10 @@ class GridNodeMpc(_Planner):
             )
         return out
 
-    def pv(self, idx: int, count: int) -> FloatArray:
-        """The PV the planner expects: the forecast."""
-        return self.info.pv(idx, count)
+    def pv(self, now_s: float, idx: int, count: int) -> FloatArray:
+        """The PV the planner expects: the forecast corrected by its bias learned from the
+        measured PV and by the last hours' measurements (``core.pv_bias``)."""
+        return self.info.pv_corrected(now_s, idx, count)
 
     def load(self, now_s: float, idx: int, count: int) -> FloatArray:
         """The base load the planner expects: its own forecast from past data."""
@@ -416,9 +419,20 @@ class GridNodeMpcKnownPv(GridNodeMpc):
 
     name = "gridnode_mpc_known_pv"
 
-    def pv(self, idx: int, count: int) -> FloatArray:
+    def pv(self, now_s: float, idx: int, count: int) -> FloatArray:
         """The measured PV."""
         return self.data.pv_w[idx : idx + count]
+
+
+class GridNodeMpcRawPv(GridNodeMpc):
+    """GridNode MPC planning with the PV forecast as given, uncorrected (what the correction
+    is worth; as the integration with the correction switched off)."""
+
+    name = "gridnode_mpc_raw_pv"
+
+    def pv(self, now_s: float, idx: int, count: int) -> FloatArray:
+        """The forecast as given."""
+        return self.info.pv(idx, count)
 
 
 class GridNodeMpcKnownLoad(GridNodeMpc):
@@ -601,6 +615,7 @@ CONTROLLERS: dict[str, type[AnyController]] = {
         GridNodeMpc,
         GridNodeMpcFollow,
         GridNodeMpcKnownPv,
+        GridNodeMpcRawPv,
         GridNodeMpcKnownLoad,
         GridNodeMpcKnownEv,
         GridNodeMpcKnownHp,

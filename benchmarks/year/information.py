@@ -2,25 +2,39 @@
 
 Prices: a slot's price is known once it is published (``YearData.published_s``); unknown slots are
 filled as the integration fills them (``core.tariffs.fill_horizon``: the same slot a day earlier).
-PV: the scenario's forecast (GridNode's weather-based estimate, or the household's recorded forecast).
+PV: the scenario's forecast (GridNode's weather-based estimate, or the household's recorded forecast),
+corrected by ``core.pv_bias`` from the hours measured before now (``pv_corrected``), as the integration
+corrects it. Before the run's start the learner sees up to ``PV_WARMUP_DAYS`` days of the same data
+where the scenario's data reach back that far (a sampled week; a full year starts with no history).
 Load: ``core.load_forecast.forecast_base_load`` fed with the hourly mean of the measured base load
 before the current hour (the last 35 days, as the recorder's statistics would give it).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import UTC, datetime, timedelta
 import math
 
 import numpy as np
 
 from custom_components.gridnode.core.load_forecast import LoadForecastSettings, forecast_base_load
+from custom_components.gridnode.core.pv_bias import (
+    DEFAULT_SETTINGS,
+    HOUR_S,
+    PvBias,
+    PvBiasSettings,
+    PvSample,
+    correct,
+    learn_bias,
+)
 from custom_components.gridnode.core.slots import Horizon, Segment
 from custom_components.gridnode.core.tariffs import fill_horizon
 
-from .scenario import FloatArray, YearScenario
+from .scenario import FloatArray, YearScenario, _csv_series, _pv_estimate, _slot_means
 
 HISTORY_DAYS = 35
+PV_WARMUP_DAYS = DEFAULT_SETTINGS.window_days
 
 
 def utc(t_s: float) -> datetime:
@@ -48,6 +62,13 @@ class Information:
         self._hourly = hourly
         self._load_cache: dict[int, tuple[int, FloatArray]] = {}
         self._price_cache: tuple[int, int, FloatArray, FloatArray] | None = None
+        self.pv_settings: PvBiasSettings = DEFAULT_SETTINGS
+        self._pv_bias: tuple[int, PvBias] | None = None
+        self._pv_first_s, self._pv_forecast, self._pv_measured = pv_history(scn)
+        self._pv_hours = hourly_samples(
+            self._pv_first_s, data.slot_s, self._pv_forecast, self._pv_measured
+        )
+        self._pv_starts = [s.start_s for s in self._pv_hours]
 
     def prices(self, now_s: float, idx: int, count: int) -> tuple[FloatArray, FloatArray]:
         """Import and export prices over ``count`` slots from slot ``idx`` as known at ``now_s``.
@@ -85,6 +106,43 @@ class Information:
     def pv(self, idx: int, count: int) -> FloatArray:
         """The PV forecast (W) over ``count`` slots from ``idx``."""
         return self.scn.data.pv_forecast_w[idx : idx + count]
+
+    def pv_bias(self, now_s: float) -> PvBias:
+        """The bias learned from the hours before ``now_s``, every ``relearn_hours`` as in HA."""
+        every = max(1, round(self.pv_settings.relearn_hours))
+        hour = int(now_s // HOUR_S) // every * every
+        cached = self._pv_bias
+        if cached is None or cached[0] != hour:
+            end = bisect_left(self._pv_starts, hour * HOUR_S)
+            begin = bisect_left(
+                self._pv_starts, (hour - self.pv_settings.window_days * 24) * HOUR_S
+            )
+            cached = (
+                hour,
+                learn_bias(self._pv_hours[begin:end], now_s, self.pv_settings, errors=False),
+            )
+            self._pv_bias = cached
+        return cached[1]
+
+    def pv_corrected(self, now_s: float, idx: int, count: int) -> FloatArray:
+        """The PV forecast corrected by its learned bias and the slots measured before now."""
+        data = self.scn.data
+        bias = self.pv_bias(now_s)
+        first = data.start_s + idx * data.slot_s
+        starts = first + data.slot_s * np.arange(count)
+        slot0 = int((now_s - self._pv_first_s) // data.slot_s)
+        back = math.ceil(self.pv_settings.recent_hours * HOUR_S / data.slot_s)
+        recent = [
+            PvSample(
+                float(self._pv_first_s + k * data.slot_s),
+                float(self._pv_forecast[k]),
+                float(self._pv_measured[k]),
+                float(data.slot_s),
+            )
+            for k in range(max(0, slot0 - back), slot0)
+        ]
+        values = correct(self.pv(idx, count).tolist(), starts.tolist(), now_s, bias, recent)
+        return np.asarray(values, dtype=np.float64)
 
     def load(self, now_s: float, idx: int, count: int) -> FloatArray:
         """The base load forecast (W) from history before the hour containing ``now_s``."""
@@ -173,3 +231,46 @@ def reference_forecast(
     ]
     fc = forecast_base_load(history, utc(hour0_s + 3600.0 * end), hours)
     return np.array([seg[2] for seg in fc.segments])
+
+
+def pv_history(scn: YearScenario) -> tuple[int, FloatArray, FloatArray]:
+    """PV forecast and measured per slot from ``PV_WARMUP_DAYS`` before the run to its data's end.
+
+    The run's own slots are the scenario's arrays; the warm-up slots come from the same sources
+    (the recorded forecast file, or GridNode's estimate from the same weather), NaN where the
+    scenario's measured data do not reach back (the learner skips them).
+    """
+    data = scn.data
+    slot_s = data.slot_s
+    warm = PV_WARMUP_DAYS * 86400 // slot_s
+    first = data.start_s - warm * slot_s
+    measured_series = scn.sim.data.pv_w
+    times = first + slot_s * np.arange(warm, dtype=np.float64)
+    spec = scn.raw["benchmark"]["pv_forecast"]
+    real_from = float(measured_series.start_s)
+    measured = _slot_means(measured_series, times, slot_s)
+    if spec.get("method") == "file":
+        series = _csv_series(str(spec["file"]), str(spec["column"]))
+        forecast = _slot_means(series, times, slot_s)
+        real_from = max(real_from, float(series.start_s))
+    else:
+        forecast = _pv_estimate(scn.sim, spec, first, warm, slot_s)
+    before = times < real_from
+    measured[before] = np.nan
+    forecast[before] = np.nan
+    return (
+        first,
+        np.concatenate([forecast, data.pv_forecast_w]),
+        np.concatenate([measured, data.pv_w]),
+    )
+
+
+def hourly_samples(
+    first_s: int, slot_s: int, forecast: FloatArray, measured: FloatArray
+) -> list[PvSample]:
+    """Hourly means of the slot arrays, the hours the learner uses (no NaN slot, the sun up)."""
+    per = max(1, HOUR_S // slot_s)
+    hours = len(forecast) // per
+    f = forecast[: hours * per].reshape(hours, per).mean(axis=1)
+    m = measured[: hours * per].reshape(hours, per).mean(axis=1)
+    return [PvSample(float(first_s + h * HOUR_S), float(f[h]), float(m[h])) for h in range(hours)]

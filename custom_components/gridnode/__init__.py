@@ -28,6 +28,7 @@ from .mesh_settings import MeshSettings
 from .migration import async_assign_device_ids, async_migrate
 from .openadr import build_ven
 from .plan_coordinator import PlanCoordinator
+from .pv_correction import async_remove_pv_store
 from .runtime import GridNodeConfigEntry, GridNodeData, SiteSettings
 from .services import async_setup_services
 from .websocket import async_setup_websocket
@@ -159,6 +160,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) ->
     if unloaded:
         data = entry.runtime_data
         await data.plan.async_save_goals()
+        await data.plan.collector.pv_corrector.async_save()
         await data.island.async_stop()
         await data.dispatcher.async_stop()
         await async_unload_devices(hass, entry, data.devices)
@@ -166,10 +168,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:
-    """Remove what the site stored beside its config entry (islanding state, month peak)."""
+    """Remove what the site stored beside its config entry (islanding, month peak, PV)."""
     await async_remove_island_store(hass, entry.entry_id)
     await async_remove_month_peak_store(hass, entry.entry_id)
     await GoalStore(hass, entry.entry_id).async_remove()
+    await async_remove_pv_store(hass, entry.entry_id)
 
 
 async def _async_reload_on_update(hass: HomeAssistant, entry: GridNodeConfigEntry) -> None:

@@ -67,6 +67,7 @@ CONF_FORECAST_SOLAR_ENTRY: Final = "forecast_solar_entry"
 CONF_PV_KWP: Final = "pv_kwp"
 CONF_PV_TILT: Final = "pv_tilt"
 CONF_PV_AZIMUTH: Final = "pv_azimuth"
+CONF_PV_CORRECTION: Final = "pv_correction"  # learn the forecast's error from the measured PV
 CONF_WEATHER_ENTITY: Final = "weather_entity"
 CONF_CARBON_ENTITY: Final = "carbon_entity"
 CONF_LOAD_ENTITY: Final = "load_entity"

@@ -36,6 +36,7 @@ from .const import (
     CONF_PRICE_AREA,
     CONF_PRICE_ENTITIES,
     CONF_PV_AZIMUTH,
+    CONF_PV_CORRECTION,
     CONF_PV_ENTITY,
     CONF_PV_KWP,
     CONF_PV_SOURCE,
@@ -323,6 +324,9 @@ class GridNodeOptionsFlow(OptionsFlow):
                     CONF_CARBON_PRICE, default=options.get(CONF_CARBON_PRICE, 0.0)
                 ): _number(0, MAX_CARBON_PRICE_PER_KG, "any", f"{self._currency}/kg"),
                 _optional(CONF_LOAD_ENTITY, options): _entity("sensor"),
+                vol.Required(
+                    CONF_PV_CORRECTION, default=options.get(CONF_PV_CORRECTION, True)
+                ): selector.BooleanSelector(),
             }
         )
         return self.async_show_form(step_id="forecasts", data_schema=schema, errors=errors)

@@ -17,6 +17,7 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfPower, UnitOfTime
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -380,6 +381,16 @@ PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
         translation_key="next_clean_window_end",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda s: s.clean_window.end if s.clean_window else None,
+    ),
+    PlanSensorDescription(
+        key="pv_forecast_correction",
+        translation_key="pv_forecast_correction",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        suggested_display_precision=2,
+        # corrected over given PV forecast energy in the next 24 h (core.pv_bias)
+        value_fn=lambda s: (c := s.inputs.pv_correction) and c.factor and round(c.factor, 3),
+        attributes_fn=lambda s: c.attributes() if (c := s.inputs.pv_correction) else {},
     ),
     PlanSensorDescription(
         key="plan_solve_time",

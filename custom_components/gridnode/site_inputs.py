@@ -47,6 +47,7 @@ from .const import (
     CONF_FORECAST_SOLAR_ENTRY,
     CONF_LOAD_ENTITY,
     CONF_PV_AZIMUTH,
+    CONF_PV_CORRECTION,
     CONF_PV_ENTITY,
     CONF_PV_KWP,
     CONF_PV_SOURCE,
@@ -82,6 +83,7 @@ from .core.load_forecast import HourlySeries, forecast_base_load
 from .core.slots import Horizon, Segment, clip, floor_slot, resample, short_repr
 from .core.tariffs import PriceSeries
 from .load_history import async_charger_sessions, async_load_history
+from .pv_correction import PvCorrectionState, PvCorrector
 from .runtime import SiteSettings
 
 if TYPE_CHECKING:
@@ -245,6 +247,8 @@ class CollectedInputs:
     problems: dict[str, InputError] = field(default_factory=dict)
     charges: GridCharges = field(default_factory=GridCharges)
     pv_gaps: list[PvGap] = field(default_factory=list)
+    pv_correction: PvCorrectionState | None = None
+    """What the learned correction did to the PV forecast (None: switched off or no PV)."""
 
 
 def _filled(values: list[float | None], default: float) -> list[float]:
@@ -313,6 +317,7 @@ class InputCollector:
         self._sessions: dict[str, list[PastSession]] = {}
         self._sessions_read: datetime | None = None
         self._sessions_of: set[str] = set()
+        self.pv_corrector = PvCorrector(hass, entry_id, devices)
 
     async def async_collect(
         self, horizon: Horizon, present_load_w: float | None
@@ -331,6 +336,12 @@ class InputCollector:
         weather = await _guarded("weather", self._async_weather(horizon), problems) or []
         outdoor = _filled(resample(temperature_segments(weather), horizon), DEFAULT_OUTDOOR_C)
         pv, pv_estimated, pv_gaps = await self._async_pv(horizon, weather, problems)
+        correction: PvCorrectionState | None = None
+        if self.options.get(CONF_PV_CORRECTION, True) and any(pv):
+            # A failure of the correction (the recorder, its storage) plans with the forecast.
+            done = await _guarded("pv_correction", self.pv_corrector.async_correct(horizon, pv), {})
+            if done is not None:
+                pv, correction = done
         carbon = await _guarded("carbon", self._async_carbon(horizon), problems)
         load = DEFAULT_LOAD_W if present_load_w is None else max(0.0, present_load_w)
         base_load = [load] * horizon.count
@@ -346,6 +357,7 @@ class InputCollector:
             pv_w=pv,
             pv_estimated=pv_estimated,
             pv_gaps=pv_gaps,
+            pv_correction=correction,
             base_load_w=base_load,
             outdoor_c=outdoor,
             carbon=carbon,

@@ -77,7 +77,7 @@ def test_attribution_runs_differ_from_gridnode_only_in_what_they_are_told(
     known_pv = CONTROLLERS["gridnode_mpc_known_pv"](scenario)
     known_load = CONTROLLERS["gridnode_mpc_known_load"](scenario)
     data = scenario.data
-    assert np.array_equal(known_pv.pv(10, 48), data.pv_w[10:58])
+    assert np.array_equal(known_pv.pv(0.0, 10, 48), data.pv_w[10:58])
     assert np.array_equal(
         known_load.load(data.start_s + 10 * data.slot_s, 10, 48), data.load_w[10:58]
     )
@@ -113,3 +113,35 @@ def test_fast_load_forecast_equals_the_core_forecaster(scenario: YearScenario) -
         fast = profile_forecast(info._hourly, end, 40, 840)
         core = reference_forecast(info._hourly, info._hour0, end, 40, 840)
         assert np.allclose(fast, core)
+
+
+def test_the_pv_forecast_is_corrected_from_what_was_measured_before_the_run(
+    scenario: YearScenario,
+) -> None:
+    """GridNode MPC's PV forecast is the scenario's, corrected (core.pv_bias) by what the
+    learner saw before the run's first replan: the weeks of the same data before the run's start
+    (none before the data begin), so a sampled week starts warmed up."""
+    from benchmarks.year.information import pv_history
+
+    data = scenario.data
+    first, forecast, measured = pv_history(scenario)
+    warm = (data.start_s - first) // data.slot_s
+    assert np.array_equal(forecast[warm:], data.pv_forecast_w)
+    assert np.array_equal(measured[warm:], data.pv_w)
+    before_data = first + data.slot_s * np.arange(warm) < scenario.sim.data.pv_w.start_s
+    assert before_data.any()  # the run starts 25 days after the data: 42 days reach before it
+    assert np.isnan(measured[:warm][before_data]).all()
+    assert not np.isnan(measured[:warm][~before_data]).any()
+
+    info = Information(scenario)
+    now = data.start_s + 20 * data.slot_s  # 10:00 on the first day
+    bias = info.pv_bias(now)
+    assert bias.hours > 20 * 5  # learned from the daylight hours of the warm-up
+    raw = info.pv(20, 48)
+    corrected = info.pv_corrected(now, 20, 48)
+    day = raw > 10
+    assert not np.allclose(corrected[day], raw[day])
+    assert ((corrected[day] / raw[day] >= 0.25) & (corrected[day] / raw[day] <= 4)).all()
+    raw_pv = CONTROLLERS["gridnode_mpc_raw_pv"](scenario)
+    assert np.array_equal(raw_pv.pv(now, 20, 48), raw)
+    assert np.array_equal(CONTROLLERS["gridnode_mpc"](scenario).pv(now, 20, 48), corrected)

@@ -90,6 +90,10 @@ MESH = (
     "test_sites_exchange_plans_and_keep_the_feeder_under_its_limit"
 )  # needs a broker and a peer: the group's congestion price is added to the import price
 LOAD_HISTORY = "tests/recorder/test_load_history.py::test_base_load_follows_the_house_history"  # needs the recorder's statistics
+PV_CORRECTION = (
+    "tests/recorder/test_pv_correction.py::"
+    "test_a_forecast_a_quarter_low_is_corrected_from_the_measured_pv"
+)  # needs the recorder's statistics of an inverter's PV power and remembered forecasts
 SERIAL_LINK = (
     "tests/integration/devices/test_modbus_profile_handles.py::"
     "test_serial_subentries_name_their_port_and_baud_rate"
@@ -297,6 +301,7 @@ ROWS: tuple[Row, ...] = (
     _p("options", "carbon_entity", "sensor.carbon", "sensor.carbon_b", "grid.carbon_intensity"),
     _p("options", "carbon_price_per_kg", 0.05, 0.2, "grid.carbon_price_per_kg"),
     _p("options", "load_entity", ABSENT, "sensor.house_w", "base_load_w", shown_by=LOAD_HISTORY),
+    _p("options", "pv_correction", True, False, "pv_w", shown_by=PV_CORRECTION),
     # --- options: islanding ------------------------------------------------------------------
     _r("options", "grid_sensor", ABSENT, "binary_sensor.grid", ISLANDING),
     _p("options", "storm_sensor", ABSENT, "binary_sensor.storm", "battery.reserve_pct"),
