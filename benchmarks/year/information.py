@@ -3,8 +3,9 @@
 Prices: a slot's price is known once it is published (``YearData.published_s``); unknown slots are
 filled as the integration fills them (``core.tariffs.fill_horizon``: the same slot a day earlier).
 PV: the scenario's forecast (GridNode's weather-based estimate, or the household's recorded forecast).
-Load: ``core.load_forecast.forecast_base_load`` fed with the hourly mean of the measured base load
-before the current hour (the last 35 days, as the recorder's statistics would give it).
+Load: ``core.load_forecast.forecast_hourly`` (the function the integration runs on the recorder's
+hourly statistics) fed with the hourly mean of the measured base load before the current hour,
+with the scenario's time zone for its weekends.
 """
 
 from __future__ import annotations
