@@ -279,7 +279,9 @@ class Emhass:
         end = int((now_s - self._hour0) // 3600)
         first = d.start_s + idx * d.slot_s
         hours = int((first + count * d.slot_s - (self._hour0 + 3600 * end)) // 3600) + 1
-        hourly = profile_forecast(self._device_hourly, end, hours, 35 * 24, self._zero_fallback)
+        hourly = profile_forecast(
+            self._device_hourly, end, hours, 35 * 24, self._zero_fallback, hour0_s=self._hour0
+        )
         times = first + d.slot_s * np.arange(count)
         return hourly[((times - self._hour0) // 3600 - end).astype(np.int64)]
 

@@ -6,19 +6,25 @@ PV: the scenario's forecast (GridNode's weather-based estimate, or the household
 corrected by ``core.pv_bias`` from the hours measured before now (``pv_corrected``), as the integration
 corrects it. Before the run's start the learner sees up to ``PV_WARMUP_DAYS`` days of the same data
 where the scenario's data reach back that far (a sampled week; a full year starts with no history).
-Load: ``core.load_forecast.forecast_base_load`` fed with the hourly mean of the measured base load
-before the current hour (the last 35 days, as the recorder's statistics would give it).
+Load: ``core.load_forecast.forecast_hourly`` (the function the integration runs on the recorder's
+hourly statistics) fed with the hourly mean of the measured base load before the current hour,
+with the scenario's time zone for its weekends.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 import math
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from custom_components.gridnode.core.load_forecast import LoadForecastSettings, forecast_base_load
+from custom_components.gridnode.core.load_forecast import (
+    LoadForecastSettings,
+    forecast_base_load,
+    forecast_hourly,
+)
 from custom_components.gridnode.core.pv_bias import (
     DEFAULT_SETTINGS,
     HOUR_S,
@@ -34,6 +40,7 @@ from custom_components.gridnode.core.tariffs import fill_horizon
 from .scenario import FloatArray, YearScenario, _csv_series, _pv_estimate, _slot_means
 
 HISTORY_DAYS = 35
+"""Days of hourly history prepared before the run (the forecaster reads its own ``days``)."""
 PV_WARMUP_DAYS = DEFAULT_SETTINGS.window_days
 
 
@@ -45,9 +52,11 @@ def utc(t_s: float) -> datetime:
 class Information:
     """The forecasts available to an honest controller at time ``now``."""
 
-    def __init__(self, scn: YearScenario) -> None:
+    def __init__(self, scn: YearScenario, settings: LoadForecastSettings | None = None) -> None:
         """Prepare the hourly load history (NaN where no real data exists yet)."""
         self.scn = scn
+        self.load_settings = settings or LoadForecastSettings()
+        self.zone = ZoneInfo(scn.timezone)
         data = scn.data
         first_hour = data.start_s - HISTORY_DAYS * 86400
         hours = data.count * data.slot_s // 3600
@@ -153,7 +162,15 @@ class Information:
         cached = self._load_cache.get(hour)
         if cached is None or cached[0] < need_hours:
             end = (hour - self._hour0) // 3600
-            values = profile_forecast(self._hourly, end, need_hours, HISTORY_DAYS * 24)
+            values = profile_forecast(
+                self._hourly,
+                end,
+                need_hours,
+                HISTORY_DAYS * 24,
+                self.load_settings,
+                self.zone,
+                self._hour0,
+            )
             self._load_cache = {hour: (need_hours, values)}
             cached = self._load_cache[hour]
         times = slot_start + data.slot_s * np.arange(count)
@@ -166,70 +183,33 @@ def profile_forecast(
     hours: int,
     window: int,
     settings: LoadForecastSettings | None = None,
+    zone: tzinfo = UTC,
+    hour0_s: int = 0,
 ) -> FloatArray:
-    """``forecast_base_load`` on index arithmetic: the same rules, about 50 times faster.
+    """``core.load_forecast.forecast_hourly`` on ``hourly[end - window : end]`` (NaN: no data).
 
-    ``hourly`` holds mean W per hour (NaN: no data); history is ``hourly[end - window : end]`` and
-    the forecast covers ``hours`` hours from ``end``. ``reference_forecast`` calls the core function
-    on the same history; the tests check both agree.
+    ``hourly`` holds mean W per hour; the forecast covers ``hours`` hours from ``end``, whose
+    start is ``hour0_s + 3600 * end`` (it decides the weekdays).
     """
-    cfg = settings or LoadForecastSettings()
     begin = max(0, end - window)
-    hist = hourly[begin:end]
-    present = ~np.isnan(hist)
-    out = np.empty(hours)
-    if not present.any():
-        out[:] = cfg.fallback_w
-        return out
-    overall = float(hist[present].mean())
-    last = begin + int(np.flatnonzero(present)[-1])
-
-    def get(m: int) -> float | None:
-        if begin <= m < end:
-            v = hourly[m]
-            if not math.isnan(v):
-                return float(v)
-        return None
-
-    for offset in range(hours):
-        j = end + offset
-        lag_days = max(1, math.ceil((j - last) / 24))
-        lag_weeks = math.ceil(lag_days / 7)
-        weekly = [
-            v
-            for k in range(lag_weeks, lag_weeks + cfg.weeks)
-            if (v := get(j - 168 * k)) is not None
-        ]
-        daily = [
-            v
-            for k in range(lag_days, lag_days + cfg.recent_days)
-            if (v := get(j - 24 * k)) is not None
-        ]
-        if len(weekly) >= cfg.min_weeks and daily:
-            weights = [cfg.decay**i for i in range(len(weekly))]
-            week_mean = sum(w * v for w, v in zip(weights, weekly, strict=True)) / sum(weights)
-            value = cfg.weekday_share * week_mean + (1 - cfg.weekday_share) * sum(daily) / len(
-                daily
-            )
-        elif daily:
-            value = sum(daily) / len(daily)
-        else:
-            value = overall
-        out[offset] = value
-    return out
+    values, _ = forecast_hourly(
+        hourly[begin:end].tolist(), utc(hour0_s + 3600.0 * end), hours, settings, zone
+    )
+    return np.array(values)
 
 
 def reference_forecast(
-    hourly: FloatArray, hour0_s: int, end: int, hours: int, window: int
+    hourly: FloatArray, hour0_s: int, end: int, hours: int, window: int, zone: tzinfo = UTC
 ) -> FloatArray:
-    """The same forecast from ``core.load_forecast.forecast_base_load`` itself (slow; for tests)."""
+    """The same forecast through ``core.load_forecast.forecast_base_load`` (the integration's
+    path from recorder rows; for tests)."""
     begin = max(0, end - window)
     history = [
         (utc(hour0_s + 3600.0 * h), float(hourly[h]))
         for h in range(begin, end)
         if not np.isnan(hourly[h])
     ]
-    fc = forecast_base_load(history, utc(hour0_s + 3600.0 * end), hours)
+    fc = forecast_base_load(history, utc(hour0_s + 3600.0 * end), hours, zone=zone)
     return np.array([seg[2] for seg in fc.segments])
 
 

@@ -560,6 +560,8 @@ class PlanStatusSensor(PlanEntity, SensorEntity):
             "savings_hours": horizon_hours(snapshot),
             "pv_estimated": snapshot.inputs.pv_estimated,
             "pv_filled": [gap.as_dict() for gap in snapshot.inputs.pv_gaps],
+            # how the base load was forecast (None: no load sensor, or its history failed)
+            "load_forecast": snapshot.inputs.load_forecast,
             "fallback_inputs": sorted(snapshot.inputs.problems),
             "violations": [v.message for v in snapshot.plan.violations],
             # by id (subentry id, or job id) with the name to show: names may repeat

@@ -79,7 +79,7 @@ from .core.forecasts import (
     temperature_segments,
 )
 from .core.input_errors import InputError, InputErrorReason
-from .core.load_forecast import HourlySeries, forecast_base_load
+from .core.load_forecast import HourlySeries, check_last_day, forecast_base_load
 from .core.slots import Horizon, Segment, clip, floor_slot, resample, short_repr
 from .core.tariffs import PriceSeries
 from .load_history import async_charger_sessions, async_load_history
@@ -249,6 +249,8 @@ class CollectedInputs:
     pv_gaps: list[PvGap] = field(default_factory=list)
     pv_correction: PvCorrectionState | None = None
     """What the learned correction did to the PV forecast (None: switched off or no PV)."""
+    load_forecast: dict[str, Any] | None = None
+    """How the base load was forecast: the method and its error on the last day (W)."""
 
 
 def _filled(values: list[float | None], default: float) -> list[float]:
@@ -314,6 +316,7 @@ class InputCollector:
         self.devices = devices
         self._history: HourlySeries | None = None
         self._history_read: datetime | None = None
+        self._load_info: dict[str, Any] | None = None
         self._sessions: dict[str, list[PastSession]] = {}
         self._sessions_read: datetime | None = None
         self._sessions_of: set[str] = set()
@@ -345,11 +348,13 @@ class InputCollector:
         carbon = await _guarded("carbon", self._async_carbon(horizon), problems)
         load = DEFAULT_LOAD_W if present_load_w is None else max(0.0, present_load_w)
         base_load = [load] * horizon.count
+        load_info: dict[str, Any] | None = None
         if self.options.get(CONF_LOAD_ENTITY):
-            base_load = (
-                await _guarded("load_history", self._async_load_forecast(horizon), problems)
-                or base_load
+            forecast_load = await _guarded(
+                "load_history", self._async_load_forecast(horizon), problems
             )
+            if forecast_load:
+                base_load, load_info = forecast_load, self._load_info
         collected = CollectedInputs(
             horizon=horizon,
             import_prices=import_prices,
@@ -359,6 +364,7 @@ class InputCollector:
             pv_gaps=pv_gaps,
             pv_correction=correction,
             base_load_w=base_load,
+            load_forecast=load_info,
             outdoor_c=outdoor,
             carbon=carbon,
             weather=weather,
@@ -384,8 +390,13 @@ class InputCollector:
         return self._sessions
 
     async def _async_load_forecast(self, horizon: Horizon) -> list[float]:
-        """The base load per slot from the house's history (read at most once an hour)."""
+        """The base load per slot from the house's history (read at most once an hour).
+
+        Also keeps the method used and the forecaster's error on the last day for the plan
+        sensor (checked when the history is read).
+        """
         now = dt_util.utcnow()
+        zone = dt_util.get_default_time_zone()
         if self._history is None or self._history_read is None or now - self._history_read > HOUR:
             self._history = await async_load_history(
                 self.hass,
@@ -395,8 +406,16 @@ class InputCollector:
                 devices=self.devices(),
             )
             self._history_read = now
+            check = check_last_day(self._history, now, zone=zone)
+            self._load_info = {
+                "last_day_mae_w": round(check.mae_w) if check else None,
+                "last_day_bias_w": round(check.bias_w) if check else None,
+            }
         hours = math.ceil((horizon.end - floor_slot(horizon.start, 60)).total_seconds() / 3600)
-        forecast = forecast_base_load(self._history, floor_slot(horizon.start, 60), hours)
+        forecast = forecast_base_load(
+            self._history, floor_slot(horizon.start, 60), hours, zone=zone
+        )
+        self._load_info = {**(self._load_info or {}), "method": str(forecast.method)}
         return _filled(resample(list(forecast.segments), horizon), DEFAULT_LOAD_W)
 
     async def _async_weather(self, horizon: Horizon) -> list[WeatherPoint]:

@@ -107,12 +107,18 @@ def test_prices_are_not_known_before_publication(scenario: YearScenario) -> None
 
 
 def test_fast_load_forecast_equals_the_core_forecaster(scenario: YearScenario) -> None:
-    """The benchmark's index-based forecaster gives what core.load_forecast gives."""
+    """GridNode MPC's load forecast is what the integration's path from recorder rows gives."""
     info = Information(scenario)
+    data = scenario.data
     for end in (840, 851, 900):
-        fast = profile_forecast(info._hourly, end, 40, 840)
-        core = reference_forecast(info._hourly, info._hour0, end, 40, 840)
+        fast = profile_forecast(info._hourly, end, 40, 840, zone=info.zone, hour0_s=info._hour0)
+        core = reference_forecast(info._hourly, info._hour0, end, 40, 840, info.zone)
         assert np.allclose(fast, core)
+        now = info._hour0 + 3600 * end + 600
+        idx = data.index(now)
+        starts = data.start_s + data.slot_s * (idx + np.arange(6))
+        hours_ahead = (starts - (info._hour0 + 3600 * end)) // 3600
+        assert np.allclose(info.load(now, idx, 6), fast[hours_ahead])
 
 
 def test_the_pv_forecast_is_corrected_from_what_was_measured_before_the_run(

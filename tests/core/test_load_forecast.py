@@ -3,19 +3,25 @@ from __future__ import annotations
 from bisect import bisect_left
 import csv
 from datetime import UTC, datetime, timedelta
+import math
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.gridnode.core.input_errors import InputErrorReason
 from custom_components.gridnode.core.load_forecast import (
+    MAX_ABS_VALUE,
     MAX_SWITCH_CHANGES,
     HourlySeries,
     LoadForecastSettings,
     LoadHistoryError,
     LoadMethod,
     StatisticKind,
+    check_last_day,
     forecast_base_load,
+    forecast_hourly,
     parse_statistics,
     subtract_controlled,
     switched_hourly,
@@ -108,7 +114,7 @@ def test_a_weekly_routine_is_learned_and_weekends_differ_from_weekdays() -> None
     history = weekly_pattern(4)
     saturday = T0 + timedelta(days=33)  # Saturday after four weeks of history
     forecast = forecast_base_load(history, saturday, 48)
-    assert forecast.method is LoadMethod.BLEND
+    assert forecast.method is LoadMethod.SIMILAR_DAYS
     by_time = {s: v for s, _, v in forecast.segments}
     assert by_time[saturday + 10 * HOUR] > 1000  # weekend morning peak
     assert by_time[saturday + 18 * HOUR] < 600  # no weekday evening peak on Saturday
@@ -124,10 +130,13 @@ def test_future_hours_never_use_history_at_or_after_the_start() -> None:
     )
 
 
-def test_short_history_falls_back_to_the_daily_profile_then_the_mean_then_a_default() -> None:
+def test_short_history_falls_back_to_the_mean_then_a_default() -> None:
     three_days = weekly_pattern(1)[: 3 * 24]
-    daily = forecast_base_load(three_days, T0 + timedelta(days=3), 24)
-    assert daily.method is LoadMethod.DAILY
+    days = forecast_base_load(three_days, T0 + timedelta(days=3), 24)
+    assert days.method is LoadMethod.SIMILAR_DAYS
+    assert {s: v for s, _, v in days.segments}[T0 + timedelta(days=3, hours=18)] == pytest.approx(
+        1000.0
+    )
     few_hours = [(T0 + h * HOUR, 500.0) for h in range(6)]
     mean = forecast_base_load(few_hours, T0 + 6 * HOUR, 24)
     assert mean.method is LoadMethod.MEAN
@@ -137,11 +146,74 @@ def test_short_history_falls_back_to_the_daily_profile_then_the_mean_then_a_defa
     assert [v for _, _, v in empty.segments] == [250.0] * 3
 
 
+def test_weekends_follow_the_local_calendar() -> None:
+    """Saturday 00:30 in Auckland is Friday 11:30 UTC: the weekend's routine applies."""
+    auckland = ZoneInfo("Pacific/Auckland")
+    history = [
+        (t, 2000.0 if t.astimezone(auckland).weekday() >= 5 else 300.0)
+        for t in (T0 + h * HOUR for h in range(28 * 24))
+    ]
+    friday_utc = T0 + timedelta(days=32, hours=11)  # Friday 2 Feb 11:00 UTC
+    local = forecast_base_load(history, friday_utc, 2, zone=auckland).segments
+    assert local[0][2] > 1150
+    in_utc = forecast_base_load(history, friday_utc, 2).segments
+    assert local[0][2] > in_utc[0][2] + 200  # in UTC it is a Friday, like the weekdays
+
+
+def test_the_recent_weeks_count_more_than_older_ones() -> None:
+    history = [(T0 + h * HOUR, 200.0 if h < 14 * 24 else 800.0) for h in range(28 * 24)]
+    forecast = forecast_base_load(history, T0 + timedelta(days=28, hours=12), 1)
+    assert forecast.segments[0][2] > 500
+
+
+def test_a_check_of_the_last_day_reports_the_error_a_day_ahead() -> None:
+    history = [(T0 + h * HOUR, 1000.0 if h % 24 == 18 else 300.0) for h in range(21 * 24)]
+    now = T0 + timedelta(days=21, minutes=20)
+    check = check_last_day(history, now)
+    assert check is not None
+    assert check.hours == 24
+    assert check.mae_w == pytest.approx(0.0, abs=1e-9)  # the routine repeats exactly
+    surprised = [
+        (t, w + 240.0 if t >= now - timedelta(days=1, minutes=20) else w) for t, w in history
+    ]
+    worse = check_last_day(surprised, now)
+    assert worse is not None
+    assert worse.bias_w == pytest.approx(-240.0)
+    assert worse.mae_w == pytest.approx(240.0)
+    assert check_last_day(history[: 24 * 14], now) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(min_value=0, max_value=20_000),
+            st.just(math.nan),
+        ),
+        max_size=30 * 24,
+    ),
+    hour=st.integers(min_value=0, max_value=23 * 7),
+    hours=st.integers(min_value=0, max_value=48),
+)
+def test_any_history_gives_a_finite_bounded_non_negative_forecast(
+    values: list[float], hour: int, hours: int
+) -> None:
+    """Gaps, NaN, infinities, negative and huge spikes never break the forecast."""
+    first = T0 + timedelta(days=40, hours=hour)
+    forecast, method = forecast_hourly(values, first, hours, zone=ZoneInfo("Europe/London"))
+    assert len(forecast) == hours
+    known = [max(0.0, v) for v in values if math.isfinite(v) and abs(v) <= MAX_ABS_VALUE]
+    bound = max([*known, LoadForecastSettings().fallback_w])
+    assert all(math.isfinite(v) and 0 <= v <= bound * (1 + 1e-9) for v in forecast)
+    assert (method is LoadMethod.FALLBACK) == (not known)
+
+
 def test_a_stale_history_still_forecasts_from_the_last_known_weeks() -> None:
     history = weekly_pattern(4)
     much_later = T0 + timedelta(days=42, hours=2)  # a Monday, 14 days after the last statistic
     forecast = forecast_base_load(history, much_later, 24)
-    assert forecast.method is LoadMethod.BLEND
+    assert forecast.method is LoadMethod.SIMILAR_DAYS
     assert {s: v for s, _, v in forecast.segments}[much_later.replace(hour=18)] > 800
 
 

@@ -69,6 +69,10 @@ async def test_base_load_follows_the_house_history(
     }
     assert by_hour[18] > 2000  # the evening peak the house always has
     assert by_hour[3] < 500
+    # what the plan sensor shows: the method, and its error a day ahead on the last day
+    assert got.load_forecast is not None
+    assert got.load_forecast["method"] == "similar_days"
+    assert 0 <= got.load_forecast["last_day_mae_w"] < 50
     assert ir.async_get(hass).async_get_issue(DOMAIN, "input_load_history") is None
 
 
@@ -81,6 +85,7 @@ async def test_no_history_yet_holds_the_present_load_and_says_why(
         horizon, present_load_w=650
     )
     assert got.base_load_w == [650] * horizon.count
+    assert got.load_forecast is None
     assert got.problems["load_history"].reason == "too_short"
     assert ir.async_get(hass).async_get_issue(DOMAIN, "input_load_history") is not None
 

@@ -5,21 +5,21 @@ power sensor or ``{"start": ..., "sum": kWh}`` (a running total) for an energy s
 GridNode controls (EV, heat pump, deferrable jobs) are subtracted hour by hour, so what is left
 is the base load GridNode cannot move.
 
-Method (``forecast_base_load``), for each hour ``t`` ahead:
-
-- weekday profile: the same hour on the same weekday in up to ``weeks`` earlier weeks, the most
-  recent weighted 1, the next ``decay``, then ``decay``^2 ...;
-- daily profile: the mean of the same hour on the last ``recent_days`` days;
-- the forecast blends them (``weekday_share`` to the weekday profile) when both exist; with
-  fewer than ``min_weeks`` weeks it uses the daily profile alone; with no same-hour history,
-  the mean of all history; with no history at all, ``fallback_w``. The method used is reported.
+Method (``forecast_hourly``; ``forecast_base_load`` puts the statistics on an hourly grid first),
+for each hour ahead: the weighted mean of the same hour of day on the last ``days`` days before
+the forecast starts (similar days). A day counts ``same_weekday`` when it is the same weekday,
+``same_kind`` when it is of the same kind (weekday or weekend, in the local time zone), else
+``other_kind``, times ``week_decay`` to the power of its age in weeks. An hour with no such
+day takes the mean of all history; no history at all gives ``fallback_w``. The weakest rule
+any hour needed is reported. A negative history value counts as 0, so no forecast is negative. GridNode MPC in ``benchmarks/year`` runs this same function
+(``benchmarks.year.load_error`` measures its error).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from itertools import pairwise
 import math
@@ -142,21 +142,20 @@ def subtract_controlled(total: HourlySeries, *controlled: HourlySeries) -> Hourl
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoadForecastSettings:
-    """Tunables of the profile method (see the module doc)."""
+    """Tunables of the similar-day method (see the module doc)."""
 
-    weeks: int = 4
-    decay: float = 0.7
-    recent_days: int = 7
-    weekday_share: float = 0.5
-    min_weeks: int = 2
+    days: int = 28
+    week_decay: float = 0.6
+    same_weekday: float = 2.0
+    same_kind: float = 1.0
+    other_kind: float = 0.5
     fallback_w: float = 400.0
 
 
 class LoadMethod(StrEnum):
     """Which rule produced a forecast hour (the weakest one used is reported)."""
 
-    BLEND = "weekday_and_daily_profile"
-    DAILY = "daily_profile"
+    SIMILAR_DAYS = "similar_days"
     MEAN = "history_mean"
     FALLBACK = "fallback"
 
@@ -169,7 +168,72 @@ class LoadForecast:
     method: LoadMethod
 
 
-_RANK = [LoadMethod.BLEND, LoadMethod.DAILY, LoadMethod.MEAN, LoadMethod.FALLBACK]
+def forecast_hourly(
+    values: Sequence[float],
+    first: datetime,
+    hours: int,
+    settings: LoadForecastSettings | None = None,
+    zone: tzinfo = UTC,
+) -> tuple[list[float], LoadMethod]:
+    """Forecast ``hours`` hourly means (W) from ``first`` (an hour's start).
+
+    ``values[i]`` is the mean W of the hour ``len(values) - i`` hours before ``first`` (NaN or
+    a non-finite value: no data; a negative one counts as 0). ``zone`` decides which days are
+    weekends (the UTC offset at ``first`` is used for the whole window).
+    """
+    cfg = settings or LoadForecastSettings()
+    n = len(values)
+    hist = [
+        max(0.0, float(v))
+        if isinstance(v, int | float) and -MAX_ABS_VALUE <= v <= MAX_ABS_VALUE
+        else math.nan
+        for v in values
+    ]
+    known = [v for v in hist if not math.isnan(v)]
+    if not known:
+        return [max(0.0, cfg.fallback_w)] * hours, LoadMethod.FALLBACK
+    overall = sum(known) / len(known)
+    local = first.astimezone(zone)
+    hour0, weekday0 = local.hour, local.weekday()
+
+    def weekend(rel: int) -> bool:
+        return (weekday0 + (hour0 + rel) // 24) % 7 >= 5
+
+    weights = [cfg.week_decay ** (d / 7) for d in range(cfg.days + 1)]
+
+    def estimate(rel: int) -> float | None:
+        """The weighted mean of the same hour of day on the days before ``first``.
+
+        ``rel`` is the hour's offset from ``first``.
+        """
+        kind = weekend(rel)
+        total = weighted = 0.0
+        for d in range(rel // 24 + 1, cfg.days + 1):
+            i = n + rel - 24 * d
+            if i < 0:
+                break
+            value = hist[i]
+            if math.isnan(value):
+                continue
+            if d % 7 == 0:
+                w = cfg.same_weekday
+            elif weekend(rel - 24 * d) == kind:
+                w = cfg.same_kind
+            else:
+                w = cfg.other_kind
+            w *= weights[d]
+            total += w
+            weighted += w * value
+        return weighted / total if total > 0 else None
+
+    out: list[float] = []
+    weakest = LoadMethod.SIMILAR_DAYS
+    for rel in range(hours):
+        value = estimate(rel)
+        if value is None:
+            value, weakest = overall, LoadMethod.MEAN
+        out.append(value)
+    return out, weakest
 
 
 def forecast_base_load(
@@ -177,6 +241,7 @@ def forecast_base_load(
     start: datetime,
     hours: int,
     settings: LoadForecastSettings | None = None,
+    zone: tzinfo = UTC,
 ) -> LoadForecast:
     """Forecast the base load for ``hours`` hours from the hour containing ``start``.
 
@@ -184,45 +249,51 @@ def forecast_base_load(
     """
     cfg = settings or LoadForecastSettings()
     first = floor_slot(start, 60)
-    known = {floor_slot(t, 60): w for t, w in history if floor_slot(t, 60) < first}
-    overall = sum(known.values()) / len(known) if known else None
-    last_known = max(known) if known else None
-    segments: list[Segment] = []
-    weakest = 0
-    for offset in range(hours):
-        target = first + offset * HOUR
-        # Days back to the newest history at this hour of day, then whole weeks/days from there.
-        lag_days = (
-            1
-            if last_known is None
-            else max(1, math.ceil((target - last_known) / timedelta(days=1)))
-        )
-        lag_weeks = math.ceil(lag_days / 7)
-        weekly = [
-            known[moment]
-            for k in range(lag_weeks, lag_weeks + cfg.weeks)
-            if (moment := target - timedelta(days=7 * k)) in known
-        ]
-        daily = [
-            known[moment]
-            for k in range(lag_days, lag_days + cfg.recent_days)
-            if (moment := target - timedelta(days=k)) in known
-        ]
-        if len(weekly) >= cfg.min_weeks and daily:
-            weights = [cfg.decay**i for i in range(len(weekly))]
-            week_mean = sum(w * v for w, v in zip(weights, weekly, strict=True)) / sum(weights)
-            day_mean = sum(daily) / len(daily)
-            value = cfg.weekday_share * week_mean + (1 - cfg.weekday_share) * day_mean
-            method = 0
-        elif daily:
-            value = sum(daily) / len(daily)
-            method = 1
-        elif overall is not None:
-            value = overall
-            method = 2
-        else:
-            value = cfg.fallback_w
-            method = 3
-        weakest = max(weakest, method)
-        segments.append((target, target + HOUR, value))
-    return LoadForecast(tuple(segments), _RANK[weakest])
+    window = (cfg.days + 1) * 24
+    values = [math.nan] * window
+    begin = first - window * HOUR
+    for moment, power in history:
+        index = (floor_slot(moment, 60) - begin) // HOUR
+        if 0 <= index < window:
+            values[index] = power
+    forecast, method = forecast_hourly(values, first, hours, cfg, zone)
+    return LoadForecast(
+        tuple((first + k * HOUR, first + (k + 1) * HOUR, v) for k, v in enumerate(forecast)),
+        method,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastCheck:
+    """How the forecaster did on the last day, forecast a day ahead (W).
+
+    The bias is forecast minus measured: positive when it expected more load than came.
+    """
+
+    hours: int
+    mae_w: float
+    bias_w: float
+
+
+def check_last_day(
+    history: HourlySeries,
+    now: datetime,
+    settings: LoadForecastSettings | None = None,
+    zone: tzinfo = UTC,
+) -> ForecastCheck | None:
+    """Forecast the 24 hours before the hour containing ``now`` from the history before them.
+
+    Compared with the measured hours; ``None`` when none of them was measured.
+    """
+    first = floor_slot(now, 60) - 24 * HOUR
+    before = [(t, w) for t, w in history if t < first]
+    measured = {floor_slot(t, 60): w for t, w in history if first <= t < first + 24 * HOUR}
+    forecast = forecast_base_load(before, first, 24, settings, zone)
+    errors = [v - measured[s] for s, _, v in forecast.segments if s in measured]
+    if not errors:
+        return None
+    return ForecastCheck(
+        hours=len(errors),
+        mae_w=sum(abs(e) for e in errors) / len(errors),
+        bias_w=sum(errors) / len(errors),
+    )
