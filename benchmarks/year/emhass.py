@@ -10,8 +10,9 @@ stdin/stdout. GridNode's environment never imports it.
 - ``emhass_mpc``: the same optimisation as EMHASS's MPC would run it: every ``replan_minutes`` over
   the scenario's horizon (17,520 solves a year; not in the default set because of its run time).
 
-Inputs are exactly GridNode MPC's (``information.py``): prices as published (unknown slots filled as
-GridNode fills them), the same PV forecast and the same base-load forecast. EMHASS plans the battery
+Inputs are GridNode MPC's (``information.py``): prices as published (unknown slots filled as
+GridNode fills them), the PV forecast as given (GridNode MPC corrects it from the measured PV with
+``core.pv_bias``, which EMHASS does not do) and the same base-load forecast. EMHASS plans the battery
 only: the EV and the heat pump stay on the rule-based behaviour (full power when plugged; the heat
 pump's own thermostat), as for the rule-based controllers. Their consumption is part of the load an
 EMHASS user's load sensor measures, so EMHASS's load forecast is the base-load forecast plus the same

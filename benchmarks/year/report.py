@@ -149,7 +149,8 @@ def weeks_markdown(weeks: WeekRuns, *, level: str = "##") -> str:
         " energy change over the week at the week's mean import price); gap = extra cost over"
         " perfect foresight on the same weeks. EMHASS MPC: EMHASS re-optimised every replan over"
         " the horizon, battery only (EV and heat pump on the rule-based behaviour), on GridNode"
-        " MPC's prices, PV and load forecasts.",
+        " MPC's prices and load forecast and the PV forecast as given (GridNode MPC corrects it"
+        " from the measured PV).",
         "",
     ]
     if ran:

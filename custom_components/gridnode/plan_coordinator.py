@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 import logging
@@ -319,15 +319,30 @@ class PlanCoordinator(DataUpdateCoordinator[PlanSnapshot]):
                 flexible = [a + float(b) for a, b in zip(flexible, series, strict=False)]
             for i, hp in enumerate(heat_pump_w(plan)[: horizon.count]):
                 flexible[i] += float(hp)
-            baseline = baseline_cost(
-                SiteForecast(
-                    horizon=horizon,
-                    import_price=inputs.import_prices.prices,
-                    export_price=inputs.export_prices.prices,
-                    pv_w=inputs.pv_w,
-                    base_load_w=inputs.base_load_w,
-                ),
-                extra_load_w=flexible,
+            forecast = SiteForecast(
+                horizon=horizon,
+                import_price=inputs.import_prices.prices,
+                export_price=inputs.export_prices.prices,
+                pv_w=inputs.pv_w,
+                base_load_w=inputs.base_load_w,
+            )
+            if problem is not None and problem.slot_widths is not None:
+                # Planned in merged slots: the house without the plan on the same merged inputs,
+                # or netting surplus against deficit inside a merged slot shows as savings.
+                forecast = replace(
+                    forecast,
+                    import_price=problem.per_unit(problem.grid.import_price),
+                    export_price=problem.per_unit(problem.grid.export_price),
+                    pv_w=problem.per_unit(problem.pv_w),
+                    base_load_w=problem.per_unit(problem.base_load_w),
+                )
+            baseline = baseline_cost(forecast, extra_load_w=flexible)
+        if plan.ok and len(plan.pv_curtailment_w):
+            step = horizon.minutes * 60
+            start = horizon.start.timestamp()
+            self.collector.pv_corrector.mark_limited(
+                [start + i * step for i in range(len(plan.pv_curtailment_w))],
+                [float(w) for w in plan.pv_curtailment_w],
             )
         return PlanSnapshot(
             plan=plan,

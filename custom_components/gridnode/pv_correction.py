@@ -23,6 +23,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .core.load_forecast import LoadHistoryError, StatisticKind, parse_statistics
+from .core.planning import DEADBAND_W
 from .core.pv_bias import (
     DEFAULT_SETTINGS,
     HOUR_S,
@@ -31,11 +32,14 @@ from .core.pv_bias import (
     correct,
     hourly_means,
     learn_bias,
+    limited_hours,
     recent_ratio,
     remember,
+    remember_limited,
     samples_from,
     store_data,
     stored_forecasts,
+    stored_limited,
     summed,
 )
 from .core.slots import Horizon
@@ -145,6 +149,7 @@ class PvCorrector:
         self.settings = DEFAULT_SETTINGS
         self._store = _store(hass, entry_id)
         self._forecasts: dict[int, float] | None = None
+        self._limited: set[int] = set()
         self._bias = PvBias(settings=self.settings)
         self._learned: datetime | None = None
 
@@ -161,24 +166,32 @@ class PvCorrector:
         if sensors and "recorder" in self.hass.config.components:
             # Nothing measured, nothing to learn: the forecasts are remembered only with sensors.
             if self._forecasts is None:
-                self._forecasts = stored_forecasts(await self._store.async_load(), now_s)
+                data = await self._store.async_load()
+                self._forecasts = stored_forecasts(data, now_s)
+                self._limited = stored_limited(data, now_s) | self._limited
             self._forecasts = remember(self._forecasts, hourly_means(pv_w, starts, step), now_s)
-            forecasts = self._forecasts
-            self._store.async_delay_save(lambda: store_data(forecasts), SAVE_DELAY_S)
+            self._limited = remember_limited(self._limited, (), now_s)
+            forecasts, limited = self._forecasts, self._limited
+            self._store.async_delay_save(lambda: store_data(forecasts, limited), SAVE_DELAY_S)
             try:
                 relearn = timedelta(hours=self.settings.relearn_hours)
                 if self._learned is None or now - self._learned >= relearn:
                     start = now - timedelta(days=self.settings.window_days)
                     hourly = await _async_means(self.hass, sensors, start, "hour")
                     self._bias = learn_bias(
-                        samples_from(forecasts, hourly, HOUR_S), now_s, self.settings
+                        samples_from(forecasts, hourly, HOUR_S, limited), now_s, self.settings
                     )
                     self._learned = now
                 back = now - timedelta(hours=self.settings.recent_hours)
                 recent = samples_from(
-                    forecasts, await _async_means(self.hass, sensors, back, "5minute"), 300
+                    forecasts,
+                    await _async_means(self.hass, sensors, back, "5minute"),
+                    300,
+                    limited,
                 )
             except LoadHistoryError as err:
+                # Asked again at the next relearning, not at every plan.
+                self._learned = now
                 _LOGGER.debug("PV statistics unusable, the forecast is not corrected: %s", err)
         corrected = correct(pv_w, starts, now_s, self._bias, recent)
         day = [i for i, s in enumerate(starts) if s < now_s + 86400]
@@ -191,7 +204,13 @@ class PvCorrector:
         )
         return corrected, state
 
+    def mark_limited(self, starts_s: list[float], curtailment_w: list[float]) -> None:
+        """Remember the hours a plan curtails the PV in: their measured PV is not learned from."""
+        hours = limited_hours(starts_s, curtailment_w, DEADBAND_W)
+        if hours:
+            self._limited = remember_limited(self._limited, hours, dt_util.utcnow().timestamp())
+
     async def async_save(self) -> None:
         """Write the remembered forecasts now (the site unloads)."""
         if self._forecasts is not None:
-            await self._store.async_save(store_data(self._forecasts))
+            await self._store.async_save(store_data(self._forecasts, self._limited))

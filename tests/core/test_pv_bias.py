@@ -16,7 +16,12 @@ from custom_components.gridnode.core.pv_bias import (
     correct,
     forecast_error,
     learn_bias,
+    limited_hours,
     recent_ratio,
+    remember_limited,
+    samples_from,
+    store_data,
+    stored_limited,
 )
 
 NOW = 1_750_000_000 // DAY_S * DAY_S  # a midnight UTC
@@ -165,3 +170,41 @@ def test_the_factors_stay_bounded_whatever_the_readings(
         assert value >= 0
         if math.isfinite(given_w) and given_w >= 0:
             assert value <= given_w * hi * hi + 1e-6
+
+
+def test_hours_the_plan_curtailed_are_not_learned_from() -> None:
+    """An export-limited house: at midday the plan curtails and the inverter makes only half of
+    what the sun gives. Learning from those hours would lower the midday factor (and the plan
+    would then expect less sun, grid-charge and curtail more); they are left out, so the factor
+    stays what the unlimited hours say (the forecast is right)."""
+    forecasts = {
+        NOW - d * DAY_S + h * HOUR_S: bell(h, 3000.0) for d in range(1, 29) for h in range(24)
+    }
+    measured = []
+    curtailed_starts: list[float] = []
+    for hour, f in forecasts.items():
+        midday = 11 <= (hour % DAY_S) // HOUR_S <= 13
+        measured.append((float(hour), f * 0.5 if midday else f))
+        if midday:
+            curtailed_starts += [hour, hour + 1800]
+    limited = limited_hours(curtailed_starts, [800.0] * len(curtailed_starts), 50.0)
+    limited |= limited_hours([float(NOW - DAY_S)], [10.0], 50.0)  # within the deadband: learned
+    assert len(limited) == 28 * 3
+    noon = NOW + 12 * HOUR_S
+    fooled = learn_bias(samples_from(forecasts, measured, HOUR_S), NOW)
+    assert fooled.factor(noon, 2500.0) < 0.8
+    guarded = learn_bias(samples_from(forecasts, measured, HOUR_S, limited), NOW)
+    assert guarded.factor(noon, 2500.0) == 1.0  # nothing learned at midday
+    assert 0.99 < guarded.factor(NOW + 9 * HOUR_S, 2000.0) < 1.01
+
+
+def test_the_limited_hours_survive_a_restart_bounded_and_validated() -> None:
+    hours = {NOW - DAY_S, NOW - 2 * DAY_S + HOUR_S}
+    data = store_data({}, hours)
+    assert stored_limited(data, NOW) == hours
+    junk = {"hours": {}, "limited": [NOW + 7, "x", True, 1.5, NOW - 90 * DAY_S, NOW - HOUR_S]}
+    assert stored_limited(junk, NOW) == {NOW - HOUR_S}
+    assert stored_limited({"limited": "nope"}, NOW) == set()
+    assert stored_limited(None, NOW) == set()
+    many = remember_limited((), range(NOW - 59 * DAY_S, NOW + DAY_S, HOUR_S), NOW)
+    assert len(many) <= 60 * 24 + 48

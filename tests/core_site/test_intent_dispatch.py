@@ -105,7 +105,10 @@ def test_commands_carry_the_intent_and_the_old_fixed_powers_on_request() -> None
         for battery_id, cmd in intent.batteries.items():
             # a device without caps runs the command's fixed() one: never what the caps forbid
             old = fixed.batteries[battery_id]
-            if cmd.mode in (BatteryMode.CHARGE, BatteryMode.DISCHARGE):
+            partial = cmd.mode is BatteryMode.AUTO and (cmd.discharge_cap_w or 0) > 0
+            if cmd.mode in (BatteryMode.CHARGE, BatteryMode.DISCHARGE) or (
+                partial and math.isfinite(cmd.discharge_cap_w or 0)
+            ):
                 assert cmd.fixed() == old
             seen.add((cmd.mode, cmd.capped))
     assert (BatteryMode.CHARGE, True) in seen  # the cheap hours grid-charge, sun stored on top
@@ -135,7 +138,13 @@ def test_the_band_and_its_fallback_per_mode() -> None:
     assert keep.fixed() == BatteryCommand(mode=BatteryMode.HOLD)  # never discharges
     split = BatteryCommand(mode=BatteryMode.AUTO, charge_cap_w=500, discharge_cap_w=700)
     assert split.band(3000, 4000) == (-500, 700)
-    assert split.fixed() == auto  # self-consumption neither exports nor grid-charges
+    # a partial cover: the plan's power, as before intent dispatch (the device's own
+    # self-consumption would run at full power and empty the battery kept for later)
+    assert split.fixed() == BatteryCommand(mode=BatteryMode.DISCHARGE, power_w=700)
+    cover = BatteryCommand(mode=BatteryMode.AUTO, discharge_cap_w=500)
+    assert cover.fixed() == BatteryCommand(mode=BatteryMode.DISCHARGE, power_w=500)
+    stores = BatteryCommand(mode=BatteryMode.AUTO, charge_cap_w=500)
+    assert stores.fixed() == auto  # self-consumption never grid-charges
 
 
 @pytest.mark.parametrize(

@@ -292,3 +292,19 @@ def test_slots_map_to_the_plan_grid() -> None:
     even = house()
     assert even.unit_of(13) == 13
     assert even.per_unit(even.pv_w) == even.pv_w
+
+
+def test_a_job_window_inside_one_merged_slot_keeps_that_slot() -> None:
+    """A job may run only in units 13..15, all inside the merged slot of units 12..15: it keeps
+    that slot (as a car's short stay does) instead of an empty window and a shortfall."""
+    problem = coarsen(
+        house(loads=(DeferrableLoadSpec(id="dry", power_w=1000.0, energy_wh=500.0,
+                                        earliest_slot=13, deadline_slot=15),)),
+        WIDTHS,
+    )  # fmt: skip
+    job = problem.loads[0]
+    assert job.deadline_slot is not None
+    assert job.earliest_slot < job.deadline_slot
+    plan = solve(problem)
+    assert plan.ok
+    assert float(np.sum(plan.load_power_w["dry"])) * 0.5 == pytest.approx(500.0, rel=1e-6)

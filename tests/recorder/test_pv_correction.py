@@ -120,6 +120,12 @@ async def test_a_forecast_a_quarter_low_is_corrected_from_the_measured_pv(
     assert str(int(hours[-2].timestamp())) not in written
     assert str(int((NOW.replace(minute=0) + timedelta(hours=7)).timestamp())) in written
 
+    # an hour the plan curtails is remembered (its measured PV is not learned) across a restart
+    curtailed = (NOW.replace(minute=0) + timedelta(hours=3)).timestamp()
+    collector.pv_corrector.mark_limited([curtailed, curtailed + 1800], [900.0, 0.0])
+    await collector.pv_corrector.async_save()
+    assert hass_storage[KEY]["data"]["limited"] == [int(curtailed)]
+
     await async_remove_pv_store(hass, "site")
     assert KEY not in hass_storage
 

@@ -26,7 +26,7 @@ and measurement are both night (below ``night_w``).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 import math
 
@@ -349,19 +349,67 @@ def stored_forecasts(data: object, now_s: float) -> dict[int, float]:
     return remember(out, {}, now_s)
 
 
-def store_data(stored: dict[int, float]) -> dict[str, dict[str, float]]:
-    """What is written to storage (JSON: string keys, W rounded to 0.1)."""
-    return {"hours": {str(h): round(w, 1) for h, w in sorted(stored.items())}}
+def store_data(
+    stored: dict[int, float], limited: Iterable[int] = ()
+) -> dict[str, dict[str, float] | list[int]]:
+    """What is written to storage (JSON: string keys, W rounded to 0.1; the limited hours)."""
+    return {
+        "hours": {str(h): round(w, 1) for h, w in sorted(stored.items())},
+        "limited": sorted(limited),
+    }
+
+
+def limited_hours(
+    starts_s: Sequence[float], curtailment_w: Sequence[float], deadband_w: float
+) -> set[int]:
+    """The hours in which a plan holds the PV below what the sun gives (curtailment planned).
+
+    The measured PV of such an hour is what the inverter was allowed to make, not what the
+    forecast forecast: learning from it would pull the factors down, the plan would then expect
+    less sun, fill the battery from the grid, curtail more, and so on.
+    """
+    return {
+        int(start // HOUR_S) * HOUR_S
+        for start, curtail in zip(starts_s, curtailment_w, strict=False)
+        if _usable(float(curtail)) and float(curtail) > deadband_w
+    }
+
+
+def remember_limited(stored: Iterable[int], hours: Iterable[int], now_s: float) -> set[int]:
+    """``stored`` with ``hours``, kept as long as the forecasts are (bounded)."""
+    out = {
+        h
+        for h in (*stored, *hours)
+        if h % HOUR_S == 0 and now_s - KEEP_DAYS * DAY_S <= h < now_s + 2 * DAY_S
+    }
+    if len(out) > MAX_STORED_HOURS:
+        out = set(sorted(out)[-MAX_STORED_HOURS:])
+    return out
+
+
+def stored_limited(data: object, now_s: float) -> set[int]:
+    """The limited hours read back from storage; anything malformed is dropped."""
+    hours = data.get("limited") if isinstance(data, dict) else None
+    if not isinstance(hours, list):
+        return set()
+    valid = [h for h in hours if isinstance(h, int) and not isinstance(h, bool)]
+    return remember_limited((), valid, now_s)
 
 
 def samples_from(
-    forecasts: dict[int, float], measured: Iterable[tuple[float, float]], length_s: float
+    forecasts: dict[int, float],
+    measured: Iterable[tuple[float, float]],
+    length_s: float,
+    limited: Collection[int] = frozenset(),
 ) -> list[PvSample]:
-    """Pair each measured interval (start epoch s, mean W) with the forecast of its hour."""
+    """Pair each measured interval (start epoch s, mean W) with the forecast of its hour.
+
+    Hours in ``limited`` (the plan curtailed the PV) are left out: see :func:`limited_hours`.
+    """
     out = []
     for start, value in measured:
         hour = int(start // HOUR_S) * HOUR_S
-        if hour in forecasts:
+        if hour in forecasts and hour not in limited:
             out.append(PvSample(float(start), forecasts[hour], value, length_s))
     return out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+import math
 
 
 class Quantity(StrEnum):
@@ -136,14 +137,19 @@ class BatteryCommand:
     def fixed(self) -> BatteryCommand:
         """The nearest command without caps, for a device that cannot follow them.
 
-        Never does what the caps forbid: AUTO that may not discharge holds (the surplus is not
-        stored); other capped AUTO commands are AUTO (the device's self-consumption never
-        exports the battery nor charges it from the grid); CHARGE and DISCHARGE keep their power.
+        AUTO that may not discharge holds (the surplus is not stored); AUTO that may discharge
+        up to a cap discharges at the cap (the plan's power, as before intent dispatch: the
+        device's own self-consumption would run at full power and empty the battery the plan
+        keeps for later); AUTO capped only in charging is AUTO (self-consumption never charges
+        from the grid); CHARGE and DISCHARGE keep their power.
         """
         if not self.capped:
             return self
         if self.mode is BatteryMode.AUTO:
             if self.discharge_cap_w == 0:
                 return BatteryCommand(mode=BatteryMode.HOLD)
+            cap = self.discharge_cap_w
+            if cap is not None and math.isfinite(cap) and cap > 0:
+                return BatteryCommand(mode=BatteryMode.DISCHARGE, power_w=cap)
             return BatteryCommand(mode=BatteryMode.AUTO)
         return BatteryCommand(mode=self.mode, power_w=self.power_w)

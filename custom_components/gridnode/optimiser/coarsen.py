@@ -121,7 +121,11 @@ def coarsen(problem: Problem, widths: tuple[int, ...] | None) -> Problem:
 
     def load(spec: DeferrableLoadSpec) -> DeferrableLoadSpec:
         deadline = None if spec.deadline_slot is None else gone_by(spec.deadline_slot)
-        return replace(spec, earliest_slot=first_from(spec.earliest_slot), deadline_slot=deadline)
+        earliest = first_from(spec.earliest_slot)
+        if deadline is not None:
+            # A window inside one merged slot keeps that slot (as a car's stay does).
+            earliest = min(earliest, max(0, deadline - 1))
+        return replace(spec, earliest_slot=earliest, deadline_slot=deadline)
 
     return replace(
         problem,
