@@ -80,8 +80,14 @@ def metrics(scn: YearScenario, results: Sequence[RunResult]) -> list[dict[str, A
     return rows
 
 
-def markdown(scn: YearScenario, rows: Sequence[dict[str, Any]], skipped: dict[str, str]) -> str:
-    """The results table in markdown."""
+def markdown(
+    scn: YearScenario,
+    rows: Sequence[dict[str, Any]],
+    skipped: dict[str, str],
+    *,
+    plots: bool = True,
+) -> str:
+    """The results table in markdown (with the plots' images when ``plots``)."""
     cur = scn.sim.currency
     start = datetime.fromtimestamp(scn.start_s, UTC).date()
     lines = [
@@ -123,15 +129,16 @@ def markdown(scn: YearScenario, rows: Sequence[dict[str, Any]], skipped: dict[st
     ]
     if notes:
         lines += ["", "Solver:", *notes]
-    lines += [
-        "",
-        "![monthly cost](monthly_cost.png)",
-        "",
-        "![winter week](week_winter.png)",
-        "",
-        "![summer week](week_summer.png)",
-        "",
-    ]
+    if plots:
+        lines += [
+            "",
+            "![monthly cost](monthly_cost.png)",
+            "",
+            "![winter week](week_winter.png)",
+            "",
+            "![summer week](week_summer.png)",
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -193,7 +200,7 @@ def write(
     """Write results.md, results.json (with the sampled weeks when given) and the plots."""
     out.mkdir(parents=True, exist_ok=True)
     rows = metrics(scn, results)
-    text = markdown(scn, rows, skipped)
+    text = markdown(scn, rows, skipped, plots=plots and bool(results))
     payload: dict[str, Any] = {"scenario": scn.name, "rows": rows, "skipped": skipped}
     if weeks is not None:
         text = text.rstrip("\n") + "\n\n" + weeks_markdown(weeks)
