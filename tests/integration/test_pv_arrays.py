@@ -361,3 +361,7 @@ async def test_a_forecast_already_used_by_another_array_is_refused(hass: HomeAss
         {"name": "Garage", "pv_source": "open_meteo", "pv_entity": "sensor.garage", "pv_kwp": 2},
     )
     assert done["reason"] == "reconfigure_successful"
+    # The reconfigure reloads the site: wait for it and unload, so no island timer outlives the test.
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(site.entry_id)
+    await hass.async_block_till_done()
